@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (DESIGN.md): SimCore <- Config <- Chips <- Workloads <- Simulator <- Store/Reports <- xpusim.
+// Each outside dependency is owned by one module: Yams by Config, ArgumentParser by the CLI.
+let package = Package(
+    name: "xpusim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "xpusim", targets: ["xpusim"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .target(name: "SimCore"),
+        .target(name: "Config", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Chips", dependencies: ["SimCore", "Config"]),
+        .executableTarget(
+            name: "xpusim",
+            dependencies: ["SimCore", "Config", "Chips",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ChipsTests", dependencies: ["Chips"]),
+        .testTarget(name: "CLITests", dependencies: ["Chips"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,70 @@
+import Config
+import Foundation
+
+/// The chips that ship in `chips/`, and the loading of a chip by id or by file path.
+///
+/// ```
+/// xpusim chips show h100-sxm             # by id from the catalogue
+/// xpusim chips show ./my-chip.yaml       # by path
+/// ```
+public struct ChipCatalog: Sendable {
+    public var directory: String
+    /// Every chip by id, variants included, in the order of the files.
+    public var documents: [ChipDocument]
+
+    /// Where the shipped chips live: `$XPUSIM_CHIPS`, else `chips/` in the current directory, else
+    /// `chips/` beside the package the executable was built from.
+    public static func defaultDirectory() -> String {
+        if let env = ProcessInfo.processInfo.environment["XPUSIM_CHIPS"], !env.isEmpty { return env }
+        return ResourceLocator.find("chips")
+    }
+
+    public static func load(directory: String = defaultDirectory()) throws -> ChipCatalog {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        var documents: [ChipDocument] = []
+        var errors: [ConfigError] = []
+        for name in files {
+            do {
+                let document = try ChipDocument.load(file: (directory as NSString).appendingPathComponent(name))
+                documents.append(document)
+                documents.append(contentsOf: document.variants.compactMap { document.variant($0.id) })
+            } catch let error as ConfigErrors {
+                errors.append(contentsOf: error.errors)
+            } catch let error as ConfigError {
+                errors.append(error)
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        if documents.isEmpty { throw ConfigError(file: directory, message: "no chip files (*.yaml) found") }
+        return ChipCatalog(directory: directory, documents: documents)
+    }
+
+    public var ids: [String] { documents.map(\.id) }
+
+    /// The chip named by `reference`: a catalogue id, or the path of a YAML file (optionally
+    /// `path#variant`). `overrides` are `path=value` assignments applied on top.
+    public static func resolve(_ reference: String, overrides: [String] = [], directory: String = defaultDirectory()) throws -> ChipSpec {
+        var document: ChipDocument
+        let looksLikeFile = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.hasSuffix(".json")
+        if looksLikeFile {
+            let parts = reference.split(separator: "#", maxSplits: 1).map(String.init)
+            document = try ChipDocument.load(file: parts[0])
+            if parts.count == 2 {
+                guard let variant = document.variant(parts[1]) else {
+                    throw ConfigError(file: parts[0], path: "variants", message: "no variant \"\(parts[1])\"; the file has: \(document.variants.map(\.id).joined(separator: ", "))")
+                }
+                document = variant
+            }
+        } else {
+            let catalog = try load(directory: directory)
+            guard let found = catalog.documents.first(where: { $0.id == reference }) else {
+                let hint = nearest(reference, in: catalog.ids).map { "; did you mean \"\($0)\"?" } ?? ""
+                throw ConfigError(file: directory, message: "no chip with id \"\(reference)\"\(hint) (known: \(catalog.ids.joined(separator: ", ")))")
+            }
+            document = found
+        }
+        for assignment in overrides { try document.override(assignment) }
+        return try ChipSpec(document)
+    }
+}

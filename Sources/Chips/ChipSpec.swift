@@ -1,0 +1,163 @@
+import Config
+import SimCore
+
+/// A validated chip description in SI units: what the simulator builds its machine from.
+///
+/// Made only from a ``ChipDocument`` that passed ``ChipValidator``; the document stays attached so
+/// every figure can still be traced to its source.
+public struct ChipSpec: Sendable {
+    public struct Clocks: Sendable {
+        public var base: Double, boost: Double, min: Double
+        public var memory: Double?
+        /// (frequency in Hz, voltage in V), sorted by frequency.
+        public var vfTable: [FigureValue.Point]
+
+        /// Core voltage at `frequency`, interpolated linearly in the V-f table and clamped at its ends.
+        public func voltage(at frequency: Double) -> Double {
+            guard let first = vfTable.first, let last = vfTable.last else { return 1 }
+            if frequency <= first.x { return first.y }
+            if frequency >= last.x { return last.y }
+            for (a, b) in zip(vfTable, vfTable.dropFirst()) where frequency <= b.x {
+                return a.y + (b.y - a.y) * (frequency - a.x) / (b.x - a.x)
+            }
+            return last.y
+        }
+    }
+
+    public struct Compute: Sendable {
+        public var unitKind: String
+        public var unitsPerDie: Int
+        public var vectorUnitsPerUnit: Int
+        /// Dense MACs per cycle per compute unit.
+        public var macsPerCycle: [DataType: Double]
+        public var fragment: (m: Int, n: Int, k: Int)
+        public var vendorPeak: [DataType: Double]
+        public var peakClock: Double?
+        /// FLOPs per cycle per vector unit.
+        public var vectorFlopsPerCycle: [DataType: Double]
+        public var specialFunctionOpsPerCycle: Double
+        public var buffers: [String: Double]
+        public var stagingBufferBytes: Double
+        public var accumulatorBufferBytes: Double
+    }
+
+    public struct Memory: Sendable {
+        public var l2Size: Double, l2Bandwidth: Double, l2Latency: Double
+        public var hbmGeneration: String
+        public var hbmStacks: Int
+        public var hbmCapacity: Double, hbmBandwidth: Double, hbmLatency: Double
+    }
+
+    public struct Interconnect: Sendable {
+        public var scaleUpKind: String
+        public var scaleUpLinks: Int
+        public var bandwidthPerLink: Double
+        public var linkLatency: Double
+        public var dieToDieBandwidth: Double?
+        public var dieToDieLatency: Double?
+        public var pcieGeneration: Int, pcieLanes: Int
+        public var scaleOutBandwidth: Double
+        public var scaleUpBandwidth: Double { Double(scaleUpLinks) * bandwidthPerLink }
+    }
+
+    public struct Power: Sendable {
+        public var tdp: Double, idle: Double, limitMin: Double, limitMax: Double
+        public var energyPerMAC: [DataType: Double]
+        public var energyPerByte: [String: Double]
+        public var staticPower: Double, staticReferenceTemperature: Double, staticTemperatureCoefficient: Double
+    }
+
+    public struct Thermal: Sendable {
+        public var maxOperating: Double, slowdown: Double, shutdown: Double
+        public var junctionResistance: Double, junctionCapacitance: Double
+        public var heatsinkResistance: Double, heatsinkCapacitance: Double
+        public var ambient: Double
+        public var cooling: String
+    }
+
+    public var id: String
+    public var name: String
+    public var vendor: String
+    public var process: String
+    public var dies: Int
+    public var clocks: Clocks
+    public var compute: Compute
+    public var memory: Memory
+    public var interconnect: Interconnect
+    public var power: Power
+    public var thermal: Thermal
+    public var launchOverhead: Double
+    public var document: ChipDocument
+
+    /// Compute units in the whole package.
+    public var totalUnits: Int { dies * compute.unitsPerDie }
+
+    /// Dense matrix FLOP/s of the package at `clock` (default: the vendor's peak clock, else boost).
+    public func peakMatrixFLOPS(_ dtype: DataType, clock: Double? = nil) -> Double? {
+        guard let macs = compute.macsPerCycle[dtype] else { return nil }
+        return Double(totalUnits) * macs * 2 * (clock ?? compute.peakClock ?? clocks.boost)
+    }
+
+    /// Vector FLOP/s of the package at `clock` (default boost).
+    public func peakVectorFLOPS(_ dtype: DataType, clock: Double? = nil) -> Double? {
+        guard let flops = compute.vectorFlopsPerCycle[dtype] else { return nil }
+        return Double(totalUnits * compute.vectorUnitsPerUnit) * flops * (clock ?? clocks.boost)
+    }
+}
+
+extension ChipSpec {
+    /// Builds the typed description from a document; run ``ChipValidator/validate(_:)`` first.
+    public init(_ document: ChipDocument) throws {
+        let errors = ChipValidator.validate(document)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        func n(_ path: String) -> Double { document.number(path)! }
+        func t(_ path: String) -> String { document.figures[path]!.value.text! }
+        func byType(_ prefix: String) -> [DataType: Double] {
+            var map: [DataType: Double] = [:]
+            for dtype in DataType.allCases { if let v = document.number("\(prefix).\(dtype.rawValue)") { map[dtype] = v } }
+            return map
+        }
+        func byKey(_ prefix: String, _ keys: [String]) -> [String: Double] {
+            var map: [String: Double] = [:]
+            for key in keys { if let v = document.number("\(prefix).\(key)") { map[key] = v } }
+            return map
+        }
+        guard case .curve(let vf) = document.figures["clocks.vf_table"]!.value else { fatalError("validated above") }
+        id = t("identity.id"); name = t("identity.name"); vendor = t("identity.vendor"); process = t("identity.process")
+        dies = Int(n("identity.dies_per_package"))
+        clocks = Clocks(base: n("clocks.base"), boost: n("clocks.boost"), min: n("clocks.min"), memory: document.number("clocks.memory"),
+                        vfTable: vf.sorted { $0.x < $1.x })
+        let buffers = byKey("compute.buffers", ParameterKeys.buffer)
+        compute = Compute(
+            unitKind: t("compute.unit_kind"), unitsPerDie: Int(n("compute.units_per_die")),
+            vectorUnitsPerUnit: Int(n("compute.vector_units_per_unit")),
+            macsPerCycle: byType("compute.matrix.macs_per_cycle"),
+            fragment: (Int(n("compute.matrix.fragment_m")), Int(n("compute.matrix.fragment_n")), Int(n("compute.matrix.fragment_k"))),
+            vendorPeak: byType("compute.matrix.vendor_peak"), peakClock: document.number("compute.matrix.peak_clock"),
+            vectorFlopsPerCycle: byType("compute.vector.flops_per_cycle"),
+            specialFunctionOpsPerCycle: n("compute.special_function.ops_per_cycle"),
+            buffers: buffers,
+            stagingBufferBytes: buffers[t("compute.matrix.staging_buffer")]!,
+            accumulatorBufferBytes: buffers[t("compute.matrix.accumulator_buffer")]!)
+        memory = Memory(l2Size: n("memory.l2.size"), l2Bandwidth: n("memory.l2.bandwidth"), l2Latency: n("memory.l2.latency"),
+                        hbmGeneration: t("memory.hbm.generation"), hbmStacks: Int(n("memory.hbm.stacks")),
+                        hbmCapacity: n("memory.hbm.capacity"), hbmBandwidth: n("memory.hbm.bandwidth"), hbmLatency: n("memory.hbm.latency"))
+        interconnect = Interconnect(
+            scaleUpKind: t("interconnect.scale_up.kind"), scaleUpLinks: Int(n("interconnect.scale_up.links")),
+            bandwidthPerLink: n("interconnect.scale_up.bandwidth_per_link"), linkLatency: n("interconnect.scale_up.latency"),
+            dieToDieBandwidth: document.number("interconnect.die_to_die.bandwidth"),
+            dieToDieLatency: document.number("interconnect.die_to_die.latency"),
+            pcieGeneration: Int(n("interconnect.pcie.generation")), pcieLanes: Int(n("interconnect.pcie.lanes")),
+            scaleOutBandwidth: n("interconnect.scale_out.bandwidth"))
+        power = Power(tdp: n("power.tdp"), idle: n("power.idle"), limitMin: n("power.limit_min"), limitMax: n("power.limit_max"),
+                      energyPerMAC: byType("power.energy_per_mac"), energyPerByte: byKey("power.energy_per_byte", ParameterKeys.level),
+                      staticPower: n("power.static"), staticReferenceTemperature: n("power.static_reference_temperature"),
+                      staticTemperatureCoefficient: n("power.static_temperature_coefficient"))
+        thermal = Thermal(maxOperating: n("thermal.max_operating"), slowdown: n("thermal.slowdown"), shutdown: n("thermal.shutdown"),
+                          junctionResistance: n("thermal.junction_resistance"), junctionCapacitance: n("thermal.junction_capacitance"),
+                          heatsinkResistance: n("thermal.heatsink_resistance"), heatsinkCapacitance: n("thermal.heatsink_capacitance"),
+                          ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
+        launchOverhead = n("runtime.launch_overhead")
+        self.document = document
+    }
+}

@@ -1,0 +1,68 @@
+import SimCore
+
+/// How a figure was obtained.
+public enum FigureKind: String, Sendable, CaseIterable {
+    /// From the vendor: a datasheet, a vendor configuration file, vendor tools.
+    case vendor
+    /// Measured on real hardware by someone we can cite.
+    case measured
+    /// Computed from other figures; `how` gives the formula.
+    case derived
+    /// An engineering estimate; `how` says from what evidence.
+    case estimated
+    /// Set on the command line with `--set`.
+    case override
+}
+
+/// A cited source for chip figures, declared once per file under `sources:`.
+public struct Source: Sendable, Equatable {
+    public var key: String
+    public var url: String
+    public var kind: FigureKind
+    public var note: String?
+}
+
+/// The value a figure holds, already parsed into SI base units.
+public enum FigureValue: Sendable, Equatable {
+    case number(Double)
+    case text(String)
+    case curve([Point])
+
+    public struct Point: Sendable, Equatable {
+        public var x: Double
+        public var y: Double
+    }
+
+    public var number: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
+    public var text: String? {
+        if case .text(let t) = self { return t }
+        return nil
+    }
+}
+
+/// One figure of a chip file: a value with where it came from.
+public struct Figure: Sendable {
+    public var value: FigureValue
+    public var kind: FigureKind
+    public var source: Source?
+    /// For derived and estimated figures: the formula or the evidence.
+    public var how: String?
+    public var file: String
+    public var line: Int?
+
+    /// The value as it is printed, with its display unit.
+    public func formatted(as type: ParameterType) -> String {
+        switch (value, type) {
+        case (.number(let n), .quantity(let kind)): return Quantity.format(n, kind)
+        case (.number(let n), _): return formatNumber(n)
+        case (.text(let t), _): return t
+        case (.curve(let points), .curve(let xKind, let yKind)):
+            return points.map { "\(Quantity.format($0.x, xKind))@\(Quantity.format($0.y, yKind))" }.joined(separator: ", ")
+        case (.curve(let points), _): return "\(points.count) points"
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import SimCore
+
+/// What kind of value a chip parameter holds.
+public enum ParameterType: Sendable, Equatable {
+    /// A physical quantity with a unit, parsed from text such as "3.35 TB/s".
+    case quantity(QuantityKind)
+    /// A whole number (units, links, stacks).
+    case integer
+    /// Free text that still needs a source (process node, HBM generation).
+    case text
+    /// A plain label without a source (id, name, vendor).
+    case label
+    /// One of a fixed set of words, written plainly (unit kind, cooling kind, buffer names).
+    case choice([String])
+    /// A table of (x, y) points, e.g. the V-f curve: [[frequency, voltage], ...].
+    case curve(QuantityKind, QuantityKind)
+
+    var needsSource: Bool {
+        switch self {
+        case .label, .choice: return false
+        default: return true
+        }
+    }
+
+    var expected: String {
+        switch self {
+        case .quantity(let kind): return kind.example
+        case .integer: return "a positive integer"
+        case .text, .label: return "a text"
+        case .choice(let words): return "one of: \(words.joined(separator: ", "))"
+        case .curve(let x, let y): return "a list of [\(x.example), \(y.example)] pairs"
+        }
+    }
+}
+
+/// The declaration of one chip parameter: its path, type, meaning and plausible range.
+///
+/// Declared once here; it drives reading, validation, `xpusim chips show` and the schema docs.
+public struct ParameterDeclaration: Sendable {
+    /// Dot-separated path; `<dtype>`, `<buffer>` and `<level>` stand for any key of that set.
+    public var path: String
+    public var type: ParameterType
+    public var meaning: String
+    public var required: Bool
+    /// Plausible range in SI base units; outside it the file is rejected.
+    public var plausible: ClosedRange<Double>?
+
+    init(_ path: String, _ type: ParameterType, _ meaning: String, required: Bool = true, plausible: ClosedRange<Double>? = nil) {
+        self.path = path
+        self.type = type
+        self.meaning = meaning
+        self.required = required
+        self.plausible = plausible
+    }
+
+    var segments: [Substring] { path.split(separator: ".") }
+}
+
+/// The key sets that `<placeholder>` segments stand for.
+public enum ParameterKeys {
+    public static let dtype = DataType.allCases.map(\.rawValue)
+    public static let buffer = ["registers", "shared", "l1", "l0a", "l0b", "l0c", "ub", "nram", "sram", "lds"]
+    public static let level = ["register", "l1", "l2", "hbm", "link", "d2d", "pcie"]
+    public static let unitKinds = ["sm", "ai_core", "mlu_core", "cu"]
+    public static let cooling = ["air", "liquid"]
+
+    static func members(of placeholder: Substring) -> [String]? {
+        switch placeholder {
+        case "<dtype>": return dtype
+        case "<buffer>": return buffer
+        case "<level>": return level
+        default: return nil
+        }
+    }
+}
+
+/// Every parameter a chip file may hold, in the order `chips show` prints them.
+public enum ParameterCatalog {
+    public static let schemaVersion = 1
+
+    public static let declarations: [ParameterDeclaration] = [
+        .init("identity.id", .label, "short identifier used on the command line"),
+        .init("identity.name", .label, "full product name"),
+        .init("identity.vendor", .label, "vendor"),
+        .init("identity.process", .text, "manufacturing process"),
+        .init("identity.dies_per_package", .integer, "compute dies in one package", plausible: 1...16),
+
+        .init("clocks.base", .quantity(.frequency), "base core clock", plausible: 1e8...5e9),
+        .init("clocks.boost", .quantity(.frequency), "maximum core clock", plausible: 1e8...5e9),
+        .init("clocks.min", .quantity(.frequency), "lowest core clock DVFS may set", plausible: 1e7...5e9),
+        .init("clocks.memory", .quantity(.frequency), "memory clock (fixed under DVFS)", required: false, plausible: 1e8...1e10),
+        .init("clocks.vf_table", .curve(.frequency, .voltage), "core voltage at each clock (DVFS curve)"),
+
+        .init("compute.unit_kind", .choice(ParameterKeys.unitKinds), "kind of compute unit (SM, AI Core, MLU core, CU)"),
+        .init("compute.units_per_die", .integer, "compute units (SMs, AI Cores, ...) per die", plausible: 1...1024),
+        .init("compute.vector_units_per_unit", .integer, "vector units per compute unit (Ascend: AIV per AIC)", plausible: 1...8),
+        .init("compute.matrix.macs_per_cycle.<dtype>", .integer, "dense matrix-unit MACs per cycle per compute unit", plausible: 1...1_048_576),
+        .init("compute.matrix.fragment_m", .integer, "matrix instruction M extent (rows per issue)", plausible: 1...256),
+        .init("compute.matrix.fragment_n", .integer, "matrix instruction N extent", plausible: 1...256),
+        .init("compute.matrix.fragment_k", .integer, "matrix instruction K extent (16-bit elements)", plausible: 1...256),
+        .init("compute.matrix.vendor_peak.<dtype>", .quantity(.flopRate), "vendor's dense peak for the whole package", required: false, plausible: 1e11...1e17),
+        .init("compute.matrix.peak_clock", .quantity(.frequency), "clock at which the vendor quotes its peak (default: boost)", required: false, plausible: 1e8...5e9),
+        .init("compute.matrix.staging_buffer", .choice(ParameterKeys.buffer), "buffer that stages the A and B tiles of a GEMM"),
+        .init("compute.matrix.accumulator_buffer", .choice(ParameterKeys.buffer), "buffer that holds the output tile's accumulators"),
+        .init("compute.vector.flops_per_cycle.<dtype>", .integer, "vector FLOPs per cycle per vector unit", plausible: 1...1_048_576),
+        .init("compute.special_function.ops_per_cycle", .integer, "transcendental (exp, rsqrt) results per cycle per compute unit", plausible: 1...65_536),
+        .init("compute.buffers.<buffer>", .quantity(.bytes), "per-unit on-chip buffer size", required: false, plausible: 256...67_108_864),
+
+        .init("memory.l2.size", .quantity(.bytes), "last-level cache per package", plausible: 1e6...2e9),
+        .init("memory.l2.bandwidth", .quantity(.bandwidth), "last-level cache bandwidth per package", plausible: 1e11...1e14),
+        .init("memory.l2.latency", .quantity(.time), "last-level cache hit latency", plausible: 1e-9...1e-5),
+        .init("memory.hbm.generation", .text, "HBM generation"),
+        .init("memory.hbm.stacks", .integer, "HBM stacks per package", plausible: 1...16),
+        .init("memory.hbm.capacity", .quantity(.bytes), "HBM capacity per package", plausible: 1e9...1e12),
+        .init("memory.hbm.bandwidth", .quantity(.bandwidth), "peak HBM bandwidth per package", plausible: 1e10...5e13),
+        .init("memory.hbm.latency", .quantity(.time), "HBM access latency", plausible: 1e-8...1e-5),
+
+        .init("interconnect.scale_up.kind", .text, "chip-to-chip link technology"),
+        .init("interconnect.scale_up.links", .integer, "chip-to-chip links per package", plausible: 1...128),
+        .init("interconnect.scale_up.bandwidth_per_link", .quantity(.bandwidth), "bandwidth per link per direction", plausible: 1e8...1e12),
+        .init("interconnect.scale_up.latency", .quantity(.time), "one-hop link latency", plausible: 1e-8...1e-4),
+        .init("interconnect.die_to_die.bandwidth", .quantity(.bandwidth), "die-to-die bandwidth per direction (multi-die packages)", required: false, plausible: 1e9...1e13),
+        .init("interconnect.die_to_die.latency", .quantity(.time), "die-to-die latency", required: false, plausible: 1e-9...1e-4),
+        .init("interconnect.pcie.generation", .integer, "PCIe generation", plausible: 1...7),
+        .init("interconnect.pcie.lanes", .integer, "PCIe lanes", plausible: 1...32),
+        .init("interconnect.scale_out.bandwidth", .quantity(.bandwidth), "scale-out NIC bandwidth per package per direction", plausible: 1e8...1e12),
+
+        .init("power.tdp", .quantity(.power), "thermal design / board power", plausible: 10...5000),
+        .init("power.idle", .quantity(.power), "power when idle", plausible: 1...2000),
+        .init("power.limit_min", .quantity(.power), "lowest settable power limit", plausible: 10...5000),
+        .init("power.limit_max", .quantity(.power), "highest settable power limit", plausible: 10...5000),
+        .init("power.energy_per_mac.<dtype>", .quantity(.energy), "energy per dense MAC at the boost-clock voltage", plausible: 1e-16...1e-10),
+        .init("power.energy_per_byte.<level>", .quantity(.energyPerByte), "energy per byte moved at this level", plausible: 1e-15...1e-9),
+        .init("power.static", .quantity(.power), "static (leakage) power at the reference temperature", plausible: 1...2000),
+        .init("power.static_reference_temperature", .quantity(.temperature), "temperature at which power.static holds", plausible: 0...150),
+        .init("power.static_temperature_coefficient", .quantity(.temperatureCoefficient), "relative rise of static power per kelvin", plausible: 0...0.1),
+
+        .init("thermal.max_operating", .quantity(.temperature), "maximum operating junction temperature", plausible: 40...150),
+        .init("thermal.slowdown", .quantity(.temperature), "temperature at which hardware slowdown starts", plausible: 40...150),
+        .init("thermal.shutdown", .quantity(.temperature), "temperature at which the chip shuts down", plausible: 40...160),
+        .init("thermal.junction_resistance", .quantity(.thermalResistance), "junction-to-heatsink thermal resistance", plausible: 1e-4...5),
+        .init("thermal.junction_capacitance", .quantity(.heatCapacity), "junction/package heat capacity", plausible: 1e-2...1e4),
+        .init("thermal.heatsink_resistance", .quantity(.thermalResistance), "heatsink-to-coolant thermal resistance", plausible: 1e-4...5),
+        .init("thermal.heatsink_capacitance", .quantity(.heatCapacity), "heatsink/cold-plate heat capacity", plausible: 1...1e6),
+        .init("thermal.ambient", .quantity(.temperature), "default coolant/ambient temperature", plausible: -20...80),
+        .init("thermal.cooling", .choice(ParameterKeys.cooling), "default cooling kind"),
+
+        .init("runtime.launch_overhead", .quantity(.time), "kernel launch overhead seen between dependent kernels", plausible: 1e-7...1e-3),
+    ]
+
+    /// The declaration that a concrete path such as `compute.matrix.macs_per_cycle.bf16` falls under.
+    public static func declaration(for path: String) -> ParameterDeclaration? {
+        let segments = path.split(separator: ".")
+        return declarations.first { matches($0.segments, segments) }
+    }
+
+    static func matches(_ pattern: [Substring], _ segments: [Substring]) -> Bool {
+        guard pattern.count == segments.count else { return false }
+        for (p, s) in zip(pattern, segments) where p != s {
+            guard let members = ParameterKeys.members(of: p), members.contains(String(s)) else { return false }
+        }
+        return true
+    }
+
+    /// The keys allowed under a concrete prefix, for walking a file and suggesting near misses.
+    static func childKeys(of prefix: [Substring]) -> [String] {
+        var keys: [String] = []
+        for declaration in declarations {
+            let pattern = declaration.segments
+            guard pattern.count > prefix.count, matches(Array(pattern.prefix(prefix.count)), prefix) else { continue }
+            let next = pattern[prefix.count]
+            for key in ParameterKeys.members(of: next) ?? [String(next)] where !keys.contains(key) {
+                keys.append(key)
+            }
+        }
+        return keys
+    }
+
+    /// Every concrete path of a declaration, for ordered output.
+    static func expand(_ declaration: ParameterDeclaration) -> [String] {
+        var paths = [""]
+        for segment in declaration.segments {
+            let options = ParameterKeys.members(of: segment) ?? [String(segment)]
+            paths = paths.flatMap { base in options.map { base.isEmpty ? $0 : "\(base).\($0)" } }
+        }
+        return paths
+    }
+
+    public static var orderedPaths: [String] { declarations.flatMap(expand) }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Chips
+import Config
+import Foundation
+import SimCore
+
+struct ChipsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chips",
+        abstract: "List, show and validate chip descriptions.",
+        subcommands: [List.self, Show.self, Validate.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the shipped chips with their peaks, memory and power.",
+            discussion: "Peaks are dense (no sparsity), derived from units x MACs per cycle x 2 x the vendor's peak clock.")
+
+        @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
+        var chipsDir: String?
+        @Option(help: "Output format: table or json.")
+        var format: OutputFormat = .table
+
+        func run() throws {
+            let specs = try reportingErrors {
+                try ChipCatalog.load(directory: chipsDir ?? ChipCatalog.defaultDirectory()).documents.map { try ChipSpec($0) }
+            }
+            if format == .json {
+                printJSON(specs.map(chipSummary))
+                return
+            }
+            var table = TextTable(["id", "name", "vendor", "bf16/fp16", "int8/fp8", "HBM", "HBM bw", "TDP"])
+            for spec in specs {
+                let half = spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16)
+                let low = [spec.peakMatrixFLOPS(.fp8), spec.peakMatrixFLOPS(.int8)].compactMap { $0 }.max()
+                table.add([spec.id, spec.name, spec.vendor,
+                           half.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
+                           low.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
+                           Quantity.format(spec.memory.hbmCapacity, .bytes),
+                           "\(formatNumber(spec.memory.hbmBandwidth / 1e12)) TB/s",
+                           Quantity.format(spec.power.tdp, .power)])
+            }
+            print(table.rendered)
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show every parameter of a chip with its unit and source, and the derived peaks.",
+            discussion: """
+                Examples:
+                  xpusim chips show h100-sxm
+                  xpusim chips show ./my-chip.yaml --set memory.hbm.bandwidth="4 TB/s"
+                """)
+
+        @Argument(help: "A chip id from `xpusim chips list`, or the path of a chip YAML file.")
+        var chip: String
+        @Option(name: .customLong("set"), help: "Override one figure: PATH=VALUE (repeatable).")
+        var overrides: [String] = []
+        @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
+        var chipsDir: String?
+        @Option(help: "Output format: table or json.")
+        var format: OutputFormat = .table
+
+        func run() throws {
+            let spec = try reportingErrors {
+                try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory())
+            }
+            let document = spec.document
+            let rows = ParameterCatalog.orderedPaths.compactMap { path -> (String, ParameterDeclaration, Figure)? in
+                guard let figure = document.figures[path], let declaration = ParameterCatalog.declaration(for: path) else { return nil }
+                return (path, declaration, figure)
+            }
+            if format == .json {
+                var summary = chipSummary(spec)
+                summary["parameters"] = rows.map { path, declaration, figure -> [String: Any] in
+                    var item: [String: Any] = ["path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue,
+                                               "text": figure.formatted(as: declaration.type)]
+                    switch figure.value {
+                    case .number(let n): item["value"] = n
+                    case .text(let t): item["value"] = t
+                    case .curve(let points): item["value"] = points.map { [$0.x, $0.y] }
+                    }
+                    if case .quantity(let kind) = declaration.type { item["si_unit"] = kind.units[0].symbol.isEmpty ? "1" : kind.units.first { $0.factor == 1 }?.symbol ?? "" }
+                    if let source = figure.source { item["source"] = source.url }
+                    if let how = figure.how { item["how"] = how }
+                    return item
+                }
+                printJSON(summary)
+                return
+            }
+            print("\(spec.name) (\(spec.id)), \(document.file)\(document.baseID.map { ", variant of \($0)" } ?? "")\n")
+            var table = TextTable(["parameter", "value", "kind", "source / how"])
+            for (path, declaration, figure) in rows {
+                var origin = figure.source?.url ?? ""
+                if let how = figure.how { origin = origin.isEmpty ? how : "\(origin); \(how)" }
+                table.add([path, figure.formatted(as: declaration.type), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue, origin])
+            }
+            print(table.rendered)
+            print("\nDerived peaks (dense, whole package):")
+            var peaks = TextTable(["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"])
+            for dtype in DataType.allCases where spec.compute.macsPerCycle[dtype] != nil || spec.compute.vectorFlopsPerCycle[dtype] != nil {
+                let tf = { (v: Double?) in v.map { "\(formatNumber($0 / 1e12)) TFLOPS" } ?? "-" }
+                peaks.add([dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost)), tf(spec.peakMatrixFLOPS(dtype)),
+                           tf(spec.compute.vendorPeak[dtype]), tf(spec.peakVectorFLOPS(dtype))])
+            }
+            print(peaks.rendered)
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check chip files: fields, units, sources, plausibility and the peak check.",
+            discussion: "Exits non-zero if any file has an error; every error names the file, the line and the field.")
+
+        @Argument(help: "Chip YAML files.")
+        var files: [String]
+
+        func run() throws {
+            var failed = false
+            for file in files {
+                do {
+                    let document = try ChipDocument.load(file: file)
+                    _ = try ChipSpec(document)
+                    for variant in document.variants {
+                        if let v = document.variant(variant.id) { _ = try ChipSpec(v) }
+                    }
+                    print("\(file): ok (\(([document.id] + document.variants.map(\.id)).joined(separator: ", ")))")
+                } catch let error as ConfigErrors {
+                    failed = true
+                    FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                } catch let error as ConfigError {
+                    failed = true
+                    FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}
+
+func chipSummary(_ spec: ChipSpec) -> [String: Any] {
+    var peaks: [String: Double] = [:]
+    for dtype in DataType.allCases { if let p = spec.peakMatrixFLOPS(dtype) { peaks[dtype.rawValue] = p } }
+    return ["id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies,
+            "compute_units": spec.totalUnits, "peak_flops": peaks,
+            "hbm_capacity_bytes": spec.memory.hbmCapacity, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth,
+            "tdp_w": spec.power.tdp, "file": spec.document.file]
+}
