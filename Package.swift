@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["Chips"]),
-        .testTarget(name: "CLITests", dependencies: ["Chips"]),
+        .testTarget(name: "CLITests", dependencies: ["Chips", "xpusim"]),
     ],
     swiftLanguageModes: [.v6]
 )

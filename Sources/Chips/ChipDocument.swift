@@ -86,6 +86,8 @@ public struct ChipDocument: Sendable {
 struct ChipFileReader {
     let file: String
     var errors: [ConfigError] = []
+    /// Paths written in the file, valid or not, so a bad value is not also reported as missing.
+    var present: Set<String> = []
 
     init(file: String) { self.file = file }
 
@@ -127,7 +129,7 @@ struct ChipFileReader {
             resolveSources(&document.variants[variant].overrides, document.sources)
         }
         for declaration in ParameterCatalog.declarations where declaration.required {
-            if !ParameterCatalog.expand(declaration).contains(where: { document.figures[$0] != nil }) {
+            if !ParameterCatalog.expand(declaration).contains(where: { document.figures[$0] != nil || present.contains($0) }) {
                 errors.append(ConfigError(file: file, path: declaration.path.replacingOccurrences(of: ".<dtype>", with: ""),
                                           message: "missing required field (\(declaration.meaning); \(declaration.type.expected))"))
             }
@@ -148,6 +150,7 @@ struct ChipFileReader {
     mutating func walk(_ node: ConfigNode, prefix: [Substring], into figures: inout [String: Figure]) {
         let path = prefix.joined(separator: ".")
         if let declaration = ParameterCatalog.declarations.first(where: { ParameterCatalog.matches($0.segments, prefix) }) {
+            present.insert(path)
             if let figure = parseFigure(node, declaration) { figures[path] = figure }
             return
         }
@@ -176,7 +179,9 @@ struct ChipFileReader {
             var how: String?
             for (key, child) in entries {
                 switch key {
-                case "value": valueNode = child
+                case "value":
+                    valueNode = child
+                    valueNode?.path = node.path
                 case "source": sourceKey = try? child.string()
                     if sourceKey == nil { errors.append(child.error("expected the key of an entry under sources:, found \(child.found)")) }
                 case "kind":

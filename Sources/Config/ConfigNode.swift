@@ -130,7 +130,7 @@ extension ConfigNode {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw convert(error, file: file)
+            throw convert(error, file: file, yamlText: text)
         } catch {
             throw ConfigError(file: file, message: "cannot parse: \(error)")
         }
@@ -138,12 +138,20 @@ extension ConfigNode {
         return try convert(root, file: file, path: "")
     }
 
-    static func convert(_ error: YamlError, file: String) -> ConfigError {
+    static func convert(_ error: YamlError, file: String, yamlText: String) -> ConfigError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let where_ = context.map { " (\($0.text))" } ?? ""
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "malformed YAML/JSON: \(problem)\(where_)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams reports the mapping's start; find the second occurrence of the key for the line.
+            let key = duplicates.sorted().first ?? ""
+            let lines = yamlText.components(separatedBy: "\n")
+            let start = max(0, context.mark.line - 1)
+            let hits = lines.indices.filter { $0 >= start && lines[$0].trimmingCharacters(in: .whitespaces).hasPrefix("\(key):") }
+            let line = hits.count > 1 ? hits[1] + 1 : context.mark.line
+            return ConfigError(file: file, line: line, message: "the key \"\(key)\" appears twice in one mapping")
         case .reader(let problem, _, _, _):
             return ConfigError(file: file, message: "unreadable text: \(problem)")
         default:

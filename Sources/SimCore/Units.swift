@@ -133,6 +133,13 @@ public struct Quantity: Sendable, Equatable {
 
     public static func format(_ value: Double, _ kind: QuantityKind) -> String {
         if kind == .bytes { return formatBytes(value) }
+        if kind == .time {
+            let magnitude = abs(value)
+            if magnitude == 0 { return "0 s" }
+            if magnitude < 1e-6 { return "\(formatNumber(value * 1e9)) ns" }
+            if magnitude < 1e-3 { return "\(formatNumber(value * 1e6)) us" }
+            if magnitude < 1 { return "\(formatNumber(value * 1e3)) ms" }
+        }
         let unit = kind.displayUnit
         let scaled = value / unit.factor
         let number = formatNumber(scaled)
@@ -141,13 +148,13 @@ public struct Quantity: Sendable, Equatable {
 
     /// Binary units when the size is a whole number of them (64 GiB, 512 KiB), decimal otherwise (80 GB).
     static func formatBytes(_ bytes: Double) -> String {
-        let binary: [(String, Double)] = [("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
-        for (symbol, factor) in binary where bytes >= factor && (bytes / factor).rounded() == bytes / factor {
-            return "\(formatNumber(bytes / factor)) \(symbol)"
-        }
-        let decimal: [(String, Double)] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)]
-        for (symbol, factor) in decimal where bytes >= factor {
-            return "\(formatNumber(bytes / factor)) \(symbol)"
+        let levels: [(binary: String, binaryFactor: Double, decimal: String, decimalFactor: Double)] = [
+            ("TiB", 1_099_511_627_776, "TB", 1e12), ("GiB", 1_073_741_824, "GB", 1e9),
+            ("MiB", 1_048_576, "MB", 1e6), ("KiB", 1024, "KB", 1e3)]
+        for level in levels where bytes >= level.decimalFactor {
+            let binary = bytes / level.binaryFactor
+            if binary >= 1, binary.rounded() == binary { return "\(formatNumber(binary)) \(level.binary)" }
+            return "\(formatNumber(bytes / level.decimalFactor)) \(level.decimal)"
         }
         return "\(formatNumber(bytes)) B"
     }

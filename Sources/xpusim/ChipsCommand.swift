@@ -28,7 +28,7 @@ struct ChipsCommand: ParsableCommand {
                 printJSON(specs.map(chipSummary))
                 return
             }
-            var table = TextTable(["id", "name", "vendor", "bf16/fp16", "int8/fp8", "HBM", "HBM bw", "TDP"])
+            var table = TextTable(["id", "name", "vendor", "bf16/fp16", "int8/fp8", "HBM", "HBM bw", "TDP"], numeric: [3, 4, 5, 6, 7])
             for spec in specs {
                 let half = spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16)
                 let low = [spec.peakMatrixFLOPS(.fp8), spec.peakMatrixFLOPS(.int8)].compactMap { $0 }.max()
@@ -97,7 +97,7 @@ struct ChipsCommand: ParsableCommand {
             }
             print(table.rendered)
             print("\nDerived peaks (dense, whole package):")
-            var peaks = TextTable(["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"])
+            var peaks = TextTable(["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"], numeric: [1, 2, 3, 4])
             for dtype in DataType.allCases where spec.compute.macsPerCycle[dtype] != nil || spec.compute.vectorFlopsPerCycle[dtype] != nil {
                 let tf = { (v: Double?) in v.map { "\(formatNumber($0 / 1e12)) TFLOPS" } ?? "-" }
                 peaks.add([dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost)), tf(spec.peakMatrixFLOPS(dtype)),

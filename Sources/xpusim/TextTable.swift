@@ -2,22 +2,23 @@
 struct TextTable {
     var headers: [String]
     var rows: [[String]] = []
+    /// Columns whose cells are right-aligned (numbers).
+    var numeric: Set<Int>
 
-    init(_ headers: [String]) { self.headers = headers }
+    init(_ headers: [String], numeric: Set<Int> = []) {
+        self.headers = headers
+        self.numeric = numeric
+    }
 
     mutating func add(_ row: [String]) { rows.append(row) }
 
     var rendered: String {
         let all = [headers] + rows
         let widths = headers.indices.map { column in all.map { $0.count > column ? $0[column].count : 0 }.max() ?? 0 }
-        func isNumeric(_ text: String) -> Bool {
-            guard let first = text.first else { return false }
-            return first.isNumber || first == "-" || first == "+"
-        }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
                 let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return isNumeric(cell) && column > 0 ? pad + cell : cell + pad
+                return numeric.contains(column) ? pad + cell : cell + pad
             }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
         var lines = [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]

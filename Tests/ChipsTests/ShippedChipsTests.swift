@@ -1,0 +1,88 @@
+import Chips
+import Config
+import Foundation
+import XCTest
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let chipsDirectory = packageRoot + "/chips"
+
+final class ShippedChipsTests: XCTestCase {
+    func testEveryShippedChipLoadsAndValidates() throws {
+        let catalog = try ChipCatalog.load(directory: chipsDirectory)
+        XCTAssertEqual(Set(catalog.ids), ["h100-sxm", "h800-sxm", "h20", "a100-sxm", "ascend-910b2", "ascend-910b3", "ascend-910b4",
+                                          "ascend-910c", "mlu590", "metax-c500"])
+        for document in catalog.documents {
+            let spec = try ChipSpec(document)
+            XCTAssertGreaterThan(spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16) ?? 0, 1e14, spec.id)
+            XCTAssertGreaterThan(spec.memory.hbmBandwidth, 5e11, spec.id)
+        }
+    }
+
+    func testDerivedPeaksMatchVendorPeaks() throws {
+        let catalog = try ChipCatalog.load(directory: chipsDirectory)
+        var checked = 0
+        for document in catalog.documents {
+            let spec = try ChipSpec(document)
+            for (dtype, vendor) in spec.compute.vendorPeak {
+                let derived = try XCTUnwrap(spec.peakMatrixFLOPS(dtype))
+                XCTAssertEqual(derived / vendor, 1, accuracy: ChipValidator.peakTolerance, "\(spec.id) \(dtype)")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 15)
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chipsDirectory)
+        XCTAssertEqual(h100.peakMatrixFLOPS(.bf16)! / 1e12, 989.4, accuracy: 0.5)
+        XCTAssertEqual(h100.peakMatrixFLOPS(.fp8)! / 1e12, 1978.9, accuracy: 1)
+        let c = try ChipCatalog.resolve("ascend-910c", directory: chipsDirectory)
+        XCTAssertEqual(c.dies, 2)
+        XCTAssertEqual(c.peakMatrixFLOPS(.bf16)! / 1e12, 752, accuracy: 8)
+        XCTAssertNil(c.peakMatrixFLOPS(.fp8), "the 910C has no fp8")
+        let h20 = try ChipCatalog.resolve("h20", directory: chipsDirectory)
+        XCTAssertEqual(h20.peakMatrixFLOPS(.bf16)! / 1e12, 148, accuracy: 4.4)
+    }
+
+    func testVariantsOverrideTheBase() throws {
+        let b3 = try ChipCatalog.resolve("ascend-910b3", directory: chipsDirectory)
+        XCTAssertEqual(b3.compute.unitsPerDie, 20)
+        XCTAssertEqual(b3.memory.hbmBandwidth, 1.6e12)
+        let b4 = try ChipCatalog.resolve("ascend-910b4", directory: chipsDirectory)
+        XCTAssertEqual(b4.memory.hbmCapacity, 32 * 1_073_741_824)
+        XCTAssertNil(b4.compute.vendorPeak[.fp16])
+        let h800 = try ChipCatalog.resolve("h800-sxm", directory: chipsDirectory)
+        XCTAssertEqual(h800.interconnect.scaleUpBandwidth, 200e9)
+        XCTAssertEqual(h800.compute.macsPerCycle[.fp8], 4096)
+    }
+
+    func testEveryFigureHasASourceOrSaysHowItWasObtained() throws {
+        for document in try ChipCatalog.load(directory: chipsDirectory).documents {
+            for (path, figure) in document.figures {
+                guard let declaration = ParameterCatalog.declaration(for: path) else { return XCTFail(path) }
+                if case .label = declaration.type { continue }
+                if case .choice = declaration.type { continue }
+                let sourced = figure.source.map { !$0.url.isEmpty } ?? false
+                XCTAssertTrue(sourced || figure.how != nil, "\(document.id) \(path)")
+                if figure.kind == .estimated || figure.kind == .derived { XCTAssertNotNil(figure.how, "\(document.id) \(path)") }
+            }
+        }
+    }
+
+    func testOverridesChangeOneField() throws {
+        let spec = try ChipCatalog.resolve("h100-sxm", overrides: ["memory.hbm.bandwidth=4 TB/s", "compute.units_per_die=144"], directory: chipsDirectory)
+        XCTAssertEqual(spec.memory.hbmBandwidth, 4e12)
+        XCTAssertEqual(spec.totalUnits, 144)
+        XCTAssertEqual(spec.document.figures["memory.hbm.bandwidth"]?.kind, .override)
+        XCTAssertThrowsError(try ChipCatalog.resolve("h100-sxm", overrides: ["memory.hbm.bandwith=4 TB/s"], directory: chipsDirectory)) { error in
+            XCTAssertTrue("\(error)".contains("did you mean \"memory.hbm.bandwidth\""), "\(error)")
+        }
+        XCTAssertThrowsError(try ChipCatalog.resolve("h100-sxm", overrides: ["memory.hbm.bandwidth=4 TB"], directory: chipsDirectory))
+        XCTAssertThrowsError(try ChipCatalog.resolve("h100-sxm", overrides: ["clocks.boost=0.5 GHz"], directory: chipsDirectory)) { error in
+            XCTAssertTrue("\(error)".contains("clocks.boost"), "\(error)")
+        }
+    }
+
+    func testUnknownChipIdSuggestsNearest() {
+        XCTAssertThrowsError(try ChipCatalog.resolve("h100-sx", directory: chipsDirectory)) { error in
+            XCTAssertTrue("\(error)".contains("did you mean \"h100-sxm\""), "\(error)")
+        }
+    }
+}
