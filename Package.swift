@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,13 +19,19 @@ let package = Package(
         .target(name: "SimCore"),
         .target(name: "Config", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "Chips", dependencies: ["SimCore", "Config"]),
+        .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
+        .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "Validation", dependencies: ["Config", "Chips", "Workloads", "Simulator"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips",
+            dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["Chips"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CLITests", dependencies: ["Chips", "xpusim"]),
     ],
     swiftLanguageModes: [.v6]

@@ -31,6 +31,8 @@ public struct ChipSpec: Sendable {
         /// Dense MACs per cycle per compute unit.
         public var macsPerCycle: [DataType: Double]
         public var fragment: (m: Int, n: Int, k: Int)
+        public var multicastUnits: Int
+        public var accumulatorTiles: Int
         public var vendorPeak: [DataType: Double]
         public var peakClock: Double?
         /// FLOPs per cycle per vector unit.
@@ -87,7 +89,16 @@ public struct ChipSpec: Sendable {
     public var power: Power
     public var thermal: Thermal
     public var launchOverhead: Double
+    public var efficiency: Efficiency
     public var document: ChipDocument
+
+    /// Fitted efficiency parameters (see `xpusim calibrate`).
+    public struct Efficiency: Sendable {
+        public var matrix: Double
+        public var matrixByType: [DataType: Double]
+        public var vector: Double, hbm: Double, l2: Double, pcie: Double
+        public func matrix(_ dtype: DataType) -> Double { matrixByType[dtype] ?? matrix }
+    }
 
     /// Compute units in the whole package.
     public var totalUnits: Int { dies * compute.unitsPerDie }
@@ -122,7 +133,9 @@ extension ChipSpec {
             for key in keys { if let v = document.number("\(prefix).\(key)") { map[key] = v } }
             return map
         }
-        guard case .curve(let vf) = document.figures["clocks.vf_table"]!.value else { fatalError("validated above") }
+        guard case .curve(let vf) = document.figures["clocks.vf_table"]?.value else {
+            throw ConfigError(file: document.file, path: "clocks.vf_table", message: "expected a list of [frequency, voltage] pairs")
+        }
         id = t("identity.id"); name = t("identity.name"); vendor = t("identity.vendor"); process = t("identity.process")
         dies = Int(n("identity.dies_per_package"))
         clocks = Clocks(base: n("clocks.base"), boost: n("clocks.boost"), min: n("clocks.min"), memory: document.number("clocks.memory"),
@@ -133,6 +146,8 @@ extension ChipSpec {
             vectorUnitsPerUnit: Int(n("compute.vector_units_per_unit")),
             macsPerCycle: byType("compute.matrix.macs_per_cycle"),
             fragment: (Int(n("compute.matrix.fragment_m")), Int(n("compute.matrix.fragment_n")), Int(n("compute.matrix.fragment_k"))),
+            multicastUnits: Int(n("compute.matrix.multicast_units")),
+            accumulatorTiles: Int(n("compute.matrix.accumulator_tiles")),
             vendorPeak: byType("compute.matrix.vendor_peak"), peakClock: document.number("compute.matrix.peak_clock"),
             vectorFlopsPerCycle: byType("compute.vector.flops_per_cycle"),
             specialFunctionOpsPerCycle: n("compute.special_function.ops_per_cycle"),
@@ -158,6 +173,8 @@ extension ChipSpec {
                           heatsinkResistance: n("thermal.heatsink_resistance"), heatsinkCapacitance: n("thermal.heatsink_capacitance"),
                           ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
         launchOverhead = n("runtime.launch_overhead")
+        efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),
+                                vector: n("efficiency.vector"), hbm: n("efficiency.hbm"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
         self.document = document
     }
 }

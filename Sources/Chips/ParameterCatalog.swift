@@ -100,6 +100,8 @@ public enum ParameterCatalog {
         .init("compute.matrix.fragment_k", .integer, "matrix instruction K extent (16-bit elements)", plausible: 1...256),
         .init("compute.matrix.vendor_peak.<dtype>", .quantity(.flopRate), "vendor's dense peak for the whole package", required: false, plausible: 1e11...1e17),
         .init("compute.matrix.peak_clock", .quantity(.frequency), "clock at which the vendor quotes its peak (default: boost)", required: false, plausible: 1e8...5e9),
+        .init("compute.matrix.multicast_units", .integer, "units that share one L2 read of an operand slice (thread-block cluster multicast; 1 if none)", plausible: 1...16),
+        .init("compute.matrix.accumulator_tiles", .integer, "output tiles the accumulator buffer holds at once (2: ping-pong, the epilogue overlaps the next tile)", plausible: 1...4),
         .init("compute.matrix.staging_buffer", .choice(ParameterKeys.buffer), "buffer that stages the A and B tiles of a GEMM"),
         .init("compute.matrix.accumulator_buffer", .choice(ParameterKeys.buffer), "buffer that holds the output tile's accumulators"),
         .init("compute.vector.flops_per_cycle.<dtype>", .integer, "vector FLOPs per cycle per vector unit", plausible: 1...1_048_576),
@@ -145,7 +147,14 @@ public enum ParameterCatalog {
         .init("thermal.ambient", .quantity(.temperature), "default coolant/ambient temperature", plausible: -20...80),
         .init("thermal.cooling", .choice(ParameterKeys.cooling), "default cooling kind"),
 
-        .init("runtime.launch_overhead", .quantity(.time), "kernel launch overhead seen between dependent kernels", plausible: 1e-7...1e-3),
+        .init("runtime.launch_overhead", .quantity(.time), "fixed cost of one kernel: launch, ramp-up and teardown", plausible: 1e-7...1e-3),
+
+        .init("efficiency.matrix", .quantity(.ratio), "fraction of the matrix-unit issue rate a tile's main loop sustains", plausible: 0.05...1),
+        .init("efficiency.matrix_dtype.<dtype>", .quantity(.ratio), "matrix-unit efficiency for one data type, where it differs", required: false, plausible: 0.05...1),
+        .init("efficiency.vector", .quantity(.ratio), "fraction of the vector-unit rate element-wise code sustains", plausible: 0.05...1),
+        .init("efficiency.hbm", .quantity(.ratio), "fraction of peak HBM bandwidth a streaming kernel sustains", plausible: 0.05...1),
+        .init("efficiency.l2", .quantity(.ratio), "fraction of peak L2 bandwidth tiles sustain", plausible: 0.05...1),
+        .init("efficiency.pcie", .quantity(.ratio), "fraction of the PCIe link rate a host copy sustains", plausible: 0.05...1),
     ]
 
     /// The declaration that a concrete path such as `compute.matrix.macs_per_cycle.bf16` falls under.

@@ -9,8 +9,8 @@ public enum ResourceLocator {
         let fm = FileManager.default
         if fm.fileExists(atPath: name) { return name }
         var url = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            let candidate = url.appendingPathComponent(name).path
+        for _ in 0..<6 {
+            let candidate = url.appendingPathComponent(name).standardized.path
             if fm.fileExists(atPath: candidate) { return candidate }
             url.deleteLastPathComponent()
         }

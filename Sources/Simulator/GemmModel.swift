@@ -1,0 +1,171 @@
+import Chips
+import Workloads
+
+/// GEMM cost: output tiles chosen the way a vendor library chooses them, dispatched in waves.
+///
+/// For each candidate tile (BM x BN, k-step BK, pipeline stages, split-K factor) that fits the
+/// unit's staging buffer (A and B slices, multi-buffered) and accumulator buffer (as many output
+/// tiles as the chip keeps in flight: two where the epilogue overlaps the next tile), the model runs the waves:
+/// - a k-step takes the longest of its matrix-unit cycles, its share of L2 bandwidth, its share of
+///   HBM bandwidth (only the bytes L2 reuse does not catch), and the Little's-law bound of one unit
+///   (stages x slice bytes in flight against the memory latency);
+/// - a wave costs a prologue (the first slice's latency), its k-steps, and the epilogue (writing C);
+/// - full waves are identical and costed once; the last partial wave costs what it costs.
+/// The fastest candidate wins, as a library heuristic or autotuner would pick it.
+enum GemmModel {
+    struct Shape {
+        var m: Int, n: Int, k: Int, batch: Int
+    }
+
+    static func cost(_ shape: Shape, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
+        guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
+            throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
+        }
+        let eta = onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector
+        let b = dtype.bytes
+        let outBytes = outputBytes(dtype)
+        let frag = machine.fragment
+        let bk = max(frag.k, Int(128 / b))  // 128-byte k-slices, as libraries use
+        var best = Candidate.none
+        let bms = [16, 32, 64, 128, 256].filter { $0 % frag.m == 0 }
+        let bns = [16, 32, 64, 128, 256].filter { $0 % frag.n == 0 }
+        for bm in bms {
+            for bn in bns {
+                let accumulator = Double(bm * bn * 4)
+                if accumulator * Double(machine.accumulatorTiles) > machine.accumulatorBytes { continue }
+                let sliceBytes = Double((bm + bn) * bk) * b
+                let stages = min(4, Int(machine.stagingBytes / sliceBytes))
+                if stages < 2 { continue }
+                for split in [1, 2, 4, 8, 16] {
+                    if split > 1 && shape.k / split < 2 * bk { break }
+                    let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, b: b, outBytes: outBytes,
+                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine)
+                    if candidate.time < best.time { best = candidate }
+                    // More splitting only helps while there are idle units to fill.
+                    if candidate.tiles >= machine.units { break }
+                }
+            }
+        }
+        guard best.time.isFinite else {
+            throw SimulationError(kernel: kernel, message: "no GEMM tile fits \(machine.spec.id)'s buffers for \(dtype.rawValue)")
+        }
+        var cost = best.cost
+        cost.decomposition = best.decomposition
+        cost.flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(shape.batch)
+        cost.duration += machine.launchOverhead
+        cost.matrixBusy = onMatrix ? cost.matrixBusy * (cost.duration - machine.launchOverhead) / cost.duration : 0
+        cost.vectorBusy = onMatrix ? 0 : best.cost.matrixBusy
+        cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
+        cost.classify(compute: best.computeTime, memory: best.memoryTime, fixed: machine.launchOverhead + best.fixedTime)
+        return cost
+    }
+
+    /// GEMM outputs: 16-bit for 16- and 8-bit float inputs, 32-bit for fp32/tf32 and int8 (int32 accumulators).
+    static func outputBytes(_ dtype: DataType) -> Double {
+        switch dtype {
+        case .fp64: return 8
+        case .fp32, .tf32, .int8, .int4: return 4
+        default: return 2
+        }
+    }
+
+    struct Candidate {
+        var time = Double.infinity
+        var tiles = 0
+        var cost = KernelCost()
+        var computeTime = 0.0, memoryTime = 0.0, fixedTime = 0.0
+        var tile = (m: 0, n: 0, k: 0)
+        var stages = 0, split = 1, waves = 0
+        static let none = Candidate()
+
+        /// Built once for the chosen candidate, never in the search loop.
+        var decomposition: String {
+            "\(tile.m)x\(tile.n)x\(tile.k) tiles\(split > 1 ? ", split-k \(split)" : ""), \(tiles) tiles in \(waves) wave\(waves == 1 ? "" : "s"), \(stages) stages"
+        }
+    }
+
+    static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, b: Double, outBytes: Double,
+                         macsPerCycle: Double, eta: Double, machine: Machine) -> Candidate {
+        let units = machine.units
+        let tilesM = (s.m + bm - 1) / bm, tilesN = (s.n + bn - 1) / bn
+        let tilesPerBatch = tilesM * tilesN
+        let tiles = tilesPerBatch * s.batch * split
+        let kPerSplit = (s.k + split - 1) / split
+        let kSteps = max(1, (kPerSplit + bk - 1) / bk)
+        let clock = machine.clock
+
+        // L2 reuse decides HBM traffic: each A row-panel is re-read once per group of columns a wave
+        // covers, each B column-panel once per group of rows; a panel set that fits in L2 is read once.
+        let aTotal = Double(s.m) * Double(s.k) * b * Double(s.batch)
+        let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch)
+        let reuseCapacity = machine.l2Bytes / 2
+        var operandHBM = aTotal + bTotal
+        if aTotal + bTotal > reuseCapacity {
+            let wave = Double(min(units, tilesPerBatch))
+            var bestTraffic = Double.infinity
+            var rows = 1
+            while rows <= min(tilesM, 16) {
+                let cols = min(Double(tilesN), (wave / Double(rows)).rounded(.up))
+                let aReads = aTotal <= reuseCapacity ? aTotal : aTotal * (Double(tilesN) / cols).rounded(.up)
+                let bReads = bTotal <= reuseCapacity ? bTotal : bTotal * (Double(tilesM) / Double(rows)).rounded(.up)
+                bestTraffic = min(bestTraffic, aReads + bReads)
+                rows *= 2
+            }
+            operandHBM = bestTraffic
+        }
+        let cBytes = Double(s.m) * Double(s.n) * outBytes * Double(s.batch)
+        let sliceBytes = Double((bm + bn) * bk) * b
+        // Units of a cluster working on neighbouring column tiles receive one A slice by multicast.
+        let cluster = Double(min(machine.multicastUnits, tilesN))
+        let l2SliceBytes = (Double(bm) / cluster + Double(bn)) * Double(bk) * b
+        let totalSteps = Double(tiles) * Double(kSteps)
+        let l2Traffic = totalSteps * l2SliceBytes
+        let hbmPerSlice = operandHBM / totalSteps
+        let missFraction = min(1, hbmPerSlice / l2SliceBytes)
+        let latency = missFraction * machine.hbmLatency + (1 - missFraction) * machine.l2Latency
+        let stepCompute = Double(bm * bn * bk) / macsPerCycle / eta / clock
+
+        func waveTime(_ active: Int) -> (total: Double, compute: Double, memory: Double, fixed: Double) {
+            let w = Double(active)
+            let stepL2 = w * l2SliceBytes / machine.achievableL2Bandwidth
+            let stepHBM = w * hbmPerSlice / machine.streamBandwidth
+            let stepLittle = latency / Double(stages)
+            let step = max(stepCompute, stepL2, stepHBM, stepLittle)
+            let prologue = latency + max(stepL2, stepHBM)
+            let epilogue = w * Double(bm * bn) * (split > 1 ? 4 : outBytes) / machine.streamBandwidth
+            let compute = Double(kSteps) * stepCompute
+            let memory = Double(kSteps) * max(stepL2, stepHBM, stepLittle)
+            return (prologue + Double(kSteps) * step + epilogue, compute, memory, prologue + epilogue)
+        }
+        let fullWaves = tiles / units, remainder = tiles % units
+        var time = 0.0, compute = 0.0, memory = 0.0, fixed = 0.0
+        if fullWaves > 0 {
+            let t = waveTime(units)
+            time += Double(fullWaves) * t.total; compute += Double(fullWaves) * t.compute
+            memory += Double(fullWaves) * t.memory; fixed += Double(fullWaves) * t.fixed
+        }
+        if remainder > 0 {
+            let t = waveTime(remainder)
+            time += t.total; compute += t.compute; memory += t.memory; fixed += t.fixed
+        }
+        var hbm = operandHBM + cBytes
+        if split > 1 {
+            // Partial sums in fp32 go through a workspace, then a reduction writes C.
+            let partials = Double(split) * Double(s.m) * Double(s.n) * 4 * Double(s.batch)
+            let reduce = (partials + cBytes) / machine.streamBandwidth + machine.hbmLatency
+            time += reduce; memory += reduce
+            hbm += partials * 2
+        }
+        var cost = KernelCost()
+        cost.duration = time
+        cost.hbmBytes = hbm
+        cost.l2Bytes = l2Traffic + cBytes
+        cost.bufferBytes = l2Traffic
+        cost.unitsUsed = min(units, tiles)
+        cost.macs = Double(tiles) * Double(kSteps) * Double(bm * bn * bk)
+        let wavesUsed = Double(fullWaves) + (remainder > 0 ? 1 : 0)
+        cost.matrixBusy = min(1, cost.macs / (macsPerCycle * clock * Double(units)) / time)
+        return Candidate(time: time, tiles: tiles, cost: cost, computeTime: compute, memoryTime: memory, fixedTime: fixed,
+                         tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed))
+    }
+}

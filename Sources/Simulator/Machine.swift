@@ -1,0 +1,109 @@
+import Chips
+import Workloads
+
+/// A chip's simulation resources, derived once from its ``ChipSpec``.
+///
+/// Everything the cost models need is precomputed here in SI units so the hot path does no
+/// lookups by name and no allocation.
+public struct Machine: Sendable {
+    public let spec: ChipSpec
+    /// Core clock the kernels run at (Hz).
+    public var clock: Double
+    public let units: Int
+    public let vectorUnitsPerUnit: Int
+    public let fragment: (m: Int, n: Int, k: Int)
+    public let multicastUnits: Int
+    public let accumulatorTiles: Int
+    public let stagingBytes: Double
+    public let accumulatorBytes: Double
+    public let sfuOpsPerCycle: Double
+    public let l2Bytes: Double
+    public let l2Bandwidth: Double
+    public let l2Latency: Double
+    public let hbmBandwidth: Double
+    public let hbmLatency: Double
+    public let pcieBandwidth: Double
+    public var launchOverhead: Double
+    public var efficiency: ChipSpec.Efficiency
+
+    public init(_ spec: ChipSpec, clock: Double? = nil) {
+        self.spec = spec
+        self.clock = clock ?? spec.clocks.boost
+        units = spec.totalUnits
+        vectorUnitsPerUnit = spec.compute.vectorUnitsPerUnit
+        fragment = spec.compute.fragment
+        multicastUnits = spec.compute.multicastUnits
+        accumulatorTiles = spec.compute.accumulatorTiles
+        stagingBytes = spec.compute.stagingBufferBytes
+        accumulatorBytes = spec.compute.accumulatorBufferBytes
+        sfuOpsPerCycle = spec.compute.specialFunctionOpsPerCycle
+        l2Bytes = spec.memory.l2Size
+        l2Bandwidth = spec.memory.l2Bandwidth
+        l2Latency = spec.memory.l2Latency
+        hbmBandwidth = spec.memory.hbmBandwidth
+        hbmLatency = spec.memory.hbmLatency
+        // Per-direction PCIe payload rate: about 0.25 GB/s per lane at generation 1, doubling each generation.
+        pcieBandwidth = 0.25e9 * Double(1 << (spec.interconnect.pcieGeneration - 1)) * Double(spec.interconnect.pcieLanes) * 128 / 130
+        launchOverhead = spec.launchOverhead
+        efficiency = spec.efficiency
+    }
+
+    /// Dense MACs per cycle per unit for `dtype`: the matrix unit's, or the vector unit's FMA rate
+    /// when the matrix unit does not take that type (fp32 GEMM on an H100 runs on CUDA cores).
+    public func macsPerCycle(_ dtype: DataType) -> (macs: Double, onMatrixUnit: Bool)? {
+        if let macs = spec.compute.macsPerCycle[dtype] { return (macs, true) }
+        if let flops = spec.compute.vectorFlopsPerCycle[dtype] { return (flops / 2 * Double(vectorUnitsPerUnit), false) }
+        return nil
+    }
+
+    /// Vector FLOPs per cycle per compute unit (all its vector units) for `dtype`, falling back to fp32.
+    public func vectorFlopsPerCycle(_ dtype: DataType) -> Double {
+        let table = spec.compute.vectorFlopsPerCycle
+        let perVectorUnit = table[dtype] ?? table[.fp32] ?? table.values.max() ?? 1
+        return perVectorUnit * Double(vectorUnitsPerUnit)
+    }
+
+    /// Achievable HBM bandwidth for streaming (B/s).
+    public var streamBandwidth: Double { hbmBandwidth * efficiency.hbm }
+    public var achievableL2Bandwidth: Double { l2Bandwidth * efficiency.l2 }
+}
+
+/// Why a kernel takes the time it takes.
+public enum Bound: String, Sendable {
+    case compute, memory, latency
+}
+
+/// The cost of one kernel running alone on the machine.
+public struct KernelCost: Sendable {
+    /// Seconds from start to end when alone, launch overhead included.
+    public var duration: Double = 0
+    public var flops: Double = 0
+    public var hbmBytes: Double = 0
+    public var l2Bytes: Double = 0
+    /// Bytes moved through the per-unit buffers (tile staging).
+    public var bufferBytes: Double = 0
+    public var linkBytes: Double = 0
+    /// Compute units the kernel occupies.
+    public var unitsUsed: Int = 1
+    /// Busy fractions over the kernel's duration, whole chip: matrix units, vector units, HBM.
+    public var matrixBusy: Double = 0
+    public var vectorBusy: Double = 0
+    public var hbmBusy: Double = 0
+    public var bound: Bound = .latency
+    /// How the kernel was decomposed, for reports ("128x256x64 tiles, 2 waves").
+    public var decomposition: String = ""
+    /// Matrix MACs issued, including padding, for the power model.
+    public var macs: Double = 0
+
+    /// Classifies the bound from the parts of the time.
+    mutating func classify(compute: Double, memory: Double, fixed: Double) {
+        if fixed >= max(compute, memory) { bound = .latency } else { bound = compute >= memory ? .compute : .memory }
+    }
+}
+
+/// An error that makes a trace impossible on a chip (an unsupported data type, a collective on one chip).
+public struct SimulationError: Error, CustomStringConvertible, Sendable {
+    public var kernel: String
+    public var message: String
+    public var description: String { "kernel \"\(kernel)\": \(message)" }
+}

@@ -1,0 +1,220 @@
+import Chips
+import Foundation
+import Workloads
+
+/// microsoft/vidur per-operator timings on H100 (fp16, CUDA events, median of repeats).
+///
+/// Each row of `compute__h100__<model>__mlp.csv` is one layer shard at `num_tokens` tokens and
+/// tensor-parallel degree TP; its GEMMs are rebuilt from the model shape, and its element-wise and
+/// norm ops from the tensor sizes.
+enum VidurSet {
+    static let calibrationModels = ["meta-llama__Llama-2-7b-hf", "internlm__internlm-20b"]
+    static let checkModels = ["meta-llama__Llama-2-70b-hf", "codellama__CodeLlama-34b-Instruct-hf", "Qwen__Qwen-72B", "microsoft__phi-2"]
+
+    static let h100 = ValidationSet(
+        id: "vidur-h100", title: "Vidur per-operator timings, H100 80GB, fp16", chip: "h100-sxm",
+        provenance: "microsoft/vidur @ 7d47513 data/profiling/compute/h100/<model>/mlp.csv (MIT); times in ms (median)",
+        splitRule: "by model: calibration = \(calibrationModels.joined(separator: ", ")); check = \(checkModels.joined(separator: ", "))",
+        load: { directory in
+            var rows: [ValidationRow] = []
+            for (models, split) in [(calibrationModels, Split.calibration), (checkModels, Split.check)] {
+                for model in models {
+                    rows += try load(directory + "/raw/vidur/compute__h100__\(model)__mlp.csv", model: model, split: split)
+                }
+            }
+            return rows
+        })
+
+    static func load(_ path: String, model: String, split: Split) throws -> [ValidationRow] {
+        let (header, data) = try CSV.read(path)
+        func column(_ name: String) throws -> Int {
+            guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: path, message: "no column \"\(name)\"") }
+            return index
+        }
+        let cHeads = try column("n_head"), cKV = try column("n_kv_head"), cEmbd = try column("n_embd"), cFFN = try column("n_expanded_embd")
+        let cGated = try column("use_gated_mlp"), cTokens = try column("num_tokens"), cTP = try column("num_tensor_parallel_workers")
+        let ops = ["attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj", "mlp_act", "add", "attn_rope",
+                   "input_layernorm", "post_attention_layernorm", "emb"]
+        // Models without an op (phi-2's parallel attention has no second norm) lack its column.
+        var medians: [String: Int] = [:]
+        for op in ops { medians[op] = header.firstIndex(of: "time_stats.\(op).median") }
+        guard medians.values.count >= 6 else { throw ValidationDataError(file: path, message: "too few time_stats.<op>.median columns") }
+        var rows: [ValidationRow] = []
+        for (index, fields) in data.enumerated() {
+            let line = index + 2
+            func int(_ c: Int) throws -> Int { Int(try CSV.number(fields[c], file: path, row: line)) }
+            let heads = try int(cHeads), kvHeads = try int(cKV), d = try int(cEmbd), ffn = try int(cFFN)
+            let gated = fields[cGated] == "True", tokens = try int(cTokens), tp = try int(cTP)
+            let headDim = d / heads
+            let shapes: [(String, Op)] = [
+                ("attn_pre_proj", .gemm(.init(m: tokens, n: (heads + 2 * kvHeads) * headDim / tp, k: d))),
+                ("attn_post_proj", .gemm(.init(m: tokens, n: d, k: heads * headDim / tp))),
+                ("mlp_up_proj", .gemm(.init(m: tokens, n: (gated ? 2 : 1) * ffn / tp, k: d))),
+                ("mlp_down_proj", .gemm(.init(m: tokens, n: d, k: ffn / tp))),
+                ("mlp_act", .elementwise(.init(elements: tokens * ffn / tp, reads: gated ? 2 : 1, writes: 1, flopsPerElement: gated ? 5 : 8))),
+                ("add", .elementwise(.init(elements: tokens * d, reads: 2, writes: 1, flopsPerElement: 1))),
+                ("attn_rope", .elementwise(.init(elements: tokens * (heads + kvHeads) * headDim / tp, reads: 1, writes: 1, flopsPerElement: 6))),
+                ("input_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d))),
+                ("post_attention_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d))),
+                ("emb", .embedding(.init(tokens: tokens, hidden: d))),
+            ]
+            for (op, shape) in shapes {
+                guard let c = medians[op] else { continue }
+                let measured = try CSV.number(fields[c], file: path, row: line) * 1e-3
+                guard measured > 0 else { continue }
+                let regime: String
+                switch shape {
+                case .gemm(let g): regime = gemmRegime(m: g.m, n: g.n)
+                case .rowwise: regime = "norm"
+                case .embedding: regime = "embedding"
+                default: regime = "elementwise"
+                }
+                rows.append(ValidationRow(label: "\(model) \(op) tokens=\(tokens) tp=\(tp)",
+                                          kernel: Kernel(id: op, op: shape, dtype: .fp16), measured: measured, regime: regime, split: split))
+            }
+        }
+        return rows
+    }
+}
+
+/// LLMCompass real-hardware points on A100 80GB (fp16, PyTorch 2.0).
+enum LLMCompassSet {
+    static let a100 = ValidationSet(
+        id: "llmcompass-a100", title: "LLMCompass A100 matmul, softmax, layernorm, gelu", chip: "a100-sxm",
+        provenance: "PrincetonUniversity/LLMCompass @ 2e015fd ae/figure5/*/real_hardware/*_A100.csv (BSD-3); matmul latency in ms, the others in G elements/s",
+        splitRule: "within each file, even rows (0, 2, ...) calibrate and odd rows check",
+        load: { directory in
+            let base = directory + "/raw/llmcompass/"
+            var rows: [ValidationRow] = []
+            let matmul = try CSV.read(base + "matmul_A100.csv", header: false)
+            for (i, f) in matmul.rows.enumerated() {
+                let m = Int(try CSV.number(f[0], file: "matmul_A100.csv", row: i + 1)), n = Int(try CSV.number(f[1], file: "matmul_A100.csv", row: i + 1))
+                let k = Int(try CSV.number(f[2], file: "matmul_A100.csv", row: i + 1))
+                let ms = try CSV.number(f[3], file: "matmul_A100.csv", row: i + 1)
+                rows.append(ValidationRow(label: "matmul \(m)x\(n)x\(k)", kernel: Kernel(id: "matmul", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp16),
+                                          measured: ms * 1e-3, regime: "matmul", split: parity(i)))
+            }
+            for (file, kind) in [("softmax_A100.csv", Op.RowwiseKind.softmax), ("layernorm_A100.csv", .norm)] {
+                let data = try CSV.read(base + file, header: false)
+                for (i, f) in data.rows.enumerated() {
+                    let m = Int(try CSV.number(f[0], file: file, row: i + 1)), n = Int(try CSV.number(f[1], file: file, row: i + 1))
+                    let rate = try CSV.number(f[2], file: file, row: i + 1) * 1e9
+                    rows.append(ValidationRow(label: "\(kind.rawValue) \(m)x\(n)", kernel: Kernel(id: kind.rawValue, op: .rowwise(.init(kind: kind, rows: m, columns: n)), dtype: .fp16),
+                                              measured: Double(m * n) / rate, regime: kind.rawValue, split: parity(i)))
+                }
+            }
+            let gelu = try CSV.read(base + "gelu_A100.csv", header: false)
+            for (i, f) in gelu.rows.enumerated() {
+                let n = Int(try CSV.number(f[0], file: "gelu_A100.csv", row: i + 1))
+                let rate = try CSV.number(f[1], file: "gelu_A100.csv", row: i + 1) * 1e9
+                rows.append(ValidationRow(label: "gelu \(n)", kernel: Kernel(id: "gelu", op: .elementwise(.init(elements: n, reads: 1, writes: 1, flopsPerElement: 8)), dtype: .fp16),
+                                          measured: Double(n) / rate, regime: "gelu", split: parity(i)))
+            }
+            return rows
+        })
+}
+
+/// DeepGEMM FP8 GEMM tables on H800 (README, two versions).
+enum DeepGEMMSet {
+    static let h800 = ValidationSet(
+        id: "deepgemm-h800", title: "DeepGEMM FP8 GEMMs (dense and grouped), H800", chip: "h800-sxm",
+        provenance: "deepseek-ai/DeepGEMM README tables @ a6d97a1 (2025-02-25) and 327ec92 (2025-04-09) (MIT); TFLOPS = 2MNK / t",
+        splitRule: "within each table and README version, even rows calibrate and odd rows check",
+        load: { directory in
+            let file = directory + "/raw/deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv"
+            let (header, data) = try CSV.read(file)
+            guard let cTable = header.firstIndex(of: "table"), let cGroups = header.firstIndex(of: "#Groups"),
+                  let cMPer = header.firstIndex(of: "M per group"), let cM = header.firstIndex(of: "M"), let cN = header.firstIndex(of: "N"),
+                  let cK = header.firstIndex(of: "K"), let cTF = header.firstIndex(of: "Computation"), let cVersion = header.firstIndex(of: "readme_version")
+            else { throw ValidationDataError(file: file, message: "unexpected columns") }
+            var rows: [ValidationRow] = []
+            var counters: [String: Int] = [:]
+            for (i, f) in data.enumerated() {
+                let line = i + 2
+                let n = Int(try CSV.number(f[cN], file: file, row: line)), k = Int(try CSV.number(f[cK], file: file, row: line))
+                let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
+                let key = f[cTable] + f[cVersion]
+                let position = counters[key, default: 0]
+                counters[key] = position + 1
+                let version = f[cVersion].hasPrefix("2025-02") ? "v1" : "v2"
+                let op: Op, m: Int, label: String
+                if f[cGroups].isEmpty {
+                    m = Int(try CSV.number(f[cM], file: file, row: line))
+                    op = .gemm(.init(m: m, n: n, k: k))
+                    label = "dense \(m)x\(n)x\(k) \(version)"
+                } else {
+                    let groups = Int(try CSV.number(f[cGroups], file: file, row: line))
+                    let perGroup = Int(try CSV.number(f[cMPer], file: file, row: line))
+                    m = groups * perGroup
+                    op = .groupedGemm(.init(mPerGroup: Array(repeating: perGroup, count: groups), n: n, k: k))
+                    label = "\(f[cTable].contains("masked") ? "masked" : "contiguous") \(groups)x\(perGroup)x\(n)x\(k) \(version)"
+                }
+                let flops = 2 * Double(m) * Double(n) * Double(k)
+                rows.append(ValidationRow(label: label, kernel: Kernel(id: "fp8_gemm", op: op, dtype: .fp8), measured: flops / tflops,
+                                          regime: gemmRegime(m: f[cGroups].isEmpty ? m : Int(try CSV.number(f[cMPer], file: file, row: line)), n: n),
+                                          split: parity(position)))
+            }
+            return rows
+        })
+}
+
+/// Azure AI benchmarking guide, ND H100 v5: cuBLASLt FP8 GEMMs and STREAM-like HBM bandwidth.
+enum AzureSet {
+    /// STREAM arrays are large so caches do not matter; 2^28 fp32 elements (1 GiB) per array is assumed.
+    static let streamElements = 1 << 28
+
+    static let h100 = ValidationSet(
+        id: "azure-h100", title: "Azure ND H100 v5: cuBLASLt FP8 GEMM and HBM bandwidth", chip: "h100-sxm",
+        provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results/ND_H100_v5_results.md (MIT); GEMM TFLOPS, bandwidth TB/s",
+        splitRule: "GEMM rows and bandwidth rows: even rows calibrate, odd rows check",
+        load: { directory in
+            let base = directory + "/raw/azure_ai_benchmarking_guide/"
+            var rows: [ValidationRow] = []
+            let gemm = try CSV.read(base + "ND_H100_v5__GEMM_CuBLASLt.csv")
+            for (i, f) in gemm.rows.enumerated() {
+                let m = Int(try CSV.number(f[0], file: "GEMM_CuBLASLt", row: i + 2)), n = Int(try CSV.number(f[1], file: "GEMM_CuBLASLt", row: i + 2))
+                let k = Int(try CSV.number(f[2], file: "GEMM_CuBLASLt", row: i + 2))
+                let tflops = try CSV.number(f[3], file: "GEMM_CuBLASLt", row: i + 2) * 1e12
+                rows.append(ValidationRow(label: "cublaslt fp8 \(m)x\(n)x\(k)", kernel: Kernel(id: "gemm", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp8),
+                                          measured: 2 * Double(m) * Double(n) * Double(k) / tflops, regime: gemmRegime(m: m, n: n), split: parity(i)))
+            }
+            let stream = try CSV.read(base + "ND_H100_v5__HBM_Bandwidth.csv")
+            let shapes: [String: (reads: Int, writes: Int)] = ["Copy": (1, 1), "Mul": (1, 1), "Add": (2, 1), "Triad": (2, 1), "Dot": (2, 0)]
+            for (i, f) in stream.rows.enumerated() {
+                guard let shape = shapes[f[0]] else { throw ValidationDataError(file: "HBM_Bandwidth", row: i + 2, message: "unknown kernel \(f[0])") }
+                let rate = try CSV.number(f[1], file: "HBM_Bandwidth", row: i + 2) * 1e12
+                let bytes = Double(streamElements * (shape.reads + shape.writes) * 4)
+                rows.append(ValidationRow(label: "stream \(f[0])", kernel: Kernel(id: f[0], op: .elementwise(.init(elements: streamElements, reads: shape.reads, writes: shape.writes, flopsPerElement: 2)), dtype: .fp32),
+                                          measured: bytes / rate, regime: "hbm bandwidth", split: parity(i)))
+            }
+            return rows
+        })
+}
+
+/// FlagPerf computation benchmarks on Atlas 800T A2 (Ascend 910B), ascend-dmi GEMM.
+enum FlagPerfSet {
+    /// FlagPerf does not state the GEMM shape; a large square GEMM is assumed (peak-throughput tests use them).
+    static let size = 8192
+
+    static let ascend910b = ValidationSet(
+        id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
+        provenance: "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
+        splitRule: "FP16 calibrates; BF16, FP32 and INT8 check",
+        load: { directory in
+            let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
+            let (header, data) = try CSV.read(file)
+            guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
+                  let cValue = header.firstIndex(of: "core.0.value") else { throw ValidationDataError(file: file, message: "unexpected columns") }
+            let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
+            var rows: [ValidationRow] = []
+            for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
+                // "/" marks a value the vendor did not disclose.
+                guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
+                let tflops = try CSV.number(f[cValue], file: file, row: i + 2) * 1e12
+                let flops = 2 * pow(Double(size), 3)
+                rows.append(ValidationRow(label: "\(f[cBench]) \(size)^3", kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
+                                          measured: flops / tflops, regime: "gemm compute-bound", split: dtype == .fp16 ? .calibration : .check))
+            }
+            return rows
+        })
+}

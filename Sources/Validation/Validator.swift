@@ -1,0 +1,56 @@
+import Chips
+import Simulator
+import Workloads
+
+/// Runs a model over a data set's rows and summarises the error.
+public enum Validator {
+    public struct Prediction: Sendable {
+        public var row: ValidationRow
+        public var predicted: Double
+        /// Signed relative error, (predicted - measured) / measured.
+        public var error: Double { (predicted - row.measured) / row.measured }
+    }
+
+    public struct Summary: Sendable {
+        public var group: String
+        public var count: Int
+        public var mape: Double
+        public var median: Double
+        public var worst: Double
+        public var worstLabel: String
+    }
+
+    public static func predict(_ rows: [ValidationRow], on machine: Machine) throws -> [Prediction] {
+        let engine = Engine(machine: machine)
+        return try rows.map { Prediction(row: $0, predicted: try engine.cost(of: $0.kernel).duration) }
+    }
+
+    /// Summaries per (split, regime), then per split over all regimes.
+    public static func summarise(_ predictions: [Prediction]) -> [Summary] {
+        var groups: [String: [Prediction]] = [:]
+        var order: [String] = []
+        func add(_ key: String, _ p: Prediction) {
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(p)
+        }
+        for split in Split.allCases {
+            let inSplit = predictions.filter { $0.row.split == split }
+            let regimes = inSplit.map(\.row.regime).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            for regime in regimes { for p in inSplit where p.row.regime == regime { add("\(split.rawValue) \(regime)", p) } }
+            for p in inSplit { add("\(split.rawValue) all", p) }
+        }
+        return order.map { key in
+            let items = groups[key]!
+            let errors = items.map { abs($0.error) }.sorted()
+            let worst = items.max { abs($0.error) < abs($1.error) }!
+            let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
+            return Summary(group: key, count: items.count, mape: errors.reduce(0, +) / Double(errors.count), median: median,
+                           worst: abs(worst.error), worstLabel: worst.row.label)
+        }
+    }
+
+    /// Mean absolute percentage error of a list of predictions.
+    public static func mape(_ predictions: [Prediction]) -> Double {
+        predictions.isEmpty ? 0 : predictions.reduce(0) { $0 + abs($1.error) } / Double(predictions.count)
+    }
+}

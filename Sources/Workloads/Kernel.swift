@@ -1,0 +1,116 @@
+import Chips
+
+/// One kernel of a trace: what it computes, in which data type, on which stream, after what.
+public struct Kernel: Sendable {
+    public var id: String
+    public var op: Op
+    public var dtype: DataType
+    public var stream: Int
+    /// Indices (into the trace's kernels) of the kernels this one waits for.
+    public var deps: [Int]
+    /// Operand switching activity, 0 (all-zero data) to 1 (random data), for the power model.
+    public var activity: Double
+
+    public init(id: String, op: Op, dtype: DataType, stream: Int = 0, deps: [Int] = [], activity: Double = 1) {
+        self.id = id
+        self.op = op
+        self.dtype = dtype
+        self.stream = stream
+        self.deps = deps
+        self.activity = activity
+    }
+}
+
+/// The operations a trace can hold.
+public enum Op: Sendable, Equatable {
+    /// C[batch, m, n] = A[batch, m, k] x B[batch, k, n].
+    case gemm(Gemm)
+    /// Mixture-of-experts GEMM: `groups` independent GEMMs of `m_per_group` rows sharing n and k.
+    case groupedGemm(GroupedGemm)
+    /// Scaled dot-product attention (FlashAttention-style).
+    case attention(Attention)
+    /// `elements` outputs, each reading `reads` and writing `writes` tensors of that size.
+    case elementwise(Elementwise)
+    /// Row-wise ops over a rows x columns matrix.
+    case rowwise(Rowwise)
+    /// Gathers `tokens` rows of `hidden` elements from an embedding table.
+    case embedding(Embedding)
+    /// A copy of `bytes` bytes.
+    case memcpy(Memcpy)
+    /// A collective across `ranks` chips; needs a system, not one chip.
+    case collective(Collective)
+
+    public struct Gemm: Sendable, Equatable {
+        public var m: Int, n: Int, k: Int, batch: Int
+        public var transA: Bool, transB: Bool
+        public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false) {
+            self.m = m; self.n = n; self.k = k; self.batch = batch; self.transA = transA; self.transB = transB
+        }
+    }
+
+    public struct GroupedGemm: Sendable, Equatable {
+        public var mPerGroup: [Int], n: Int, k: Int
+        public init(mPerGroup: [Int], n: Int, k: Int) { self.mPerGroup = mPerGroup; self.n = n; self.k = k }
+        public var groups: Int { mPerGroup.count }
+    }
+
+    public enum Phase: String, Sendable { case prefill, decode }
+
+    public struct Attention: Sendable, Equatable {
+        public var phase: Phase
+        public var batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int
+        public var causal: Bool
+        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool) {
+            self.phase = phase; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
+            self.qLen = qLen; self.kvLen = kvLen; self.headDim = headDim; self.causal = causal
+        }
+    }
+
+    public struct Elementwise: Sendable, Equatable {
+        public var elements: Int, reads: Int, writes: Int, flopsPerElement: Double
+        public init(elements: Int, reads: Int, writes: Int, flopsPerElement: Double) {
+            self.elements = elements; self.reads = reads; self.writes = writes; self.flopsPerElement = flopsPerElement
+        }
+    }
+
+    public enum RowwiseKind: String, Sendable, CaseIterable { case norm, softmax, reduction }
+
+    public struct Rowwise: Sendable, Equatable {
+        public var kind: RowwiseKind
+        public var rows: Int, columns: Int
+        public init(kind: RowwiseKind, rows: Int, columns: Int) { self.kind = kind; self.rows = rows; self.columns = columns }
+    }
+
+    public struct Embedding: Sendable, Equatable {
+        public var tokens: Int, hidden: Int
+        public init(tokens: Int, hidden: Int) { self.tokens = tokens; self.hidden = hidden }
+    }
+
+    public enum CopyKind: String, Sendable, CaseIterable { case d2d, h2d, d2h }
+
+    public struct Memcpy: Sendable, Equatable {
+        public var bytes: Int, kind: CopyKind
+        public init(bytes: Int, kind: CopyKind) { self.bytes = bytes; self.kind = kind }
+    }
+
+    public enum CollectiveKind: String, Sendable, CaseIterable { case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast }
+
+    public struct Collective: Sendable, Equatable {
+        public var kind: CollectiveKind, bytes: Int, ranks: Int
+        public init(kind: CollectiveKind, bytes: Int, ranks: Int) { self.kind = kind; self.bytes = bytes; self.ranks = ranks }
+    }
+
+    /// The name used in trace files.
+    public var name: String {
+        switch self {
+        case .gemm: return "gemm"
+        case .groupedGemm: return "grouped_gemm"
+        case .attention: return "attention"
+        case .elementwise: return "elementwise"
+        case .rowwise(let r): return r.kind.rawValue
+        case .embedding: return "embedding"
+        case .memcpy: return "memcpy"
+        case .collective(let c): return c.kind.rawValue
+        }
+    }
+}

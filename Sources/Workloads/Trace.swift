@@ -1,0 +1,38 @@
+import Chips
+import Config
+import Foundation
+
+/// A kernel trace: kernels on streams with dependencies. The file format is a public contract.
+///
+/// ```yaml
+/// schema: 1
+/// name: example
+/// kernels:
+///   - {id: qkv, op: gemm, m: 4096, n: 12288, k: 4096, dtype: bf16}
+///   - {id: attn, op: attention, phase: prefill, batch: 1, heads: 32, kv_heads: 8, q_len: 4096,
+///      kv_len: 4096, head_dim: 128, causal: true, dtype: bf16, deps: [qkv]}
+/// ```
+public struct Trace: Sendable {
+    public static let schemaVersion = 1
+
+    public var name: String
+    public var file: String
+    /// Tokens the trace processes, for tokens/s and tokens/J (optional).
+    public var tokens: Int?
+    public var kernels: [Kernel]
+
+    public init(name: String, file: String = "<memory>", tokens: Int? = nil, kernels: [Kernel]) {
+        self.name = name
+        self.file = file
+        self.tokens = tokens
+        self.kernels = kernels
+    }
+
+    public static func load(file: String) throws -> Trace {
+        try TraceReader.read(try ConfigNode.load(file: file))
+    }
+
+    public static func parse(text: String, file: String = "<text>") throws -> Trace {
+        try TraceReader.read(try ConfigNode.parse(text: text, file: file))
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Chips
+import Config
+import Foundation
+import SimCore
+import Simulator
+import Validation
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Run the model over a measured data set and print predicted against measured.",
+        discussion: """
+            Data sets (from ../shared/validation, or $XPUSIM_VALIDATION):
+            \(ValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
+
+            Each set is split into a calibration part (efficiency parameters are fitted on it, see
+            `xpusim calibrate`) and a check part (never used for fitting). The summary gives MAPE,
+            median and worst error per split and regime.
+            """)
+
+    @Option(help: "Chip id or file (default: the chip the data set was measured on).")
+    var chip: String?
+    @Option(help: "Data set id (see --help).")
+    var data: String
+    @Option(help: "Print per-row predictions: all, none, or check (only the check rows).")
+    var rows: RowsShown = .all
+    @Option(help: "Output format of the summary: table or json.")
+    var format: OutputFormat = .table
+    @Option(help: "Folder holding raw/ of the validation data.")
+    var dataDir: String?
+    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
+    var chipsDir: String?
+
+    enum RowsShown: String, ExpressibleByArgument { case all, none, check }
+
+    func run() throws {
+        let set = try dataSet(data)
+        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let rowsIn = try loadRows(set, dataDir)
+        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec)) }
+        let summary = Validator.summarise(predictions)
+        if format == .json {
+            printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "rows": predictions.count,
+                       "summary": summary.map { ["group": $0.group, "count": $0.count, "mape": $0.mape, "median": $0.median,
+                                                 "worst": $0.worst, "worst_row": $0.worstLabel] }])
+            return
+        }
+        print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\n")
+        if rows != .none {
+            var table = TextTable(["row", "split", "regime", "measured", "predicted", "error"], numeric: [3, 4, 5])
+            for p in predictions where rows == .all || p.row.split == .check {
+                table.add([p.row.label, p.row.split.rawValue, p.row.regime, Quantity.format(p.row.measured, .time),
+                           Quantity.format(p.predicted, .time), String(format: "%+.1f%%", p.error * 100)])
+            }
+            print(table.rendered + "\n")
+        }
+        print(summaryTable(summary))
+    }
+}
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit a chip's efficiency parameters on the calibration part of measured data sets.",
+        discussion: """
+            Coordinate descent over the chosen parameters, each searched on a 25-point grid over its
+            range then a 21-point grid around the best, three rounds, minimising the MAPE of the
+            calibration rows only. Prints the fitted values for the chip file and the error on both
+            parts before and after.
+
+            Example:
+              xpusim calibrate --chip h100-sxm --data vidur-h100 --fit efficiency.matrix,efficiency.hbm,runtime.launch_overhead
+            """)
+
+    @Option(help: "Chip id or file.")
+    var chip: String
+    @Option(help: "Comma-separated data set ids.")
+    var data: String
+    @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var fit: String = "efficiency.matrix,efficiency.vector,efficiency.hbm,efficiency.l2,runtime.launch_overhead"
+    @Option(help: "Folder holding raw/ of the validation data.")
+    var dataDir: String?
+    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
+    var chipsDir: String?
+
+    func run() throws {
+        let parameters = try fit.split(separator: ",").map { name -> Calibrator.Parameter in
+            guard let p = Calibrator.Parameter(rawValue: String(name)) else {
+                throw ValidationError("unknown parameter \"\(name)\"; expected one of: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return p
+        }
+        let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
+        let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        var rows: [ValidationRow] = []
+        for set in sets { rows += try loadRows(set, dataDir) }
+        let machine = Machine(spec)
+        let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters) }
+        print("calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))")
+        print("calibration MAPE: \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
+        print("fitted values (for \(spec.document.file)):")
+        for (parameter, value) in result.values {
+            let text = parameter == .launchOverhead ? Quantity.format(value, .time) : String(format: "%.3f", value)
+            print("  \(parameter.rawValue): \(text)")
+        }
+        let after = try simulate { try Validator.predict(rows, on: result.machine) }
+        print("\n" + summaryTable(Validator.summarise(after)))
+    }
+}
+
+func dataSet(_ id: String) throws -> ValidationSet {
+    guard let set = ValidationSet.named(id) else {
+        let hint = nearest(id, in: ValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
+        FileHandle.standardError.write(Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
+        throw ExitCode(1)
+    }
+    return set
+}
+
+func loadRows(_ set: ValidationSet, _ directory: String?) throws -> [ValidationRow] {
+    do {
+        return try set.load(directory ?? ValidationSet.defaultDirectory())
+    } catch let error as ValidationDataError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func simulate<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SimulationError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func summaryTable(_ summary: [Validator.Summary]) -> String {
+    var table = TextTable(["split / regime", "rows", "MAPE", "median", "worst", "worst row"], numeric: [1, 2, 3, 4])
+    for s in summary {
+        table.add([s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.median * 100),
+                   String(format: "%.1f%%", s.worst * 100), s.worstLabel])
+    }
+    return table.rendered
+}
