@@ -38,6 +38,7 @@ public struct ChipSpec: Sendable {
         /// FLOPs per cycle per vector unit.
         public var vectorFlopsPerCycle: [DataType: Double]
         public var specialFunctionOpsPerCycle: Double
+        public var maxResidentThreads: Int
         public var buffers: [String: Double]
         public var stagingBufferBytes: Double
         public var accumulatorBufferBytes: Double
@@ -96,7 +97,7 @@ public struct ChipSpec: Sendable {
     public struct Efficiency: Sendable {
         public var matrix: Double
         public var matrixByType: [DataType: Double]
-        public var vector: Double, hbm: Double, l2: Double, pcie: Double
+        public var vector: Double, hbm: Double, rowwise: Double, gather: Double, l2: Double, pcie: Double
         public func matrix(_ dtype: DataType) -> Double { matrixByType[dtype] ?? matrix }
     }
 
@@ -151,6 +152,7 @@ extension ChipSpec {
             vendorPeak: byType("compute.matrix.vendor_peak"), peakClock: document.number("compute.matrix.peak_clock"),
             vectorFlopsPerCycle: byType("compute.vector.flops_per_cycle"),
             specialFunctionOpsPerCycle: n("compute.special_function.ops_per_cycle"),
+            maxResidentThreads: Int(n("compute.max_resident_threads")),
             buffers: buffers,
             stagingBufferBytes: buffers[t("compute.matrix.staging_buffer")]!,
             accumulatorBufferBytes: buffers[t("compute.matrix.accumulator_buffer")]!)
@@ -174,7 +176,8 @@ extension ChipSpec {
                           ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
         launchOverhead = n("runtime.launch_overhead")
         efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),
-                                vector: n("efficiency.vector"), hbm: n("efficiency.hbm"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
+                                vector: n("efficiency.vector"), hbm: n("efficiency.hbm"),
+                                rowwise: n("efficiency.rowwise"), gather: n("efficiency.gather"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
         self.document = document
     }
 }

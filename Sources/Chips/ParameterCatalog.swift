@@ -104,6 +104,7 @@ public enum ParameterCatalog {
         .init("compute.matrix.accumulator_tiles", .integer, "output tiles the accumulator buffer holds at once (2: ping-pong, the epilogue overlaps the next tile)", plausible: 1...4),
         .init("compute.matrix.staging_buffer", .choice(ParameterKeys.buffer), "buffer that stages the A and B tiles of a GEMM"),
         .init("compute.matrix.accumulator_buffer", .choice(ParameterKeys.buffer), "buffer that holds the output tile's accumulators"),
+        .init("compute.max_resident_threads", .integer, "threads (GPU) or vector lanes x tasks (NPU) a unit keeps resident; bounds how many thread blocks run at once per unit", plausible: 32...65_536),
         .init("compute.vector.flops_per_cycle.<dtype>", .integer, "vector FLOPs per cycle per vector unit", plausible: 1...1_048_576),
         .init("compute.special_function.ops_per_cycle", .integer, "transcendental (exp, rsqrt) results per cycle per compute unit", plausible: 1...65_536),
         .init("compute.buffers.<buffer>", .quantity(.bytes), "per-unit on-chip buffer size", required: false, plausible: 256...67_108_864),
@@ -152,7 +153,9 @@ public enum ParameterCatalog {
         .init("efficiency.matrix", .quantity(.ratio), "fraction of the matrix-unit issue rate a tile's main loop sustains", plausible: 0.05...1),
         .init("efficiency.matrix_dtype.<dtype>", .quantity(.ratio), "matrix-unit efficiency for one data type, where it differs", required: false, plausible: 0.05...1),
         .init("efficiency.vector", .quantity(.ratio), "fraction of the vector-unit rate element-wise code sustains", plausible: 0.05...1),
-        .init("efficiency.hbm", .quantity(.ratio), "fraction of peak HBM bandwidth a streaming kernel sustains", plausible: 0.05...1),
+        .init("efficiency.hbm", .quantity(.ratio), "fraction of peak HBM bandwidth streaming kernels (element-wise, copies, GEMM operand loads) sustain", plausible: 0.05...1),
+        .init("efficiency.rowwise", .quantity(.ratio), "fraction of peak HBM bandwidth row-wise kernels (norm, softmax, reduction: a reduction per row between passes) sustain", plausible: 0.05...1),
+        .init("efficiency.gather", .quantity(.ratio), "fraction of peak HBM bandwidth embedding gathers sustain", plausible: 0.05...1),
         .init("efficiency.l2", .quantity(.ratio), "fraction of peak L2 bandwidth tiles sustain", plausible: 0.05...1),
         .init("efficiency.pcie", .quantity(.ratio), "fraction of the PCIe link rate a host copy sustains", plausible: 0.05...1),
     ]

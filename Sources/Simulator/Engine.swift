@@ -46,17 +46,18 @@ public struct Engine: Sendable {
 
     public func cost(of kernel: Kernel) throws -> KernelCost {
         let m = machine
+        let warm = kernel.inputsInL2 ?? !kernel.deps.isEmpty
         switch kernel.op {
         case .gemm(let g):
-            return try GemmModel.cost(.init(m: g.m, n: g.n, k: g.k, batch: g.batch), kernel.dtype, m, kernel: kernel.id)
+            return try GemmModel.cost(.init(m: g.m, n: g.n, k: g.k, batch: g.batch), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
         case .groupedGemm(let g):
             return try groupedGemm(g, kernel)
         case .attention(let a):
             return try AttentionModel.cost(a, kernel.dtype, m, kernel: kernel.id)
         case .elementwise(let e):
-            return StreamingModel.elementwise(e, kernel.dtype, m)
+            return StreamingModel.elementwise(e, kernel.dtype, m, inputsInL2: warm)
         case .rowwise(let r):
-            return StreamingModel.rowwise(r, kernel.dtype, m)
+            return StreamingModel.rowwise(r, kernel.dtype, m, inputsInL2: warm)
         case .embedding(let e):
             return StreamingModel.embedding(e, kernel.dtype, m)
         case .memcpy(let c):

@@ -17,7 +17,9 @@ enum GemmModel {
         var m: Int, n: Int, k: Int, batch: Int
     }
 
-    static func cost(_ shape: Shape, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
+    /// `inputsInL2`: the activation operand A was just written by its producer and is read from L2
+    /// when it fits in half of it; the weights B always come from HBM at least once.
+    static func cost(_ shape: Shape, _ dtype: DataType, _ machine: Machine, kernel: String, inputsInL2: Bool = false) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
             throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
@@ -39,7 +41,7 @@ enum GemmModel {
                 for split in [1, 2, 4, 8, 16] {
                     if split > 1 && shape.k / split < 2 * bk { break }
                     let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, b: b, outBytes: outBytes,
-                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine)
+                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine, inputsInL2: inputsInL2)
                     if candidate.time < best.time { best = candidate }
                     // More splitting only helps while there are idle units to fill.
                     if candidate.tiles >= machine.units { break }
@@ -85,7 +87,7 @@ enum GemmModel {
     }
 
     static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, b: Double, outBytes: Double,
-                         macsPerCycle: Double, eta: Double, machine: Machine) -> Candidate {
+                         macsPerCycle: Double, eta: Double, machine: Machine, inputsInL2: Bool) -> Candidate {
         let units = machine.units
         let tilesM = (s.m + bm - 1) / bm, tilesN = (s.n + bn - 1) / bn
         let tilesPerBatch = tilesM * tilesN
@@ -99,14 +101,15 @@ enum GemmModel {
         let aTotal = Double(s.m) * Double(s.k) * b * Double(s.batch)
         let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch)
         let reuseCapacity = machine.l2Bytes / 2
-        var operandHBM = aTotal + bTotal
+        let aFromHBM = inputsInL2 && aTotal <= reuseCapacity ? 0 : aTotal
+        var operandHBM = aFromHBM + bTotal
         if aTotal + bTotal > reuseCapacity {
             let wave = Double(min(units, tilesPerBatch))
             var bestTraffic = Double.infinity
             var rows = 1
             while rows <= min(tilesM, 16) {
                 let cols = min(Double(tilesN), (wave / Double(rows)).rounded(.up))
-                let aReads = aTotal <= reuseCapacity ? aTotal : aTotal * (Double(tilesN) / cols).rounded(.up)
+                let aReads = aTotal <= reuseCapacity ? aFromHBM : aTotal * (Double(tilesN) / cols).rounded(.up)
                 let bReads = bTotal <= reuseCapacity ? bTotal : bTotal * (Double(tilesM) / Double(rows)).rounded(.up)
                 bestTraffic = min(bestTraffic, aReads + bReads)
                 rows *= 2
@@ -120,7 +123,7 @@ enum GemmModel {
         let l2SliceBytes = (Double(bm) / cluster + Double(bn)) * Double(bk) * b
         let totalSteps = Double(tiles) * Double(kSteps)
         let l2Traffic = totalSteps * l2SliceBytes
-        let hbmPerSlice = operandHBM / totalSteps
+        let hbmPerSlice = max(operandHBM, 1) / totalSteps
         let missFraction = min(1, hbmPerSlice / l2SliceBytes)
         let latency = missFraction * machine.hbmLatency + (1 - missFraction) * machine.l2Latency
         let stepCompute = Double(bm * bn * bk) / macsPerCycle / eta / clock
@@ -150,10 +153,11 @@ enum GemmModel {
         }
         var hbm = operandHBM + cBytes
         if split > 1 {
-            // Partial sums in fp32 go through a workspace, then a reduction writes C.
+            // Partial sums in fp32 go through a workspace, then a second kernel (its own launch)
+            // reduces them and writes C.
             let partials = Double(split) * Double(s.m) * Double(s.n) * 4 * Double(s.batch)
-            let reduce = (partials + cBytes) / machine.streamBandwidth + machine.hbmLatency
-            time += reduce; memory += reduce
+            let reduce = machine.launchOverhead + (partials + cBytes) / machine.streamBandwidth + machine.hbmLatency
+            time += reduce; fixed += reduce
             hbm += partials * 2
         }
         var cost = KernelCost()

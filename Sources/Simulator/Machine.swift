@@ -17,6 +17,7 @@ public struct Machine: Sendable {
     public let stagingBytes: Double
     public let accumulatorBytes: Double
     public let sfuOpsPerCycle: Double
+    public let maxResidentThreads: Int
     public let l2Bytes: Double
     public let l2Bandwidth: Double
     public let l2Latency: Double
@@ -37,6 +38,7 @@ public struct Machine: Sendable {
         stagingBytes = spec.compute.stagingBufferBytes
         accumulatorBytes = spec.compute.accumulatorBufferBytes
         sfuOpsPerCycle = spec.compute.specialFunctionOpsPerCycle
+        maxResidentThreads = spec.compute.maxResidentThreads
         l2Bytes = spec.memory.l2Size
         l2Bandwidth = spec.memory.l2Bandwidth
         l2Latency = spec.memory.l2Latency

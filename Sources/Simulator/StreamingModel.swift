@@ -13,23 +13,36 @@ enum StreamingModel {
     static let chunkElements = 8192.0
 
     struct Work {
+        /// Activation reads (produced by an earlier kernel) and other reads (weights, tables).
         var readBytes: Double
         var writeBytes: Double
+        var weightBytes: Double = 0
         var vectorFlops: Double
         var sfuOps: Double
         /// Independent pieces of work (rows, chunks) that units can take.
         var parallelism: Double
-        /// Passes over the data that pay the memory latency again (a row too long for the buffer).
+        /// Dependent memory round trips on the critical path: 1 for read-then-write; 2 when a
+        /// reduction sits between reading and writing; one more for each extra pass over a row.
         var passes: Double = 1
         var pcie: Bool = false
+        /// Fraction of peak HBM bandwidth this class of kernel sustains.
+        var efficiency: KeyPath<ChipSpec.Efficiency, Double> = \.hbm
+        /// Block structure when known: blocks, threads per block, and the dependent memory round
+        /// trips one block waits for. Warps issue in order and a simple loop uses each load right
+        /// away, so every iteration of the first pass waits one memory latency; later passes over a
+        /// row the block has just read (after a block-wide reduction) wait on L2.
+        var blocks: (count: Double, threads: Double, hbmTrips: Double, l2Trips: Double)?
         var description: String
     }
 
-    static func cost(_ work: Work, _ dtype: DataType, _ machine: Machine) -> KernelCost {
+    static func cost(_ work: Work, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool = false) -> KernelCost {
         let clock = machine.clock
         let units = Double(machine.units)
         let active = max(1, min(units, work.parallelism))
-        let bytes = work.readBytes + work.writeBytes
+        let bytes = work.readBytes + work.writeBytes + work.weightBytes
+        // Inputs the producer just wrote are still in L2 when the kernel's whole footprint fits in
+        // the half of L2 not holding other data; outputs then stay in L2 for the next kernel too.
+        let fromL2 = inputsInL2 && !work.pcie && bytes <= machine.l2Bytes / 2
         var cost = KernelCost()
         let fixed: Double
         let memory: Double
@@ -40,63 +53,98 @@ enum StreamingModel {
             cost.hbmBytes = bytes
         } else {
             let inFlightPerUnit = machine.stagingBytes / 2
-            let unitRate = inFlightPerUnit / machine.hbmLatency
-            memory = bytes / min(machine.streamBandwidth, active * unitRate)
-            fixed = machine.hbmLatency * work.passes
-            cost.hbmBytes = bytes
+            let latency = fromL2 ? machine.l2Latency : machine.hbmLatency
+            let unitRate = inFlightPerUnit / latency
+            let efficiency = machine.efficiency[keyPath: work.efficiency]
+            let l2Time = (fromL2 ? bytes - work.weightBytes : 0) / (machine.l2Bandwidth * efficiency)
+            let hbmTime = (fromL2 ? work.weightBytes : bytes) / (machine.hbmBandwidth * efficiency)
+            memory = max(l2Time + hbmTime, bytes / (active * unitRate))
+            fixed = latency * work.passes
+            cost.hbmBytes = fromL2 ? work.weightBytes : bytes
             cost.l2Bytes = bytes
             cost.bufferBytes = bytes
         }
         let vectorRate = machine.vectorFlopsPerCycle(dtype) * machine.efficiency.vector * clock * active
         let sfuRate = machine.sfuOpsPerCycle * clock * active
         let compute = work.vectorFlops / vectorRate + work.sfuOps / sfuRate
-        cost.duration = max(memory, compute) + fixed + machine.launchOverhead
+        var latencyChain = 0.0
+        if let blocks = work.blocks {
+            // Blocks run in waves of (resident threads / threads per block) per unit; each block is a
+            // chain of dependent round trips to memory.
+            let resident = max(1, (Double(machine.maxResidentThreads) / blocks.threads).rounded(.down))
+            let waves = (blocks.count / (units * resident)).rounded(.up)
+            latencyChain = waves * (blocks.hbmTrips * machine.hbmLatency + blocks.l2Trips * machine.l2Latency)
+        }
+        cost.duration = max(memory + fixed, compute + fixed, latencyChain) + machine.launchOverhead
         cost.flops = work.vectorFlops + work.sfuOps
         cost.unitsUsed = Int(active)
         cost.vectorBusy = min(1, (work.vectorFlops / (vectorRate / machine.efficiency.vector / active * units)) / cost.duration)
         cost.hbmBusy = work.pcie ? 0 : min(1, bytes / machine.hbmBandwidth / cost.duration)
-        cost.classify(compute: compute, memory: memory, fixed: fixed + machine.launchOverhead)
+        cost.classify(compute: compute, memory: memory, fixed: max(fixed, latencyChain) + machine.launchOverhead)
         cost.decomposition = work.description
         return cost
     }
 
-    static func elementwise(_ e: Op.Elementwise, _ dtype: DataType, _ machine: Machine) -> KernelCost {
+    static func elementwise(_ e: Op.Elementwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
         let n = Double(e.elements)
-        let work = Work(readBytes: n * Double(e.reads) * dtype.bytes, writeBytes: n * Double(e.writes) * dtype.bytes,
+        var work = Work(readBytes: n * Double(e.reads) * dtype.bytes, writeBytes: n * Double(e.writes) * dtype.bytes,
                         vectorFlops: n * e.flopsPerElement, sfuOps: 0, parallelism: (n / chunkElements).rounded(.up),
                         description: "\(Int((n / chunkElements).rounded(.up))) chunks of \(Int(chunkElements)) elements")
-        return cost(work, dtype, machine)
+        if let blocks = e.blocks {
+            // One block per row: the block loops over its row, as row-wise kernels do.
+            work.parallelism = Double(blocks)
+            work.efficiency = \.rowwise
+            if let threads = e.threads {
+                let perBlock = n / Double(blocks)
+                work.blocks = (Double(blocks), Double(threads), (perBlock / Double(threads)).rounded(.up), 0)
+                work.description += ", \(formatCount((perBlock / Double(threads)).rounded(.up))) iterations of \(threads) threads"
+            }
+            work.description = "\(blocks) blocks of \(formatCount(n / Double(blocks))) elements"
+        }
+        return cost(work, dtype, machine, inputsInL2: inputsInL2)
     }
 
-    static func rowwise(_ r: Op.Rowwise, _ dtype: DataType, _ machine: Machine) -> KernelCost {
+    static func rowwise(_ r: Op.Rowwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
         let rows = Double(r.rows), columns = Double(r.columns)
         let n = rows * columns
         let b = dtype.bytes
         // A row longer than half the unit's buffer cannot stay on chip between its two passes
         // (statistics, then normalise): it is read twice.
         let rowFits = columns * b * 2 <= machine.stagingBytes / 2
-        let passes = rowFits ? 1.0 : 2.0
+        // Read, reduce across the block, then write: two dependent round trips, three if the row is re-read.
+        let passes = rowFits ? 2.0 : 3.0
+        let reads = rowFits ? 1.0 : 2.0
         var work: Work
         switch r.kind {
         case .norm:
-            work = Work(readBytes: n * b * passes + columns * b, writeBytes: n * b, vectorFlops: n * 5, sfuOps: rows,
-                        parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)")
+            // A fused residual add reads the residual too and writes it back updated.
+            let tensors = r.residual ? 2.0 : 1.0
+            work = Work(readBytes: n * b * (reads + tensors - 1), writeBytes: n * b * tensors, weightBytes: columns * b,
+                        vectorFlops: n * (r.residual ? 6 : 5), sfuOps: rows,
+                        parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)\(r.residual ? ", fused residual add" : "")")
         case .softmax:
-            work = Work(readBytes: n * b * passes, writeBytes: n * b, vectorFlops: n * 4, sfuOps: n,
+            work = Work(readBytes: n * b * reads, writeBytes: n * b, vectorFlops: n * 4, sfuOps: n,
                         parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)")
         case .reduction:
             work = Work(readBytes: n * b, writeBytes: rows * b, vectorFlops: n, sfuOps: 0,
-                        parallelism: rows, description: "\(r.rows) rows of \(r.columns)")
+                        parallelism: rows, passes: 2, description: "\(r.rows) rows of \(r.columns)")
+        }
+        work.efficiency = \.rowwise
+        if let threads = r.threads {
+            // Pass 1 reads the row from HBM; after the reduction the normalising pass re-reads it from L2.
+            let iterations = (columns / Double(threads)).rounded(.up)
+            work.blocks = (rows, Double(threads), iterations, r.kind == .reduction ? 0 : iterations * reads)
         }
         // Short rows are packed several to a unit; long rows are split across units.
         work.parallelism = max(rows * columns / max(columns, chunkElements), min(rows, n / chunkElements))
-        return cost(work, dtype, machine)
+        return cost(work, dtype, machine, inputsInL2: inputsInL2)
     }
 
     static func embedding(_ e: Op.Embedding, _ dtype: DataType, _ machine: Machine) -> KernelCost {
         let n = Double(e.tokens) * Double(e.hidden)
-        let work = Work(readBytes: n * dtype.bytes + Double(e.tokens) * 8, writeBytes: n * dtype.bytes, vectorFlops: 0, sfuOps: 0,
-                        parallelism: max(Double(e.tokens), n / chunkElements), description: "gather of \(e.tokens) rows of \(e.hidden)")
+        let work = Work(readBytes: Double(e.tokens) * 8, writeBytes: n * dtype.bytes, weightBytes: n * dtype.bytes, vectorFlops: 0, sfuOps: 0,
+                        parallelism: max(Double(e.tokens), n / chunkElements), efficiency: \.gather,
+                        description: "gather of \(e.tokens) rows of \(e.hidden)")
         return cost(work, dtype, machine)
     }
 
@@ -112,3 +160,7 @@ enum StreamingModel {
         }
     }
 }
+
+func formatCount(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value) }
+
+import Foundation

@@ -29,6 +29,10 @@ public struct ValidationSet: Sendable {
     /// What was measured, where it comes from, and how the split is made.
     public var provenance: String
     public var splitRule: String
+    /// Fixed time the measurement harness adds to every row (Python dispatch and timing around a
+    /// PyTorch op), fitted with `xpusim calibrate --fit harness` on the calibration split. Zero for
+    /// sets timed with device events.
+    public var harnessOverhead: Double = 0
     public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
 
     /// All sets this xpusim knows, by id.

@@ -20,9 +20,10 @@ public enum Validator {
         public var worstLabel: String
     }
 
-    public static func predict(_ rows: [ValidationRow], on machine: Machine) throws -> [Prediction] {
+    /// Predicts every row; `harness` is the data set's measurement overhead added to each.
+    public static func predict(_ rows: [ValidationRow], on machine: Machine, harness: Double = 0) throws -> [Prediction] {
         let engine = Engine(machine: machine)
-        return try rows.map { Prediction(row: $0, predicted: try engine.cost(of: $0.kernel).duration) }
+        return try rows.map { Prediction(row: $0, predicted: try engine.cost(of: $0.kernel).duration + harness) }
     }
 
     /// Summaries per (split, regime), then per split over all regimes.
@@ -47,6 +48,17 @@ public enum Validator {
             return Summary(group: key, count: items.count, mape: errors.reduce(0, +) / Double(errors.count), median: median,
                            worst: abs(worst.error), worstLabel: worst.row.label)
         }
+    }
+
+    /// The mean over regimes of each regime's MAPE.
+    public static func balancedMAPE(_ predictions: [Prediction]) -> Double {
+        var sums: [String: (Double, Int)] = [:]
+        for p in predictions {
+            let (sum, count) = sums[p.row.regime, default: (0, 0)]
+            sums[p.row.regime] = (sum + abs(p.error), count + 1)
+        }
+        guard !sums.isEmpty else { return 0 }
+        return sums.values.reduce(0) { $0 + $1.0 / Double($1.1) } / Double(sums.count)
     }
 
     /// Mean absolute percentage error of a list of predictions.

@@ -10,14 +10,19 @@ public struct Kernel: Sendable {
     public var deps: [Int]
     /// Operand switching activity, 0 (all-zero data) to 1 (random data), for the power model.
     public var activity: Double
+    /// Whether the kernel's activation inputs (not its weights) are already in L2 when it starts,
+    /// because the kernel that produced them has just run. Nil: decided by the engine (yes when the
+    /// kernel depends on another); a trace may force it either way with `inputs_in_l2`.
+    public var inputsInL2: Bool?
 
-    public init(id: String, op: Op, dtype: DataType, stream: Int = 0, deps: [Int] = [], activity: Double = 1) {
+    public init(id: String, op: Op, dtype: DataType, stream: Int = 0, deps: [Int] = [], activity: Double = 1, inputsInL2: Bool? = nil) {
         self.id = id
         self.op = op
         self.dtype = dtype
         self.stream = stream
         self.deps = deps
         self.activity = activity
+        self.inputsInL2 = inputsInL2
     }
 }
 
@@ -68,8 +73,17 @@ public enum Op: Sendable, Equatable {
 
     public struct Elementwise: Sendable, Equatable {
         public var elements: Int, reads: Int, writes: Int, flopsPerElement: Double
-        public init(elements: Int, reads: Int, writes: Int, flopsPerElement: Double) {
+        /// Thread blocks (work items) the kernel is launched with, when known (a profiler's grid size).
+        /// A kernel launched with one block per row (vLLM's rotary and activation kernels) loops over
+        /// its row like a row-wise kernel and streams like one; without it the kernel is a flat,
+        /// vectorised element-wise kernel.
+        public var blocks: Int?
+        /// Threads per block (a profiler's block size), when known: each loop iteration of a block
+        /// covers this many elements and is one dependent memory round trip.
+        public var threads: Int?
+        public init(elements: Int, reads: Int, writes: Int, flopsPerElement: Double, blocks: Int? = nil, threads: Int? = nil) {
             self.elements = elements; self.reads = reads; self.writes = writes; self.flopsPerElement = flopsPerElement
+            self.blocks = blocks; self.threads = threads
         }
     }
 
@@ -78,7 +92,13 @@ public enum Op: Sendable, Equatable {
     public struct Rowwise: Sendable, Equatable {
         public var kind: RowwiseKind
         public var rows: Int, columns: Int
-        public init(kind: RowwiseKind, rows: Int, columns: Int) { self.kind = kind; self.rows = rows; self.columns = columns }
+        /// Threads per block (one block per row), when known; see ``Elementwise/threads``.
+        public var threads: Int?
+        /// A norm fused with the residual add before it: reads the input and the residual, writes both.
+        public var residual: Bool
+        public init(kind: RowwiseKind, rows: Int, columns: Int, threads: Int? = nil, residual: Bool = false) {
+            self.kind = kind; self.rows = rows; self.columns = columns; self.threads = threads; self.residual = residual
+        }
     }
 
     public struct Embedding: Sendable, Equatable {

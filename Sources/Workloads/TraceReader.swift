@@ -41,6 +41,7 @@ enum TraceReader {
             let bytesOnly = opName == "memcpy" || Op.CollectiveKind(rawValue: opName) != nil
             let dtype = bytesOnly ? try k.optional("dtype").map(dataType) ?? .bf16 : try dataType(try k.required("dtype"))
             let stream = try k.optional("stream").map { try nonNegative($0) } ?? 0
+            let inputsInL2 = try k.optional("inputs_in_l2")?.bool()
             let activityNode = k.optional("activity")
             let activity = try activityNode?.double() ?? 1
             if let activityNode, !(0...1).contains(activity) { throw activityNode.error("activity must be between 0.0 and 1.0, found \(activity)") }
@@ -51,7 +52,7 @@ enum TraceReader {
             let op = try readOp(opName, opNode, &k)
             try k.finish()
             indexByID[id] = kernels.count
-            kernels.append(Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity))
+            kernels.append(Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity, inputsInL2: inputsInL2))
             depNames.append(deps)
         }
         try resolveDependencies(&kernels, depNames, indexByID)
@@ -109,11 +110,20 @@ enum TraceReader {
             let flops = try flopsNode?.double() ?? 1
             if let flopsNode, flops < 0 || flops > 1e6 { throw flopsNode.error("flops_per_element must be between 0 and 1e6, found \(flops)") }
             try checkProduct([elements, max(1, reads + writes)], k.node, "elements x tensors")
-            return .elementwise(.init(elements: elements, reads: reads, writes: writes, flopsPerElement: flops))
+            let blocksNode = k.optional("blocks")
+            let blocks = try blocksNode.map { try positive($0) }
+            if let blocksNode, let blocks, blocks > elements { throw blocksNode.error("blocks (\(blocks)) cannot exceed elements (\(elements))") }
+            let threads = try k.optional("threads").map { try positive($0) }
+            if threads != nil && blocks == nil { throw k.node.error("threads needs blocks (the launch grid) as well") }
+            return .elementwise(.init(elements: elements, reads: reads, writes: writes, flopsPerElement: flops, blocks: blocks, threads: threads))
         case "norm", "softmax", "reduction":
             let rows = try positive(k.required("rows")), columns = try positive(k.required("columns"))
             try checkProduct([rows, columns], k.node, "rows x columns")
-            return .rowwise(.init(kind: Op.RowwiseKind(rawValue: name)!, rows: rows, columns: columns))
+            let threads = try k.optional("threads").map { try positive($0) }
+            let residualNode = k.optional("residual")
+            let residual = try residualNode?.bool() ?? false
+            if let residualNode, residual, name != "norm" { throw residualNode.error("residual (a fused residual add) applies to norm only") }
+            return .rowwise(.init(kind: Op.RowwiseKind(rawValue: name)!, rows: rows, columns: columns, threads: threads, residual: residual))
         case "embedding":
             let tokens = try positive(k.required("tokens")), hidden = try positive(k.required("hidden"))
             try checkProduct([tokens, hidden], k.node, "tokens x hidden")

@@ -38,7 +38,7 @@ struct ValidateCommand: ParsableCommand {
         let set = try dataSet(data)
         let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
         let rowsIn = try loadRows(set, dataDir)
-        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec)) }
+        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harnessOverhead) }
         let summary = Validator.summarise(predictions)
         if format == .json {
             printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "rows": predictions.count,
@@ -46,7 +46,9 @@ struct ValidateCommand: ParsableCommand {
                                                  "worst": $0.worst, "worst_row": $0.worstLabel] }])
             return
         }
-        print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\n")
+        print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
+        if set.harnessOverhead > 0 { print("measurement harness overhead added to each prediction: \(Quantity.format(set.harnessOverhead, .time))") }
+        print("")
         if rows != .none {
             var table = TextTable(["row", "split", "regime", "measured", "predicted", "error"], numeric: [3, 4, 5])
             for p in predictions where rows == .all || p.row.split == .check {
@@ -78,7 +80,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Comma-separated data set ids.")
     var data: String
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var fit: String = "efficiency.matrix,efficiency.vector,efficiency.hbm,efficiency.l2,runtime.launch_overhead"
+    var fit: String = "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
     @Option(help: "Folder holding raw/ of the validation data.")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
@@ -93,18 +95,22 @@ struct CalibrateCommand: ParsableCommand {
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
         let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        if parameters.contains(.harness) && sets.count != 1 {
+            throw ValidationError("--fit harness fits one data set's measurement overhead: give exactly one --data set")
+        }
         var rows: [ValidationRow] = []
         for set in sets { rows += try loadRows(set, dataDir) }
         let machine = Machine(spec)
-        let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters) }
+        let harness = sets.count == 1 ? sets[0].harnessOverhead : 0
+        let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
         print("calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))")
-        print("calibration MAPE: \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
+        print("calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
         print("fitted values (for \(spec.document.file)):")
         for (parameter, value) in result.values {
-            let text = parameter == .launchOverhead ? Quantity.format(value, .time) : String(format: "%.3f", value)
-            print("  \(parameter.rawValue): \(text)")
+            let text = parameter == .launchOverhead || parameter == .harness ? Quantity.format(value, .time) : String(format: "%.3f", value)
+            print("  \(parameter == .harness ? "harness overhead of \(sets[0].id) (Sources/Validation/DataSets.swift)" : parameter.rawValue): \(text)")
         }
-        let after = try simulate { try Validator.predict(rows, on: result.machine) }
+        let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
         print("\n" + summaryTable(Validator.summarise(after)))
     }
 }
