@@ -78,8 +78,11 @@ enum AttentionModel {
         // other heads in flight, else once per query block that visits them.
         let qBytes = Double(a.batch * a.heads * a.qLen) * d * b
         let kvBytes = Double(a.batch * a.kvHeads * a.kvLen) * 2 * d * b
+        // A decode tile packs all query heads of its KV head, so each KV block is read once. Prefill
+        // tiles are per query head: the heads of a group run together and share K/V through L2.
         let kvInFlight = Double(min(active, a.batch * a.kvHeads)) * Double(a.kvLen) * 2 * d * b
-        let kvReads = kvInFlight <= machine.l2Bytes / 2 ? kvBytes : totalSteps * stepBytes / Double(group)
+        let packed = tilesPerHead == 1 && rowsPerTile == a.qLen * group
+        let kvReads = packed || kvInFlight <= machine.l2Bytes / 2 ? kvBytes : max(kvBytes, totalSteps * stepBytes / Double(group))
         var hbm = 2 * qBytes + kvReads
         let l2Traffic = totalSteps * stepBytes + 2 * qBytes
 

@@ -36,8 +36,8 @@ public struct RunResult: Sendable {
 ///
 /// Each kernel's cost alone comes from its cost model. While several kernels run at once, each
 /// progresses at 1 / (duration x dilation): the dilation is the over-subscription of the compute
-/// units, and, for the share of the kernel's time spent waiting on HBM, the over-subscription of
-/// HBM bandwidth. Rates change only when a kernel starts or ends, so the engine jumps from event
+/// units (each kernel demands its units in proportion to its occupancy of them), and, for the
+/// share of the kernel's time spent waiting on HBM, the over-subscription of HBM bandwidth. Rates change only when a kernel starts or ends, so the engine jumps from event
 /// to event; identical tiles are never simulated one by one (the cost models cost a full wave once).
 public struct Engine: Sendable {
     public var machine: Machine
@@ -149,14 +149,15 @@ public struct Engine: Sendable {
             var hbmLoad = 0.0, unitLoad = 0.0
             for item in running {
                 hbmLoad += demand[item.index]
-                unitLoad += Double(costs[item.index].unitsUsed)
+                unitLoad += Double(costs[item.index].unitsUsed) * costs[item.index].occupancy
             }
             let hbmOver = max(1, hbmLoad / hbmCapacity), unitOver = max(1, unitLoad / units)
             var soonest = Double.infinity
             var rates = [Double](repeating: 0, count: running.count)
             for (slot, item) in running.enumerated() {
                 let share = memoryShare[item.index]
-                let dilation = max(unitOver, share * hbmOver + (1 - share))
+                let occupancy = costs[item.index].occupancy
+                let dilation = max(occupancy * unitOver + (1 - occupancy), share * hbmOver + (1 - share))
                 let rate = 1 / (max(costs[item.index].duration, 1e-15) * dilation)
                 rates[slot] = rate
                 soonest = min(soonest, item.remaining / rate)

@@ -30,7 +30,12 @@ enum GemmModel {
         let bk = max(frag.k, Int(128 / b))  // 128-byte k-slices, as libraries use
         var best = Candidate.none
         let bms = [16, 32, 64, 128, 256].filter { $0 % frag.m == 0 }
-        let bns = [16, 32, 64, 128, 256].filter { $0 % frag.n == 0 }
+        let bns = [8, 16, 32, 64, 128, 256].filter { $0 % frag.n == 0 }
+        // Libraries compute C^T = B^T A^T when that maps the small dimension onto the matrix
+        // instruction's narrow side (N can be as small as 8 where M cannot): both orientations are searched.
+        // The activation (the operand a producer just wrote) is A as given, B once swapped.
+        let orientations = shape.m == shape.n ? [(shape, true)] : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch), false)]
+        for (shape, activationIsA) in orientations {
         for bm in bms {
             for bn in bns {
                 let accumulator = Double(bm * bn * 4)
@@ -41,12 +46,14 @@ enum GemmModel {
                 for split in [1, 2, 4, 8, 16] {
                     if split > 1 && shape.k / split < 2 * bk { break }
                     let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, b: b, outBytes: outBytes,
-                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine, inputsInL2: inputsInL2)
+                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine,
+                                             aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
                     if candidate.time < best.time { best = candidate }
                     // More splitting only helps while there are idle units to fill.
                     if candidate.tiles >= machine.units { break }
                 }
             }
+        }
         }
         guard best.time.isFinite else {
             throw SimulationError(kernel: kernel, message: "no GEMM tile fits \(machine.spec.id)'s buffers for \(dtype.rawValue)")
@@ -59,6 +66,7 @@ enum GemmModel {
         cost.vectorBusy = onMatrix ? 0 : best.cost.matrixBusy
         cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
         cost.classify(compute: best.computeTime, memory: best.memoryTime, fixed: machine.launchOverhead + best.fixedTime)
+        cost.computeFraction = min(1, best.computeTime / cost.duration)
         return cost
     }
 
@@ -87,7 +95,7 @@ enum GemmModel {
     }
 
     static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, b: Double, outBytes: Double,
-                         macsPerCycle: Double, eta: Double, machine: Machine, inputsInL2: Bool) -> Candidate {
+                         macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool) -> Candidate {
         let units = machine.units
         let tilesM = (s.m + bm - 1) / bm, tilesN = (s.n + bn - 1) / bn
         let tilesPerBatch = tilesM * tilesN
@@ -101,8 +109,9 @@ enum GemmModel {
         let aTotal = Double(s.m) * Double(s.k) * b * Double(s.batch)
         let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch)
         let reuseCapacity = machine.l2Bytes / 2
-        let aFromHBM = inputsInL2 && aTotal <= reuseCapacity ? 0 : aTotal
-        var operandHBM = aFromHBM + bTotal
+        let aFromHBM = aInL2 && aTotal <= reuseCapacity ? 0 : aTotal
+        let bFromHBM = bInL2 && bTotal <= reuseCapacity ? 0 : bTotal
+        var operandHBM = aFromHBM + bFromHBM
         if aTotal + bTotal > reuseCapacity {
             let wave = Double(min(units, tilesPerBatch))
             var bestTraffic = Double.infinity
@@ -110,7 +119,7 @@ enum GemmModel {
             while rows <= min(tilesM, 16) {
                 let cols = min(Double(tilesN), (wave / Double(rows)).rounded(.up))
                 let aReads = aTotal <= reuseCapacity ? aFromHBM : aTotal * (Double(tilesN) / cols).rounded(.up)
-                let bReads = bTotal <= reuseCapacity ? bTotal : bTotal * (Double(tilesM) / Double(rows)).rounded(.up)
+                let bReads = bTotal <= reuseCapacity ? bFromHBM : bTotal * (Double(tilesM) / Double(rows)).rounded(.up)
                 bestTraffic = min(bestTraffic, aReads + bReads)
                 rows *= 2
             }

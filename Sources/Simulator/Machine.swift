@@ -96,10 +96,17 @@ public struct KernelCost: Sendable {
     public var decomposition: String = ""
     /// Matrix MACs issued, including padding, for the power model.
     public var macs: Double = 0
+    /// Fraction of the duration the occupied units spend computing (not waiting on memory).
+    public var computeFraction: Double = 0
+    /// How much of its units the kernel holds while it runs, which is what a concurrent kernel
+    /// competes for: 1 for tiled kernels (a tile fills the unit's staging buffer for its whole life),
+    /// the compute fraction for streaming kernels (their small blocks leave room beside them).
+    public var occupancy: Double = 1
 
     /// Classifies the bound from the parts of the time.
     mutating func classify(compute: Double, memory: Double, fixed: Double) {
         if fixed >= max(compute, memory) { bound = .latency } else { bound = compute >= memory ? .compute : .memory }
+        computeFraction = duration > 0 ? min(1, compute / duration) : 0
     }
 }
 

@@ -81,6 +81,7 @@ enum StreamingModel {
         cost.vectorBusy = min(1, (work.vectorFlops / (vectorRate / machine.efficiency.vector / active * units)) / cost.duration)
         cost.hbmBusy = work.pcie ? 0 : min(1, bytes / machine.hbmBandwidth / cost.duration)
         cost.classify(compute: compute, memory: memory, fixed: max(fixed, latencyChain) + machine.launchOverhead)
+        cost.occupancy = cost.computeFraction
         cost.decomposition = work.description
         return cost
     }

@@ -4,7 +4,9 @@ import Simulator
 /// Fits a chip's efficiency parameters to the calibration rows of measured data sets.
 ///
 /// The procedure, repeatable and documented so a fitted value in a chip file can be re-derived:
-/// 1. Start from the chip file's values.
+/// 1. Start every fitted parameter from the same fixed point, whatever the chip file holds
+///    (efficiencies 0.8, launch overhead 2 us, harness overhead 0), so the result never depends on
+///    an earlier fit; parameters not being fitted keep the chip file's values.
 /// 2. For each parameter in turn, evaluate the objective — the mean over regimes (compute-bound
 ///    GEMM, memory-bound GEMM, element-wise, norm, ...) of each regime's MAPE on the calibration
 ///    rows, so that a regime with many rows cannot drown one with few — on a grid of 25 points over the parameter's range, keep the best, then on a
@@ -26,6 +28,15 @@ public enum Calibrator {
         case launchOverhead = "runtime.launch_overhead"
         /// The data sets' harness overhead (not a chip figure; see ``ValidationSet/harnessOverhead``).
         case harness
+
+        /// Where every fit of this parameter starts.
+        var start: Double {
+            switch self {
+            case .launchOverhead: return 2e-6
+            case .harness: return 0
+            default: return 0.8
+            }
+        }
 
         var range: ClosedRange<Double> {
             switch self {
@@ -76,11 +87,12 @@ public enum Calibrator {
     public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Double = 0, rounds: Int = 3) throws -> Result {
         let calibration = rows.filter { $0.split == .calibration }
         var current = machine
-        var harnessValue = harness
+        var harnessValue = parameters.contains(.harness) ? 0 : harness
+        for parameter in parameters where parameter != .harness { parameter.set(&current, parameter.start) }
         func objective(_ m: Machine, _ h: Double) throws -> Double { Validator.balancedMAPE(try Validator.predict(calibration, on: m, harness: h)) }
         func objective(_ m: Machine) throws -> Double { try objective(m, harnessValue) }
-        let before = try objective(current)
-        var best = before
+        let before = try objective(machine, harness)
+        var best = try objective(current)
         for _ in 0..<rounds {
             for parameter in parameters {
                 let range = parameter.range

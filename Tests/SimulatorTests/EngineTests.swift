@@ -1,0 +1,131 @@
+import Chips
+import Foundation
+import Simulator
+import Workloads
+import XCTest
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+func machine(_ id: String, _ overrides: [String] = []) throws -> Machine {
+    Machine(try ChipCatalog.resolve(id, overrides: overrides, directory: packageRoot + "/chips"))
+}
+
+func gemm(_ id: String, _ m: Int, _ n: Int, _ k: Int, _ dtype: DataType = .bf16, stream: Int = 0, deps: [Int] = []) -> Kernel {
+    Kernel(id: id, op: .gemm(.init(m: m, n: n, k: k)), dtype: dtype, stream: stream, deps: deps)
+}
+
+final class EngineTests: XCTestCase {
+    func testLargeGEMMIsComputeBoundNearTheCalibratedPeak() throws {
+        let h100 = try machine("h100-sxm")
+        let cost = try Engine(machine: h100).cost(of: gemm("g", 8192, 8192, 8192))
+        XCTAssertEqual(cost.bound, .compute)
+        let tflops = cost.flops / cost.duration / 1e12
+        // Below the 1070 TFLOPS peak at boost, above 60% of it.
+        XCTAssertLessThan(tflops, 1070)
+        XCTAssertGreaterThan(tflops, 640)
+    }
+
+    func testSkinnyGEMMIsMemoryBoundAndStreamsItsWeights() throws {
+        let h100 = try machine("h100-sxm")
+        let cost = try Engine(machine: h100).cost(of: gemm("g", 1, 8192, 8192))
+        XCTAssertEqual(cost.bound, .memory)
+        XCTAssertGreaterThanOrEqual(cost.hbmBytes, 8192 * 8192 * 2)
+        let bandwidth = cost.hbmBytes / cost.duration
+        XCTAssertLessThan(bandwidth, 3.35e12)
+        XCTAssertGreaterThan(bandwidth, 1.5e12)
+    }
+
+    func testWaveQuantisationFallsOutOfTheSchedule() throws {
+        // 132 SMs: one tile more than a full wave costs a whole extra (partial) wave.
+        let h100 = try machine("h100-sxm")
+        let engine = Engine(machine: h100)
+        let full = try engine.cost(of: gemm("a", 128 * 132, 256, 8192))
+        let over = try engine.cost(of: gemm("b", 128 * 133, 256, 8192))
+        XCTAssertGreaterThan(over.duration / full.duration, 1.3, "\(full.decomposition) vs \(over.decomposition)")
+    }
+
+    func testChipsDifferOnlyThroughTheirFiles() throws {
+        // The H20's capped tensor rate makes large GEMMs far slower; its 4 TB/s HBM makes decode-like ones faster.
+        let h100 = Engine(machine: try machine("h100-sxm")), h20 = Engine(machine: try machine("h20"))
+        let big = gemm("g", 8192, 8192, 8192), skinny = gemm("s", 1, 16384, 16384)
+        XCTAssertGreaterThan(try h20.cost(of: big).duration / h100.cost(of: big).duration, 4)
+        XCTAssertLessThan(try h20.cost(of: skinny).duration, try h100.cost(of: skinny).duration)
+        // Doubling HBM bandwidth in the file speeds a memory-bound kernel, not a compute-bound one.
+        let fast = Engine(machine: try machine("h100-sxm", ["memory.hbm.bandwidth=6.7 TB/s"]))
+        let skinnyBase = try h100.cost(of: skinny).duration, bigBase = try h100.cost(of: big).duration
+        XCTAssertLessThan(try fast.cost(of: skinny).duration, 0.7 * skinnyBase)
+        XCTAssertEqual(try fast.cost(of: big).duration, bigBase, accuracy: 0.05 * bigBase)
+    }
+
+    func testAscendSplitAndMultiDie() throws {
+        let b2 = Engine(machine: try machine("ascend-910b2")), c = Engine(machine: try machine("ascend-910c"))
+        let big = gemm("g", 8192, 8192, 8192, .fp16)
+        let ratio = try b2.cost(of: big).duration / c.cost(of: big).duration
+        XCTAssertEqual(ratio, 2, accuracy: 0.3, "two dies, twice the AI Cores")
+        XCTAssertThrowsError(try b2.cost(of: gemm("f", 64, 64, 64, .fp8))) { error in
+            XCTAssertTrue("\(error)".contains("no fp8 support"), "\(error)")
+        }
+    }
+
+    func testIndependentStreamsOverlapAndDependenciesSerialise() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let a = gemm("a", 4096, 4096, 4096), b = gemm("b", 4096, 4096, 4096, stream: 1)
+        let alone = try engine.cost(of: a).duration
+        let parallel = try engine.run(Trace(name: "p", kernels: [a, b]))
+        let serial = try engine.run(Trace(name: "s", kernels: [a, gemm("b", 4096, 4096, 4096, stream: 1, deps: [0])]))
+        XCTAssertEqual(serial.kernels[1].start, serial.kernels[0].end, accuracy: 1e-12)
+        XCTAssertEqual(serial.totalTime, 2 * alone, accuracy: 0.01 * alone)
+        // Two compute-bound GEMMs on separate streams share the SMs: no faster than back to back,
+        // but they do overlap in time.
+        XCTAssertEqual(parallel.kernels[1].start, 0)
+        XCTAssertEqual(parallel.totalTime, 2 * alone, accuracy: 0.05 * alone)
+    }
+
+    func testComputeAndMemoryKernelsOverlapAndShareHBM() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let compute = gemm("c", 8192, 8192, 8192)
+        let copy = Kernel(id: "m", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 1)
+        let copy2 = Kernel(id: "m2", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 2)
+        let tc = try engine.cost(of: compute).duration, tm = try engine.cost(of: copy).duration
+        let both = try engine.run(Trace(name: "o", kernels: [compute, copy]))
+        XCTAssertLessThan(both.totalTime, tc + tm, "a compute-bound and a memory-bound kernel overlap")
+        let copies = try engine.run(Trace(name: "mm", kernels: [copy, copy2]))
+        XCTAssertEqual(copies.totalTime, 2 * tm, accuracy: 0.1 * tm, "two copies share HBM bandwidth")
+    }
+
+    func testDecodeAttentionReadsTheKVCache() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let decode = Kernel(id: "d", op: .attention(.init(phase: .decode, batch: 64, heads: 32, kvHeads: 8, qLen: 1, kvLen: 8192, headDim: 128, causal: false)), dtype: .bf16)
+        let cost = try engine.cost(of: decode)
+        XCTAssertEqual(cost.bound, .memory)
+        let kv = 64.0 * 8 * 8192 * 128 * 2 * 2
+        XCTAssertGreaterThanOrEqual(cost.hbmBytes, kv)
+        let prefill = Kernel(id: "p", op: .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 8192, kvLen: 8192, headDim: 128, causal: true)), dtype: .bf16)
+        XCTAssertEqual(try engine.cost(of: prefill).bound, .compute)
+    }
+
+    func testCollectivesNeedASystem() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let ar = Kernel(id: "ar", op: .collective(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 8)), dtype: .bf16)
+        XCTAssertThrowsError(try engine.run(Trace(name: "c", kernels: [ar]))) { error in
+            XCTAssertTrue("\(error)".contains("needs a system"), "\(error)")
+        }
+    }
+
+    func testRunsAreDeterministic() throws {
+        let trace = try Trace.load(file: packageRoot + "/workloads/example.yaml")
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let a = try engine.run(trace), b = try engine.run(trace)
+        XCTAssertEqual(a.kernels.map(\.end), b.kernels.map(\.end))
+    }
+
+    func testDecoderLayerOnEveryChip() throws {
+        let trace = try Trace.load(file: packageRoot + "/workloads/llama2-7b-layer-prefill2048.yaml")
+        for id in try ChipCatalog.load(directory: packageRoot + "/chips").ids {
+            let result = try Engine(machine: try machine(id)).run(trace)
+            XCTAssertGreaterThan(result.totalTime, 0, id)
+            XCTAssertEqual(result.kernels.count, trace.kernels.count)
+            for (a, b) in zip(result.kernels, result.kernels.dropFirst()) { XCTAssertGreaterThanOrEqual(b.start, a.end - 1e-12, id) }
+        }
+    }
+}
