@@ -26,6 +26,8 @@ let package = Package(
             name: "xpusim",
             dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
+        .executableTarget(name: "xpusim-bench", dependencies: ["Chips", "Workloads", "Simulator"]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["Chips"]),

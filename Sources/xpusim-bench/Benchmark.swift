@@ -1,0 +1,73 @@
+import Chips
+import Foundation
+import Simulator
+import Workloads
+
+/// Speed benchmark: run with `swift run -c release xpusim-bench`.
+///
+/// Reports simulated GEMM kernels per second (the shipped GEMM sweep, costed again and again on
+/// every shipped chip), the time to simulate the Llama-2-7B decoder layer, and peak memory.
+/// Targets (one core): at least 50,000 GEMM kernels/s; a decoder layer in under 1 ms.
+@main
+struct Benchmark {
+    static func main() throws {
+        let root = ResourceRoot.find()
+        let catalog = try ChipCatalog.load(directory: root + "/chips")
+        let machines = try catalog.documents.map { Machine(try ChipSpec($0)) }
+        let sweep = try Trace.load(file: root + "/workloads/gemm-sweep.yaml")
+        let layer = try Trace.load(file: root + "/workloads/llama2-7b-layer-prefill2048.yaml")
+
+        // GEMM kernels per second: cost every GEMM of the sweep on every chip, repeatedly.
+        let gemms = sweep.kernels
+        var simulated = 0
+        var checksum = 0.0
+        let gemmStart = DispatchTime.now().uptimeNanoseconds
+        var elapsed = 0.0
+        while elapsed < 2 {
+            for machine in machines {
+                let engine = Engine(machine: machine)
+                for kernel in gemms {
+                    guard let cost = try? engine.cost(of: kernel) else { continue }  // fp8 on chips without it
+                    checksum += cost.duration
+                    simulated += 1
+                }
+            }
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - gemmStart) / 1e9
+        }
+        let gemmRate = Double(simulated) / elapsed
+
+        // Decoder layer: whole-trace runs on the H100, median of many.
+        let engine = Engine(machine: machines.first { $0.spec.id == "h100-sxm" } ?? machines[0])
+        var times: [Double] = []
+        for _ in 0..<2000 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            checksum += try engine.run(layer).totalTime
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        let median = times[times.count / 2]
+
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports KiB
+
+        print("GEMM sweep:     \(simulated) kernels on \(machines.count) chips in \(String(format: "%.2f", elapsed)) s = \(Int(gemmRate)) kernels/s (target >= 50000)")
+        print("decoder layer:  \(layer.kernels.count) kernels, median \(String(format: "%.1f", median * 1e6)) us per simulation (target < 1000 us)")
+        print("peak memory:    \(String(format: "%.1f", peakMiB)) MiB")
+        print("checksum:       \(checksum)")
+        if gemmRate < 50_000 || median >= 1e-3 { print("TARGET MISSED") }
+    }
+}
+
+enum ResourceRoot {
+    /// The repository root: the current directory, or the package the binary was built in.
+    static func find() -> String {
+        if FileManager.default.fileExists(atPath: "chips") { return "." }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("chips").path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return "."
+    }
+}

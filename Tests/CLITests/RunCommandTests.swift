@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+
+final class RunCommandTests: XCTestCase {
+    func testRunPrintsKernelsAndTotals() throws {
+        let result = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for id in ["qkv_proj", "attention", "silu_mul", "down_proj"] { XCTAssertTrue(result.stdout.contains(id), id) }
+        XCTAssertTrue(result.stdout.contains("total time"))
+        XCTAssertTrue(result.stdout.contains("tokens/s"))
+    }
+
+    func testRunJSONHasTheContractFields() throws {
+        let result = try xpusim(["run", "--chip", "ascend-910b2", "--workload", "workloads/example.yaml", "--format", "json"])
+        XCTAssertEqual(result.status, 1, "the example's fp8 experts kernel has no 910B support")
+        XCTAssertTrue(result.stderr.contains("no fp8 support"), result.stderr)
+        let ok = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--format", "json"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["chip"] as? String, "h100-sxm")
+        XCTAssertGreaterThan(try XCTUnwrap(object["total_s"] as? Double), 0)
+        let kernels = try XCTUnwrap(object["kernels"] as? [[String: Any]])
+        XCTAssertEqual(kernels.count, 5)
+        for k in kernels {
+            XCTAssertNotNil(k["id"] as? String)
+            XCTAssertNotNil(k["op"] as? String)
+            XCTAssertNotNil(k["duration_s"] as? Double)
+            XCTAssertNotNil(k["tflops"] as? Double)
+            XCTAssertTrue(["compute", "memory", "latency"].contains(k["bound"] as? String ?? ""))
+        }
+    }
+
+    func testTopLimitsTheTable() throws {
+        let result = try xpusim(["run", "--chip", "h20", "--workload", "workloads/gemm-sweep.yaml", "--top", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("(3 longest of"), result.stdout)
+        XCTAssertEqual(try xpusim(["run", "--chip", "h20", "--workload", "workloads/gemm-sweep.yaml", "--top", "0"]).status, 64)
+    }
+
+    func testBadTracesFailWithOneClearMessage() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(String, String)] = [
+            ("schema: 1\nkernels:\n  - {id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}\n  - {id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}\n", "dependency cycle"),
+            ("schema: 1\nkernels:\n  - {id: a, op: conv, dtype: bf16}\n", "unknown op \"conv\""),
+            ("schema: 1\nkernels:\n  - {id: a, op: gemm, m: -4, n: 1, k: 1, dtype: bf16}\n", "positive size"),
+            ("schema: 1\nkernels:\n  - {id: a, op: all_reduce, bytes: 1024, ranks: 8, dtype: bf16}\n", "needs a system"),
+            ("{\"schema\": 1, \"kernels\": [{\"id\": \"a\", \"op\": \"gemm\", \"m\": 1, \"n\": 1, \"dtype\": \"bf16\"}]}", "missing required field \"k\""),
+        ]
+        for (index, (text, expected)) in cases.enumerated() {
+            let file = dir.appendingPathComponent("t\(index).\(text.hasPrefix("{") ? "json" : "yaml")")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let result = try xpusim(["run", "--chip", "h100-sxm", "--workload", file.path])
+            XCTAssertEqual(result.status, 1, expected)
+            XCTAssertTrue(result.stderr.contains(expected), "\(expected): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(file.lastPathComponent), result.stderr)
+            XCTAssertFalse(result.stderr.contains("Fatal"))
+        }
+    }
+
+    func testOverridesReachTheEngine() throws {
+        let base = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json"])
+        let fast = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json",
+                               "--set", "memory.hbm.bandwidth=6.7 TB/s"])
+        let t0 = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(base.stdout.utf8)) as? [String: Any])?["total_s"] as? Double)
+        let t1 = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(fast.stdout.utf8)) as? [String: Any])?["total_s"] as? Double)
+        XCTAssertLessThan(t1, 0.75 * t0, "decode is memory-bound: doubling HBM bandwidth must show")
+    }
+}
+
+final class ValidateCommandTests: XCTestCase {
+    func validationAvailable() throws {
+        guard FileManager.default.fileExists(atPath: packageRoot + "/../shared/validation/raw") || ProcessInfo.processInfo.environment["XPUSIM_VALIDATION"] != nil else {
+            throw XCTSkip("validation data not found beside the package")
+        }
+    }
+
+    func testValidatePrintsRowsAndSummary() throws {
+        try validationAvailable()
+        let result = try xpusim(["validate", "--data", "flagperf-910b"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("computation-BF16"))
+        XCTAssertTrue(result.stdout.contains("check gemm compute-bound"))
+        let json = try xpusim(["validate", "--data", "azure-h100", "--format", "json"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let summary = try XCTUnwrap(object["summary"] as? [[String: Any]])
+        XCTAssertTrue(summary.contains { ($0["group"] as? String) == "check all" && ($0["mape"] as? Double ?? 1) < 0.05 })
+    }
+
+    func testCalibratePrintsFittedValues() throws {
+        try validationAvailable()
+        let result = try xpusim(["calibrate", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit", "efficiency.matrix"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.93"), result.stdout)
+    }
+
+    func testUnknownDataSetAndMissingDirectory() throws {
+        let unknown = try xpusim(["validate", "--data", "vidur-h10"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("did you mean \"vidur-h100\""), unknown.stderr)
+        let missing = try xpusim(["validate", "--data", "azure-h100", "--data-dir", "/nonexistent"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent"), missing.stderr)
+    }
+}
