@@ -100,8 +100,13 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(cost.bound, .memory)
         let kv = 64.0 * 8 * 8192 * 128 * 2 * 2
         XCTAssertGreaterThanOrEqual(cost.hbmBytes, kv)
+        XCTAssertLessThan(cost.matrixBusy, 0.2)
+        // Long prefill keeps the matrix units busy (at head_dim 128 its L2 streaming is about as
+        // long as its matrix work, so the compute/memory label itself sits on a knife edge).
         let prefill = Kernel(id: "p", op: .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 8192, kvLen: 8192, headDim: 128, causal: true)), dtype: .bf16)
-        XCTAssertEqual(try engine.cost(of: prefill).bound, .compute)
+        let prefillCost = try engine.cost(of: prefill)
+        XCTAssertGreaterThan(prefillCost.matrixBusy, 0.6)
+        XCTAssertNotEqual(prefillCost.bound, .latency)
     }
 
     func testCollectivesNeedASystem() throws {
