@@ -2,18 +2,19 @@
 import PackageDescription
 
 // Layering (DESIGN.md): SimCore <- Config <- Chips <- Workloads <- Simulator <- Store/Reports <- xpusim.
-// Each outside dependency is owned by one module: Yams by Config, ArgumentParser by the CLI.
+// Each outside dependency is owned by one module: Yams by Config, GRDB by Store, ArgumentParser by the CLI.
 let package = Package(
     name: "xpusim",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation", "Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .target(name: "SimCore"),
@@ -21,20 +22,25 @@ let package = Package(
         .target(name: "Chips", dependencies: ["SimCore", "Config"]),
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "Store", dependencies: ["SimCore", "Chips", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Workloads", "Simulator"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation",
+            dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation", "Store",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
-        .executableTarget(name: "xpusim-bench", dependencies: ["Chips", "Workloads", "Simulator"]),
+        .executableTarget(name: "xpusim-bench", dependencies: ["Chips", "Workloads", "Simulator", "Store"]),
+        // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
+        .executableTarget(name: "xpusim-store-stress", dependencies: ["Chips", "Simulator", "Store"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "ChipsTests", dependencies: ["Chips"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
-        .testTarget(name: "CLITests", dependencies: ["Chips", "xpusim"]),
+        .testTarget(name: "ChipsTests", dependencies: ["Chips", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,6 +16,11 @@ public struct KernelResult: Sendable {
     /// The kernel's cost when alone (time, bytes, busy fractions, bound).
     public var cost: KernelCost
     public var achievedFLOPS: Double { duration > 0 ? cost.flops / duration : 0 }
+
+    public init(id: String, op: String, dtype: DataType, stream: Int, start: Double, end: Double, cycles: Double, cost: KernelCost) {
+        self.id = id; self.op = op; self.dtype = dtype; self.stream = stream
+        self.start = start; self.end = end; self.cycles = cycles; self.cost = cost
+    }
     public var achievedHBMBandwidth: Double { duration > 0 ? cost.hbmBytes / duration : 0 }
 }
 
@@ -29,6 +34,11 @@ public struct RunResult: Sendable {
     public var totalFLOPs: Double { kernels.reduce(0) { $0 + $1.cost.flops } }
     public var totalHBMBytes: Double { kernels.reduce(0) { $0 + $1.cost.hbmBytes } }
     public var tokens: Int?
+
+    public init(chip: String, workload: String, clock: Double, kernels: [KernelResult], totalTime: Double, tokens: Int?) {
+        self.chip = chip; self.workload = workload; self.clock = clock; self.kernels = kernels
+        self.totalTime = totalTime; self.tokens = tokens
+    }
 }
 
 /// Runs a trace on a machine: kernels on streams with dependencies, overlapping where the trace

@@ -103,6 +103,8 @@ public struct KernelCost: Sendable {
     /// the compute fraction for streaming kernels (their small blocks leave room beside them).
     public var occupancy: Double = 1
 
+    public init() {}
+
     /// Classifies the bound from the parts of the time.
     mutating func classify(compute: Double, memory: Double, fixed: Double) {
         if fixed >= max(compute, memory) { bound = .latency } else { bound = compute >= memory ? .compute : .memory }

@@ -4,6 +4,7 @@ import Config
 import Foundation
 import SimCore
 import Simulator
+import Store
 import Workloads
 
 struct RunCommand: ParsableCommand {
@@ -30,6 +31,9 @@ struct RunCommand: ParsableCommand {
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Do not store the run in the database.")
+    var noStore = false
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of kernels") }
@@ -47,8 +51,20 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(workload): \(error.description)\n".utf8))
             throw ExitCode(1)
         }
+        var runID: Int64?
+        if !noStore {
+            let store = try openStore(database)
+            let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
+            var options = ["chip": chip, "workload": workload]
+            if !overrides.isEmpty { options["set"] = overrides.joined(separator: "; ") }
+            let context = RunContext(toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
+                                     workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
+            runID = try storing { try store.save(result, context: context) }
+        }
         if format == .json {
-            printJSON(runJSON(result))
+            var object = runJSON(result)
+            if let runID { object["run_id"] = runID }
+            printJSON(object)
             return
         }
         print("\(trace.name) on \(spec.name) at \(Quantity.format(result.clock, .frequency))\n")
@@ -71,6 +87,7 @@ struct RunCommand: ParsableCommand {
             HBM traffic     \(Quantity.format(result.totalHBMBytes, .bytes)), \(formatNumber(result.totalHBMBytes / result.totalTime / 1e12)) TB/s average
             """)
         if let tokens = result.tokens { print("tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s") }
+        if let runID { print("stored as run \(runID) in \(database.path)") }
     }
 }
 

@@ -1,9 +1,9 @@
 import Chips
 import Config
 import Foundation
+import TestSupport
 import XCTest
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 let chipsDirectory = packageRoot + "/chips"
 
 final class ShippedChipsTests: XCTestCase {

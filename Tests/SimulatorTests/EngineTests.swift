@@ -2,9 +2,9 @@ import Chips
 import Foundation
 import Simulator
 import Workloads
+import TestSupport
 import XCTest
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 func machine(_ id: String, _ overrides: [String] = []) throws -> Machine {
     Machine(try ChipCatalog.resolve(id, overrides: overrides, directory: packageRoot + "/chips"))

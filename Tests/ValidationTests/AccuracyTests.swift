@@ -2,9 +2,9 @@ import Chips
 import Foundation
 import Simulator
 import Validation
+import TestSupport
 import XCTest
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// The measured data live in ../shared/validation (or $XPUSIM_VALIDATION); without them these tests skip and say so.
 func validationDirectory() throws -> String {

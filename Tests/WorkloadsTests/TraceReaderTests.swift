@@ -2,9 +2,9 @@ import Chips
 import Config
 import Foundation
 import Workloads
+import TestSupport
 import XCTest
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 final class TraceReaderTests: XCTestCase {
     /// The example, exactly as written: the format is a public contract.

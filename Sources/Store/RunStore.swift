@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import SimCore
+import Simulator
+
+/// The SQLite database every run lands in.
+///
+/// ```swift
+/// let store = try RunStore(path: "xpusim.sqlite")
+/// let id = try store.save(result, context: RunContext(chipJSON: ..., workloadHash: ..., options: [...]))
+/// let runs = try store.list(RunFilter(chip: "h100-sxm"))
+/// ```
+///
+/// WAL mode and a busy timeout let several processes write at once; each run is written in one
+/// transaction, so a crash leaves the whole run or nothing. A database of a newer schema, or a
+/// file that is not an xpusim SQLite database, is refused and left untouched.
+public final class RunStore: @unchecked Sendable {
+    /// The schema this xpusim writes; also stored as `PRAGMA user_version` for other tools.
+    public static let schemaVersion = 1
+    /// How long a writer waits for another process's transaction before giving up.
+    public static let busyTimeout: TimeInterval = 30
+
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        try RunStore.checkFile(path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(RunStore.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "xpusim"
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if version > RunStore.schemaVersion {
+                    throw StoreError(path: path, message: "the database has schema version \(version), newer than this xpusim's \(RunStore.schemaVersion); use a newer xpusim or another --db")
+                }
+                if try RunStore.migrator.hasBeenSuperseded(db) {
+                    throw StoreError(path: path, message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
+                }
+            }
+            try RunStore.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError(path: path, message: RunStore.describe(error))
+        }
+    }
+
+    /// Refuses a file that exists and is not SQLite, before SQLite touches it.
+    static func checkFile(_ path: String) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty && !fm.fileExists(atPath: parent) {
+                throw StoreError(path: path, message: "the folder \(parent) does not exist")
+            }
+            return
+        }
+        if isDirectory.boolValue { throw StoreError(path: path, message: "is a folder, not a database file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError(path: path, message: "cannot be read") }
+        defer { try? handle.close() }
+        let header = handle.readData(ofLength: 16)
+        if header.isEmpty { return }  // an empty file becomes a new database
+        if header != Data("SQLite format 3\0".utf8) {
+            throw StoreError(path: path, message: "is not an SQLite database (its header is wrong); it was left untouched")
+        }
+    }
+
+    static func describe(_ error: DatabaseError) -> String {
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return "is corrupt or not an SQLite database; it was left untouched"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "is locked by another process for longer than \(Int(busyTimeout)) s"
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM: return "cannot be opened for writing (\(error.message ?? "permission"))"
+        case .SQLITE_FULL: return "the disk is full"
+        default: return "database error: \(error.message ?? "\(error.resultCode)")"
+        }
+    }
+
+    /// Runs `body` against the pool, turning SQLite failures into one clear message.
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw StoreError(path: path, message: RunStore.describe(error))
+        }
+    }
+}
+
+/// A database problem: which file, and what is wrong.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
+}
