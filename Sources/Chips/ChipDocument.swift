@@ -269,7 +269,8 @@ struct ChipFileReader {
         guard let number = value.number else { return value }
         let declaration = ParameterCatalog.declaration(for: node.path)
         if number < 0 { throw node.error("must not be negative, found \(node.found)") }
-        if number == 0, declaration?.type != .quantity(.temperature), declaration?.type != .quantity(.temperatureCoefficient) {
+        if number == 0, declaration?.type != .quantity(.temperature), declaration?.type != .quantity(.temperatureCoefficient),
+           declaration?.plausible?.lowerBound != 0 {
             throw node.error("must be positive, found \(node.found)")
         }
         if let range = declaration?.plausible, !range.contains(number), case .some(let type) = declaration?.type {

@@ -68,12 +68,15 @@ public struct ChipSpec: Sendable {
         public var energyPerMAC: [DataType: Double]
         public var energyPerByte: [String: Double]
         public var staticPower: Double, staticReferenceTemperature: Double, staticTemperatureCoefficient: Double
+        public var macActivityFloor: Double
+        public var controlInterval: Double
+        public var clockPower: Double
     }
 
     public struct Thermal: Sendable {
         public var maxOperating: Double, slowdown: Double, shutdown: Double
         public var junctionResistance: Double, junctionCapacitance: Double
-        public var heatsinkResistance: Double, heatsinkCapacitance: Double
+        public var heatsinkResistanceAir: Double, heatsinkResistanceLiquid: Double, heatsinkCapacitance: Double
         public var ambient: Double
         public var cooling: String
     }
@@ -169,10 +172,14 @@ extension ChipSpec {
         power = Power(tdp: n("power.tdp"), idle: n("power.idle"), limitMin: n("power.limit_min"), limitMax: n("power.limit_max"),
                       energyPerMAC: byType("power.energy_per_mac"), energyPerByte: byKey("power.energy_per_byte", ParameterKeys.level),
                       staticPower: n("power.static"), staticReferenceTemperature: n("power.static_reference_temperature"),
-                      staticTemperatureCoefficient: n("power.static_temperature_coefficient"))
+                      staticTemperatureCoefficient: n("power.static_temperature_coefficient"),
+                      macActivityFloor: n("power.mac_activity_floor"), controlInterval: n("power.control_interval"),
+                      clockPower: n("power.clock_power"))
         thermal = Thermal(maxOperating: n("thermal.max_operating"), slowdown: n("thermal.slowdown"), shutdown: n("thermal.shutdown"),
                           junctionResistance: n("thermal.junction_resistance"), junctionCapacitance: n("thermal.junction_capacitance"),
-                          heatsinkResistance: n("thermal.heatsink_resistance"), heatsinkCapacitance: n("thermal.heatsink_capacitance"),
+                          heatsinkResistanceAir: n("thermal.heatsink_resistance_air"),
+                          heatsinkResistanceLiquid: n("thermal.heatsink_resistance_liquid"),
+                          heatsinkCapacitance: n("thermal.heatsink_capacitance"),
                           ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
         launchOverhead = n("runtime.launch_overhead")
         efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),

@@ -104,7 +104,8 @@ enum AttentionModel {
         var cost = KernelCost()
         let causalFraction = a.causal && a.phase == .prefill ? 0.5 : 1.0
         cost.flops = 4 * Double(a.batch * a.heads) * Double(a.qLen) * Double(a.kvLen) * d * causalFraction
-        cost.macs = totalSteps * 2 * paddedRows * bc * d
+        cost.macs = onMatrix ? totalSteps * 2 * paddedRows * bc * d : 0
+        cost.vectorFlops = totalSteps * Double(rowsPerTile) * bc * 7 + (onMatrix ? 0 : totalSteps * 2 * paddedRows * bc * d * 2)
         cost.duration = time + machine.launchOverhead
         cost.hbmBytes = hbm
         cost.l2Bytes = l2Traffic

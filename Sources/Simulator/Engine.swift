@@ -15,6 +15,8 @@ public struct KernelResult: Sendable {
     public var cycles: Double
     /// The kernel's cost when alone (time, bytes, busy fractions, bound).
     public var cost: KernelCost
+    /// Energy attributed to the kernel: its dynamic energy plus its share of static and uncore power (J).
+    public var energy: Double = 0
     public var achievedFLOPS: Double { duration > 0 ? cost.flops / duration : 0 }
 
     public init(id: String, op: String, dtype: DataType, stream: Int, start: Double, end: Double, cycles: Double, cost: KernelCost) {
@@ -34,11 +36,52 @@ public struct RunResult: Sendable {
     public var totalFLOPs: Double { kernels.reduce(0) { $0 + $1.cost.flops } }
     public var totalHBMBytes: Double { kernels.reduce(0) { $0 + $1.cost.hbmBytes } }
     public var tokens: Int?
+    public var power = PowerSummary()
+    public var samples: [Sample] = []
 
     public init(chip: String, workload: String, clock: Double, kernels: [KernelResult], totalTime: Double, tokens: Int?) {
         self.chip = chip; self.workload = workload; self.clock = clock; self.kernels = kernels
         self.totalTime = totalTime; self.tokens = tokens
     }
+}
+
+/// Power, temperature and throttling totals of a run.
+public struct PowerSummary: Sendable {
+    public var energy: Double = 0
+    public var averagePower: Double = 0
+    /// Highest power over one control interval.
+    public var peakPower: Double = 0
+    public var peakTemperature: Double = 0
+    /// Time-weighted mean core clock.
+    public var averageClock: Double = 0
+    /// Time during which the power cap held the clock below the requested clock.
+    public var powerThrottled: Double = 0
+    /// Time during which temperature held the clock down (software slowdown or hardware slowdown).
+    public var thermalThrottled: Double = 0
+    /// Whether the junction reached the shutdown temperature.
+    public var reachedShutdown = false
+    public var powerLimit: Double = 0
+    public var ambient: Double = 0
+    public var cooling: String = ""
+    public init() {}
+}
+
+extension RunResult {
+    /// At most `limit` samples, evenly strided (the stride is returned), for printing and storing.
+    public func downsampledSamples(limit: Int = 5000) -> (samples: [Sample], stride: Int) {
+        guard samples.count > limit else { return (samples, 1) }
+        let stride = (samples.count + limit - 1) / limit
+        return (Swift.stride(from: 0, to: samples.count, by: stride).map { samples[$0] }, stride)
+    }
+}
+
+/// One control interval of a run.
+public struct Sample: Sendable {
+    public var time: Double
+    public var power: Double
+    public var temperature: Double
+    public var clock: Double
+    public var hbmBandwidth: Double
 }
 
 /// Runs a trace on a machine: kernels on streams with dependencies, overlapping where the trace
@@ -77,6 +120,36 @@ public struct Engine: Sendable {
         }
     }
 
+    /// A kernel run back to back, as benchmarks time it: the clock it settles at under the power
+    /// limit (junction at its steady-state temperature), and its duration and power there.
+    public func sustained(_ kernel: Kernel, conditions: RunConditions = RunConditions()) throws -> (duration: Double, clock: Double, power: Double) {
+        let cost = try cost(of: kernel)
+        let spec = machine.spec
+        let model = PowerModel(spec)
+        let energy = model.dynamicEnergy(cost, dtype: kernel.dtype, activity: kernel.activity)
+        let limit = conditions.powerLimit ?? spec.power.limitMax
+        let ambient = conditions.ambient ?? spec.thermal.ambient
+        let cooling = conditions.cooling ?? spec.thermal.cooling
+        let resistance = spec.thermal.junctionResistance + (cooling == "liquid" ? spec.thermal.heatsinkResistanceLiquid : spec.thermal.heatsinkResistanceAir)
+        let boost = spec.clocks.boost
+        func duration(_ f: Double) -> Double { cost.duration * (cost.computeFraction * boost / f + 1 - cost.computeFraction) }
+        func power(_ f: Double) -> Double {
+            let v = spec.clocks.voltage(at: f) / model.referenceVoltage
+            let dynamic = energy * v * v / duration(f)
+            var p = dynamic + model.uncorePower + model.clockPower(at: f)
+            for _ in 0..<3 { p = dynamic + model.uncorePower + model.clockPower(at: f) + model.staticPower(temperature: ambient + p * resistance, clock: f) }
+            return p
+        }
+        if let fixed = conditions.fixedClock { return (duration(fixed), fixed, power(fixed)) }
+        if power(boost) <= limit { return (duration(boost), boost, power(boost)) }
+        var low = spec.clocks.min, high = boost
+        for _ in 0..<40 {
+            let mid = (low + high) / 2
+            if power(mid) <= limit { low = mid } else { high = mid }
+        }
+        return (duration(low), low, power(low))
+    }
+
     /// A grouped GEMM is one launch whose tiles of all groups share the waves: costed as one GEMM
     /// over the stacked rows (each group padded to whole tiles), reading every group's weights.
     func groupedGemm(_ g: Op.GroupedGemm, _ kernel: Kernel) throws -> KernelCost {
@@ -102,25 +175,39 @@ public struct Engine: Sendable {
         return cost
     }
 
-    public func run(_ trace: Trace) throws -> RunResult {
+    public func run(_ trace: Trace, conditions: RunConditions = RunConditions()) throws -> RunResult {
+        try conditions.validate(for: machine.spec)
         let costs = try trace.kernels.map { try cost(of: $0) }
-        let (starts, ends) = schedule(trace, costs)
+        let power = PowerModel(machine.spec)
+        let energies = zip(trace.kernels, costs).map { power.dynamicEnergy($1, dtype: $0.dtype, activity: $0.activity) }
+        var control = PowerControl(machine: machine, power: power, conditions: conditions)
+        let (starts, ends, kernelEnergy, clockCycles) = schedule(trace, costs, energies, &control)
         var results: [KernelResult] = []
         results.reserveCapacity(trace.kernels.count)
         for (index, kernel) in trace.kernels.enumerated() {
-            let duration = ends[index] - starts[index]
-            results.append(KernelResult(id: kernel.id, op: kernel.op.name, dtype: kernel.dtype, stream: kernel.stream,
-                                        start: starts[index], end: ends[index], cycles: duration * machine.clock, cost: costs[index]))
+            var result = KernelResult(id: kernel.id, op: kernel.op.name, dtype: kernel.dtype, stream: kernel.stream,
+                                      start: starts[index], end: ends[index], cycles: clockCycles[index], cost: costs[index])
+            result.energy = kernelEnergy[index]
+            results.append(result)
         }
-        return RunResult(chip: machine.spec.id, workload: trace.name, clock: machine.clock, kernels: results,
-                         totalTime: ends.max() ?? 0, tokens: trace.tokens)
+        var result = RunResult(chip: machine.spec.id, workload: trace.name, clock: machine.clock, kernels: results,
+                               totalTime: ends.max() ?? 0, tokens: trace.tokens)
+        result.power = control.summary
+        result.samples = control.samples
+        result.clock = control.summary.averageClock
+        return result
     }
 
-    /// Event-driven schedule with flow-level sharing; returns start and end times per kernel.
-    func schedule(_ trace: Trace, _ costs: [KernelCost]) -> ([Double], [Double]) {
+    /// Event-driven schedule with flow-level sharing and the power/thermal control loop; returns
+    /// start and end times, energy and core cycles per kernel.
+    func schedule(_ trace: Trace, _ costs: [KernelCost], _ energies: [Double], _ control: inout PowerControl)
+        -> ([Double], [Double], [Double], [Double]) {
         let count = trace.kernels.count
         var starts = [Double](repeating: 0, count: count)
         var ends = [Double](repeating: 0, count: count)
+        var kernelEnergy = [Double](repeating: 0, count: count)
+        var cycles = [Double](repeating: 0, count: count)
+        let boost = machine.clock
         // Streams are in-order queues: a kernel also waits for the previous kernel of its stream.
         var waitingOn = [Int](repeating: 0, count: count)
         var dependents = [[Int]](repeating: [], count: count)
@@ -164,17 +251,35 @@ public struct Engine: Sendable {
             let hbmOver = max(1, hbmLoad / hbmCapacity), unitOver = max(1, unitLoad / units)
             var soonest = Double.infinity
             var rates = [Double](repeating: 0, count: running.count)
+            // The clock-bound share of a kernel's time stretches with boost / clock.
+            let stretch = boost / control.clock
             for (slot, item) in running.enumerated() {
                 let share = memoryShare[item.index]
                 let occupancy = costs[item.index].occupancy
                 let dilation = max(occupancy * unitOver + (1 - occupancy), share * hbmOver + (1 - share))
-                let rate = 1 / (max(costs[item.index].duration, 1e-15) * dilation)
+                let computeShare = costs[item.index].computeFraction
+                let duration = max(costs[item.index].duration, 1e-15) * (computeShare * stretch + 1 - computeShare)
+                let rate = 1 / (duration * dilation)
                 rates[slot] = rate
                 soonest = min(soonest, item.remaining / rate)
             }
             let nextReady = ready.min?.time ?? .infinity
-            let step = min(soonest, nextReady - now)
+            let step = min(soonest, nextReady - now, control.nextTick - now)
+            // Power over this step: each kernel's dynamic energy spread over its progress, at the
+            // clock's voltage; static and uncore power shared among the running kernels.
+            let voltageScale = control.dynamicScale
+            var dynamic = 0.0
+            for (slot, item) in running.enumerated() { dynamic += energies[item.index] * rates[slot] * voltageScale }
+            let background = control.backgroundPower
+            for (slot, item) in running.enumerated() {
+                kernelEnergy[item.index] += (energies[item.index] * rates[slot] * voltageScale + background / Double(running.count)) * step
+                cycles[item.index] += control.clock * step
+            }
+            var hbmRate = 0.0
+            for (slot, item) in running.enumerated() { hbmRate += costs[item.index].hbmBytes * rates[slot] }
+            control.advance(by: step, dynamicPower: dynamic, hbmBandwidth: hbmRate)
             now += step
+            if now >= control.nextTick - 1e-15 { control.tick(at: now) }
             var still: [(index: Int, remaining: Double)] = []
             for (slot, item) in running.enumerated() {
                 let left = item.remaining - rates[slot] * step
@@ -191,7 +296,8 @@ public struct Engine: Sendable {
             }
             running = still
         }
-        return (starts, ends)
+        control.finish(at: now)
+        return (starts, ends, kernelEnergy, cycles)
     }
 }
 

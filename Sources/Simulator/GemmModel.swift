@@ -63,6 +63,11 @@ enum GemmModel {
         cost.flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(shape.batch)
         cost.duration += machine.launchOverhead
         cost.matrixBusy = onMatrix ? cost.matrixBusy * (cost.duration - machine.launchOverhead) / cost.duration : 0
+        if !onMatrix {
+            // Run on the vector units (e.g. fp32 GEMM on CUDA cores): the MACs are vector FMAs.
+            cost.vectorFlops = cost.macs * 2
+            cost.macs = 0
+        }
         cost.vectorBusy = onMatrix ? 0 : best.cost.matrixBusy
         cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
         cost.classify(compute: best.computeTime, memory: best.memoryTime, fixed: machine.launchOverhead + best.fixedTime)

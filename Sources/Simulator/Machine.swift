@@ -6,7 +6,8 @@ import Workloads
 /// Everything the cost models need is precomputed here in SI units so the hot path does no
 /// lookups by name and no allocation.
 public struct Machine: Sendable {
-    public let spec: ChipSpec
+    /// The chip description; calibration adjusts fitted figures in place.
+    public var spec: ChipSpec
     /// Core clock the kernels run at (Hz).
     public var clock: Double
     public let units: Int
@@ -26,6 +27,8 @@ public struct Machine: Sendable {
     public let pcieBandwidth: Double
     public var launchOverhead: Double
     public var efficiency: ChipSpec.Efficiency
+    /// Factor applied to the chip file's MAC energies during a calibration (1 otherwise).
+    public var macEnergyScale = 1.0
 
     public init(_ spec: ChipSpec, clock: Double? = nil) {
         self.spec = spec
@@ -96,6 +99,8 @@ public struct KernelCost: Sendable {
     public var decomposition: String = ""
     /// Matrix MACs issued, including padding, for the power model.
     public var macs: Double = 0
+    /// Vector and special-function operations, for the power model.
+    public var vectorFlops: Double = 0
     /// Fraction of the duration the occupied units spend computing (not waiting on memory).
     public var computeFraction: Double = 0
     /// How much of its units the kernel holds while it runs, which is what a concurrent kernel

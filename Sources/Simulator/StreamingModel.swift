@@ -77,6 +77,7 @@ enum StreamingModel {
         }
         cost.duration = max(memory + fixed, compute + fixed, latencyChain) + machine.launchOverhead
         cost.flops = work.vectorFlops + work.sfuOps
+        cost.vectorFlops = work.vectorFlops + work.sfuOps
         cost.unitsUsed = Int(active)
         cost.vectorBusy = min(1, (work.vectorFlops / (vectorRate / machine.efficiency.vector / active * units)) / cost.duration)
         cost.hbmBusy = work.pcie ? 0 : min(1, bytes / machine.hbmBandwidth / cost.duration)

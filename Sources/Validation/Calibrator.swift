@@ -26,6 +26,10 @@ public enum Calibrator {
         case gather = "efficiency.gather"
         case l2 = "efficiency.l2"
         case launchOverhead = "runtime.launch_overhead"
+        case clockPower = "power.clock_power"
+        /// A common factor on every energy_per_mac entry (the dtype ratios are kept).
+        case macEnergyScale = "power.energy_per_mac"
+
         /// The data sets' harness overhead (not a chip figure; see ``ValidationSet/harnessOverhead``).
         case harness
 
@@ -33,6 +37,8 @@ public enum Calibrator {
         var start: Double {
             switch self {
             case .launchOverhead: return 2e-6
+            case .clockPower: return 0
+            case .macEnergyScale: return 1
             case .harness: return 0
             default: return 0.8
             }
@@ -41,6 +47,8 @@ public enum Calibrator {
         var range: ClosedRange<Double> {
             switch self {
             case .launchOverhead: return 0.5e-6...20e-6
+            case .clockPower: return 0...1200
+            case .macEnergyScale: return 0.2...2
             case .harness: return 0...100e-6
             default: return 0.1...1.0
             }
@@ -56,6 +64,8 @@ public enum Calibrator {
             case .gather: return m.efficiency.gather
             case .l2: return m.efficiency.l2
             case .launchOverhead: return m.launchOverhead
+            case .clockPower: return m.spec.power.clockPower
+            case .macEnergyScale: return m.macEnergyScale
             case .harness: return 0
             }
         }
@@ -70,6 +80,11 @@ public enum Calibrator {
             case .gather: m.efficiency.gather = value
             case .l2: m.efficiency.l2 = value
             case .launchOverhead: m.launchOverhead = value
+            case .clockPower: m.spec.power.clockPower = value
+            case .macEnergyScale:
+                let factor = value / m.macEnergyScale
+                for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }
+                m.macEnergyScale = value
             case .harness: break
             }
         }
@@ -81,6 +96,37 @@ public enum Calibrator {
         public var after: Double
         public var machine: Machine
         public var harness: Double
+    }
+
+    /// Fits `parameters` to minimise an arbitrary objective (used for power data sets), by the same
+    /// procedure: fixed start, coarse then fine grid per parameter, coordinate descent.
+    public static func fit(_ machine: Machine, parameters: [Parameter], rounds: Int = 3, objective: (Machine) throws -> Double) throws -> Result {
+        var current = machine
+        for parameter in parameters { parameter.set(&current, parameter.start) }
+        let before = try objective(machine)
+        var best = try objective(current)
+        for _ in 0..<rounds {
+            for parameter in parameters {
+                let range = parameter.range
+                let coarseStep = (range.upperBound - range.lowerBound) / 24
+                var bestValue = parameter.get(current)
+                func evaluate(_ value: Double) throws {
+                    var trial = current
+                    parameter.set(&trial, value)
+                    let error = try objective(trial)
+                    if error < best - 1e-12 { best = error; bestValue = value }
+                }
+                for i in 0...24 { try evaluate(range.lowerBound + Double(i) * coarseStep) }
+                let low = max(range.lowerBound, bestValue - coarseStep)
+                for i in 0...20 {
+                    let value = low + Double(i) * coarseStep / 10
+                    guard value <= range.upperBound else { break }
+                    try evaluate(value)
+                }
+                parameter.set(&current, bestValue)
+            }
+        }
+        return Result(values: parameters.map { ($0, $0.get(current)) }, before: before, after: best, machine: current, harness: 0)
     }
 
     /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).

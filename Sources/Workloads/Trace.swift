@@ -28,6 +28,23 @@ public struct Trace: Sendable {
         self.kernels = kernels
     }
 
+    /// The trace run `count` times back to back: kernel ids get "#i", dependencies stay within a
+    /// repetition, and each stream runs its repetitions in order.
+    public func repeated(_ count: Int) -> Trace {
+        var kernels: [Kernel] = []
+        kernels.reserveCapacity(self.kernels.count * count)
+        for r in 0..<count {
+            let offset = r * self.kernels.count
+            for kernel in self.kernels {
+                var copy = kernel
+                copy.id = "\(kernel.id)#\(r)"
+                copy.deps = kernel.deps.map { $0 + offset }
+                kernels.append(copy)
+            }
+        }
+        return Trace(name: name, file: file, tokens: tokens, kernels: kernels)
+    }
+
     public static func load(file: String) throws -> Trace {
         try TraceReader.read(try ConfigNode.load(file: file))
     }

@@ -31,12 +31,37 @@ struct RunCommand: ParsableCommand {
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
+    @Option(help: "Power limit, e.g. 500W (default: the chip's highest settable limit).")
+    var powerLimit: String?
+    @Option(help: "Run at a fixed core clock, e.g. 1.5GHz, instead of under the power-cap controller.")
+    var clock: String?
+    @Option(help: "Ambient or coolant temperature, e.g. 35C (default: the chip file's).")
+    var ambient: String?
+    @Option(help: "Cooling: air or liquid (default: the chip file's).")
+    var cooling: String?
+    @Option(help: "Run the trace this many times back to back (sustained load).")
+    var `repeat`: Int = 1
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Do not store the run in the database.")
     var noStore = false
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of kernels") }
+        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
+        _ = try conditions()
+    }
+
+    /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
+    func conditions() throws -> RunConditions {
+        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
+            guard let text else { return nil }
+            let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
+            guard let q = Quantity.parse(spaced, as: kind) else { throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"") }
+            return q.value
+        }
+        if let cooling, !["air", "liquid"].contains(cooling) { throw ValidationError("--cooling: expected air or liquid, found \"\(cooling)\"") }
+        return RunConditions(powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
+                             ambient: try parse(ambient, .temperature, "ambient"), cooling: cooling)
     }
 
     func run() throws {
@@ -46,7 +71,7 @@ struct RunCommand: ParsableCommand {
         }
         let result: RunResult
         do {
-            result = try Engine(machine: Machine(spec)).run(trace)
+            result = try Engine(machine: Machine(spec)).run(`repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
         } catch let error as SimulationError {
             FileHandle.standardError.write(Data("error: \(workload): \(error.description)\n".utf8))
             throw ExitCode(1)
@@ -55,7 +80,9 @@ struct RunCommand: ParsableCommand {
         if !noStore {
             let store = try openStore(database)
             let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
-            var options = ["chip": chip, "workload": workload]
+            var options = ["chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
+                           "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling]
+            if let clock { options["clock"] = clock }
             if !overrides.isEmpty { options["set"] = overrides.joined(separator: "; ") }
             let context = RunContext(toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
                                      workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
@@ -67,7 +94,7 @@ struct RunCommand: ParsableCommand {
             printJSON(object)
             return
         }
-        print("\(trace.name) on \(spec.name) at \(Quantity.format(result.clock, .frequency))\n")
+        print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, \(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n")
         var shown = result.kernels
         if let top { shown = Array(shown.sorted { $0.duration > $1.duration }.prefix(top)) }
         var table = TextTable(["kernel", "op", "dtype", "stream", "start", "duration", "TFLOPS", "TB/s", "bound", "matrix", "vector", "hbm", "decomposition"],
@@ -85,8 +112,16 @@ struct RunCommand: ParsableCommand {
             kernels         \(result.kernels.count)
             FLOPs           \(formatNumber(result.totalFLOPs / 1e12)) TFLOP, \(formatNumber(result.totalFLOPs / result.totalTime / 1e12)) TFLOPS average
             HBM traffic     \(Quantity.format(result.totalHBMBytes, .bytes)), \(formatNumber(result.totalHBMBytes / result.totalTime / 1e12)) TB/s average
+            clock           \(Quantity.format(result.power.averageClock, .frequency)) average
+            energy          \(formatNumber(result.power.energy)) J, \(formatNumber(result.power.averagePower)) W average, \(formatNumber(result.power.peakPower)) W peak
+            temperature     \(formatNumber(result.power.peakTemperature)) C peak\(result.power.reachedShutdown ? " (reached the shutdown temperature)" : "")
+            throttled       \(Quantity.format(result.power.powerThrottled, .time)) by the power cap, \(Quantity.format(result.power.thermalThrottled, .time)) thermal
+            perf per watt   \(formatNumber(result.totalFLOPs / result.totalTime / 1e12 / max(result.power.averagePower, 1e-9))) TFLOPS/W
             """)
-        if let tokens = result.tokens { print("tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s") }
+        if let tokens = result.tokens {
+            let total = Double(tokens * `repeat`)
+            print("tokens          \(tokens * `repeat`), \(formatNumber(total / result.totalTime)) tokens/s, \(formatNumber(total / result.power.energy)) tokens/J")
+        }
         if let runID { print("stored as run \(runID) in \(database.path)") }
     }
 }
@@ -103,9 +138,21 @@ func runJSON(_ result: RunResult) -> [String: Any] {
              "hbm_bytes": k.cost.hbmBytes, "l2_bytes": k.cost.l2Bytes, "buffer_bytes": k.cost.bufferBytes,
              "hbm_tb_per_s": k.achievedHBMBandwidth / 1e12, "bound": k.cost.bound.rawValue,
              "busy": ["matrix": k.cost.matrixBusy, "vector": k.cost.vectorBusy, "hbm": k.cost.hbmBusy],
-             "units_used": k.cost.unitsUsed, "decomposition": k.cost.decomposition]
+             "units_used": k.cost.unitsUsed, "decomposition": k.cost.decomposition, "energy_j": k.energy]
         },
     ]
     if let tokens = result.tokens { object["tokens"] = tokens; object["tokens_per_s"] = Double(tokens) / result.totalTime }
+    let p = result.power
+    object["energy_j"] = p.energy
+    object["avg_power_w"] = p.averagePower
+    object["peak_power_w"] = p.peakPower
+    object["peak_temp_c"] = p.peakTemperature
+    object["avg_clock_hz"] = p.averageClock
+    object["power_limit_w"] = p.powerLimit
+    object["throttled_s"] = ["power_cap": p.powerThrottled, "thermal": p.thermalThrottled]
+    object["reached_shutdown"] = p.reachedShutdown
+    let (samples, stride) = result.downsampledSamples()
+    object["samples"] = ["stride": stride, "t_s": samples.map(\.time), "power_w": samples.map(\.power), "temp_c": samples.map(\.temperature),
+                         "clock_hz": samples.map(\.clock), "hbm_bytes_per_s": samples.map(\.hbmBandwidth)]
     return object
 }

@@ -13,6 +13,7 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Data sets (from ../shared/validation, or $XPUSIM_VALIDATION):
             \(ValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
+            \(PowerValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
 
             Each set is split into a calibration part (efficiency parameters are fitted on it, see
             `xpusim calibrate`) and a check part (never used for fitting). The summary gives MAPE,
@@ -35,6 +36,7 @@ struct ValidateCommand: ParsableCommand {
     enum RowsShown: String, ExpressibleByArgument { case all, none, check }
 
     func run() throws {
+        if let powerSet = PowerValidationSet.named(data) { return try runPower(powerSet) }
         let set = try dataSet(data)
         let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
         let rowsIn = try loadRows(set, dataDir)
@@ -58,6 +60,39 @@ struct ValidateCommand: ParsableCommand {
             print(table.rendered + "\n")
         }
         print(summaryTable(summary))
+    }
+}
+
+extension ValidateCommand {
+    func runPower(_ set: PowerValidationSet) throws {
+        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let predictions: [PowerPrediction]
+        do {
+            predictions = try simulate { try set.evaluate(dataDir ?? ValidationSet.defaultDirectory(), Machine(spec)) }
+        } catch let error as ValidationDataError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        let summary = PowerValidationSet.summarise(predictions)
+        if format == .json {
+            printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "assumptions": set.assumptions,
+                       "summary": summary.map { ["group": $0.group, "count": $0.count, "mape": $0.mape, "worst": $0.worst] }])
+            return
+        }
+        print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\nassumptions: \(set.assumptions)\n")
+        if rows != .none {
+            var table = TextTable(["row", "split", "metric", "measured", "predicted", "error"], numeric: [3, 4, 5])
+            for p in predictions where rows == .all || p.split == .check {
+                for (metric, measured) in p.measured.sorted(by: { $0.key < $1.key }) {
+                    guard let predicted = p.predicted[metric] else { continue }
+                    table.add([p.label, p.split.rawValue, metric, formatNumber(measured), formatNumber(predicted), String(format: "%+.1f%%", (predicted / measured - 1) * 100)])
+                }
+            }
+            print(table.rendered + "\n")
+        }
+        var table = TextTable(["split / metric", "rows", "MAPE", "worst"], numeric: [1, 2, 3])
+        for s in summary { table.add([s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.worst * 100)]) }
+        print(table.rendered)
     }
 }
 
@@ -93,6 +128,19 @@ struct CalibrateCommand: ParsableCommand {
             }
             return p
         }
+        if let powerSet = PowerValidationSet.named(data) {
+            let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+            let directory = dataDir ?? ValidationSet.defaultDirectory()
+            let result = try simulate {
+                try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
+                    PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
+                }
+            }
+            print("calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
+            print("fitted values (for \(spec.document.file)):")
+            for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
+            return
+        }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
         let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
         if parameters.contains(.harness) && sets.count != 1 {
@@ -117,7 +165,7 @@ struct CalibrateCommand: ParsableCommand {
 
 func dataSet(_ id: String) throws -> ValidationSet {
     guard let set = ValidationSet.named(id) else {
-        let hint = nearest(id, in: ValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
+        let hint = nearest(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
         FileHandle.standardError.write(Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
         throw ExitCode(1)
     }

@@ -1,0 +1,120 @@
+import Chips
+import Foundation
+import Workloads
+
+/// Power from what ran: dynamic energy per kernel, static power, uncore power.
+///
+/// - Dynamic energy (at the boost-clock voltage V0): MACs x energy per MAC for the data type,
+///   scaled by operand activity (a floor for clocking and control, the rest with the data's
+///   switching), plus bytes moved at each memory level and on links x energy per byte, plus vector
+///   work. Dynamic energy per operation scales with V^2 at other clocks, so dynamic power scales with V^2 f.
+/// - Static power: the chip file's figure at its reference temperature, rising exponentially with
+///   temperature and linearly with voltage.
+/// - Uncore power: what makes an idle chip draw its measured idle figure (idle clock, idle
+///   temperature, nothing running): idle minus static power at that point.
+/// - Clock power: while kernels run, the clock tree and always-active logic of the running core
+///   clock draw the chip file's `power.clock_power` scaled by V^2 f (zero-work kernels still pay it).
+public struct PowerModel: Sendable {
+    public let spec: ChipSpec
+    /// Voltage at the boost clock, the reference for dynamic energies.
+    public let referenceVoltage: Double
+    public let uncorePower: Double
+
+    public init(_ spec: ChipSpec) {
+        self.spec = spec
+        referenceVoltage = spec.clocks.voltage(at: spec.clocks.boost)
+        let thermal = spec.thermal
+        let heatsink = thermal.cooling == "liquid" ? thermal.heatsinkResistanceLiquid : thermal.heatsinkResistanceAir
+        let idleTemperature = thermal.ambient + spec.power.idle * (thermal.junctionResistance + heatsink)
+        let idleStatic = PowerModel.staticPower(spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min),
+                                                referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost))
+        uncorePower = max(0, spec.power.idle - idleStatic)
+    }
+
+    static func staticPower(_ spec: ChipSpec, temperature: Double, voltage: Double, referenceVoltage: Double) -> Double {
+        let p = spec.power
+        return p.staticPower * (voltage / referenceVoltage) * exp(p.staticTemperatureCoefficient * (temperature - p.staticReferenceTemperature))
+    }
+
+    public func staticPower(temperature: Double, clock: Double) -> Double {
+        PowerModel.staticPower(spec, temperature: temperature, voltage: spec.clocks.voltage(at: clock), referenceVoltage: referenceVoltage)
+    }
+
+    /// Energy of a vector FMA: the chip's fp32 MAC energy, or twice its 16-bit MAC energy where it lists no fp32.
+    var vectorFMAEnergy: Double {
+        let e = spec.power.energyPerMAC
+        return e[.fp32] ?? e[.tf32] ?? (e[.bf16] ?? e[.fp16] ?? e.values.max() ?? 1e-12) * 2
+    }
+
+    /// Energy per MAC for `dtype`; a type the chip lists no energy for takes the nearest wider type's.
+    func macEnergy(_ dtype: DataType) -> Double {
+        let e = spec.power.energyPerMAC
+        if let value = e[dtype] { return value }
+        let wider = DataType.allCases.filter { $0 < dtype }.reversed()
+        for candidate in wider { if let value = e[candidate] { return value } }
+        return e.values.max() ?? 1e-12
+    }
+
+    /// Dynamic energy of a kernel at the reference voltage (J).
+    public func dynamicEnergy(_ cost: KernelCost, dtype: DataType, activity: Double) -> Double {
+        let floor = spec.power.macActivityFloor
+        let dataFactor = floor + (1 - floor) * activity
+        let perByte = spec.power.energyPerByte
+        var energy = cost.macs * macEnergy(dtype) * dataFactor
+        energy += cost.vectorFlops / 2 * vectorFMAEnergy * dataFactor
+        energy += cost.hbmBytes * (perByte["hbm"] ?? 0)
+        energy += cost.l2Bytes * (perByte["l2"] ?? 0)
+        energy += cost.bufferBytes * (perByte["l1"] ?? 0)
+        energy += cost.linkBytes * (perByte["pcie"] ?? perByte["link"] ?? 0)
+        return energy
+    }
+
+    /// Total power with `dynamicAtReference` W of dynamic power (at V0 and the boost clock's rate of
+    /// work) running at `clock` with the junction at `temperature`.
+    public func power(dynamicAtReference: Double, clock: Double, temperature: Double, workScales: Bool = true) -> Double {
+        let v = spec.clocks.voltage(at: clock) / referenceVoltage
+        let rate = workScales ? clock / spec.clocks.boost : 1
+        return uncorePower + staticPower(temperature: temperature, clock: clock) + clockPower(at: clock) + dynamicAtReference * v * v * rate
+    }
+
+    /// Clock-tree and always-active power while running at `clock`.
+    public func clockPower(at clock: Double) -> Double {
+        let v = spec.clocks.voltage(at: clock) / referenceVoltage
+        return spec.power.clockPower * v * v * clock / spec.clocks.boost
+    }
+}
+
+/// Operating conditions of a run.
+public struct RunConditions: Sendable {
+    /// Power limit (W); nil: the chip's highest settable limit (its default).
+    public var powerLimit: Double?
+    /// A fixed core clock (Hz) instead of the power-cap controller.
+    public var fixedClock: Double?
+    /// Ambient / coolant temperature; nil: the chip file's.
+    public var ambient: Double?
+    /// "air" or "liquid"; nil: the chip file's.
+    public var cooling: String?
+
+    public init(powerLimit: Double? = nil, fixedClock: Double? = nil, ambient: Double? = nil, cooling: String? = nil) {
+        self.powerLimit = powerLimit
+        self.fixedClock = fixedClock
+        self.ambient = ambient
+        self.cooling = cooling
+    }
+
+    /// Checks the conditions against the chip's allowed ranges; the message says what is allowed.
+    public func validate(for spec: ChipSpec) throws {
+        if let limit = powerLimit, !(spec.power.limitMin...spec.power.limitMax).contains(limit) {
+            throw SimulationError(kernel: "-", message: "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin))-\(Int(spec.power.limitMax)) W")
+        }
+        if let clock = fixedClock, !(spec.clocks.min...spec.clocks.boost * 1.0001).contains(clock) {
+            throw SimulationError(kernel: "-", message: String(format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min / 1e9, spec.clocks.boost / 1e9))
+        }
+        if let cooling, !["air", "liquid"].contains(cooling) {
+            throw SimulationError(kernel: "-", message: "cooling must be air or liquid, found \(cooling)")
+        }
+        if let ambient, !(-20...80).contains(ambient) {
+            throw SimulationError(kernel: "-", message: "ambient \(ambient) C is outside -20..80 C")
+        }
+    }
+}

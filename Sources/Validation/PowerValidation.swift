@@ -1,0 +1,139 @@
+import Chips
+import Foundation
+import Simulator
+import Workloads
+
+/// A measured power/energy point against its prediction.
+public struct PowerPrediction: Sendable {
+    public var label: String
+    public var split: Split
+    /// Measured and predicted values by metric ("power_w", "itl_s", "energy_per_token_j").
+    public var measured: [String: Double]
+    public var predicted: [String: Double]
+}
+
+/// Data sets that check power and energy: whole workloads run under the power model.
+public struct PowerValidationSet: Sendable {
+    public var id: String
+    public var title: String
+    public var chip: String
+    public var provenance: String
+    public var splitRule: String
+    public var assumptions: String
+    public var evaluate: @Sendable (_ directory: String, _ machine: Machine) throws -> [PowerPrediction]
+
+    public static let all: [PowerValidationSet] = [MLEnergySet.h100, FlagPerfPowerSet.ascend910b]
+
+    /// The objective the power fit minimises: MAPE of average power on the calibration rows.
+    public static func powerObjective(_ predictions: [PowerPrediction]) -> Double {
+        let errors = predictions.filter { $0.split == .calibration }.compactMap { p -> Double? in
+            guard let m = p.measured["power_w"], let q = p.predicted["power_w"], m > 0 else { return nil }
+            return abs(q / m - 1)
+        }
+        return errors.isEmpty ? 0 : errors.reduce(0, +) / Double(errors.count)
+    }
+    public static func named(_ id: String) -> PowerValidationSet? { all.first { $0.id == id } }
+
+    /// Per metric: (split, metric) -> MAPE, count.
+    public static func summarise(_ predictions: [PowerPrediction]) -> [(group: String, count: Int, mape: Double, worst: Double)] {
+        var order: [String] = []
+        var errors: [String: [Double]] = [:]
+        for p in predictions {
+            for (metric, measured) in p.measured.sorted(by: { $0.key < $1.key }) {
+                guard let predicted = p.predicted[metric], measured > 0 else { continue }
+                let key = "\(p.split.rawValue) \(metric)"
+                if errors[key] == nil { order.append(key) }
+                errors[key, default: []].append(abs(predicted / measured - 1))
+            }
+        }
+        return order.sorted().map { key in
+            let e = errors[key]!
+            return (key, e.count, e.reduce(0, +) / Double(e.count), e.max() ?? 0)
+        }
+    }
+}
+
+/// Runs a trace back to back under the power model until `duration` of simulated time has passed
+/// (long enough for the power cap to settle; shorter than the heatsink's time constant, as a
+/// benchmark of a few minutes is dominated by its steady state), and reports the averages.
+func sustained(_ trace: Trace, on machine: Machine, duration: Double) throws -> (stepTime: Double, power: Double, clock: Double) {
+    let engine = Engine(machine: machine)
+    let once = try engine.run(trace)
+    let repeats = max(2, min(2000, Int((duration / max(once.totalTime, 1e-9)).rounded(.up))))
+    let run = try engine.run(trace.repeated(repeats))
+    return (run.totalTime / Double(repeats), run.power.averagePower, run.power.averageClock)
+}
+
+/// ML.ENERGY benchmark v3: LLM serving on one H100 (vLLM, bf16), measured GPU power and throughput.
+enum MLEnergySet {
+    /// LMArena prompts' input length is not in the data; 512 tokens is assumed.
+    static let promptTokens = 512
+    static let models: [String: ModelDescription] = [
+        "meta-llama/Llama-3.1-8B-Instruct": .llama31_8B, "Qwen/Qwen3-8B": .qwen3_8B, "Qwen/Qwen3-14B": .qwen3_14B,
+    ]
+
+    static let h100 = PowerValidationSet(
+        id: "mlenergy-h100", title: "ML.ENERGY v3: LLM serving power and energy on one H100", chip: "h100-sxm",
+        provenance: "ml-energy/leaderboard @ 0cd52da public/data/models/*.json (Apache-2.0 dataset card); GPU power via Zeus/NVML",
+        splitRule: "per model, rows sorted by max_num_seqs: even positions calibrate, odd positions check",
+        assumptions: "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) prompt tokens + half the average output length",
+        evaluate: { directory, machine in
+            let file = directory + "/raw/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
+            let (header, data) = try CSV.read(file)
+            func column(_ name: String) throws -> Int {
+                guard let i = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \(name)") }
+                return i
+            }
+            let cModel = try column("model_id"), cTask = try column("task"), cGPU = try column("gpu_model"), cGPUs = try column("num_gpus")
+            let cBatch = try column("avg_batch_size"), cOut = try column("avg_output_len"), cPower = try column("avg_power_watts")
+            let cITL = try column("median_itl_ms"), cJ = try column("energy_per_token_joules"), cSeqs = try column("max_num_seqs")
+            var selected: [(String, Int, [String])] = []
+            for (i, f) in data.enumerated() where f.count == header.count {
+                guard f[cGPU].contains("H100"), f[cGPUs] == "1", f[cTask] == "lm-arena-chat", models[f[cModel]] != nil,
+                      Double(f[cPower]) != nil, Double(f[cBatch]) != nil else { continue }
+                selected.append((f[cModel], Int(f[cSeqs]) ?? i, f))
+            }
+            selected.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            var position: [String: Int] = [:]
+            var predictions: [PowerPrediction] = []
+            for (model, seqs, f) in selected {
+                let description = models[model]!
+                let batch = max(1, Int((Double(f[cBatch]) ?? 1).rounded()))
+                let context = promptTokens + Int((Double(f[cOut]) ?? 0) / 2)
+                let (step, power, _) = try sustained(description.decodeStep(batch: batch, context: context), on: machine, duration: 0.1)
+                let p = position[model, default: 0]
+                position[model] = p + 1
+                let tokensPerSecond = Double(batch) / step
+                predictions.append(PowerPrediction(
+                    label: "\(description.name) max_num_seqs=\(seqs) batch=\(batch)", split: parity(p),
+                    measured: ["power_w": Double(f[cPower])!, "itl_s": (Double(f[cITL]) ?? 0) * 1e-3, "energy_per_token_j": Double(f[cJ]) ?? 0],
+                    predicted: ["power_w": power, "itl_s": step, "energy_per_token_j": power / tokensPerSecond]))
+            }
+            return predictions
+        })
+}
+
+/// FlagPerf: average card power of an Atlas 800T A2 (910B) running its GEMM benchmarks.
+enum FlagPerfPowerSet {
+    static let ascend910b = PowerValidationSet(
+        id: "flagperf-910b-power", title: "FlagPerf card power under GEMM, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
+        provenance: "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md; 8-card average power per card",
+        splitRule: "all rows calibrate: the four benchmarks all average 364.3-364.7 W, a power cap, from which the 910B's limit is taken",
+        assumptions: "GEMM shape not stated: 8192^3 back to back; random operands",
+        evaluate: { directory, machine in
+            let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
+            let (header, data) = try CSV.read(file)
+            guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
+                  let cPower = header.firstIndex(of: "power.单卡平均功耗(8卡平均)") else { throw ValidationDataError(file: file, message: "unexpected columns") }
+            let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
+            var predictions: [PowerPrediction] = []
+            for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
+                guard let dtype = types[f[cBench]], f.count > cPower, f[cPower].first?.isNumber == true else { continue }
+                let measured = try CSV.number(f[cPower], file: file, row: i + 2)
+                let trace = Trace(name: f[cBench], kernels: [Kernel(id: "gemm", op: .gemm(.init(m: 8192, n: 8192, k: 8192)), dtype: dtype)])
+                let (_, power, _) = try sustained(trace, on: machine, duration: 0.5)
+                predictions.append(PowerPrediction(label: f[cBench], split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power]))
+            }
+            return predictions
+        })
+}
