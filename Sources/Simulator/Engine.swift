@@ -177,7 +177,16 @@ public struct Engine: Sendable {
 
     public func run(_ trace: Trace, conditions: RunConditions = RunConditions()) throws -> RunResult {
         try conditions.validate(for: machine.spec)
-        let costs = try trace.kernels.map { try cost(of: $0) }
+        // Identical kernels (repeated layers, looped traces) cost the same: cost each once.
+        struct Key: Hashable { var op: Op; var dtype: DataType; var warm: Bool }
+        var cache: [Key: KernelCost] = [:]
+        let costs = try trace.kernels.map { kernel -> KernelCost in
+            let key = Key(op: kernel.op, dtype: kernel.dtype, warm: kernel.inputsInL2 ?? !kernel.deps.isEmpty)
+            if let known = cache[key] { return known }
+            let computed = try cost(of: kernel)
+            cache[key] = computed
+            return computed
+        }
         let power = PowerModel(machine.spec)
         let energies = zip(trace.kernels, costs).map { power.dynamicEnergy($1, dtype: $0.dtype, activity: $0.activity) }
         var control = PowerControl(machine: machine, power: power, conditions: conditions)

@@ -23,6 +23,7 @@ public struct StoredRun: Sendable {
     public var averagePower: Double?
     public var peakPower: Double?
     public var peakTemperature: Double?
+    public var throttled: Double?
 
     init(_ row: Row) {
         id = row["id"]; createdAt = row["created_at"]; toolVersion = row["tool_version"]; chipID = row["chip_id"]
@@ -30,6 +31,7 @@ public struct StoredRun: Sendable {
         kernelCount = row["kernel_count"]; time = row["time_s"]; flops = row["flops"]; hbmBytes = row["hbm_bytes"]
         throughput = row["throughput_flops_per_s"]; tokens = row["tokens"]; tokensPerSecond = row["tokens_per_s"]; clock = row["clock_hz"]
         energy = row["energy_j"]; averagePower = row["avg_power_w"]; peakPower = row["peak_power_w"]; peakTemperature = row["peak_temp_c"]
+        throttled = row["throttled_s"]
     }
 
     /// Column name to value, in SI units, for JSON and tables.
@@ -38,7 +40,7 @@ public struct StoredRun: Sendable {
          ("workload_id", workloadID), ("workload_hash", workloadHash), ("kernel_count", kernelCount), ("time_s", time),
          ("flops", flops), ("hbm_bytes", hbmBytes), ("throughput_flops_per_s", throughput), ("tokens", tokens),
          ("tokens_per_s", tokensPerSecond), ("clock_hz", clock), ("energy_j", energy), ("avg_power_w", averagePower),
-         ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature)]
+         ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature), ("throttled_s", throttled)]
     }
 }
 
@@ -108,6 +110,16 @@ extension RunStore {
 
     public func run(_ id: Int64) throws -> StoredRun? {
         try guarded { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StoredRun.init) } }
+    }
+
+    /// The run's time series: (t_s, power_w, temp_c, clock_hz).
+    public func samples(_ id: Int64) throws -> [(time: Double, power: Double, temperature: Double, clock: Double)] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT t_s, power_w, temp_c, clock_hz FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id])
+                    .map { ($0["t_s"], $0["power_w"], $0["temp_c"], $0["clock_hz"]) }
+            }
+        }
     }
 
     public func chipJSON(_ id: Int64) throws -> String? {

@@ -27,7 +27,7 @@ public struct Kernel: Sendable {
 }
 
 /// The operations a trace can hold.
-public enum Op: Sendable, Equatable {
+public enum Op: Sendable, Hashable {
     /// C[batch, m, n] = A[batch, m, k] x B[batch, k, n].
     case gemm(Gemm)
     /// Mixture-of-experts GEMM: `groups` independent GEMMs of `m_per_group` rows sharing n and k.
@@ -45,7 +45,7 @@ public enum Op: Sendable, Equatable {
     /// A collective across `ranks` chips; needs a system, not one chip.
     case collective(Collective)
 
-    public struct Gemm: Sendable, Equatable {
+    public struct Gemm: Sendable, Hashable {
         public var m: Int, n: Int, k: Int, batch: Int
         public var transA: Bool, transB: Bool
         public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false) {
@@ -53,7 +53,7 @@ public enum Op: Sendable, Equatable {
         }
     }
 
-    public struct GroupedGemm: Sendable, Equatable {
+    public struct GroupedGemm: Sendable, Hashable {
         public var mPerGroup: [Int], n: Int, k: Int
         public init(mPerGroup: [Int], n: Int, k: Int) { self.mPerGroup = mPerGroup; self.n = n; self.k = k }
         public var groups: Int { mPerGroup.count }
@@ -61,7 +61,7 @@ public enum Op: Sendable, Equatable {
 
     public enum Phase: String, Sendable { case prefill, decode }
 
-    public struct Attention: Sendable, Equatable {
+    public struct Attention: Sendable, Hashable {
         public var phase: Phase
         public var batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int
         public var causal: Bool
@@ -71,7 +71,7 @@ public enum Op: Sendable, Equatable {
         }
     }
 
-    public struct Elementwise: Sendable, Equatable {
+    public struct Elementwise: Sendable, Hashable {
         public var elements: Int, reads: Int, writes: Int, flopsPerElement: Double
         /// Thread blocks (work items) the kernel is launched with, when known (a profiler's grid size).
         /// A kernel launched with one block per row (vLLM's rotary and activation kernels) loops over
@@ -89,7 +89,7 @@ public enum Op: Sendable, Equatable {
 
     public enum RowwiseKind: String, Sendable, CaseIterable { case norm, softmax, reduction }
 
-    public struct Rowwise: Sendable, Equatable {
+    public struct Rowwise: Sendable, Hashable {
         public var kind: RowwiseKind
         public var rows: Int, columns: Int
         /// Threads per block (one block per row), when known; see ``Elementwise/threads``.
@@ -101,21 +101,21 @@ public enum Op: Sendable, Equatable {
         }
     }
 
-    public struct Embedding: Sendable, Equatable {
+    public struct Embedding: Sendable, Hashable {
         public var tokens: Int, hidden: Int
         public init(tokens: Int, hidden: Int) { self.tokens = tokens; self.hidden = hidden }
     }
 
     public enum CopyKind: String, Sendable, CaseIterable { case d2d, h2d, d2h }
 
-    public struct Memcpy: Sendable, Equatable {
+    public struct Memcpy: Sendable, Hashable {
         public var bytes: Int, kind: CopyKind
         public init(bytes: Int, kind: CopyKind) { self.bytes = bytes; self.kind = kind }
     }
 
     public enum CollectiveKind: String, Sendable, CaseIterable { case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast }
 
-    public struct Collective: Sendable, Equatable {
+    public struct Collective: Sendable, Hashable {
         public var kind: CollectiveKind, bytes: Int, ranks: Int
         public init(kind: CollectiveKind, bytes: Int, ranks: Int) { self.kind = kind; self.bytes = bytes; self.ranks = ranks }
     }

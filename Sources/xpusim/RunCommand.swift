@@ -51,8 +51,12 @@ struct RunCommand: ParsableCommand {
         _ = try conditions()
     }
 
-    /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
     func conditions() throws -> RunConditions {
+        try RunCommand.parseConditions(powerLimit: powerLimit, clock: clock, ambient: ambient, cooling: cooling)
+    }
+
+    /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
+    static func parseConditions(powerLimit: String?, clock: String?, ambient: String?, cooling: String?) throws -> RunConditions {
         func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
             guard let text else { return nil }
             let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)

@@ -11,7 +11,7 @@ struct XPUSim: ParsableCommand {
             Chips are named by their id (see `xpusim chips list`) or by the path of a chip YAML file.
             """,
         version: "0.1.0",
-        subcommands: [ChipsCommand.self, RunCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self])
+        subcommands: [ChipsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Chips
+import Config
+import Foundation
+import SimCore
+import Simulator
+import Workloads
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run one workload on several chips and compare speed, power, energy and perf per watt.",
+        discussion: """
+            Per chip: time, throughput (FLOP/s, tokens/s where the workload states its tokens), average and peak
+            power, energy, TFLOPS/W and tokens/J, peak temperature and throttled time, each relative to the baseline.
+
+            Examples:
+              xpusim compare --chips h100-sxm,h20,ascend-910b2 --workload workloads/llama2-7b-layer-decode-b64.yaml
+              xpusim compare --chips all --workload workloads/llama2-7b-layer-prefill2048.yaml --power-limit 400W --repeat 100
+            """)
+
+    @Option(help: "Comma-separated chip ids or files, or \"all\" for every shipped chip.")
+    var chips: String
+    @Option(help: "A trace file (YAML or JSON).")
+    var workload: String
+    @Option(help: "The chip the others are compared with (default: the first).")
+    var baseline: String?
+    @Option(help: "Power limit for every chip, e.g. 400W (default: each chip's highest settable limit).")
+    var powerLimit: String?
+    @Option(help: "Ambient or coolant temperature, e.g. 35C.")
+    var ambient: String?
+    @Option(help: "Cooling: air or liquid.")
+    var cooling: String?
+    @Option(help: "Run the trace this many times back to back.")
+    var `repeat`: Int = 1
+    @Option(help: "Output format: table or json.")
+    var format: OutputFormat = .table
+    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
+    var chipsDir: String?
+
+    func validate() throws {
+        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
+    }
+
+    struct Row {
+        var chip: String
+        var result: RunResult?
+        var error: String?
+    }
+
+    func run() throws {
+        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let ids = try reportingErrors { () -> [String] in
+            chips == "all" ? try ChipCatalog.load(directory: directory).ids : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        guard !ids.isEmpty else { throw ValidationError("--chips names no chip") }
+        let trace = try reportingErrors { try Trace.load(file: workload) }
+        let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
+        var rows: [Row] = []
+        for id in ids {
+            let spec = try reportingErrors { try ChipCatalog.resolve(id, directory: directory) }
+            do {
+                let conditions = try RunCommand.parseConditions(powerLimit: powerLimit, clock: nil, ambient: ambient, cooling: cooling)
+                rows.append(Row(chip: spec.id, result: try Engine(machine: Machine(spec)).run(runTrace, conditions: conditions)))
+            } catch let error as SimulationError {
+                // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
+                rows.append(Row(chip: spec.id, error: error.message))
+            }
+        }
+        let baseID = baseline ?? rows[0].chip
+        guard let base = rows.first(where: { $0.chip == baseID }) else {
+            throw ValidationError("--baseline \(baseID) is not among the compared chips (\(rows.map(\.chip).joined(separator: ", ")))")
+        }
+        guard let baseResult = base.result else {
+            FileHandle.standardError.write(Data("error: the baseline \(baseID) cannot run \(workload): \(base.error ?? "")\n".utf8))
+            throw ExitCode(1)
+        }
+        let tokens = trace.tokens.map { Double($0 * `repeat`) }
+        func metrics(_ r: RunResult) -> [String: Double] {
+            var m: [String: Double] = [
+                "time_s": r.totalTime, "flops_per_s": r.totalFLOPs / r.totalTime, "avg_power_w": r.power.averagePower,
+                "peak_power_w": r.power.peakPower, "energy_j": r.power.energy, "tflops_per_w": r.totalFLOPs / r.totalTime / 1e12 / r.power.averagePower,
+                "peak_temp_c": r.power.peakTemperature, "throttled_s": r.power.powerThrottled + r.power.thermalThrottled,
+                "avg_clock_hz": r.power.averageClock,
+            ]
+            if let tokens { m["tokens_per_s"] = tokens / r.totalTime; m["tokens_per_j"] = tokens / r.power.energy }
+            return m
+        }
+        let baseMetrics = metrics(baseResult)
+        if format == .json {
+            printJSON(["workload": trace.name, "baseline": baseID, "repeat": `repeat`, "chips": rows.map { row -> [String: Any] in
+                guard let r = row.result else { return ["chip": row.chip, "error": row.error ?? ""] }
+                let m = metrics(r)
+                var relative: [String: Double] = [:]
+                for (key, value) in m where (baseMetrics[key] ?? 0) > 0 { relative[key] = value / baseMetrics[key]! }
+                var object: [String: Any] = ["chip": row.chip, "relative_to_baseline": relative]
+                for (key, value) in m { object[key] = value }
+                return object
+            }])
+            return
+        }
+        print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) chips; ratios against \(baseID)\n")
+        var headers = ["chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
+        if tokens != nil { headers += ["tokens/s", "tokens/J"] }
+        headers += ["peak C", "throttled"]
+        var table = TextTable(headers, numeric: Set(1..<headers.count))
+        for row in rows {
+            guard let r = row.result else {
+                table.add([row.chip, "cannot run: \(row.error ?? "")"])
+                continue
+            }
+            let m = metrics(r)
+            func cell(_ key: String, _ text: String) -> String {
+                guard row.chip != baseID, let b = baseMetrics[key], b > 0, let v = m[key] else { return text }
+                return text + String(format: " (%.2fx)", v / b)
+            }
+            var cells = [row.chip, cell("time_s", Quantity.format(r.totalTime, .time)), cell("flops_per_s", formatNumber(m["flops_per_s"]! / 1e12)),
+                         cell("avg_power_w", formatNumber(m["avg_power_w"]!)), formatNumber(m["peak_power_w"]!),
+                         cell("energy_j", formatNumber(m["energy_j"]!)), cell("tflops_per_w", formatNumber(m["tflops_per_w"]!))]
+            if tokens != nil { cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!)), cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))] }
+            cells += [formatNumber(m["peak_temp_c"]!), Quantity.format(m["throttled_s"]!, .time)]
+            table.add(cells)
+        }
+        print(table.rendered)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import TestSupport
+import XCTest
+
+final class CompareCommandTests: XCTestCase {
+    func testCompareChipsAsJSONWithBaseline() throws {
+        let result = try xpusim(["compare", "--chips", "h100-sxm,h20,ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b64.yaml",
+                                 "--baseline", "h20", "--format", "json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["baseline"] as? String, "h20")
+        let chips = try XCTUnwrap(object["chips"] as? [[String: Any]])
+        XCTAssertEqual(chips.count, 3)
+        for chip in chips {
+            for key in ["time_s", "avg_power_w", "energy_j", "tflops_per_w", "tokens_per_s", "tokens_per_j", "peak_temp_c"] {
+                XCTAssertNotNil(chip[key] as? Double, "\(chip["chip"] ?? "?") \(key)")
+            }
+        }
+        let h20 = try XCTUnwrap(chips.first { $0["chip"] as? String == "h20" })
+        XCTAssertEqual((h20["relative_to_baseline"] as? [String: Double])?["time_s"], 1)
+    }
+
+    func testCompareAllReportsChipsThatCannotRun() throws {
+        let result = try xpusim(["compare", "--chips", "all", "--workload", "workloads/example.yaml", "--baseline", "h100-sxm"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("ascend-910b2") && result.stdout.contains("cannot run"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("TFLOPS/W"))
+    }
+
+    func testPowerOptionsAreCheckedAndReported() throws {
+        let run = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--no-store",
+                              "--power-limit", "400W", "--ambient", "35C", "--cooling", "liquid", "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        for key in ["energy_j", "avg_power_w", "peak_power_w", "peak_temp_c"] { XCTAssertNotNil(object[key] as? Double, key) }
+        XCTAssertEqual(object["power_limit_w"] as? Double, 400)
+        let tooHigh = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--power-limit", "900W"])
+        XCTAssertEqual(tooHigh.status, 1)
+        XCTAssertTrue(tooHigh.stderr.contains("outside h100-sxm's range 200-700 W"), tooHigh.stderr)
+        let badClock = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--clock", "fast"])
+        XCTAssertEqual(badClock.status, 64)
+        XCTAssertTrue(badClock.stderr.contains("expected a frequency"), badClock.stderr)
+        let clockOut = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--clock", "3GHz"])
+        XCTAssertEqual(clockOut.status, 1)
+        XCTAssertTrue(clockOut.stderr.contains("outside h100-sxm's range"), clockOut.stderr)
+    }
+
+    func testStoredRunsCarryPowerAndSamples() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("p.sqlite").path
+        let run = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--db", db, "--repeat", "3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let show = try xpusim(["runs", "show", "1", "--db", db, "--format", "json"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(object["energy_j"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(object["avg_power_w"] as? Double ?? 0, 100)
+        XCTAssertNotNil(object["peak_temp_c"] as? Double)
+    }
+}
