@@ -59,7 +59,9 @@ public struct ConfigNode: Sendable {
     }
 
     public func int() throws -> Int {
-        let text = try scalar().replacingOccurrences(of: "_", with: "")
+        let raw = try scalar()
+        if let value = Int(raw) { return value }  // the common case, without copying
+        let text = raw.replacingOccurrences(of: "_", with: "")
         guard let value = Int(text) else {
             if let d = Double(text), d.isFinite {
                 if d.rounded() == d, abs(d) > Double(Int.max) / 2 { throw error("the number \(text) is too large") }
@@ -71,7 +73,9 @@ public struct ConfigNode: Sendable {
     }
 
     public func double() throws -> Double {
-        let text = try scalar().replacingOccurrences(of: "_", with: "")
+        let raw = try scalar()
+        if let value = Double(raw), value.isFinite { return value }
+        let text = raw.replacingOccurrences(of: "_", with: "")
         guard let value = Double(text), value.isFinite else { throw error("expected a number, found \(found)") }
         return value
     }

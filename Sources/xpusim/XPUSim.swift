@@ -33,6 +33,5 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// Prints a JSON value with sorted keys, so equal inputs print identical text.
 func printJSON(_ value: Any) {
-    let data = try! JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: data, as: UTF8.self))
+    print(JSONWriter.render(value))
 }
