@@ -98,21 +98,44 @@ public enum Calibrator {
         public var harness: Double
     }
 
-    /// Fits `parameters` to minimise an arbitrary objective (used for power data sets), by the same
-    /// procedure: fixed start, coarse then fine grid per parameter, coordinate descent.
+    /// Fits `parameters` to minimise an arbitrary objective (used for power data sets).
     public static func fit(_ machine: Machine, parameters: [Parameter], rounds: Int = 3, objective: (Machine) throws -> Double) throws -> Result {
-        var current = machine
-        for parameter in parameters { parameter.set(&current, parameter.start) }
-        let before = try objective(machine)
+        let (state, before, after) = try search(State(machine: machine, harness: 0), parameters: parameters, rounds: rounds) { try objective($0.machine) }
+        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: 0)
+    }
+
+    /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).
+    public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Double = 0, rounds: Int = 3) throws -> Result {
+        let calibration = rows.filter { $0.split == .calibration }
+        let (state, before, after) = try search(State(machine: machine, harness: harness), parameters: parameters, rounds: rounds) { state in
+            Validator.balancedMAPE(try Validator.predict(calibration, on: state.machine, harness: state.harness))
+        }
+        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness)
+    }
+
+    /// What a fit adjusts: the machine's figures and the data set's harness overhead.
+    struct State {
+        var machine: Machine
+        var harness: Double
+        func get(_ p: Parameter) -> Double { p == .harness ? harness : p.get(machine) }
+        mutating func set(_ p: Parameter, _ value: Double) { if p == .harness { harness = value } else { p.set(&machine, value) } }
+    }
+
+    /// The procedure itself: fixed start, coarse then fine grid per parameter, coordinate descent.
+    /// Returns the fitted state and the objective before (the file's values) and after.
+    static func search(_ initial: State, parameters: [Parameter], rounds: Int, objective: (State) throws -> Double) throws -> (State, Double, Double) {
+        let before = try objective(initial)
+        var current = initial
+        for parameter in parameters { current.set(parameter, parameter.start) }
         var best = try objective(current)
         for _ in 0..<rounds {
             for parameter in parameters {
                 let range = parameter.range
                 let coarseStep = (range.upperBound - range.lowerBound) / 24
-                var bestValue = parameter.get(current)
+                var bestValue = current.get(parameter)
                 func evaluate(_ value: Double) throws {
                     var trial = current
-                    parameter.set(&trial, value)
+                    trial.set(parameter, value)
                     let error = try objective(trial)
                     if error < best - 1e-12 { best = error; bestValue = value }
                 }
@@ -123,44 +146,9 @@ public enum Calibrator {
                     guard value <= range.upperBound else { break }
                     try evaluate(value)
                 }
-                parameter.set(&current, bestValue)
+                current.set(parameter, bestValue)
             }
         }
-        return Result(values: parameters.map { ($0, $0.get(current)) }, before: before, after: best, machine: current, harness: 0)
-    }
-
-    /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).
-    public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Double = 0, rounds: Int = 3) throws -> Result {
-        let calibration = rows.filter { $0.split == .calibration }
-        var current = machine
-        var harnessValue = parameters.contains(.harness) ? 0 : harness
-        for parameter in parameters where parameter != .harness { parameter.set(&current, parameter.start) }
-        func objective(_ m: Machine, _ h: Double) throws -> Double { Validator.balancedMAPE(try Validator.predict(calibration, on: m, harness: h)) }
-        func objective(_ m: Machine) throws -> Double { try objective(m, harnessValue) }
-        let before = try objective(machine, harness)
-        var best = try objective(current)
-        for _ in 0..<rounds {
-            for parameter in parameters {
-                let range = parameter.range
-                let coarseStep = (range.upperBound - range.lowerBound) / 24
-                var bestValue = parameter == .harness ? harnessValue : parameter.get(current)
-                func evaluate(_ value: Double) throws {
-                    var trial = current
-                    parameter.set(&trial, value)
-                    let error = try objective(trial, parameter == .harness ? value : harnessValue)
-                    if error < best - 1e-12 { best = error; bestValue = value }
-                }
-                for i in 0...24 { try evaluate(range.lowerBound + Double(i) * coarseStep) }
-                let low = max(range.lowerBound, bestValue - coarseStep)
-                for i in 0...20 {
-                    let value = low + Double(i) * coarseStep / 10
-                    guard value <= range.upperBound else { break }
-                    try evaluate(value)
-                }
-                if parameter == .harness { harnessValue = bestValue } else { parameter.set(&current, bestValue) }
-            }
-        }
-        return Result(values: parameters.map { ($0, $0 == .harness ? harnessValue : $0.get(current)) }, before: before, after: best,
-                      machine: current, harness: harnessValue)
+        return (current, before, best)
     }
 }

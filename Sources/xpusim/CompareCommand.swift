@@ -25,22 +25,13 @@ struct CompareCommand: ParsableCommand {
     var workload: String
     @Option(help: "The chip the others are compared with (default: the first).")
     var baseline: String?
-    @Option(help: "Power limit for every chip, e.g. 400W (default: each chip's highest settable limit).")
-    var powerLimit: String?
-    @Option(help: "Ambient or coolant temperature, e.g. 35C.")
-    var ambient: String?
-    @Option(help: "Cooling: air or liquid.")
-    var cooling: String?
-    @Option(help: "Run the trace this many times back to back.")
-    var `repeat`: Int = 1
+    @OptionGroup var operating: ConditionOptions
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
 
-    func validate() throws {
-        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
-    }
+    var `repeat`: Int { operating.repeat }
 
     struct Row {
         var chip: String
@@ -60,7 +51,7 @@ struct CompareCommand: ParsableCommand {
         for id in ids {
             let spec = try reportingErrors { try ChipCatalog.resolve(id, directory: directory) }
             do {
-                let conditions = try RunCommand.parseConditions(powerLimit: powerLimit, clock: nil, ambient: ambient, cooling: cooling)
+                let conditions = try operating.conditions()
                 rows.append(Row(chip: spec.id, result: try Engine(machine: Machine(spec)).run(runTrace, conditions: conditions)))
             } catch let error as SimulationError {
                 // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.

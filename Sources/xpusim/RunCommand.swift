@@ -31,42 +31,18 @@ struct RunCommand: ParsableCommand {
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
-    @Option(help: "Power limit, e.g. 500W (default: the chip's highest settable limit).")
-    var powerLimit: String?
-    @Option(help: "Run at a fixed core clock, e.g. 1.5GHz, instead of under the power-cap controller.")
-    var clock: String?
-    @Option(help: "Ambient or coolant temperature, e.g. 35C (default: the chip file's).")
-    var ambient: String?
-    @Option(help: "Cooling: air or liquid (default: the chip file's).")
-    var cooling: String?
-    @Option(help: "Run the trace this many times back to back (sustained load).")
-    var `repeat`: Int = 1
+    @OptionGroup var operating: ConditionOptions
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Do not store the run in the database.")
     var noStore = false
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of kernels") }
-        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
-        _ = try conditions()
     }
 
-    func conditions() throws -> RunConditions {
-        try RunCommand.parseConditions(powerLimit: powerLimit, clock: clock, ambient: ambient, cooling: cooling)
-    }
-
-    /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
-    static func parseConditions(powerLimit: String?, clock: String?, ambient: String?, cooling: String?) throws -> RunConditions {
-        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
-            guard let text else { return nil }
-            let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
-            guard let q = Quantity.parse(spaced, as: kind) else { throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"") }
-            return q.value
-        }
-        if let cooling, !["air", "liquid"].contains(cooling) { throw ValidationError("--cooling: expected air or liquid, found \"\(cooling)\"") }
-        return RunConditions(powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
-                             ambient: try parse(ambient, .temperature, "ambient"), cooling: cooling)
-    }
+    var `repeat`: Int { operating.repeat }
+    var clock: String? { operating.clock }
+    func conditions() throws -> RunConditions { try operating.conditions() }
 
     func run() throws {
         let (spec, trace) = try reportingErrors {
@@ -159,4 +135,36 @@ func runJSON(_ result: RunResult) -> [String: Any] {
     object["samples"] = ["stride": stride, "t_s": samples.map(\.time), "power_w": samples.map(\.power), "temp_c": samples.map(\.temperature),
                          "clock_hz": samples.map(\.clock), "hbm_bytes_per_s": samples.map(\.hbmBandwidth)]
     return object
+}
+
+/// Operating conditions shared by `run` and `compare`.
+struct ConditionOptions: ParsableArguments {
+    @Option(help: "Power limit, e.g. 500W (default: the chip's highest settable limit).")
+    var powerLimit: String?
+    @Option(help: "Run at a fixed core clock, e.g. 1.5GHz, instead of under the power-cap controller.")
+    var clock: String?
+    @Option(help: "Ambient or coolant temperature, e.g. 35C (default: the chip file's).")
+    var ambient: String?
+    @Option(help: "Cooling: air or liquid (default: the chip file's).")
+    var cooling: String?
+    @Option(help: "Run the trace this many times back to back (sustained load).")
+    var `repeat`: Int = 1
+
+    func validate() throws {
+        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
+        _ = try conditions()
+    }
+
+    /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
+    func conditions() throws -> RunConditions {
+        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
+            guard let text else { return nil }
+            let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
+            guard let q = Quantity.parse(spaced, as: kind) else { throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"") }
+            return q.value
+        }
+        if let cooling, !["air", "liquid"].contains(cooling) { throw ValidationError("--cooling: expected air or liquid, found \"\(cooling)\"") }
+        return RunConditions(powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
+                             ambient: try parse(ambient, .temperature, "ambient"), cooling: cooling)
+    }
 }
