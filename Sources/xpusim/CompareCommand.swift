@@ -46,6 +46,7 @@ struct CompareCommand: ParsableCommand {
         }
         guard !ids.isEmpty else { throw ValidationError("--chips names no chip") }
         let trace = try reportingErrors { try Trace.load(file: workload) }
+        try operating.checkSize(of: trace)
         let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
         var rows: [Row] = []
         for id in ids {

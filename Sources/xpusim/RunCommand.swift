@@ -49,6 +49,7 @@ struct RunCommand: ParsableCommand {
             (try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory()),
              try Trace.load(file: workload))
         }
+        try operating.checkSize(of: trace)
         let result: RunResult
         do {
             result = try Engine(machine: Machine(spec)).run(`repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
@@ -150,9 +151,18 @@ struct ConditionOptions: ParsableArguments {
     @Option(help: "Run the trace this many times back to back (sustained load).")
     var `repeat`: Int = 1
 
+    /// The most kernels one run may hold once repeated (about 2 GB of results).
+    static let maxKernels = 10_000_000
+
     func validate() throws {
         if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
         _ = try conditions()
+    }
+
+    func checkSize(of trace: Trace) throws {
+        if trace.kernels.count * `repeat` > ConditionOptions.maxKernels {
+            throw ValidationError("--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one run; repeat fewer times")
+        }
     }
 
     /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
