@@ -60,8 +60,9 @@ enum VidurSet {
                 ("mlp_act", .elementwise(.init(elements: tokens * ffn / tp, reads: gated ? 2 : 1, writes: 1, flopsPerElement: gated ? 5 : 8,
                                                blocks: vllm ? tokens : nil, threads: vllm ? min(ffn / tp, 1024) : nil))),
                 ("add", .elementwise(.init(elements: tokens * d, reads: 2, writes: 1, flopsPerElement: 1))),
+                // Each rotary thread rotates a pair of elements per iteration: an iteration covers 2 x threads.
                 ("attn_rope", .elementwise(.init(elements: tokens * (heads + kvHeads) * headDim / tp, reads: 1, writes: 1, flopsPerElement: 6,
-                                                 blocks: tokens, threads: min((heads + kvHeads) / tp * headDim / 2, 512)))),
+                                                 blocks: tokens, threads: 2 * min((heads + kvHeads) / tp * headDim / 2, 512)))),
                 // vLLM fuses both norms of a layer with the residual add (fused_add_rms_norm).
                 ("input_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil, residual: vllm))),
                 ("post_attention_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil, residual: vllm))),

@@ -78,8 +78,9 @@ public enum Op: Sendable, Hashable {
         /// its row like a row-wise kernel and streams like one; without it the kernel is a flat,
         /// vectorised element-wise kernel.
         public var blocks: Int?
-        /// Threads per block (a profiler's block size), when known: each loop iteration of a block
-        /// covers this many elements and is one dependent memory round trip.
+        /// Elements a block covers per loop iteration, when known: its threads (a profiler's block
+        /// size) times the elements each thread handles per iteration (2 for a rotary kernel's
+        /// pairs). Each iteration is one dependent memory round trip.
         public var threads: Int?
         public init(elements: Int, reads: Int, writes: Int, flopsPerElement: Double, blocks: Int? = nil, threads: Int? = nil) {
             self.elements = elements; self.reads = reads; self.writes = writes; self.flopsPerElement = flopsPerElement

@@ -40,7 +40,7 @@ public struct ModelDescription: Sendable {
             add("L\(l).input_norm", .rowwise(.init(kind: .norm, rows: batch, columns: hidden, threads: min(hidden, 1024), residual: l > 0)))
             add("L\(l).qkv", .gemm(.init(m: batch, n: qkv, k: hidden)))
             add("L\(l).rope", .elementwise(.init(elements: batch * (heads + kvHeads) * headDim, reads: 1, writes: 1, flopsPerElement: 6,
-                                                 blocks: batch, threads: min((heads + kvHeads) * headDim / 2, 512))))
+                                                 blocks: batch, threads: 2 * min((heads + kvHeads) * headDim / 2, 512))))
             add("L\(l).attention", .attention(.init(phase: .decode, batch: batch, heads: heads, kvHeads: kvHeads, qLen: 1, kvLen: context,
                                                     headDim: headDim, causal: false)))
             add("L\(l).o_proj", .gemm(.init(m: batch, n: hidden, k: heads * headDim)))

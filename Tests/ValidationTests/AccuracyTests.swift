@@ -39,15 +39,15 @@ final class AccuracyTests: XCTestCase {
         let e = try checkErrors("vidur-h100")
         assertMAPE(e, "gemm compute-bound", below: 0.11)   // target 10%: reached 10.2%
         assertMAPE(e, "gemm memory-bound", below: 0.085)   // target 15%: reached 7.4%
-        assertMAPE(e, "elementwise", below: 0.255)         // target 15%: reached 24.2%
-        assertMAPE(e, "norm", below: 0.19)                 // target 15%: reached 17.6%
+        assertMAPE(e, "elementwise", below: 0.24)          // target 15%: reached 22.7%
+        assertMAPE(e, "norm", below: 0.19)                 // target 15%: reached 17.9%
         assertMAPE(e, "embedding", below: 0.07)
     }
 
     func testLLMCompassA100() throws {
         let e = try checkErrors("llmcompass-a100")
         assertMAPE(e, "matmul", below: 0.055)  // target 10%: reached 4.3%
-        assertMAPE(e, "softmax", below: 0.41)  // reached 39.2%: per-op harness floors, see docs/validation.md
+        assertMAPE(e, "softmax", below: 0.41)  // reached 39.6%: per-op harness floors, see docs/validation.md
         assertMAPE(e, "norm", below: 0.33)
         assertMAPE(e, "gelu", below: 0.32)
     }
@@ -55,7 +55,7 @@ final class AccuracyTests: XCTestCase {
     func testDeepGEMMH800() throws {
         let e = try checkErrors("deepgemm-h800")
         assertMAPE(e, "gemm compute-bound", below: 0.075)  // target 10%: reached 6.7%
-        assertMAPE(e, "gemm memory-bound", below: 0.10)   // target 15%: reached 9.1%
+        assertMAPE(e, "gemm memory-bound", below: 0.105)  // target 15%: reached 9.6%
     }
 
     func testAzureH100() throws {
@@ -110,9 +110,9 @@ final class CalibrationTests: XCTestCase {
         let predictions = try set.evaluate(try validationDirectory(), try machine("h100-sxm"))
         XCTAssertGreaterThanOrEqual(predictions.count, 25)
         let summary = Dictionary(uniqueKeysWithValues: PowerValidationSet.summarise(predictions).map { ($0.group, $0.mape) })
-        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check power_w"]), 0.07, "reached 5.9% (Wattchmen: 12%)")
-        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check itl_s"]), 0.32, "reached 29.7%: decode-only traces")
-        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check energy_per_token_j"]), 0.40, "reached 37.2%")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check power_w"]), 0.07, "reached 5.8% (Wattchmen: 12%)")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check itl_s"]), 0.32, "reached 30.2%: decode-only traces")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["check energy_per_token_j"]), 0.40, "reached 37.5%")
         // Power rises with batch and saturates at the 700 W cap, as measured.
         let llama = predictions.filter { $0.label.hasPrefix("Llama-3.1-8B") }.map { $0.predicted["power_w"]! }
         XCTAssertLessThan(llama.first!, llama.last!)
