@@ -100,7 +100,7 @@ public struct ChipSpec: Sendable {
     public struct Efficiency: Sendable {
         public var matrix: Double
         public var matrixByType: [DataType: Double]
-        public var vector: Double, hbm: Double, rowwise: Double, gather: Double, l2: Double, pcie: Double
+        public var vector: Double, hbm: Double, rowwise: Double, blockwise: Double, gather: Double, l2: Double, pcie: Double
         public func matrix(_ dtype: DataType) -> Double { matrixByType[dtype] ?? matrix }
     }
 
@@ -184,7 +184,7 @@ extension ChipSpec {
         launchOverhead = n("runtime.launch_overhead")
         efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),
                                 vector: n("efficiency.vector"), hbm: n("efficiency.hbm"),
-                                rowwise: n("efficiency.rowwise"), gather: n("efficiency.gather"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
+                                rowwise: n("efficiency.rowwise"), blockwise: n("efficiency.blockwise"), gather: n("efficiency.gather"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
         self.document = document
     }
 }

@@ -159,6 +159,7 @@ public enum ParameterCatalog {
         .init("efficiency.vector", .quantity(.ratio), "fraction of the vector-unit rate element-wise code sustains", plausible: 0.05...1),
         .init("efficiency.hbm", .quantity(.ratio), "fraction of peak HBM bandwidth streaming kernels (element-wise, copies, GEMM operand loads) sustain", plausible: 0.05...1),
         .init("efficiency.rowwise", .quantity(.ratio), "fraction of peak HBM bandwidth row-wise kernels (norm, softmax, reduction: a reduction per row between passes) sustain", plausible: 0.05...1),
+        .init("efficiency.blockwise", .quantity(.ratio), "fraction of peak HBM bandwidth element-wise kernels launched one block per row (vLLM's activation and rotary kernels) sustain", plausible: 0.05...1),
         .init("efficiency.gather", .quantity(.ratio), "fraction of peak HBM bandwidth embedding gathers sustain", plausible: 0.05...1),
         .init("efficiency.l2", .quantity(.ratio), "fraction of peak L2 bandwidth tiles sustain", plausible: 0.05...1),
         .init("efficiency.pcie", .quantity(.ratio), "fraction of the PCIe link rate a host copy sustains", plausible: 0.05...1),

@@ -95,7 +95,7 @@ enum StreamingModel {
         if let blocks = e.blocks {
             // One block per row: the block loops over its row, as row-wise kernels do.
             work.parallelism = Double(blocks)
-            work.efficiency = \.rowwise
+            work.efficiency = \.blockwise
             if let threads = e.threads {
                 let perBlock = n / Double(blocks)
                 work.blocks = (Double(blocks), Double(threads), (perBlock / Double(threads)).rounded(.up), 0)

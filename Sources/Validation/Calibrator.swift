@@ -23,6 +23,7 @@ public enum Calibrator {
         case vector = "efficiency.vector"
         case hbm = "efficiency.hbm"
         case rowwise = "efficiency.rowwise"
+        case blockwise = "efficiency.blockwise"
         case gather = "efficiency.gather"
         case l2 = "efficiency.l2"
         case launchOverhead = "runtime.launch_overhead"
@@ -61,6 +62,7 @@ public enum Calibrator {
             case .vector: return m.efficiency.vector
             case .hbm: return m.efficiency.hbm
             case .rowwise: return m.efficiency.rowwise
+            case .blockwise: return m.efficiency.blockwise
             case .gather: return m.efficiency.gather
             case .l2: return m.efficiency.l2
             case .launchOverhead: return m.launchOverhead
@@ -77,6 +79,7 @@ public enum Calibrator {
             case .vector: m.efficiency.vector = value
             case .hbm: m.efficiency.hbm = value
             case .rowwise: m.efficiency.rowwise = value
+            case .blockwise: m.efficiency.blockwise = value
             case .gather: m.efficiency.gather = value
             case .l2: m.efficiency.l2 = value
             case .launchOverhead: m.launchOverhead = value

@@ -115,7 +115,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Comma-separated data set ids.")
     var data: String
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var fit: String = "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
+    var fit: String = "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
     @Option(help: "Folder holding raw/ of the validation data.")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")

@@ -39,8 +39,8 @@ final class AccuracyTests: XCTestCase {
         let e = try checkErrors("vidur-h100")
         assertMAPE(e, "gemm compute-bound", below: 0.11)   // target 10%: reached 10.2%
         assertMAPE(e, "gemm memory-bound", below: 0.085)   // target 15%: reached 7.4%
-        assertMAPE(e, "elementwise", below: 0.24)          // target 15%: reached 22.7%
-        assertMAPE(e, "norm", below: 0.19)                 // target 15%: reached 17.9%
+        assertMAPE(e, "elementwise", below: 0.18)          // target 15%: reached 16.8%
+        assertMAPE(e, "norm", below: 0.19)                 // target 15%: reached 17.7%
         assertMAPE(e, "embedding", below: 0.07)
     }
 
@@ -55,7 +55,7 @@ final class AccuracyTests: XCTestCase {
     func testDeepGEMMH800() throws {
         let e = try checkErrors("deepgemm-h800")
         assertMAPE(e, "gemm compute-bound", below: 0.075)  // target 10%: reached 6.7%
-        assertMAPE(e, "gemm memory-bound", below: 0.105)  // target 15%: reached 9.6%
+        assertMAPE(e, "gemm memory-bound", below: 0.10)   // target 15%: reached 9.1%
     }
 
     func testAzureH100() throws {
@@ -65,7 +65,7 @@ final class AccuracyTests: XCTestCase {
     }
 
     func testFlagPerf910B() throws {
-        assertMAPE(try checkErrors("flagperf-910b"), "gemm compute-bound", below: 0.03)  // reached 1.5%
+        assertMAPE(try checkErrors("flagperf-910b"), "gemm compute-bound", below: 0.03)  // reached 1.4%
     }
 
     func testSplitsAreDisjointAndBothPopulated() throws {
