@@ -29,7 +29,7 @@ let package = Package(
             dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Validation", "Store",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
-        .executableTarget(name: "xpusim-bench", dependencies: ["Chips", "Workloads", "Simulator", "Store"]),
+        .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Workloads", "Simulator", "Store"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
         .executableTarget(name: "xpusim-store-stress", dependencies: ["Chips", "Simulator", "Store"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

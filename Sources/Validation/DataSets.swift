@@ -212,25 +212,42 @@ enum FlagPerfSet {
     /// FlagPerf does not state the GEMM shape; a large square GEMM is assumed (peak-throughput tests use them).
     static let size = 8192
 
+    /// One Ascend GEMM benchmark row: its name, the kernel it ran, measured TFLOPS and card power.
+    struct GEMMRow {
+        var benchmark: String
+        var kernel: Kernel
+        var tflops: Double
+        var power: Double?
+    }
+
+    /// The Ascend computation rows of FlagPerf's micro-benchmark table; both the timing and the
+    /// power set read them. "/" marks a value the vendor did not disclose; such rows are skipped.
+    static func gemmRows(_ directory: String) throws -> [GEMMRow] {
+        let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
+        let (header, data) = try CSV.read(file)
+        guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
+              let cValue = header.firstIndex(of: "core.0.value") else { throw ValidationDataError(file: file, message: "unexpected columns") }
+        let cPower = header.firstIndex(of: "power.单卡平均功耗(8卡平均)")
+        let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
+        var rows: [GEMMRow] = []
+        for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
+            guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
+            var power: Double?
+            if let cPower, f.count > cPower, f[cPower].first?.isNumber == true { power = try CSV.number(f[cPower], file: file, row: i + 2) }
+            rows.append(GEMMRow(benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
+                                tflops: try CSV.number(f[cValue], file: file, row: i + 2) * 1e12, power: power))
+        }
+        return rows
+    }
+
     static let ascend910b = ValidationSet(
         id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
         provenance: "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
         splitRule: "FP16 calibrates; BF16, FP32 and INT8 check",
         load: { directory in
-            let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
-            let (header, data) = try CSV.read(file)
-            guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
-                  let cValue = header.firstIndex(of: "core.0.value") else { throw ValidationDataError(file: file, message: "unexpected columns") }
-            let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
-            var rows: [ValidationRow] = []
-            for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
-                // "/" marks a value the vendor did not disclose.
-                guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
-                let tflops = try CSV.number(f[cValue], file: file, row: i + 2) * 1e12
-                let flops = 2 * pow(Double(size), 3)
-                rows.append(ValidationRow(label: "\(f[cBench]) \(size)^3", kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
-                                          measured: flops / tflops, regime: "gemm compute-bound", split: dtype == .fp16 ? .calibration : .check))
+            try gemmRows(directory).map { row in
+                ValidationRow(label: "\(row.benchmark) \(size)^3", kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
+                              regime: "gemm compute-bound", split: row.kernel.dtype == .fp16 ? .calibration : .check)
             }
-            return rows
         })
 }

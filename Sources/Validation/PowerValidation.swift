@@ -119,21 +119,13 @@ enum FlagPerfPowerSet {
         id: "flagperf-910b-power", title: "FlagPerf card power under GEMM, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
         provenance: "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md; 8-card average power per card",
         splitRule: "all rows calibrate: the four benchmarks all average 364.3-364.7 W, a power cap, from which the 910B's limit is taken",
-        assumptions: "GEMM shape not stated: 8192^3 back to back; random operands",
+        assumptions: "GEMM shape not stated: \(FlagPerfSet.size)^3 back to back; random operands",
         evaluate: { directory, machine in
-            let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
-            let (header, data) = try CSV.read(file)
-            guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
-                  let cPower = header.firstIndex(of: "power.单卡平均功耗(8卡平均)") else { throw ValidationDataError(file: file, message: "unexpected columns") }
-            let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
-            var predictions: [PowerPrediction] = []
-            for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
-                guard let dtype = types[f[cBench]], f.count > cPower, f[cPower].first?.isNumber == true else { continue }
-                let measured = try CSV.number(f[cPower], file: file, row: i + 2)
-                let trace = Trace(name: f[cBench], kernels: [Kernel(id: "gemm", op: .gemm(.init(m: 8192, n: 8192, k: 8192)), dtype: dtype)])
+            try FlagPerfSet.gemmRows(directory).compactMap { row in
+                guard let measured = row.power else { return nil }
+                let trace = Trace(name: row.benchmark, kernels: [row.kernel])
                 let (_, power, _) = try sustained(trace, on: machine, duration: 0.5)
-                predictions.append(PowerPrediction(label: f[cBench], split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power]))
+                return PowerPrediction(label: row.benchmark, split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power])
             }
-            return predictions
         })
 }

@@ -1,4 +1,5 @@
 import Chips
+import Config
 import Foundation
 import Simulator
 import Store
@@ -12,11 +13,10 @@ import Workloads
 @main
 struct Benchmark {
     static func main() throws {
-        let root = ResourceRoot.find()
-        let catalog = try ChipCatalog.load(directory: root + "/chips")
+        let catalog = try ChipCatalog.load(directory: ResourceLocator.find("chips"))
         let machines = try catalog.documents.map { Machine(try ChipSpec($0)) }
-        let sweep = try Trace.load(file: root + "/workloads/gemm-sweep.yaml")
-        let layer = try Trace.load(file: root + "/workloads/llama2-7b-layer-prefill2048.yaml")
+        let sweep = try Trace.load(file: ResourceLocator.find("workloads") + "/gemm-sweep.yaml")
+        let layer = try Trace.load(file: ResourceLocator.find("workloads") + "/llama2-7b-layer-prefill2048.yaml")
 
         // GEMM kernels per second: cost every GEMM of the sweep on every chip, repeatedly.
         let gemms = sweep.kernels
@@ -77,18 +77,5 @@ struct Benchmark {
         print("peak memory:    \(String(format: "%.1f", peakMiB)) MiB")
         print("checksum:       \(checksum)")
         if gemmRate < 50_000 || median >= 1e-3 || storeTimes[2] >= 0.2 { print("TARGET MISSED") }
-    }
-}
-
-enum ResourceRoot {
-    /// The repository root: the current directory, or the package the binary was built in.
-    static func find() -> String {
-        if FileManager.default.fileExists(atPath: "chips") { return "." }
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("chips").path) { return url.path }
-            url.deleteLastPathComponent()
-        }
-        return "."
     }
 }
