@@ -21,9 +21,9 @@ public struct Machine: Sendable {
     public let maxResidentThreads: Int
     public let l2Bytes: Double
     public let l2Bandwidth: Double
-    public let l2Latency: Double
+    public var l2Latency: Double
     public let hbmBandwidth: Double
-    public let hbmLatency: Double
+    public var hbmLatency: Double
     public let pcieBandwidth: Double
     public var launchOverhead: Double
     public var efficiency: ChipSpec.Efficiency

@@ -40,12 +40,23 @@ enum StreamingModel {
         let units = Double(machine.units)
         let active = max(1, min(units, work.parallelism))
         let bytes = work.readBytes + work.writeBytes + work.weightBytes
-        // Inputs the producer just wrote are still in L2 when the kernel's whole footprint fits in
-        // the half of L2 not holding other data; outputs then stay in L2 for the next kernel too.
-        let fromL2 = inputsInL2 && !work.pcie && bytes <= machine.l2Bytes / 2
+        // Inputs the producer just wrote are still in L2 (when the trace says so, or the kernel
+        // depends on another). Two views of the same residency:
+        // - bytes: up to half of L2 of the inputs is served by L2 (what the producer left there that
+        //   other live data has not displaced); outputs stay in L2 while that half has room left;
+        // - dependent loads: a loop iteration waits for the slowest of its lines, so it sees L2
+        //   latency only while nearly every line hits, which holds wholly while the footprint fits in
+        //   half of L2, and for a falling share of iterations up to the whole L2.
+        let activation = bytes - work.weightBytes
+        let warm = inputsInL2 && !work.pcie
+        let half = machine.l2Bytes / 2
+        let readHits = warm ? min(work.readBytes, half) : 0
+        let writeHits = warm ? min(work.writeBytes, half - readHits) : 0
+        let hit = warm ? l2HitFraction(footprint: activation, machine) : 0
         var cost = KernelCost()
         let fixed: Double
         let memory: Double
+        let firstPassLatency = hit * machine.l2Latency + (1 - hit) * machine.hbmLatency
         if work.pcie {
             memory = bytes / (machine.pcieBandwidth * machine.efficiency.pcie)
             fixed = 2 * machine.hbmLatency
@@ -53,14 +64,14 @@ enum StreamingModel {
             cost.hbmBytes = bytes
         } else {
             let inFlightPerUnit = machine.stagingBytes / 2
-            let latency = fromL2 ? machine.l2Latency : machine.hbmLatency
-            let unitRate = inFlightPerUnit / latency
+            let unitRate = inFlightPerUnit / firstPassLatency
             let efficiency = machine.efficiency[keyPath: work.efficiency]
-            let l2Time = (fromL2 ? bytes - work.weightBytes : 0) / (machine.l2Bandwidth * efficiency)
-            let hbmTime = (fromL2 ? work.weightBytes : bytes) / (machine.hbmBandwidth * efficiency)
+            let fromHBM = bytes - readHits - writeHits
+            let l2Time = (readHits + writeHits) / (machine.l2Bandwidth * efficiency)
+            let hbmTime = fromHBM / (machine.hbmBandwidth * efficiency)
             memory = max(l2Time + hbmTime, bytes / (active * unitRate))
-            fixed = latency * work.passes
-            cost.hbmBytes = fromL2 ? work.weightBytes : bytes
+            fixed = firstPassLatency * work.passes
+            cost.hbmBytes = fromHBM
             cost.l2Bytes = bytes
             cost.bufferBytes = bytes
         }
@@ -73,7 +84,7 @@ enum StreamingModel {
             // chain of dependent round trips to memory.
             let resident = max(1, (Double(machine.maxResidentThreads) / blocks.threads).rounded(.down))
             let waves = (blocks.count / (units * resident)).rounded(.up)
-            latencyChain = waves * (blocks.hbmTrips * machine.hbmLatency + blocks.l2Trips * machine.l2Latency)
+            latencyChain = waves * (blocks.hbmTrips * firstPassLatency + blocks.l2Trips * machine.l2Latency)
         }
         cost.duration = max(memory + fixed, compute + fixed, latencyChain) + machine.launchOverhead
         cost.flops = work.vectorFlops + work.sfuOps
@@ -85,6 +96,13 @@ enum StreamingModel {
         cost.occupancy = cost.computeFraction
         cost.decomposition = work.description
         return cost
+    }
+
+    /// Share of a kernel's dependent loads that see L2 latency when its producer has just written the
+    /// inputs: 1 while the footprint fits in half of L2, falling linearly to 0 at the whole L2.
+    static func l2HitFraction(footprint: Double, _ machine: Machine) -> Double {
+        let half = machine.l2Bytes / 2
+        return min(1, max(0, (machine.l2Bytes - footprint) / half))
     }
 
     static func elementwise(_ e: Op.Elementwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {

@@ -27,6 +27,9 @@ public enum Calibrator {
         case gather = "efficiency.gather"
         case l2 = "efficiency.l2"
         case launchOverhead = "runtime.launch_overhead"
+        /// Effective latencies a dependent load waits for (loaded, averaged over both L2 partitions).
+        case l2Latency = "memory.l2.latency"
+        case hbmLatency = "memory.hbm.latency"
         case clockPower = "power.clock_power"
         /// A common factor on every energy_per_mac entry (the dtype ratios are kept).
         case macEnergyScale = "power.energy_per_mac"
@@ -38,6 +41,8 @@ public enum Calibrator {
         var start: Double {
             switch self {
             case .launchOverhead: return 2e-6
+            case .l2Latency: return 200e-9
+            case .hbmLatency: return 600e-9
             case .clockPower: return 0
             case .macEnergyScale: return 1
             case .harness: return 0
@@ -48,6 +53,8 @@ public enum Calibrator {
         var range: ClosedRange<Double> {
             switch self {
             case .launchOverhead: return 0.5e-6...20e-6
+            case .l2Latency: return 50e-9...650e-9
+            case .hbmLatency: return 200e-9...1400e-9
             case .clockPower: return 0...1200
             case .macEnergyScale: return 0.2...2
             case .harness: return 0...100e-6
@@ -66,6 +73,8 @@ public enum Calibrator {
             case .gather: return m.efficiency.gather
             case .l2: return m.efficiency.l2
             case .launchOverhead: return m.launchOverhead
+            case .l2Latency: return m.l2Latency
+            case .hbmLatency: return m.hbmLatency
             case .clockPower: return m.spec.power.clockPower
             case .macEnergyScale: return m.macEnergyScale
             case .harness: return 0
@@ -83,6 +92,8 @@ public enum Calibrator {
             case .gather: m.efficiency.gather = value
             case .l2: m.efficiency.l2 = value
             case .launchOverhead: m.launchOverhead = value
+            case .l2Latency: m.l2Latency = value
+            case .hbmLatency: m.hbmLatency = value
             case .clockPower: m.spec.power.clockPower = value
             case .macEnergyScale:
                 let factor = value / m.macEnergyScale

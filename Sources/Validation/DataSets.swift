@@ -59,13 +59,17 @@ enum VidurSet {
                 // min(heads x rot_dim / 2, 512) for the rotary embedding.
                 ("mlp_act", .elementwise(.init(elements: tokens * ffn / tp, reads: gated ? 2 : 1, writes: 1, flopsPerElement: gated ? 5 : 8,
                                                blocks: vllm ? tokens : nil, threads: vllm ? min(ffn / tp, 1024) : nil))),
+                // Llama-style blocks time `residual + hidden_states`; phi-2's parallel block times
+                // `attn_outputs + feed_forward_hidden_states + residual`: two PyTorch adds.
                 ("add", .elementwise(.init(elements: tokens * d, reads: 2, writes: 1, flopsPerElement: 1))),
                 // Each rotary thread rotates a pair of elements per iteration: an iteration covers 2 x threads.
                 ("attn_rope", .elementwise(.init(elements: tokens * (heads + kvHeads) * headDim / tp, reads: 1, writes: 1, flopsPerElement: 6,
                                                  blocks: tokens, threads: 2 * min((heads + kvHeads) / tp * headDim / 2, 512)))),
-                // vLLM fuses both norms of a layer with the residual add (fused_add_rms_norm).
-                ("input_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil, residual: vllm))),
-                ("post_attention_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil, residual: vllm))),
+                // Vidur's block calls RMSNorm(x) without a residual (vidur/profiling/mlp/mlp_impl.py), so
+                // the timed kernel is vLLM's plain rms_norm, not fused_add_rms_norm; the residual add
+                // is a separate PyTorch add.
+                ("input_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil))),
+                ("post_attention_layernorm", .rowwise(.init(kind: .norm, rows: tokens, columns: d, threads: vllm ? min(d, 1024) : nil))),
                 ("emb", .embedding(.init(tokens: tokens, hidden: d))),
             ]
             for (op, shape) in shapes {
@@ -81,8 +85,9 @@ enum VidurSet {
                 }
                 // Vidur times each op inside a run of the whole layer: its activation input was just
                 // written by the op before it (the embedding's input is token ids from the host).
-                rows.append(ValidationRow(label: "\(model) \(op) tokens=\(tokens) tp=\(tp)",
-                                          kernel: Kernel(id: op, op: shape, dtype: .fp16, inputsInL2: op != "emb"), measured: measured, regime: regime, split: split))
+                let kernel = Kernel(id: op, op: shape, dtype: .fp16, inputsInL2: op != "emb")
+                rows.append(ValidationRow(label: "\(model) \(op) tokens=\(tokens) tp=\(tp)", kernel: kernel,
+                                          followers: op == "add" && !gated ? [kernel] : [], measured: measured, regime: regime, split: split))
             }
         }
         return rows

@@ -13,6 +13,9 @@ public enum Split: String, Sendable, CaseIterable {
 public struct ValidationRow: Sendable {
     public var label: String
     public var kernel: Kernel
+    /// Further kernels the measured op launched, one after another; a profiler that sums kernel
+    /// durations (Kineto) reports their sum.
+    public var followers: [Kernel] = []
     /// Measured time in seconds.
     public var measured: Double
     /// Regime for the error summary: "gemm compute-bound", "gemm memory-bound", "elementwise", "norm", ...

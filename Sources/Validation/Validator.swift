@@ -24,7 +24,11 @@ public enum Validator {
     public static func predict(_ rows: [ValidationRow], on machine: Machine, harness: Double = 0) throws -> [Prediction] {
         // Benchmarks loop a kernel: it runs at the clock it sustains under the power limit.
         let engine = Engine(machine: machine)
-        return try rows.map { Prediction(row: $0, predicted: try engine.sustained($0.kernel).duration + harness) }
+        return try rows.map { row in
+            var predicted = try engine.sustained(row.kernel).duration + harness
+            for kernel in row.followers { predicted += try engine.sustained(kernel).duration }
+            return Prediction(row: row, predicted: predicted)
+        }
     }
 
     /// Summaries per (split, regime), then per split over all regimes.

@@ -155,7 +155,7 @@ struct CalibrateCommand: ParsableCommand {
         print("calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
         print("fitted values (for \(spec.document.file)):")
         for (parameter, value) in result.values {
-            let text = parameter == .launchOverhead || parameter == .harness ? Quantity.format(value, .time) : String(format: "%.3f", value)
+            let text = [.launchOverhead, .harness, .l2Latency, .hbmLatency].contains(parameter) ? Quantity.format(value, .time) : String(format: "%.3f", value)
             print("  \(parameter == .harness ? "harness overhead of \(sets[0].id) (Sources/Validation/DataSets.swift)" : parameter.rawValue): \(text)")
         }
         let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
