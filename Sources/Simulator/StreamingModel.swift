@@ -65,11 +65,14 @@ enum StreamingModel {
         } else {
             let inFlightPerUnit = machine.stagingBytes / 2
             let unitRate = inFlightPerUnit / firstPassLatency
-            let efficiency = machine.efficiency[keyPath: work.efficiency]
             let fromHBM = bytes - readHits - writeHits
-            let l2Time = (readHits + writeHits) / (machine.l2Bandwidth * efficiency)
-            let hbmTime = fromHBM / (machine.hbmBandwidth * efficiency)
-            memory = max(l2Time + hbmTime, bytes / (active * unitRate))
+            let l2Time = (readHits + writeHits) / machine.achievableL2Bandwidth
+            let hbmTime = fromHBM / (machine.hbmBandwidth * machine.efficiency.hbm)
+            // A kernel class that issues its loads less well than a flat vectorised kernel (per-row
+            // blocks, scalar loads, gathers) moves at most its class's share of peak bandwidth,
+            // wherever its bytes come from.
+            let issueCap = work.efficiency == \.hbm ? 0 : bytes / (machine.hbmBandwidth * machine.efficiency[keyPath: work.efficiency])
+            memory = max(l2Time + hbmTime, issueCap, bytes / (active * unitRate))
             fixed = firstPassLatency * work.passes
             cost.hbmBytes = fromHBM
             cost.l2Bytes = bytes

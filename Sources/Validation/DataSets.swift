@@ -96,7 +96,7 @@ enum VidurSet {
 
 /// LLMCompass real-hardware points on A100 80GB (fp16, PyTorch 2.0).
 enum LLMCompassSet {
-    static let harness = 22.5e-6
+    static let harness = 21.67e-6
     static let a100 = ValidationSet(
         id: "llmcompass-a100", title: "LLMCompass A100 matmul, softmax, layernorm, gelu", chip: "a100-sxm",
         provenance: "PrincetonUniversity/LLMCompass @ 2e015fd ae/figure5/*/real_hardware/*_A100.csv (BSD-3); matmul latency in ms, the others in G elements/s",
