@@ -34,8 +34,9 @@ public enum Calibrator {
         /// A common factor on every energy_per_mac entry (the dtype ratios are kept).
         case macEnergyScale = "power.energy_per_mac"
 
-        /// The data sets' harness overhead (not a chip figure; see ``ValidationSet/harnessOverhead``).
+        /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
+        case harnessCompiled = "harness.compiled"
 
         /// Where every fit of this parameter starts.
         var start: Double {
@@ -45,7 +46,7 @@ public enum Calibrator {
             case .hbmLatency: return 600e-9
             case .clockPower: return 0
             case .macEnergyScale: return 1
-            case .harness: return 0
+            case .harness, .harnessCompiled: return 0
             default: return 0.8
             }
         }
@@ -57,7 +58,7 @@ public enum Calibrator {
             case .hbmLatency: return 200e-9...1400e-9
             case .clockPower: return 0...1200
             case .macEnergyScale: return 0.2...2
-            case .harness: return 0...100e-6
+            case .harness, .harnessCompiled: return 0...100e-6
             default: return 0.1...1.0
             }
         }
@@ -77,7 +78,7 @@ public enum Calibrator {
             case .hbmLatency: return m.hbmLatency
             case .clockPower: return m.spec.power.clockPower
             case .macEnergyScale: return m.macEnergyScale
-            case .harness: return 0
+            case .harness, .harnessCompiled: return 0
             }
         }
 
@@ -99,7 +100,7 @@ public enum Calibrator {
                 let factor = value / m.macEnergyScale
                 for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }
                 m.macEnergyScale = value
-            case .harness: break
+            case .harness, .harnessCompiled: break
             }
         }
     }
@@ -109,17 +110,17 @@ public enum Calibrator {
         public var before: Double
         public var after: Double
         public var machine: Machine
-        public var harness: Double
+        public var harness: Harness
     }
 
     /// Fits `parameters` to minimise an arbitrary objective (used for power data sets).
     public static func fit(_ machine: Machine, parameters: [Parameter], rounds: Int = 3, objective: (Machine) throws -> Double) throws -> Result {
-        let (state, before, after) = try search(State(machine: machine, harness: 0), parameters: parameters, rounds: rounds) { try objective($0.machine) }
-        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: 0)
+        let (state, before, after) = try search(State(machine: machine, harness: Harness()), parameters: parameters, rounds: rounds) { try objective($0.machine) }
+        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness())
     }
 
     /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).
-    public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Double = 0, rounds: Int = 3) throws -> Result {
+    public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Harness = Harness(), rounds: Int = 3) throws -> Result {
         let calibration = rows.filter { $0.split == .calibration }
         let (state, before, after) = try search(State(machine: machine, harness: harness), parameters: parameters, rounds: rounds) { state in
             Validator.balancedMAPE(try Validator.predict(calibration, on: state.machine, harness: state.harness))
@@ -130,9 +131,21 @@ public enum Calibrator {
     /// What a fit adjusts: the machine's figures and the data set's harness overhead.
     struct State {
         var machine: Machine
-        var harness: Double
-        func get(_ p: Parameter) -> Double { p == .harness ? harness : p.get(machine) }
-        mutating func set(_ p: Parameter, _ value: Double) { if p == .harness { harness = value } else { p.set(&machine, value) } }
+        var harness: Harness
+        func get(_ p: Parameter) -> Double {
+            switch p {
+            case .harness: return harness.eager
+            case .harnessCompiled: return harness.compiled
+            default: return p.get(machine)
+            }
+        }
+        mutating func set(_ p: Parameter, _ value: Double) {
+            switch p {
+            case .harness: harness.eager = value
+            case .harnessCompiled: harness.compiled = value
+            default: p.set(&machine, value)
+            }
+        }
     }
 
     /// The procedure itself: fixed start, coarse then fine grid per parameter, coordinate descent.

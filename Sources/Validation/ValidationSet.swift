@@ -16,11 +16,25 @@ public struct ValidationRow: Sendable {
     /// Further kernels the measured op launched, one after another; a profiler that sums kernel
     /// durations (Kineto) reports their sum.
     public var followers: [Kernel] = []
+    /// Measured through a `torch.compile`d function rather than an eager op (see ``Harness``).
+    public var compiledCall = false
     /// Measured time in seconds.
     public var measured: Double
     /// Regime for the error summary: "gemm compute-bound", "gemm memory-bound", "elementwise", "norm", ...
     public var regime: String
     public var split: Split
+}
+
+/// What a measurement harness adds to each row: host time around the call (Python dispatch, the
+/// launch, the synchronise), by the path the op was called through. Not a chip figure.
+public struct Harness: Sendable, Equatable {
+    /// An eager PyTorch op.
+    public var eager: Double
+    /// A `torch.compile`d function: its guard checks and generated wrapper come on top.
+    public var compiled: Double
+    public init(eager: Double = 0, compiled: Double = 0) { self.eager = eager; self.compiled = compiled }
+    public func overhead(_ row: ValidationRow) -> Double { row.compiledCall ? compiled : eager }
+    public var isZero: Bool { eager == 0 && compiled == 0 }
 }
 
 /// A measured data set from ../shared/validation, rebuilt into kernels.
@@ -33,9 +47,9 @@ public struct ValidationSet: Sendable {
     public var provenance: String
     public var splitRule: String
     /// Fixed time the measurement harness adds to every row (Python dispatch and timing around a
-    /// PyTorch op), fitted with `xpusim calibrate --fit harness` on the calibration split. Zero for
-    /// sets timed with device events.
-    public var harnessOverhead: Double = 0
+    /// PyTorch op), fitted with `xpusim calibrate --fit harness,harness.compiled` on the calibration
+    /// split. Zero for sets timed with device events.
+    public var harness = Harness()
     public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
 
     /// All sets this xpusim knows, by id.

@@ -21,11 +21,11 @@ public enum Validator {
     }
 
     /// Predicts every row; `harness` is the data set's measurement overhead added to each.
-    public static func predict(_ rows: [ValidationRow], on machine: Machine, harness: Double = 0) throws -> [Prediction] {
+    public static func predict(_ rows: [ValidationRow], on machine: Machine, harness: Harness = Harness()) throws -> [Prediction] {
         // Benchmarks loop a kernel: it runs at the clock it sustains under the power limit.
         let engine = Engine(machine: machine)
         return try rows.map { row in
-            var predicted = try engine.sustained(row.kernel).duration + harness
+            var predicted = try engine.sustained(row.kernel).duration + harness.overhead(row)
             for kernel in row.followers { predicted += try engine.sustained(kernel).duration }
             return Prediction(row: row, predicted: predicted)
         }

@@ -40,7 +40,7 @@ struct ValidateCommand: ParsableCommand {
         let set = try dataSet(data)
         let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
         let rowsIn = try loadRows(set, dataDir)
-        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harnessOverhead) }
+        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness) }
         let summary = Validator.summarise(predictions)
         if format == .json {
             printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "rows": predictions.count,
@@ -49,7 +49,10 @@ struct ValidateCommand: ParsableCommand {
             return
         }
         print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
-        if set.harnessOverhead > 0 { print("measurement harness overhead added to each prediction: \(Quantity.format(set.harnessOverhead, .time))") }
+        if !set.harness.isZero {
+            print("measurement harness overhead added to each prediction: \(Quantity.format(set.harness.eager, .time)) around an eager op, "
+                  + "\(Quantity.format(set.harness.compiled, .time)) around a torch.compile'd function")
+        }
         print("")
         if rows != .none {
             var table = TextTable(["row", "split", "regime", "measured", "predicted", "error"], numeric: [3, 4, 5])
@@ -143,20 +146,26 @@ struct CalibrateCommand: ParsableCommand {
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
         let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
-        if parameters.contains(.harness) && sets.count != 1 {
+        if (parameters.contains(.harness) || parameters.contains(.harnessCompiled)) && sets.count != 1 {
             throw ValidationError("--fit harness fits one data set's measurement overhead: give exactly one --data set")
         }
         var rows: [ValidationRow] = []
         for set in sets { rows += try loadRows(set, dataDir) }
         let machine = Machine(spec)
-        let harness = sets.count == 1 ? sets[0].harnessOverhead : 0
+        let harness = sets.count == 1 ? sets[0].harness : Harness()
         let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
         print("calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))")
         print("calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
         print("fitted values (for \(spec.document.file)):")
         for (parameter, value) in result.values {
-            let text = [.launchOverhead, .harness, .l2Latency, .hbmLatency].contains(parameter) ? Quantity.format(value, .time) : String(format: "%.3f", value)
-            print("  \(parameter == .harness ? "harness overhead of \(sets[0].id) (Sources/Validation/DataSets.swift)" : parameter.rawValue): \(text)")
+            let text = [.launchOverhead, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter) ? Quantity.format(value, .time) : String(format: "%.3f", value)
+            let name: String
+            switch parameter {
+            case .harness: name = "harness overhead (eager) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
+            case .harnessCompiled: name = "harness overhead (torch.compile) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
+            default: name = parameter.rawValue
+            }
+            print("  \(name): \(text)")
         }
         let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
         print("\n" + summaryTable(Validator.summarise(after)))
