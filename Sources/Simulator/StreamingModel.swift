@@ -52,11 +52,11 @@ enum StreamingModel {
         let half = machine.l2Bytes / 2
         let readHits = warm ? min(work.readBytes, half) : 0
         let writeHits = warm ? min(work.writeBytes, half - readHits) : 0
-        let hit = warm ? l2HitFraction(footprint: activation, machine) : 0
+        let latencyHit = warm ? l2LatencyShare(footprint: activation, machine) : 0
         var cost = KernelCost()
         let fixed: Double
         let memory: Double
-        let firstPassLatency = hit * machine.l2Latency + (1 - hit) * machine.hbmLatency
+        let firstPassLatency = latencyHit * machine.l2Latency + (1 - latencyHit) * machine.hbmLatency
         if work.pcie {
             memory = bytes / (machine.pcieBandwidth * machine.efficiency.pcie)
             fixed = 2 * machine.hbmLatency
@@ -103,7 +103,7 @@ enum StreamingModel {
 
     /// Share of a kernel's dependent loads that see L2 latency when its producer has just written the
     /// inputs: 1 while the footprint fits in half of L2, falling linearly to 0 at the whole L2.
-    static func l2HitFraction(footprint: Double, _ machine: Machine) -> Double {
+    static func l2LatencyShare(footprint: Double, _ machine: Machine) -> Double {
         let half = machine.l2Bytes / 2
         return min(1, max(0, (machine.l2Bytes - footprint) / half))
     }

@@ -35,6 +35,43 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(bandwidth, 1.5e12)
     }
 
+    func testFreshInputsInL2SpeedUpStreamingUpToHalfOfL2() throws {
+        let h100 = try machine("h100-sxm")
+        let engine = Engine(machine: h100)
+        func add(_ tokens: Int, warm: Bool) throws -> KernelCost {
+            try engine.cost(of: Kernel(id: "add", op: .elementwise(.init(elements: tokens * 8192, reads: 2, writes: 1, flopsPerElement: 1)),
+                                       dtype: .fp16, inputsInL2: warm))
+        }
+        // 25 MB footprint: served by L2 entirely, nothing from HBM.
+        let small = try add(512, warm: true)
+        XCTAssertLessThan(small.hbmBytes, 1e6)
+        XCTAssertLessThan(small.duration, try add(512, warm: false).duration * 0.8)
+        // 200 MB footprint: half of L2 (25 MB) of the inputs still hits, the rest streams from HBM.
+        let large = try add(4096, warm: true), cold = try add(4096, warm: false)
+        XCTAssertEqual(cold.hbmBytes - large.hbmBytes, h100.l2Bytes / 2, accuracy: 1)
+        XCTAssertLessThan(large.duration, cold.duration)
+        XCTAssertGreaterThan(large.duration, cold.duration * 0.8)
+    }
+
+    func testBlockPerRowKernelsWaitOnLatencyAndTheirIssueCap() throws {
+        let h100 = try machine("h100-sxm")
+        let engine = Engine(machine: h100)
+        func norm(_ rows: Int, warm: Bool) throws -> Double {
+            try engine.cost(of: Kernel(id: "n", op: .rowwise(.init(kind: .norm, rows: rows, columns: 4096, threads: 1024)),
+                                       dtype: .fp16, inputsInL2: warm)).duration
+        }
+        // A wave is 264 one-row blocks (2 per SM), each waiting on 4 + 4 dependent loads: with the
+        // input in L2, one more wave costs at least 8 L2 latencies (more where the class's issue cap
+        // binds). Beyond the whole L2 the first pass waits on HBM: 4 HBM + 4 L2 latencies a wave.
+        let waveInL2 = try norm(528, warm: true) - norm(264, warm: true)
+        let waveFromHBM = try norm(4224, warm: true) - norm(3960, warm: true)
+        XCTAssertGreaterThanOrEqual(waveInL2, 8 * h100.l2Latency * 0.999)
+        XCTAssertEqual(waveFromHBM, 4 * (h100.hbmLatency + h100.l2Latency), accuracy: 0.1e-6)
+        XCTAssertGreaterThan(waveFromHBM, waveInL2 * 1.2)
+        // Far beyond L2 residency, warm and cold inputs cost the same.
+        XCTAssertEqual(try norm(16384, warm: true), try norm(16384, warm: false), accuracy: 1e-9)
+    }
+
     func testWaveQuantisationFallsOutOfTheSchedule() throws {
         // 132 SMs: one tile more than a full wave costs a whole extra (partial) wave.
         let h100 = try machine("h100-sxm")
