@@ -117,12 +117,12 @@ enum StreamingModel {
             // One block per row: the block loops over its row, as row-wise kernels do.
             work.parallelism = Double(blocks)
             work.efficiency = \.blockwise
-            if let threads = e.threads {
-                let perBlock = n / Double(blocks)
-                work.blocks = (Double(blocks), Double(threads), (perBlock / Double(threads)).rounded(.up), 0)
-                work.description += ", \(formatCount((perBlock / Double(threads)).rounded(.up))) iterations of \(threads) threads"
-            }
             work.description = "\(blocks) blocks of \(formatCount(n / Double(blocks))) elements"
+            if let threads = e.threads {
+                let iterations = (n / Double(blocks) / Double(threads)).rounded(.up)
+                work.blocks = (Double(blocks), Double(threads), iterations, 0)
+                work.description += ", \(formatCount(iterations)) iterations of \(threads) threads"
+            }
         }
         return cost(work, dtype, machine, inputsInL2: inputsInL2)
     }
