@@ -5,7 +5,7 @@ import Simulator
 ///
 /// The procedure, repeatable and documented so a fitted value in a chip file can be re-derived:
 /// 1. Start every fitted parameter from the same fixed point, whatever the chip file holds
-///    (efficiencies 0.8, launch overhead 2 us, harness overhead 0), so the result never depends on
+///    (efficiencies 0.8, launch overhead 2 us, L2/HBM latencies 200/600 ns, harness overheads 0), so the result never depends on
 ///    an earlier fit; parameters not being fitted keep the chip file's values.
 /// 2. For each parameter in turn, evaluate the objective — the mean over regimes (compute-bound
 ///    GEMM, memory-bound GEMM, element-wise, norm, ...) of each regime's MAPE on the calibration

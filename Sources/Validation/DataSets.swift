@@ -2,7 +2,7 @@ import Chips
 import Foundation
 import Workloads
 
-/// microsoft/vidur per-operator timings on H100 (fp16, CUDA events, median of repeats).
+/// microsoft/vidur per-operator timings on H100 (fp16, GPU kernel times summed per op by Kineto, median of repeats).
 ///
 /// Each row of `compute__h100__<model>__mlp.csv` is one layer shard at `num_tokens` tokens and
 /// tensor-parallel degree TP; its GEMMs are rebuilt from the model shape, and its element-wise and
