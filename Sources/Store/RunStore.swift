@@ -26,27 +26,62 @@ public final class RunStore: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         try RunStore.checkFile(path)
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(RunStore.busyTimeout)
-        configuration.foreignKeysEnabled = true
-        configuration.label = "xpusim"
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.write { db in
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                if version > RunStore.schemaVersion {
-                    throw StoreError(path: path, message: "the database has schema version \(version), newer than this xpusim's \(RunStore.schemaVersion); use a newer xpusim or another --db")
-                }
-                if try RunStore.migrator.hasBeenSuperseded(db) {
-                    throw StoreError(path: path, message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
-                }
-            }
-            try RunStore.migrator.migrate(pool)
+            pool = try RunStore.openRetrying(path)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
             throw StoreError(path: path, message: RunStore.describe(error))
         }
+    }
+
+    /// Opens (and if need be creates) the database, retrying while other processes hold it.
+    ///
+    /// SQLite's busy timeout does not cover every wait when several processes open one new file
+    /// at once: switching it to WAL, or a read lock that must be upgraded, fails with SQLITE_BUSY at
+    /// once rather than wait (waiting could deadlock). Those attempts are retried with a short
+    /// randomised back-off until the same timeout has passed.
+    static func openRetrying(_ path: String) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        var attempt = 0
+        while true {
+            do {
+                return try open(path)
+            } catch let error as DatabaseError where isContention(error) && Date() < deadline {
+                attempt += 1
+                Thread.sleep(forTimeInterval: min(0.2, 0.005 * Double(attempt)) * Double.random(in: 0.5...1.5))
+            }
+        }
+    }
+
+    static func isContention(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+    }
+
+    private static func open(_ path: String) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "xpusim"
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version > schemaVersion {
+                throw StoreError(path: path, message: "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim or another --db")
+            }
+            if try migrator.hasBeenSuperseded(db) {
+                throw StoreError(path: path, message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
+            }
+        }
+        do {
+            try migrator.migrate(pool)
+        } catch let error as DatabaseError where !isContention(error) {
+            // The migrator decides what to apply before it takes the write lock, so two processes
+            // creating one new database can both try the same migration; the later one fails
+            // ("table runs already exists"). If the schema is now complete, another process did it.
+            guard try pool.read({ try migrator.hasCompletedMigrations($0) }) else { throw error }
+        }
+        return pool
     }
 
     /// Refuses a file that exists and is not SQLite, before SQLite touches it.
