@@ -18,20 +18,22 @@ public final class RunStore: @unchecked Sendable {
     /// The schema this xpusim writes; also stored as `PRAGMA user_version` for other tools.
     public static let schemaVersion = 1
     /// How long a writer waits for another process's transaction before giving up.
-    public static let busyTimeout: TimeInterval = 30
+    public static let defaultBusyTimeout: TimeInterval = 30
 
     public let path: String
+    public let busyTimeout: TimeInterval
     let pool: DatabasePool
 
-    public init(path: String) throws {
+    public init(path: String, busyTimeout: TimeInterval = RunStore.defaultBusyTimeout) throws {
         self.path = path
+        self.busyTimeout = busyTimeout
         try RunStore.checkFile(path)
         do {
-            pool = try RunStore.openRetrying(path)
+            pool = try RunStore.openRetrying(path, busyTimeout: busyTimeout)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
-            throw StoreError(path: path, message: RunStore.describe(error))
+            throw StoreError(path: path, message: RunStore.describe(error, busyTimeout: busyTimeout))
         }
     }
 
@@ -41,12 +43,12 @@ public final class RunStore: @unchecked Sendable {
     /// at once: switching it to WAL, or a read lock that must be upgraded, fails with SQLITE_BUSY at
     /// once rather than wait (waiting could deadlock). Those attempts are retried with a short
     /// randomised back-off until the same timeout has passed.
-    static func openRetrying(_ path: String) throws -> DatabasePool {
+    static func openRetrying(_ path: String, busyTimeout: TimeInterval) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         var attempt = 0
         while true {
             do {
-                return try open(path)
+                return try open(path, busyTimeout: busyTimeout)
             } catch let error as DatabaseError where isContention(error) && Date() < deadline {
                 attempt += 1
                 Thread.sleep(forTimeInterval: min(0.2, 0.005 * Double(attempt)) * Double.random(in: 0.5...1.5))
@@ -58,7 +60,7 @@ public final class RunStore: @unchecked Sendable {
         error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
     }
 
-    private static func open(_ path: String) throws -> DatabasePool {
+    private static func open(_ path: String, busyTimeout: TimeInterval) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
@@ -105,10 +107,10 @@ public final class RunStore: @unchecked Sendable {
         }
     }
 
-    static func describe(_ error: DatabaseError) -> String {
+    static func describe(_ error: DatabaseError, busyTimeout: TimeInterval) -> String {
         switch error.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT: return "is corrupt or not an SQLite database; it was left untouched"
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return "is locked by another process for longer than \(Int(busyTimeout)) s"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "is locked by another process for longer than \(String(format: "%g", busyTimeout)) s"
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM: return "cannot be opened for writing (\(error.message ?? "permission"))"
         case .SQLITE_FULL: return "the disk is full"
         default: return "database error: \(error.message ?? "\(error.resultCode)")"
@@ -120,7 +122,7 @@ public final class RunStore: @unchecked Sendable {
         do {
             return try body()
         } catch let error as DatabaseError {
-            throw StoreError(path: path, message: RunStore.describe(error))
+            throw StoreError(path: path, message: RunStore.describe(error, busyTimeout: busyTimeout))
         }
     }
 }

@@ -116,6 +116,50 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    func testDatabaseLockedByAnotherProcessIsOneClearErrorAndLosesNothing() throws {
+        let store = try RunStore(path: path, busyTimeout: 0.5)
+        try store.save(syntheticRun(5), context: context())
+
+        // Another process (the sqlite3 shell) takes the write lock and holds it.
+        let marker = dir.appendingPathComponent("held").path
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        shell.arguments = ["sqlite3", path]
+        let input = Pipe()
+        shell.standardInput = input
+        shell.standardOutput = FileHandle.nullDevice
+        shell.standardError = FileHandle.nullDevice
+        try shell.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nDELETE FROM sweeps;\n.shell touch '\(marker)'\n".utf8))
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: marker) && shell.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: marker), "sqlite3 shell not available")
+        defer {
+            input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+            try? input.fileHandleForWriting.close()
+            shell.waitUntilExit()
+        }
+
+        XCTAssertThrowsError(try store.save(syntheticRun(50), context: context())) { error in
+            XCTAssertEqual("\(error)", "\(path): is locked by another process for longer than 0.5 s")
+        }
+        XCTAssertThrowsError(try RunStore(path: path, busyTimeout: 0.5)) { error in
+            XCTAssertTrue("\(error)".hasSuffix("is locked by another process for longer than 0.5 s"), "\(error)")
+        }
+        XCTAssertEqual(try store.list().map(\.kernelCount), [5], "readers go on; the refused run left nothing")
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n".utf8))
+        // Once the lock is released the same store writes again.
+        var saved = false
+        for _ in 0..<40 where !saved {
+            saved = (try? store.save(syntheticRun(50), context: context())) != nil
+        }
+        XCTAssertTrue(saved)
+        XCTAssertEqual(try store.list().map(\.kernelCount).sorted(), [5, 50])
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
     /// The first open of a new file is the racy moment (WAL switch, schema creation): before the
     /// retry, about two rounds in five lost a writer here ("table runs already exists", or SQLITE_BUSY
     /// returned without waiting).
