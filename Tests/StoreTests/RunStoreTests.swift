@@ -101,12 +101,9 @@ final class RunStoreTests: XCTestCase {
     func testFourProcessesWritingAtOnceLoseNothing() throws {
         let writers = try (0..<4).map { _ in try launch("xpusim-store-stress", [path] + Array(repeating: "2000", count: 10)) }
         var ids: [Int64] = []
-        for (process, out, err) in writers {
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, errors)
-            ids += output.split(separator: "\n").compactMap { Int64($0) }
+        for result in writers.map(finish) {
+            XCTAssertEqual(result.status, 0, result.stderr)
+            ids += result.stdout.split(separator: "\n").compactMap { Int64($0) }
         }
         XCTAssertEqual(ids.count, 40)
         XCTAssertEqual(Set(ids).count, 40)
@@ -167,11 +164,8 @@ final class RunStoreTests: XCTestCase {
         for round in 0..<8 {
             let file = dir.appendingPathComponent("new-\(round).sqlite").path
             let writers = try (0..<4).map { _ in try launch("xpusim-store-stress", [file, "10"]) }
-            for (process, out, err) in writers {
-                _ = out.fileHandleForReading.readDataToEndOfFile()
-                let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                XCTAssertEqual(process.terminationStatus, 0, "round \(round): \(errors)")
+            for result in writers.map(finish) {
+                XCTAssertEqual(result.status, 0, "round \(round): \(result.stderr)")
             }
             XCTAssertEqual(try RunStore(path: file).list().count, 4, "round \(round)")
         }

@@ -44,7 +44,12 @@ public func launch(_ name: String, _ arguments: [String], environment: [String: 
 
 /// Runs an executable of this package to completion in `directory`.
 public func runExecutable(_ name: String, _ arguments: [String], environment: [String: String] = [:], directory: String = packageRoot) throws -> CommandResult {
-    let (process, out, err) = try launch(name, arguments, environment: environment, directory: directory)
+    try finish(launch(name, arguments, environment: environment, directory: directory))
+}
+
+/// Waits for a launched executable and collects what it printed.
+public func finish(_ launched: (Process, Pipe, Pipe)) -> CommandResult {
+    let (process, out, err) = launched
     // Read before waiting so a large output cannot fill the pipe and block the child.
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
