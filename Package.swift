@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
-        .target(name: "SimCore"),
+        .target(name: "SimCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Config", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")]),
         .target(name: "Chips", dependencies: ["SimCore", "Config"]),
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
