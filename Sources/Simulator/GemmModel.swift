@@ -186,4 +186,29 @@ enum GemmModel {
         return Candidate(time: time, tiles: tiles, cost: cost, computeTime: compute, memoryTime: memory, fixedTime: fixed,
                          tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed))
     }
+
+    /// A grouped GEMM is one launch whose tiles of all groups share the waves: costed as one GEMM
+    /// over the stacked rows (each group padded to whole tiles), reading every group's weights.
+    static func groupedCost(_ g: Op.GroupedGemm, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
+        let active = g.mPerGroup.filter { $0 > 0 }
+        let tileRows = max(machine.fragment.m, 64)
+        let padded = active.reduce(0) { $0 + (($1 + tileRows - 1) / tileRows) * tileRows }
+        let stacked = try GemmModel.cost(.init(m: padded, n: g.n, k: g.k, batch: 1), dtype, machine, kernel: kernel)
+        // Each group has its own weight matrix: the stacked GEMM read one, the others add their reads.
+        var cost = stacked
+        let weight = Double(g.n) * Double(g.k) * dtype.bytes
+        let extraWeights = Double(active.count - 1) * weight
+        let extraTime = extraWeights / machine.streamBandwidth
+        let computeTime = (cost.duration - machine.launchOverhead)
+        if cost.bound == .memory || cost.bound == .latency {
+            cost.duration += extraTime
+        } else {
+            cost.duration = machine.launchOverhead + max(computeTime, (cost.hbmBytes + extraWeights) / machine.streamBandwidth)
+        }
+        cost.hbmBytes += extraWeights
+        cost.flops = 2 * Double(active.reduce(0, +)) * Double(g.n) * Double(g.k)
+        cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
+        cost.decomposition = "\(active.count) groups stacked to \(padded) rows; " + stacked.decomposition
+        return cost
+    }
 }

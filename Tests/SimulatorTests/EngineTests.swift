@@ -130,6 +130,30 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(copies.totalTime, 2 * tm, accuracy: 0.1 * tm, "two copies share HBM bandwidth")
     }
 
+    /// Two memory-bound kernels of different sizes start together: they share HBM equally until the
+    /// smaller ends (at twice its time alone), then the larger runs alone; the total is the time
+    /// to move all the bytes once, as a flow network conserves bytes.
+    func testTwoMemoryBoundKernelsShareHBMByFlows() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let big = Kernel(id: "big", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 0)
+        let small = Kernel(id: "small", op: .memcpy(.init(bytes: 1 << 29, kind: .d2d)), dtype: .bf16, stream: 1)
+        let tBig = try engine.cost(of: big), tSmall = try engine.cost(of: small)
+        XCTAssertGreaterThan(tBig.hbmBytes / tBig.duration, 0.9 * engine.machine.streamBandwidth, "a large copy alone nearly fills HBM")
+        let run = try engine.run(Trace(name: "two", kernels: [big, small]))
+        // Each demands nearly all of HBM: sharing gives each the fraction of its own speed that fills it.
+        let demand = (tBig.hbmBytes / tBig.duration + tSmall.hbmBytes / tSmall.duration) / engine.machine.streamBandwidth
+        XCTAssertEqual(run.kernels[1].end, tSmall.duration * demand, accuracy: 0.01 * tSmall.duration)
+        XCTAssertEqual(run.totalTime, tBig.duration + tSmall.duration * (demand - 1), accuracy: 0.01 * tBig.duration)
+        // A GEMM beside the copy: both slow by the same fraction of their own speed (each kernel's
+        // dominant share is 1), set by whichever of HBM and the SMs fills first.
+        let g = try engine.cost(of: gemm("g", 4096, 4096, 4096, stream: 2))
+        let mixed = try engine.run(Trace(name: "mix", kernels: [big, gemm("g", 4096, 4096, 4096, stream: 2)]))
+        let units = Double(engine.machine.units)
+        let hbmLevel = engine.machine.streamBandwidth / (g.hbmBytes / g.duration + tBig.hbmBytes / tBig.duration)
+        let unitLevel = units / (Double(g.unitsUsed) * g.occupancy + Double(tBig.unitsUsed) * tBig.occupancy)
+        XCTAssertEqual(mixed.kernels[1].duration, g.duration / min(1, hbmLevel, unitLevel), accuracy: 0.01 * g.duration)
+    }
+
     func testDecodeAttentionReadsTheKVCache() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
         let decode = Kernel(id: "d", op: .attention(.init(phase: .decode, batch: 64, heads: 32, kvHeads: 8, qLen: 1, kvLen: 8192, headDim: 128, causal: false)), dtype: .bf16)

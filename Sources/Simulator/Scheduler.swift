@@ -1,0 +1,163 @@
+import Chips
+import SimCore
+import Workloads
+
+/// The shared resources of one chip on a flow network: its compute units, its L2 and its HBM.
+///
+/// Links of a system are more resources on the same network.
+public struct ChipResources: Sendable {
+    public var units: FlowNetwork.ResourceID
+    public var l2: FlowNetwork.ResourceID
+    public var hbm: FlowNetwork.ResourceID
+
+    /// Adds the chip's resources to `network`: compute units counted as units, L2 and HBM at the
+    /// bandwidth kernels sustain on them.
+    public init(_ machine: Machine, on network: inout FlowNetwork, prefix: String = "") {
+        units = network.addResource(prefix + "units", capacity: Double(machine.units))
+        l2 = network.addResource(prefix + "l2", capacity: machine.achievableL2Bandwidth)
+        hbm = network.addResource(prefix + "hbm", capacity: machine.streamBandwidth)
+    }
+}
+
+/// Runs a trace's kernels over time: streams are in-order queues, dependencies gate starts, and
+/// each running kernel is a flow over the chip's resources.
+///
+/// A kernel's flow carries the kernel's progress, from 0 to 1: its cap is 1 / its duration alone
+/// (it cannot run faster than alone), its weight the same (so sharing slows kernels by equal
+/// fractions of their own speed), and a whole kernel holds its units (units used x occupancy) for
+/// its duration alone and moves its L2 and HBM bytes.
+/// Max-min fair filling then slows every kernel sharing a full resource by the same fraction:
+/// two memory-bound kernels on one HBM each get half of it, a GEMM beside an element-wise kernel
+/// keeps the units the other does not hold. The clock-bound share of a kernel's time stretches
+/// with boost / clock, so a clock change at a control tick reshapes the running flows. Energy is
+/// charged per interval between events, from the flows' rates.
+struct Scheduler {
+    enum Event: Sendable {
+        case ready(Int)
+        case tick
+    }
+
+    let machine: Machine
+    let trace: Trace
+    let costs: [KernelCost]
+    let energies: [Double]
+
+    init(machine: Machine, trace: Trace, costs: [KernelCost], energies: [Double]) {
+        self.machine = machine; self.trace = trace; self.costs = costs; self.energies = energies
+    }
+
+    /// Start and end times, energy and core cycles per kernel.
+    mutating func run(_ control: inout PowerControl) -> ([Double], [Double], [Double], [Double]) {
+        let count = trace.kernels.count
+        var starts = [Double](repeating: 0, count: count)
+        var ends = [Double](repeating: 0, count: count)
+        var kernelEnergy = [Double](repeating: 0, count: count)
+        var cycles = [Double](repeating: 0, count: count)
+        // Streams are in-order queues: a kernel also waits for the previous kernel of its stream.
+        var waitingOn = [Int](repeating: 0, count: count)
+        var dependents = [[Int]](repeating: [], count: count)
+        var lastOnStream: [Int: Int] = [:]
+        for (index, kernel) in trace.kernels.enumerated() {
+            var deps = kernel.deps
+            if let previous = lastOnStream[kernel.stream], !deps.contains(previous) { deps.append(previous) }
+            lastOnStream[kernel.stream] = index
+            waitingOn[index] = deps.count
+            for dep in deps { dependents[dep].append(index) }
+        }
+
+        var network = FlowNetwork()
+        let chip = ChipResources(machine, on: &network)
+        var queue = EventQueue<Event>()
+        for index in 0..<count where waitingOn[index] == 0 { queue.schedule(.ready(index), at: 0) }
+        queue.schedule(.tick, at: control.nextTick)
+        // The kernel each flow slot carries, and the running kernels with their flows, in start order.
+        var kernelOfFlow: [Int] = []
+        var running: [(kernel: Int, flow: FlowNetwork.FlowID)] = []
+        var finishedFlows: [FlowNetwork.FlowID] = []
+        var now = 0.0
+        var finished = 0
+        let boost = machine.clock
+        var stretch = boost / control.clock
+
+        let unitCapacity = network.resource(chip.units).capacity
+        let l2Capacity = network.resource(chip.l2).capacity, hbmCapacity = network.resource(chip.hbm).capacity
+        func shape(_ index: Int) -> (hops: [FlowNetwork.Hop], rate: Double) {
+            let cost = costs[index]
+            let alone = durationAlone(index, stretch)
+            // Alone, a kernel's cost never asks more of a resource than it has; the clamps only
+            // absorb rounding, so a kernel alone always runs at its own speed.
+            let hops = [
+                FlowNetwork.Hop(chip.units, usage: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone),
+                FlowNetwork.Hop(chip.l2, usage: min(cost.l2Bytes, l2Capacity * alone)),
+                FlowNetwork.Hop(chip.hbm, usage: min(cost.hbmBytes, hbmCapacity * alone)),
+            ]
+            return (hops, 1 / alone)
+        }
+
+        while finished < count {
+            let next = min(queue.nextTime ?? .infinity, network.nextEventTime ?? .infinity)
+            guard next.isFinite else { break }
+            let step = next - now
+            if step > 0 && !running.isEmpty {
+                // Power over this step: each kernel's dynamic energy spread over its progress, at the
+                // clock's voltage; static and uncore power shared among the running kernels.
+                let voltageScale = control.dynamicScale
+                let background = control.backgroundPower / Double(running.count)
+                var dynamic = 0.0, hbmRate = 0.0
+                for item in running {
+                    let progress = network.rate(of: item.flow)
+                    dynamic += energies[item.kernel] * progress * voltageScale
+                    hbmRate += costs[item.kernel].hbmBytes * progress
+                    kernelEnergy[item.kernel] += (energies[item.kernel] * progress * voltageScale + background) * step
+                    cycles[item.kernel] += control.clock * step
+                }
+                control.advance(by: step, dynamicPower: dynamic, hbmBandwidth: hbmRate)
+            }
+            now = max(now, next)
+            finishedFlows.removeAll(keepingCapacity: true)
+            network.advance(to: now, finished: &finishedFlows)
+            for flow in finishedFlows {
+                let index = kernelOfFlow[flow.index]
+                ends[index] = now
+                finished += 1
+                running.removeAll { $0.kernel == index }
+                for dependent in dependents[index] {
+                    waitingOn[dependent] -= 1
+                    if waitingOn[dependent] == 0 { queue.schedule(.ready(dependent), at: now) }
+                }
+            }
+            while let time = queue.nextTime, time <= now {
+                guard let (_, event) = queue.next() else { break }
+                switch event {
+                case .ready(let index):
+                    starts[index] = now
+                    let (hops, rate) = shape(index)
+                    let flow = network.startFlow(amount: 1, path: hops, cap: rate, weight: rate)
+                    if kernelOfFlow.count <= flow.index { kernelOfFlow.append(contentsOf: repeatElement(-1, count: flow.index + 1 - kernelOfFlow.count)) }
+                    kernelOfFlow[flow.index] = index
+                    running.append((index, flow))
+                case .tick:
+                    control.tick(at: now)
+                    let newStretch = boost / control.clock
+                    if newStretch != stretch {
+                        // The clock changed: the clock-bound share of each running kernel speeds up or slows down.
+                        stretch = newStretch
+                        for item in running {
+                            let (hops, rate) = shape(item.kernel)
+                            network.reshape(item.flow, path: hops, cap: rate, weight: rate)
+                        }
+                    }
+                    if finished < count { queue.schedule(.tick, at: control.nextTick) }
+                }
+            }
+        }
+        control.finish(at: now)
+        return (starts, ends, kernelEnergy, cycles)
+    }
+
+    /// A kernel's duration alone at the clock that stretches its compute-bound share by `stretch`.
+    func durationAlone(_ index: Int, _ stretch: Double) -> Double {
+        let cost = costs[index]
+        return max(cost.duration, 1e-15) * (cost.computeFraction * stretch + 1 - cost.computeFraction)
+    }
+}
