@@ -46,6 +46,9 @@ public struct ChipSpec: Sendable {
 
     public struct Memory: Sendable {
         public var l2Size: Double, l2Bandwidth: Double, l2Latency: Double
+        public var l2Partitions: Int
+        /// L2 bytes that data shared by all units can be reused from.
+        public var l2SharedCapacity: Double { l2Size / Double(l2Partitions) }
         public var hbmGeneration: String
         public var hbmStacks: Int
         public var hbmCapacity: Double, hbmBandwidth: Double, hbmLatency: Double
@@ -93,6 +96,8 @@ public struct ChipSpec: Sendable {
     public var power: Power
     public var thermal: Thermal
     public var launchOverhead: Double
+    /// The kernel library the chip's users get by default.
+    public var library: KernelLibrary
     public var efficiency: Efficiency
     public var document: ChipDocument
 
@@ -122,7 +127,7 @@ public struct ChipSpec: Sendable {
 
 extension ChipSpec {
     /// Builds the typed description from a document; run ``ChipValidator/validate(_:)`` first.
-    public init(_ document: ChipDocument) throws {
+    public init(_ document: ChipDocument, libraries: String = KernelLibraries.defaultDirectory()) throws {
         let errors = ChipValidator.validate(document)
         if !errors.isEmpty { throw ConfigErrors(errors) }
         func n(_ path: String) -> Double { document.number(path)! }
@@ -160,6 +165,7 @@ extension ChipSpec {
             stagingBufferBytes: buffers[t("compute.matrix.staging_buffer")]!,
             accumulatorBufferBytes: buffers[t("compute.matrix.accumulator_buffer")]!)
         memory = Memory(l2Size: n("memory.l2.size"), l2Bandwidth: n("memory.l2.bandwidth"), l2Latency: n("memory.l2.latency"),
+                        l2Partitions: Int(n("memory.l2.partitions")),
                         hbmGeneration: t("memory.hbm.generation"), hbmStacks: Int(n("memory.hbm.stacks")),
                         hbmCapacity: n("memory.hbm.capacity"), hbmBandwidth: n("memory.hbm.bandwidth"), hbmLatency: n("memory.hbm.latency"))
         interconnect = Interconnect(
@@ -182,6 +188,7 @@ extension ChipSpec {
                           heatsinkCapacitance: n("thermal.heatsink_capacitance"),
                           ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
         launchOverhead = n("runtime.launch_overhead")
+        library = try KernelLibraries.named(t("runtime.library"), for: document.file, directory: libraries)
         efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),
                                 vector: n("efficiency.vector"), hbm: n("efficiency.hbm"),
                                 rowwise: n("efficiency.rowwise"), blockwise: n("efficiency.blockwise"), gather: n("efficiency.gather"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))

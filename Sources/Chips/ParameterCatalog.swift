@@ -111,6 +111,7 @@ public enum ParameterCatalog {
 
         .init("memory.l2.size", .quantity(.bytes), "last-level cache per package", plausible: 1e6...2e9),
         .init("memory.l2.bandwidth", .quantity(.bandwidth), "last-level cache bandwidth per package", plausible: 1e11...1e14),
+        .init("memory.l2.partitions", .integer, "L2 partitions that each keep their own copy of data all units share; data shared chip-wide is reused from size / partitions", plausible: 1...8),
         .init("memory.l2.latency", .quantity(.time), "last-level cache hit latency", plausible: 1e-9...1e-5),
         .init("memory.hbm.generation", .text, "HBM generation"),
         .init("memory.hbm.stacks", .integer, "HBM stacks per package", plausible: 1...16),
@@ -152,6 +153,7 @@ public enum ParameterCatalog {
         .init("thermal.ambient", .quantity(.temperature), "default coolant/ambient temperature", plausible: -20...80),
         .init("thermal.cooling", .choice(ParameterKeys.cooling), "default cooling kind"),
 
+        .init("runtime.library", .label, "kernel library its users get by default (a file under chips/libraries/): GEMM tiles and schedulers, attention kernels"),
         .init("runtime.launch_overhead", .quantity(.time), "fixed cost of one kernel: launch, ramp-up and teardown", plausible: 1e-7...1e-3),
 
         .init("efficiency.matrix", .quantity(.ratio), "fraction of the matrix-unit issue rate a tile's main loop sustains", plausible: 0.05...1),

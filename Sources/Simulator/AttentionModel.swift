@@ -1,23 +1,68 @@
 import Chips
+import HeapModule
 import Workloads
 
-/// Attention cost, FlashAttention-style.
+/// Attention cost, as the chip library's fused attention kernel runs it.
 ///
-/// Prefill: one tile per (batch, head, query block of Br rows); a tile streams K/V blocks of Bc
-/// rows, each step doing QK^T and PV on the matrix unit (2 x Br x Bc x d MACs) and the online
-/// softmax on the vector and special-function units (Br x Bc exponentials); a causal tile stops at
-/// the diagonal. The longest tiles are scheduled first, so the makespan is the larger of the
-/// balanced share and the longest tile.
+/// Tiles: prefill runs one tile per (batch, head, block of Br query rows); a tile streams K/V in
+/// blocks of Bc rows, each step doing QK^T and PV on the matrix unit (2 x Br x Bc x d MACs) and the
+/// online softmax on the special-function and vector units (Br x Bc exponentials); a causal tile
+/// stops at the diagonal. Decode packs the query rows of one KV head (heads / kv_heads x q_len)
+/// into one tile that streams that head's cache, and splits the KV length (flash-decoding) until
+/// every unit has work; a combine step merges the partial results. The (Br, Bc) candidates are the
+/// library kernel's own tiles for the head dimension that fit the unit's buffer with its K/V
+/// stages; the fastest wins, as the library's heuristic picks.
 ///
-/// Decode: the query rows of one KV head (heads / kv_heads x q_len) form a tile that streams that
-/// head's KV cache; the KV length is split (flash-decoding) until every unit has work, and a small
-/// combine step merges the partial results. Decode is bound by reading the KV cache.
+/// Pipeline (the library file says which): a synchronous kernel (FlashAttention-2) computes the
+/// matrix products and the softmax one after the other; a warp-specialised one (FlashAttention-3)
+/// hides part of the softmax behind the other warp group's matrix products; split units (Ascend's
+/// cube and vector cores) overlap them wholly. A step costs max(m, s) + (1 - overlap) x min(m, s).
+///
+/// Schedule: tiles go to the units in the kernel's order (FlashAttention-2's grid puts the query
+/// blocks of one head next to each other; FlashAttention-3's causal scheduler takes the longest
+/// first), each unit taking the next tile when it is free, so causal imbalance and the last partial
+/// wave fall out of the schedule. A non-persistent kernel pays each tile's prologue (the first K/V
+/// block's latency, loading Q) and epilogue (writing O); a persistent one overlaps them with its
+/// neighbours'.
+///
+/// Memory: the tiles running at once come from a few heads (launch order); their K/V are read from
+/// HBM once while those heads' K/V fit in the L2 that chip-wide shared data lives in, else every
+/// query tile streams them again.
 enum AttentionModel {
     static func cost(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
             throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
-        let eta = onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector
+        let library = machine.library
+        guard let family = library.attentionKernel(a.impl) else {
+            throw SimulationError(kernel: kernel, message: "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: \(library.attention.map(\.id).joined(separator: ", "))")
+        }
+        let b = dtype.bytes
+        let d = a.headDim
+        let group = a.heads / a.kvHeads
+        let packedDecode = a.phase == .decode || a.qLen * group <= 64
+        var best: Evaluation?
+        var tried: [String] = []
+        for tile in family.tiles(for: d) {
+            let rows = packedDecode ? a.qLen * group : tile.blockM
+            let buffer = (Double(max(rows, machine.fragment.m)) + Double(family.stages * 2 * tile.blockN)) * Double(d) * b
+            tried.append("\(tile.blockM)x\(tile.blockN)")
+            guard buffer <= machine.stagingBytes else { continue }
+            let e = evaluate(a, dtype, machine, family, rows: rows, blockN: tile.blockN, packed: packedDecode,
+                             macsPerCycle: macsPerCycle, onMatrix: onMatrix)
+            if best == nil || e.cost.duration < best!.cost.duration { best = e }
+        }
+        guard let best else {
+            throw SimulationError(kernel: kernel, message: "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer")
+        }
+        return best.cost
+    }
+
+    struct Evaluation { var cost: KernelCost }
+
+    static func evaluate(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
+                         rows rowsPerTile: Int, blockN: Int, packed: Bool, macsPerCycle: Double, onMatrix: Bool) -> Evaluation {
+        let eta = (onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector) * (onMatrix ? family.matrixRate : 1)
         let b = dtype.bytes
         let d = Double(a.headDim)
         let clock = machine.clock
@@ -26,74 +71,88 @@ enum AttentionModel {
         let vectorRate = machine.vectorFlopsPerCycle(dtype) * machine.efficiency.vector * clock
         let sfuRate = machine.sfuOpsPerCycle * clock
 
-        // Rows of the score matrix one tile owns, and the KV rows it visits.
-        let rowsPerTile: Int, tilesPerHead: Int, tileHeads: Int
-        let splitKV: Int
-        if a.phase == .decode || a.qLen * group <= 64 {
-            rowsPerTile = a.qLen * group
+        let tilesPerHead: Int, tileHeads: Int, splitKV: Int
+        if packed {
             tilesPerHead = 1
             tileHeads = a.batch * a.kvHeads
-            let base = tileHeads
+            // Flash-decoding: split the KV length while units are idle and chunks stay long.
             var split = 1
-            while base * split < units && a.kvLen / (split * 2) >= 256 { split *= 2 }
+            while tileHeads * split < units && a.kvLen / (split * 2) >= 256 { split *= 2 }
             splitKV = split
         } else {
-            rowsPerTile = 128
-            tilesPerHead = (a.qLen + 127) / 128
+            tilesPerHead = (a.qLen + rowsPerTile - 1) / rowsPerTile
             tileHeads = a.batch * a.heads
             splitKV = 1
         }
-        let bc = 128.0
+        let bc = Double(blockN)
         let paddedRows = Double(max(rowsPerTile, machine.fragment.m))
-        // One KV step: matrix work, softmax work, and the K/V slice it loads.
+        // One KV step: matrix work, softmax work (exponentials on the special-function unit, the
+        // max, scale and sum on the vector unit, in parallel), and the K/V slice it loads.
         let stepMatrix = 2 * paddedRows * bc * d / macsPerCycle / eta / clock
-        let stepExp = Double(rowsPerTile) * bc / sfuRate
-        let stepVector = Double(rowsPerTile) * bc * 6 / vectorRate
-        // Several warps (GPU) or the cube and vector cores (Ascend) overlap the matrix products of
-        // one block with the softmax of another; without a matrix unit the vector unit does both.
-        let stepCompute = onMatrix ? max(stepMatrix, stepExp, stepVector) : stepMatrix + max(stepExp, stepVector)
+        let softmax = max(Double(rowsPerTile) * bc / sfuRate, Double(rowsPerTile) * bc * 6 / vectorRate)
+        let overlap = onMatrix ? family.softmaxOverlap : 0
+        let stepCompute = max(stepMatrix, softmax) + (1 - overlap) * min(stepMatrix, softmax)
         let stepBytes = 2 * bc * d * b
 
-        // KV steps per tile (causal tiles stop at the diagonal).
-        var totalSteps = 0.0, longest = 0.0
+        // KV steps of each tile of one head (causal tiles stop at the diagonal).
         let kvSteps = (Double(a.kvLen) / bc).rounded(.up)
+        var stepsPerBlock: [Double]
         if tilesPerHead > 1 && a.causal {
             let offset = a.kvLen - a.qLen
-            for block in 0..<tilesPerHead {
-                let lastRow = min(a.qLen, (block + 1) * 128) + offset
-                let steps = (Double(lastRow) / bc).rounded(.up)
-                totalSteps += steps
-                longest = max(longest, steps)
+            stepsPerBlock = (0..<tilesPerHead).map { block in
+                (Double(min(a.qLen, (block + 1) * rowsPerTile) + offset) / bc).rounded(.up)
             }
-            totalSteps *= Double(tileHeads)
         } else {
-            let steps = (kvSteps / Double(splitKV)).rounded(.up)
-            totalSteps = steps * Double(tileHeads * tilesPerHead * splitKV)
-            longest = steps
+            stepsPerBlock = Array(repeating: (kvSteps / Double(splitKV)).rounded(.up), count: tilesPerHead)
         }
         let tiles = tileHeads * tilesPerHead * splitKV
         let active = min(units, tiles)
+        let totalSteps = stepsPerBlock.reduce(0, +) * Double(tileHeads * splitKV)
 
-        // HBM: Q, O once; K/V once per (batch, kv head) when a head's K/V fit in L2 alongside the
-        // other heads in flight, else once per query block that visits them.
+        // HBM: Q and O once; K/V once while the heads in flight keep theirs in L2.
         let qBytes = Double(a.batch * a.heads * a.qLen) * d * b
         let kvBytes = Double(a.batch * a.kvHeads * a.kvLen) * 2 * d * b
-        // A decode tile packs all query heads of its KV head, so each KV block is read once. Prefill
-        // tiles are per query head: the heads of a group run together and share K/V through L2.
-        let kvInFlight = Double(min(active, a.batch * a.kvHeads)) * Double(a.kvLen) * 2 * d * b
-        let packed = tilesPerHead == 1 && rowsPerTile == a.qLen * group
-        let kvReads = packed || kvInFlight <= machine.l2Bytes / 2 ? kvBytes : max(kvBytes, totalSteps * stepBytes / Double(group))
+        let kvPerHead = Double(a.kvLen) * 2 * d * b
+        // The tiles of one wave stream their heads' K/V together (they start together and step at
+        // the same pace), so a head's K/V is read once per wave it appears in. A later wave finds
+        // them still in L2 when the K/V of the heads one wave touches fit in the shared L2.
+        let kvReads: Double
+        let fits: Bool
+        if packed {
+            fits = true
+            kvReads = kvBytes
+        } else {
+            let tilesPerKVHead = tilesPerHead * group
+            let kvHeadsPerWave: Double
+            if family.order == .longestFirst {
+                // The scheduler groups heads so that their K/V fit in L2 (FlashAttention-3: 32 MB sections).
+                kvHeadsPerWave = 1
+            } else {
+                let straddle = active % tilesPerKVHead == 0 ? 0.0 : 1.0
+                kvHeadsPerWave = min(Double(a.batch * a.kvHeads), (Double(active) / Double(tilesPerKVHead)).rounded(.up) + straddle)
+            }
+            fits = kvHeadsPerWave * kvPerHead <= machine.l2SharedBytes
+            let appearances = fits ? 1 : max(1, (Double(tilesPerKVHead) / Double(active)).rounded(.up))
+            kvReads = kvBytes * appearances
+        }
         var hbm = 2 * qBytes + kvReads
         let l2Traffic = totalSteps * stepBytes + 2 * qBytes
 
         let hbmPerStep = kvReads / totalSteps
         let stepMemory = max(Double(active) * stepBytes / machine.achievableL2Bandwidth, Double(active) * hbmPerStep / machine.streamBandwidth)
         let latency = machine.hbmLatency
-        let stepLittle = latency / 2
+        let stepLittle = latency / Double(family.stages)
         let step = max(stepCompute, stepMemory, stepLittle)
-        let balanced = totalSteps / Double(units) * step
-        var time = max(balanced, longest * step) + latency
-        var fixed = latency
+        // A tile's prologue (the first K/V block's latency, loading Q) and epilogue (writing O), on
+        // its share of HBM. A persistent kernel loads the next tile's Q while it computes, so only
+        // the epilogue stays exposed (after the first tile's prologue).
+        let tileBytes = Double(rowsPerTile) * d * b * Double(active) / machine.streamBandwidth
+        let perTile = latency + 2 * tileBytes
+        let exposed = family.persistent ? tileBytes : perTile
+        let makespan = schedule(stepsPerBlock, copies: tileHeads * splitKV, units: units, step: step,
+                                perTile: exposed, longestFirst: family.order == .longestFirst)
+        var time = makespan + (family.persistent ? latency + tileBytes : 0)
+        var fixed = perTile
         if splitKV > 1 {
             // Combine partial outputs and their softmax statistics.
             let partials = Double(tiles * rowsPerTile) * (d + 2) * 4
@@ -117,7 +176,39 @@ enum AttentionModel {
         let computePart = totalSteps / Double(units) * stepCompute
         let memoryPart = totalSteps / Double(units) * max(stepMemory, stepLittle)
         cost.classify(compute: computePart, memory: memoryPart, fixed: fixed + machine.launchOverhead)
-        cost.decomposition = "\(tiles) tiles of \(rowsPerTile) query rows\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps of \(Int(bc))"
-        return cost
+        cost.decomposition = "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps, "
+            + (fits || packed ? "K/V read once" : "K/V re-read per query block")
+        return Evaluation(cost: cost)
+    }
+
+    /// Makespan of `copies` x the tiles of `stepsPerBlock` (one head's query blocks) on `units`, each
+    /// unit taking the next tile in launch order when it is free (list scheduling).
+    static func schedule(_ stepsPerBlock: [Double], copies: Int, units: Int, step: Double, perTile: Double, longestFirst: Bool) -> Double {
+        let tiles = stepsPerBlock.count * copies
+        let uniform = stepsPerBlock.allSatisfy { $0 == stepsPerBlock[0] }
+        if uniform {
+            let waves = (Double(tiles) / Double(units)).rounded(.up)
+            return waves * (stepsPerBlock[0] * step + perTile)
+        }
+        let durations = stepsPerBlock.map { $0 * step + perTile }
+        let total = durations.reduce(0, +) * Double(copies)
+        if tiles > 200_000 { return max(total / Double(units), durations.max()!) }
+        let order = longestFirst ? durations.sorted(by: >) : durations
+        var free = Heap<Double>(Array(repeating: 0, count: min(units, tiles)))
+        var makespan = 0.0
+        if longestFirst {
+            // All tiles sorted longest first: each block length `copies` times in a row.
+            for duration in order { for _ in 0..<copies { makespan = max(makespan, take(&free, duration)) } }
+        } else {
+            for _ in 0..<copies { for duration in order { makespan = max(makespan, take(&free, duration)) } }
+        }
+        return makespan
+    }
+
+    static func take(_ free: inout Heap<Double>, _ duration: Double) -> Double {
+        let start = free.removeMin()
+        let end = start + duration
+        free.insert(end)
+        return end
     }
 }

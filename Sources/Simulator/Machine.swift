@@ -27,6 +27,10 @@ public struct Machine: Sendable {
     public let pcieBandwidth: Double
     public var launchOverhead: Double
     public var efficiency: ChipSpec.Efficiency
+    /// The kernel library the chip's users get (calibration adjusts its fitted figures in place).
+    public var library: KernelLibrary
+    /// L2 bytes from which data shared by all units is reused.
+    public let l2SharedBytes: Double
     /// Factor applied to the chip file's MAC energies during a calibration (1 otherwise).
     public var macEnergyScale = 1.0
 
@@ -51,6 +55,8 @@ public struct Machine: Sendable {
         pcieBandwidth = 0.25e9 * Double(1 << (spec.interconnect.pcieGeneration - 1)) * Double(spec.interconnect.pcieLanes) * 128 / 130
         launchOverhead = spec.launchOverhead
         efficiency = spec.efficiency
+        library = spec.library
+        l2SharedBytes = spec.memory.l2SharedCapacity
     }
 
     /// Dense MACs per cycle per unit for `dtype`: the matrix unit's, or the vector unit's FMA rate

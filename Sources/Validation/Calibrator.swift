@@ -34,6 +34,10 @@ public enum Calibrator {
         /// A common factor on every energy_per_mac entry (the dtype ratios are kept).
         case macEnergyScale = "power.energy_per_mac"
 
+        /// Figures of the chip's kernel library.
+        case fa2MatrixRate = "attention.fa2.matrix_rate"
+        case fa3SoftmaxOverlap = "attention.fa3.softmax_overlap"
+
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
         case harnessCompiled = "harness.compiled"
@@ -59,6 +63,7 @@ public enum Calibrator {
             case .clockPower: return 0...1200
             case .macEnergyScale: return 0.2...2
             case .harness, .harnessCompiled: return 0...100e-6
+            case .fa3SoftmaxOverlap: return 0...1
             default: return 0.1...1.0
             }
         }
@@ -79,6 +84,8 @@ public enum Calibrator {
             case .clockPower: return m.spec.power.clockPower
             case .macEnergyScale: return m.macEnergyScale
             case .harness, .harnessCompiled: return 0
+            case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
+            case .fa3SoftmaxOverlap: return m.library.attentionKernel("fa3")?.softmaxOverlap ?? 0
             }
         }
 
@@ -101,6 +108,8 @@ public enum Calibrator {
                 for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }
                 m.macEnergyScale = value
             case .harness, .harnessCompiled: break
+            case .fa2MatrixRate: m.library.setAttention("fa2") { $0.matrixRate = value }
+            case .fa3SoftmaxOverlap: m.library.setAttention("fa3") { $0.softmaxOverlap = value }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Chips
+import Config
 import Foundation
 import Workloads
 
@@ -258,6 +259,41 @@ enum FlagPerfSet {
             try gemmRows(directory).map { row in
                 ValidationRow(label: "\(row.benchmark) \(size)^3", kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
                               regime: "gemm compute-bound", split: row.kernel.dtype == .fp16 ? .calibration : .check)
+            }
+        })
+}
+
+/// FlashAttention-2 and -3 forward kernels on H100, as their authors published them (the digest
+/// `chips/measured/flashattention-h100.csv` ships with the repository; its header gives provenance).
+enum FlashAttentionSet {
+    static let h100 = ValidationSet(
+        id: "flashattention-h100", title: "FlashAttention-2 and -3 forward, H100 SXM5", chip: "h100-sxm",
+        provenance: "Dao-AILab/flash-attention @ 7ef24848 README figure flash3_fp16_fwd.png (bar labels, BSD-3) and pytorch/benchmark @ ff65cb67 (PR #2391 test plan); TFLOPS = 4 b s^2 h d / t, halved when causal",
+        splitRule: "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, causal and not)",
+        load: { _ in
+            let file = ResourceLocator.find("chips") + "/measured/flashattention-h100.csv"
+            let (header, data) = try CSV.read(file)
+            func column(_ name: String) throws -> Int {
+                guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
+                return index
+            }
+            let cSource = try column("source"), cImpl = try column("impl"), cType = try column("dtype"), cDim = try column("head_dim")
+            let cCausal = try column("causal"), cBatch = try column("batch"), cHeads = try column("heads"), cSeq = try column("seqlen")
+            let cTF = try column("tflops")
+            return try data.enumerated().map { index, f in
+                let line = index + 2
+                guard f.count == header.count else { throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)") }
+                func int(_ c: Int) throws -> Int { Int(try CSV.number(f[c], file: file, row: line)) }
+                guard let dtype = DataType(rawValue: f[cType]) else { throw ValidationDataError(file: file, row: line, message: "unknown dtype \(f[cType])") }
+                let d = try int(cDim), batch = try int(cBatch), heads = try int(cHeads), seq = try int(cSeq)
+                let causal = f[cCausal] == "true"
+                let flops = 4 * Double(batch) * Double(seq) * Double(seq) * Double(heads) * Double(d) / (causal ? 2 : 1)
+                let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
+                let op = Op.attention(.init(phase: .prefill, batch: batch, heads: heads, kvHeads: heads, qLen: seq, kvLen: seq, headDim: d,
+                                            causal: causal, impl: f[cImpl]))
+                return ValidationRow(label: "\(f[cSource]) \(f[cImpl]) d=\(d)\(causal ? " causal" : "") b=\(batch) s=\(seq)",
+                                     kernel: Kernel(id: "attention", op: op, dtype: dtype), measured: flops / tflops,
+                                     regime: "attention \(f[cImpl])", split: d == 128 ? .check : .calibration)
             }
         })
 }

@@ -53,7 +53,7 @@ public struct ValidationSet: Sendable {
     public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
 
     /// All sets this xpusim knows, by id.
-    public static let all: [ValidationSet] = [VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b]
+    public static let all: [ValidationSet] = [VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100]
 
     public static func named(_ id: String) -> ValidationSet? { all.first { $0.id == id } }
 
@@ -78,7 +78,9 @@ enum CSV {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ValidationDataError(file: path, message: "cannot read the file (is ../shared/validation present? set XPUSIM_VALIDATION)")
         }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        // Lines starting with # are provenance comments (files under chips/measured/).
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") }
         let head = header && !lines.isEmpty ? split(lines.removeFirst()) : []
         return (head, lines.map(split))
     }

@@ -48,14 +48,18 @@ public enum Op: Sendable, Hashable {
     public struct Gemm: Sendable, Hashable {
         public var m: Int, n: Int, k: Int, batch: Int
         public var transA: Bool, transB: Bool
-        public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false) {
-            self.m = m; self.n = n; self.k = k; self.batch = batch; self.transA = transA; self.transB = transB
+        /// The library's tile scheduler to use (`data_parallel`, `stream_k`); nil: the fastest the library offers.
+        public var impl: String?
+        public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false, impl: String? = nil) {
+            self.m = m; self.n = n; self.k = k; self.batch = batch; self.transA = transA; self.transB = transB; self.impl = impl
         }
     }
 
     public struct GroupedGemm: Sendable, Hashable {
         public var mPerGroup: [Int], n: Int, k: Int
-        public init(mPerGroup: [Int], n: Int, k: Int) { self.mPerGroup = mPerGroup; self.n = n; self.k = k }
+        /// The library's tile scheduler to use, as for ``Gemm/impl``.
+        public var impl: String?
+        public init(mPerGroup: [Int], n: Int, k: Int, impl: String? = nil) { self.mPerGroup = mPerGroup; self.n = n; self.k = k; self.impl = impl }
         public var groups: Int { mPerGroup.count }
     }
 
@@ -65,9 +69,11 @@ public enum Op: Sendable, Hashable {
         public var phase: Phase
         public var batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int
         public var causal: Bool
-        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool) {
+        /// The library kernel to run (`fa2`, `fa3`, ...); nil: the chip library's default.
+        public var impl: String?
+        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool, impl: String? = nil) {
             self.phase = phase; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
-            self.qLen = qLen; self.kvLen = kvLen; self.headDim = headDim; self.causal = causal
+            self.qLen = qLen; self.kvLen = kvLen; self.headDim = headDim; self.causal = causal; self.impl = impl
         }
     }
 

@@ -66,7 +66,8 @@ enum TraceReader {
             let batch = try k.optional("batch").map { try positive($0) } ?? 1
             try checkProduct([m, n, kk, batch], k.node, "m x n x k x batch")
             return .gemm(.init(m: m, n: n, k: kk, batch: batch,
-                               transA: try k.optional("trans_a")?.bool() ?? false, transB: try k.optional("trans_b")?.bool() ?? false))
+                               transA: try k.optional("trans_a")?.bool() ?? false, transB: try k.optional("trans_b")?.bool() ?? false,
+                               impl: try k.optional("impl")?.string()))
         case "grouped_gemm":
             let n = try positive(k.required("n")), kk = try positive(k.required("k"))
             let groupsNode = k.optional("groups")
@@ -83,7 +84,7 @@ enum TraceReader {
             }
             guard mPerGroup.contains(where: { $0 > 0 }) else { throw mNode.error("every group is empty") }
             try checkProduct([mPerGroup.reduce(0, +), n, kk], k.node, "total rows x n x k")
-            return .groupedGemm(.init(mPerGroup: mPerGroup, n: n, k: kk))
+            return .groupedGemm(.init(mPerGroup: mPerGroup, n: n, k: kk, impl: try k.optional("impl")?.string()))
         case "attention":
             let phaseNode = try k.required("phase", "prefill or decode")
             guard let phase = Op.Phase(rawValue: try phaseNode.string()) else {
@@ -100,7 +101,8 @@ enum TraceReader {
             let headDim = try positive(k.required("head_dim"))
             let causal = try k.optional("causal")?.bool() ?? (phase == .prefill)
             try checkProduct([batch, heads, qLen, kvLen, headDim], k.node, "batch x heads x q_len x kv_len x head_dim")
-            return .attention(.init(phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal))
+            return .attention(.init(phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal,
+                                    impl: try k.optional("impl")?.string()))
         case "elementwise":
             let elements = try positive(k.required("elements"))
             let reads = try nonNegative(k.required("reads", "tensors read per element"))

@@ -162,12 +162,33 @@ final class EngineTests: XCTestCase {
         let kv = 64.0 * 8 * 8192 * 128 * 2 * 2
         XCTAssertGreaterThanOrEqual(cost.hbmBytes, kv)
         XCTAssertLessThan(cost.matrixBusy, 0.2)
-        // Long prefill keeps the matrix units busy (at head_dim 128 its L2 streaming is about as
-        // long as its matrix work, so the compute/memory label itself sits on a knife edge).
-        let prefill = Kernel(id: "p", op: .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 8192, kvLen: 8192, headDim: 128, causal: true)), dtype: .bf16)
-        let prefillCost = try engine.cost(of: prefill)
-        XCTAssertGreaterThan(prefillCost.matrixBusy, 0.6)
-        XCTAssertNotEqual(prefillCost.bound, .latency)
+        // Long prefill is compute-bound: the query tiles in flight share their heads' K/V through L2.
+        // FlashAttention-2 (the default) runs Ampere's mma.sync on Hopper with the softmax between
+        // the matrix products; FlashAttention-3 keeps the matrix units busier.
+        let prefillOp = Op.Attention(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 8192, kvLen: 8192, headDim: 128, causal: true)
+        let fa2 = try engine.cost(of: Kernel(id: "p", op: .attention(prefillOp), dtype: .bf16))
+        XCTAssertEqual(fa2.bound, .compute)
+        XCTAssertTrue(fa2.decomposition.hasPrefix("fa2:") && fa2.decomposition.contains("K/V read once"), fa2.decomposition)
+        let once: Double = 2.0 * 8192 * 32 * 128 * 2 + 2.0 * 8192 * 8 * 128 * 2  // Q and O, then K and V
+        XCTAssertLessThan(fa2.hbmBytes, 1.01 * once)
+        var fa3Op = prefillOp
+        fa3Op.impl = "fa3"
+        let fa3 = try engine.cost(of: Kernel(id: "p", op: .attention(fa3Op), dtype: .bf16))
+        XCTAssertEqual(fa3.bound, .compute)
+        XCTAssertGreaterThan(fa3.matrixBusy, 0.5)
+        XCTAssertLessThan(fa3.duration, 0.7 * fa2.duration, "FlashAttention-3 is about 1.8x FlashAttention-2 on H100")
+    }
+
+    func testAttentionImplIsTheLibrarysOrAClearError() throws {
+        let prefill = Op.Attention(phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true, impl: "fa3")
+        // The A100's library has no FlashAttention-3 (it needs Hopper's wgmma).
+        let a100 = Engine(machine: try machine("a100-sxm"))
+        XCTAssertThrowsError(try a100.cost(of: Kernel(id: "attn", op: .attention(prefill), dtype: .bf16))) { error in
+            XCTAssertTrue("\(error)".contains("unknown attention impl \"fa3\"") && "\(error)".contains("offers: fa2"), "\(error)")
+        }
+        // Each chip runs its library's default kernel.
+        let ascend = try Engine(machine: try machine("ascend-910b2")).cost(of: Kernel(id: "attn", op: .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true)), dtype: .bf16))
+        XCTAssertTrue(ascend.decomposition.hasPrefix("ascend_fa:"), ascend.decomposition)
     }
 
     func testCollectivesNeedASystem() throws {

@@ -1,0 +1,308 @@
+import Config
+import Foundation
+
+/// A vendor's kernel libraries as the simulator needs them: which GEMM tiles and schedulers they
+/// offer, and which attention kernels, with their tiles and pipelines.
+///
+/// How a kernel is scheduled depends on the library as much as on the chip: FlashAttention-2 on an
+/// H100 runs Ampere's synchronous matrix instructions with the softmax between the matrix
+/// products, FlashAttention-3 runs Hopper's asynchronous ones in warp-specialised pipelines. One
+/// YAML file per library under `chips/libraries/`; a chip file names its default with
+/// `runtime.library`. Every figure carries a source, or says how it was derived or estimated.
+///
+/// ```yaml
+/// schema: 1
+/// id: cuda-sm90
+/// name: NVIDIA CUDA libraries for Hopper
+/// sources:
+///   fa2: {url: "Dao-AILab/flash-attention @ 418d677 csrc/flash_attn/src/flash_fwd_launch_template.h", kind: vendor}
+/// gemm:
+///   tile_m: {value: [64, 128, 256], source: cutlass}
+///   ...
+/// attention:
+///   default: fa2
+///   kernels:
+///     fa2:
+///       name: FlashAttention-2
+///       pipeline: synchronous
+///       tiles: {value: [[64, 128, 128], [128, 128, 64], [256, 64, 64]], source: fa2}
+/// ```
+public struct KernelLibrary: Sendable {
+    public static let schemaVersion = 1
+
+    public var id: String
+    public var name: String
+    public var file: String
+    public var gemm: Gemm
+    public var attention: [AttentionKernel]
+    public var defaultAttention: String
+
+    /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
+    public struct Gemm: Sendable {
+        /// Output tile rows and columns the library's kernels offer.
+        public var tileM: [Int], tileN: [Int]
+        /// Bytes of K one pipeline stage stages per operand row (a k-slice).
+        public var kSliceBytes: Double
+        /// The most pipeline stages a kernel keeps in flight.
+        public var maxStages: Int
+        public var schedulers: [GemmScheduler]
+        /// Tile rows a raster group covers before moving along N (CUTLASS's swizzle), so that
+        /// consecutive tiles share their A panels through L2.
+        public var rasterGroup: Int
+    }
+
+    public enum GemmScheduler: String, Sendable, CaseIterable {
+        /// One tile per unit per wave; the last wave runs partial.
+        case dataParallel = "data_parallel"
+        /// Persistent kernel: the k-iterations of all tiles are split evenly across the units, and
+        /// tiles split between two units are fixed up through a workspace (Osama et al., Stream-K, PPoPP 2023).
+        case streamK = "stream_k"
+    }
+
+    /// How an attention kernel overlaps its matrix products with its softmax.
+    public enum Pipeline: String, Sendable, CaseIterable {
+        /// The warps of a tile compute S = QK^T, its softmax, then PV, one after the other
+        /// (FlashAttention-2's mma.sync kernels).
+        case synchronous
+        /// Producer and consumer warp groups with asynchronous matrix instructions; the softmax of
+        /// one warp group can overlap the other's matrix products (FlashAttention-3 on Hopper).
+        case warpSpecialized = "warp_specialized"
+        /// Matrix products on one kind of core and the softmax on another (Ascend's cube and vector
+        /// cores), overlapping across blocks.
+        case splitUnits = "split_units"
+    }
+
+    /// The order in which an attention kernel's query tiles are handed to the units.
+    public enum TileOrder: String, Sendable, CaseIterable {
+        /// Grid (query block, batch, head): the query blocks of one head run together.
+        case queryBlockFirst = "query_block_first"
+        /// Longest tile first (causal tiles near the diagonal's far end first), heads grouped so
+        /// their K/V fit in L2 (FlashAttention-3's dynamic persistent scheduler).
+        case longestFirst = "longest_first"
+    }
+
+    public struct AttentionKernel: Sendable {
+        public var id: String
+        public var name: String
+        public var pipeline: Pipeline
+        public var order: TileOrder
+        /// A persistent kernel: each unit loops over tiles, loading the next tile's queries while it
+        /// finishes the current one, so a tile's prologue and epilogue overlap its neighbours'.
+        public var persistent: Bool
+        /// Tiles offered: (largest head dim they serve, query rows Br, KV rows Bc per step).
+        public var tiles: [(headDim: Int, blockM: Int, blockN: Int)]
+        /// K/V pipeline stages in the unit's buffer.
+        public var stages: Int
+        /// Fraction of the chip's matrix rate (as GEMMs reach it) this kernel's matrix instructions reach.
+        public var matrixRate: Double
+        /// Fraction of the softmax time hidden behind matrix work.
+        public var softmaxOverlap: Double
+        /// Where the kernel is declared in its file, for messages.
+        public var path: String
+
+        /// The tiles for a head dimension: those whose head-dim bound covers it, smallest bound first.
+        public func tiles(for headDim: Int) -> [(blockM: Int, blockN: Int)] {
+            guard let bound = tiles.map(\.headDim).filter({ $0 >= headDim }).min() ?? tiles.map(\.headDim).max() else { return [] }
+            return tiles.filter { $0.headDim == bound }.map { ($0.blockM, $0.blockN) }
+        }
+    }
+
+    /// Changes one attention kernel's figures (calibration fits them in place).
+    public mutating func setAttention(_ id: String, _ change: (inout AttentionKernel) -> Void) {
+        if let index = attention.firstIndex(where: { $0.id == id }) { change(&attention[index]) }
+    }
+
+    public func attentionKernel(_ id: String?) -> AttentionKernel? {
+        let wanted = id ?? defaultAttention
+        return attention.first { $0.id == wanted }
+    }
+}
+
+extension KernelLibrary {
+    /// Reads one library file; errors name the file, the line and the field.
+    public static func load(file: String) throws -> KernelLibrary {
+        try read(try ConfigNode.load(file: file))
+    }
+
+    public static func read(_ root: ConfigNode) throws -> KernelLibrary {
+        var top = try MappingReader(root)
+        let schemaNode = try top.required("schema", "the library schema version, \(schemaVersion)")
+        guard try schemaNode.int() == schemaVersion else {
+            throw schemaNode.error("unsupported library schema version \(try schemaNode.int()); this xpusim reads version \(schemaVersion)")
+        }
+        let id = try top.required("id").string()
+        let name = try top.required("name").string()
+        var sources: [String: Source] = [:]
+        if let node = top.optional("sources") {
+            for (key, value) in try node.mapping() {
+                var s = try MappingReader(value)
+                let url = try s.required("url").string()
+                let kindNode = try s.required("kind", "vendor or measured")
+                guard let kind = FigureKind(rawValue: try kindNode.string()), kind == .vendor || kind == .measured else {
+                    throw kindNode.error("a source's kind is vendor or measured, found \(kindNode.found)")
+                }
+                let note = try s.optional("note")?.string()
+                try s.finish()
+                sources[key] = Source(key: key, url: url, kind: kind, note: note)
+            }
+        }
+        var figures = FigureReader(sources: sources)
+
+        var g = try MappingReader(try top.required("gemm", "GEMM tiles and schedulers"))
+        let tileM = try figures.integers(try g.required("tile_m"), plausible: 1...1024)
+        let tileN = try figures.integers(try g.required("tile_n"), plausible: 1...1024)
+        let kSlice = try figures.value(try g.required("k_slice")).quantity(.bytes).value
+        let stages = try figures.integer(try g.required("max_stages"), plausible: 2...16)
+        let schedulerNode = try g.required("schedulers")
+        let schedulers = try figures.words(schedulerNode).map { word, node in
+            guard let s = GemmScheduler(rawValue: word) else {
+                throw node.error("unknown GEMM scheduler \"\(word)\"; known: \(GemmScheduler.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return s
+        }
+        let raster = try figures.integer(try g.required("raster_group"), plausible: 1...64)
+        try g.finish()
+        guard kSlice >= 16 && kSlice <= 4096 else { throw root.error("gemm.k_slice: expected 16 B to 4 KiB, found \(kSlice) B") }
+
+        var a = try MappingReader(try top.required("attention", "the attention kernels"))
+        let defaultNode = try a.required("default", "the id of the attention kernel used when a trace names none")
+        let defaultID = try defaultNode.string()
+        var kernels: [AttentionKernel] = []
+        for (kid, node) in try a.required("kernels").mapping() {
+            var k = try MappingReader(node)
+            let kname = try k.required("name").string()
+            let pipeline = try choice(try k.required("pipeline"), Pipeline.self)
+            let order = try choice(try k.required("order"), TileOrder.self)
+            let persistent = try k.required("persistent").bool()
+            let tilesNode = try k.required("tiles", "[head_dim_max, block_m, block_n] triples")
+            let triples = try figures.value(tilesNode).sequence().map { item -> (Int, Int, Int) in
+                let parts = try item.sequence().map { try $0.int() }
+                guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1024 }) else {
+                    throw item.error("expected [head_dim_max, block_m, block_n] with positive entries up to 1024")
+                }
+                return (parts[0], parts[1], parts[2])
+            }
+            guard !triples.isEmpty else { throw tilesNode.error("expected at least one tile") }
+            let kStages = try figures.integer(try k.required("stages"), plausible: 1...8)
+            let rate = try figures.ratio(try k.required("matrix_rate"))
+            let overlap = try figures.ratio(try k.required("softmax_overlap"), allowZero: true)
+            try k.finish()
+            kernels.append(AttentionKernel(id: kid, name: kname, pipeline: pipeline, order: order, persistent: persistent,
+                                           tiles: triples.map { (headDim: $0.0, blockM: $0.1, blockN: $0.2) }, stages: kStages,
+                                           matrixRate: rate, softmaxOverlap: overlap, path: node.path))
+        }
+        try a.finish()
+        try top.finish()
+        guard kernels.contains(where: { $0.id == defaultID }) else {
+            throw defaultNode.error("default attention kernel \"\(defaultID)\" is not among the kernels: \(kernels.map(\.id).joined(separator: ", "))")
+        }
+        return KernelLibrary(id: id, name: name, file: root.file,
+                             gemm: Gemm(tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster),
+                             attention: kernels, defaultAttention: defaultID)
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {
+        let word = try node.string()
+        guard let value = T(rawValue: word) else {
+            throw node.error("expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
+        }
+        return value
+    }
+}
+
+/// Reads `{value: ..., source: key}` or `{value: ..., kind: derived|estimated, how: ...}` figures.
+struct FigureReader {
+    var sources: [String: Source]
+
+    /// The value node of a figure, after checking that it says where it came from.
+    mutating func value(_ node: ConfigNode) throws -> ConfigNode {
+        var f = try MappingReader(node)
+        var value = try f.required("value")
+        value.path = node.path
+        let source = try f.optional("source")?.string()
+        let kind = try f.optional("kind")?.string()
+        let how = try f.optional("how")?.string()
+        try f.finish()
+        if let source {
+            guard sources[source] != nil else {
+                throw node.error("source \"\(source)\" is not declared under sources: (declared: \(sources.keys.sorted().joined(separator: ", ")))")
+            }
+        } else {
+            guard let kind, kind == "derived" || kind == "estimated", how?.isEmpty == false else {
+                throw node.error("a figure needs a source, or kind: derived or estimated with how: saying from what")
+            }
+        }
+        return value
+    }
+
+    mutating func integer(_ node: ConfigNode, plausible: ClosedRange<Int>) throws -> Int {
+        let v = try value(node)
+        let n = try v.int()
+        guard plausible.contains(n) else { throw v.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)") }
+        return n
+    }
+
+    mutating func integers(_ node: ConfigNode, plausible: ClosedRange<Int>) throws -> [Int] {
+        let v = try value(node)
+        let items = try v.sequence()
+        guard !items.isEmpty else { throw v.error("expected a non-empty list of integers") }
+        return try items.map { item in
+            let n = try item.int()
+            guard plausible.contains(n) else { throw item.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)") }
+            return n
+        }
+    }
+
+    mutating func ratio(_ node: ConfigNode, allowZero: Bool = false) throws -> Double {
+        let v = try value(node)
+        let x = try v.quantity(.ratio).value
+        guard (allowZero ? x >= 0 : x > 0) && x <= 1 else { throw v.error("expected a fraction \(allowZero ? "from 0" : "above 0") up to 1, found \(x)") }
+        return x
+    }
+
+    mutating func words(_ node: ConfigNode) throws -> [(String, ConfigNode)] {
+        let v = try value(node)
+        let items = try v.sequence()
+        guard !items.isEmpty else { throw v.error("expected a non-empty list") }
+        return try items.map { (try $0.string(), $0) }
+    }
+}
+
+/// The libraries that ship in `chips/libraries/`, read once per directory.
+public enum KernelLibraries {
+    final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var loaded: [String: [String: KernelLibrary]] = [:]
+    }
+    static let cache = Cache()
+
+    public static func defaultDirectory() -> String { ChipCatalog.defaultDirectory() + "/libraries" }
+
+    /// Every library in `directory` by id.
+    public static func load(directory: String = defaultDirectory()) throws -> [String: KernelLibrary] {
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if let known = cache.loaded[directory] { return known }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        var libraries: [String: KernelLibrary] = [:]
+        for name in files {
+            let library = try KernelLibrary.load(file: (directory as NSString).appendingPathComponent(name))
+            if let other = libraries[library.id] {
+                throw ConfigError(file: library.file, path: "id", message: "library id \"\(library.id)\" is also used by \(other.file)")
+            }
+            libraries[library.id] = library
+        }
+        cache.loaded[directory] = libraries
+        return libraries
+    }
+
+    /// The library a chip names, or an error that lists the known ones.
+    public static func named(_ id: String, for file: String, directory: String = defaultDirectory()) throws -> KernelLibrary {
+        let libraries = try load(directory: directory)
+        guard let library = libraries[id] else {
+            throw ConfigError(file: file, path: "runtime.library",
+                              message: "no kernel library \"\(id)\" in \(directory) (known: \(libraries.keys.sorted().joined(separator: ", ")))")
+        }
+        return library
+    }
+}
