@@ -18,7 +18,7 @@ public struct Engine: Sendable {
         let warm = kernel.inputsInL2 ?? !kernel.deps.isEmpty
         switch kernel.op {
         case .gemm(let g):
-            return try GemmModel.cost(.init(m: g.m, n: g.n, k: g.k, batch: g.batch), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
+            return try GemmModel.cost(.init(m: g.m, n: g.n, k: g.k, batch: g.batch, impl: g.impl), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
         case .groupedGemm(let g):
             return try GemmModel.groupedCost(g, kernel.dtype, m, kernel: kernel.id)
         case .attention(let a):

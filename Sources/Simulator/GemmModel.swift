@@ -15,6 +15,8 @@ import Workloads
 enum GemmModel {
     struct Shape {
         var m: Int, n: Int, k: Int, batch: Int
+        /// The library scheduler the trace asks for, if any.
+        var impl: String? = nil
     }
 
     /// `inputsInL2`: the activation operand A was just written by its producer and is read from L2
@@ -27,30 +29,40 @@ enum GemmModel {
         let b = dtype.bytes
         let outBytes = outputBytes(dtype)
         let frag = machine.fragment
-        let bk = max(frag.k, Int(128 / b))  // 128-byte k-slices, as libraries use
+        let library = machine.library.gemm
+        let bk = max(frag.k, Int(library.kSliceBytes / b))
         var best = Candidate.none
-        let bms = [16, 32, 64, 128, 256].filter { $0 % frag.m == 0 }
-        let bns = [8, 16, 32, 64, 128, 256].filter { $0 % frag.n == 0 }
+        let bms = library.tileM.filter { $0 % frag.m == 0 }
+        let bns = library.tileN.filter { $0 % frag.n == 0 }
+        var schedulers = library.schedulers
+        if let impl = shape.impl {
+            guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), schedulers.contains(chosen) else {
+                throw SimulationError(kernel: kernel, message: "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(schedulers.map(\.rawValue).joined(separator: ", "))")
+            }
+            schedulers = [chosen]
+        }
         // Libraries compute C^T = B^T A^T when that maps the small dimension onto the matrix
         // instruction's narrow side (N can be as small as 8 where M cannot): both orientations are searched.
         // The activation (the operand a producer just wrote) is A as given, B once swapped.
-        let orientations = shape.m == shape.n ? [(shape, true)] : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch), false)]
+        let orientations = shape.m == shape.n ? [(shape, true)] : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch, impl: shape.impl), false)]
         for (shape, activationIsA) in orientations {
         for bm in bms {
             for bn in bns {
                 let accumulator = Double(bm * bn * 4)
                 if accumulator * Double(machine.accumulatorTiles) > machine.accumulatorBytes { continue }
                 let sliceBytes = Double((bm + bn) * bk) * b
-                let stages = min(4, Int(machine.stagingBytes / sliceBytes))
+                let stages = min(library.maxStages, Int(machine.stagingBytes / sliceBytes))
                 if stages < 2 { continue }
-                for split in [1, 2, 4, 8, 16] {
-                    if split > 1 && shape.k / split < 2 * bk { break }
-                    let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, b: b, outBytes: outBytes,
-                                             macsPerCycle: macsPerCycle, eta: eta, machine: machine,
-                                             aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
-                    if candidate.time < best.time { best = candidate }
-                    // More splitting only helps while there are idle units to fill.
-                    if candidate.tiles >= machine.units { break }
+                for scheduler in schedulers {
+                    for split in scheduler == .streamK ? [1] : [1, 2, 4, 8, 16] {
+                        if split > 1 && shape.k / split < 2 * bk { break }
+                        let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, scheduler: scheduler, b: b, outBytes: outBytes,
+                                                 macsPerCycle: macsPerCycle, eta: eta, machine: machine,
+                                                 aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
+                        if candidate.time < best.time { best = candidate }
+                        // More splitting only helps while there are idle units to fill.
+                        if candidate.tiles >= machine.units { break }
+                    }
                 }
             }
         }
@@ -91,15 +103,17 @@ enum GemmModel {
         var computeTime = 0.0, memoryTime = 0.0, fixedTime = 0.0
         var tile = (m: 0, n: 0, k: 0)
         var stages = 0, split = 1, waves = 0
+        var scheduler = KernelLibrary.GemmScheduler.dataParallel
         static let none = Candidate()
 
         /// Built once for the chosen candidate, never in the search loop.
         var decomposition: String {
-            "\(tile.m)x\(tile.n)x\(tile.k) tiles\(split > 1 ? ", split-k \(split)" : ""), \(tiles) tiles in \(waves) wave\(waves == 1 ? "" : "s"), \(stages) stages"
+            let schedule = scheduler == .streamK ? "stream-K over \(tiles) tiles" : "\(tiles) tiles in \(waves) wave\(waves == 1 ? "" : "s")"
+            return "\(tile.m)x\(tile.n)x\(tile.k) tiles\(split > 1 ? ", split-k \(split)" : ""), \(schedule), \(stages) stages"
         }
     }
 
-    static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, b: Double, outBytes: Double,
+    static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, scheduler: KernelLibrary.GemmScheduler, b: Double, outBytes: Double,
                          macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool) -> Candidate {
         let units = machine.units
         let tilesM = (s.m + bm - 1) / bm, tilesN = (s.n + bn - 1) / bn
@@ -109,26 +123,36 @@ enum GemmModel {
         let kSteps = max(1, (kPerSplit + bk - 1) / bk)
         let clock = machine.clock
 
-        // L2 reuse decides HBM traffic: each A row-panel is re-read once per group of columns a wave
-        // covers, each B column-panel once per group of rows; a panel set that fits in L2 is read once.
+        // L2 reuse decides HBM traffic. Tiles launch in raster groups of G tile rows sweeping
+        // along N (the library's swizzle), so a wave covers r = G rows and c = W / G columns of
+        // tiles. A wave reads the A panels of its rows and the B panels of its columns once (its
+        // tiles share them). The next wave of the group reuses the A panels if one wave's panels
+        // fit in the L2 that data shared chip-wide lives in; the next group reuses B if a whole
+        // group's pass (its A panels and all of B) fits. Both raster directions are tried.
         let aTotal = Double(s.m) * Double(s.k) * b * Double(s.batch)
         let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch)
-        let reuseCapacity = machine.l2Bytes / 2
+        let reuseCapacity = machine.l2SharedBytes
         let aFromHBM = aInL2 && aTotal <= reuseCapacity ? 0 : aTotal
         let bFromHBM = bInL2 && bTotal <= reuseCapacity ? 0 : bTotal
         var operandHBM = aFromHBM + bFromHBM
         if aTotal + bTotal > reuseCapacity {
             let wave = Double(min(units, tilesPerBatch))
-            var bestTraffic = Double.infinity
-            var rows = 1
-            while rows <= min(tilesM, 16) {
-                let cols = min(Double(tilesN), (wave / Double(rows)).rounded(.up))
-                let aReads = aTotal <= reuseCapacity ? aFromHBM : aTotal * (Double(tilesN) / cols).rounded(.up)
-                let bReads = bTotal <= reuseCapacity ? bFromHBM : bTotal * (Double(tilesM) / Double(rows)).rounded(.up)
-                bestTraffic = min(bestTraffic, aReads + bReads)
-                rows *= 2
+            let group = Double(machine.library.gemm.rasterGroup)
+            func traffic(rowsTotal: Int, colsTotal: Int, rowPanel: Double, colPanel: Double, rowBytes: Double, colBytes: Double) -> Double {
+                let r = min(group, Double(rowsTotal))
+                let c = min(Double(colsTotal), (wave / r).rounded(.up))
+                let waveFootprint = r * rowPanel + c * colPanel
+                let rowReads = waveFootprint <= reuseCapacity ? rowBytes : rowBytes * (Double(colsTotal) / c).rounded(.up)
+                let groupFootprint = r * rowPanel + colBytes / Double(s.batch)
+                let colReads = groupFootprint <= reuseCapacity ? colBytes : colBytes * (Double(rowsTotal) / r).rounded(.up)
+                return rowReads + colReads
             }
-            operandHBM = bestTraffic
+            let aPanel = Double(bm) * Double(s.k) * b, bPanel = Double(bn) * Double(s.k) * b
+            let alongN = traffic(rowsTotal: tilesM, colsTotal: tilesN, rowPanel: aPanel, colPanel: bPanel,
+                                 rowBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal, colBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal)
+            let alongM = traffic(rowsTotal: tilesN, colsTotal: tilesM, rowPanel: bPanel, colPanel: aPanel,
+                                 rowBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal, colBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal)
+            operandHBM = min(alongN, alongM)
         }
         let cBytes = Double(s.m) * Double(s.n) * outBytes * Double(s.batch)
         let sliceBytes = Double((bm + bn) * bk) * b
@@ -156,14 +180,29 @@ enum GemmModel {
         }
         let fullWaves = tiles / units, remainder = tiles % units
         var time = 0.0, compute = 0.0, memory = 0.0, fixed = 0.0
-        if fullWaves > 0 {
+        var streamKFixup = 0.0
+        if scheduler == .streamK {
+            // Persistent stream-K: every unit runs the same share of all tiles' k-iterations; a tile
+            // split between units has its partial sums (fp32) passed through a workspace and added.
             let t = waveTime(units)
-            time += Double(fullWaves) * t.total; compute += Double(fullWaves) * t.compute
-            memory += Double(fullWaves) * t.memory; fixed += Double(fullWaves) * t.fixed
-        }
-        if remainder > 0 {
-            let t = waveTime(remainder)
-            time += t.total; compute += t.compute; memory += t.memory; fixed += t.fixed
+            let iterations = (Double(tiles) * Double(kSteps) / Double(units)).rounded(.up)
+            let share = iterations / Double(kSteps)
+            let splitTiles = remainder == 0 ? 0.0 : Double(min(units, tiles))
+            streamKFixup = 2 * splitTiles * Double(bm * bn) * 4
+            let fixup = remainder == 0 ? 0 : streamKFixup / machine.achievableL2Bandwidth + machine.l2Latency
+            let tilesPerUnit = (Double(tiles) / Double(units)).rounded(.up)
+            time = t.fixed * tilesPerUnit + (t.total - t.fixed) * share + fixup
+            compute = t.compute * share; memory = t.memory * share; fixed = t.fixed * tilesPerUnit + fixup
+        } else {
+            if fullWaves > 0 {
+                let t = waveTime(units)
+                time += Double(fullWaves) * t.total; compute += Double(fullWaves) * t.compute
+                memory += Double(fullWaves) * t.memory; fixed += Double(fullWaves) * t.fixed
+            }
+            if remainder > 0 {
+                let t = waveTime(remainder)
+                time += t.total; compute += t.compute; memory += t.memory; fixed += t.fixed
+            }
         }
         var hbm = operandHBM + cBytes
         if split > 1 {
@@ -177,14 +216,14 @@ enum GemmModel {
         var cost = KernelCost()
         cost.duration = time
         cost.hbmBytes = hbm
-        cost.l2Bytes = l2Traffic + cBytes
+        cost.l2Bytes = l2Traffic + cBytes + streamKFixup
         cost.bufferBytes = l2Traffic
         cost.unitsUsed = min(units, tiles)
         cost.macs = Double(tiles) * Double(kSteps) * Double(bm * bn * bk)
         let wavesUsed = Double(fullWaves) + (remainder > 0 ? 1 : 0)
         cost.matrixBusy = min(1, cost.macs / (macsPerCycle * clock * Double(units)) / time)
         return Candidate(time: time, tiles: tiles, cost: cost, computeTime: compute, memoryTime: memory, fixedTime: fixed,
-                         tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed))
+                         tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed), scheduler: scheduler)
     }
 
     /// A grouped GEMM is one launch whose tiles of all groups share the waves: costed as one GEMM
@@ -193,7 +232,7 @@ enum GemmModel {
         let active = g.mPerGroup.filter { $0 > 0 }
         let tileRows = max(machine.fragment.m, 64)
         let padded = active.reduce(0) { $0 + (($1 + tileRows - 1) / tileRows) * tileRows }
-        let stacked = try GemmModel.cost(.init(m: padded, n: g.n, k: g.k, batch: 1), dtype, machine, kernel: kernel)
+        let stacked = try GemmModel.cost(.init(m: padded, n: g.n, k: g.k, batch: 1, impl: g.impl), dtype, machine, kernel: kernel)
         // Each group has its own weight matrix: the stacked GEMM read one, the others add their reads.
         var cost = stacked
         let weight = Double(g.n) * Double(g.k) * dtype.bytes

@@ -73,12 +73,42 @@ final class EngineTests: XCTestCase {
     }
 
     func testWaveQuantisationFallsOutOfTheSchedule() throws {
-        // 132 SMs: one tile more than a full wave costs a whole extra (partial) wave.
-        let h100 = try machine("h100-sxm")
-        let engine = Engine(machine: h100)
-        let full = try engine.cost(of: gemm("a", 128 * 132, 256, 8192))
-        let over = try engine.cost(of: gemm("b", 128 * 133, 256, 8192))
-        XCTAssertGreaterThan(over.duration / full.duration, 1.3, "\(full.decomposition) vs \(over.decomposition)")
+        // Data-parallel waves on the A100 (108 SMs, power-of-two tiles): one tile more than a full
+        // wave costs a whole extra (partial) wave.
+        let engine = Engine(machine: try machine("a100-sxm"))
+        func dataParallel(_ m: Int) -> Kernel { Kernel(id: "g", op: .gemm(.init(m: m, n: 256, k: 8192, impl: "data_parallel")), dtype: .bf16) }
+        let full = try engine.cost(of: dataParallel(128 * 108))
+        let over = try engine.cost(of: dataParallel(128 * 109))
+        XCTAssertGreaterThan(over.duration / full.duration, 1.25, "\(full.decomposition) vs \(over.decomposition)")
+    }
+
+    /// 2.2 waves of 128x256 tiles would pay for 3 in data-parallel waves of that tile; the library's
+    /// stream-K scheduler and its other tiles bring the time close to 2.2 waves' worth.
+    func testAShapeWithTwoPointTwoWavesDoesNotPayForThree() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let twoWaves = try engine.cost(of: gemm("two", 128 * 33, 256 * 8, 8192))   // 264 tiles: 2 full waves
+        let shape = Op.Gemm(m: 128 * 29, n: 256 * 10, k: 8192)                       // 290 tiles: 2.2 waves
+        let best = try engine.cost(of: Kernel(id: "best", op: .gemm(shape), dtype: .bf16))
+        let work = 290.0 / 264
+        XCTAssertLessThan(best.duration / twoWaves.duration, 1.1 * work, "\(best.decomposition) vs \(twoWaves.decomposition)")
+        var streamK = shape
+        streamK.impl = "stream_k"
+        let sk = try engine.cost(of: Kernel(id: "sk", op: .gemm(streamK), dtype: .bf16))
+        XCTAssertTrue(sk.decomposition.contains("stream-K"), sk.decomposition)
+        XCTAssertLessThan(sk.duration / twoWaves.duration, 1.15 * work, sk.decomposition)
+        XCTAssertThrowsError(try Engine(machine: try machine("ascend-910b2")).cost(of: Kernel(id: "sk", op: .gemm(.init(m: 512, n: 512, k: 512, impl: "stream_k")), dtype: .fp16))) { error in
+            XCTAssertTrue("\(error)".contains("unknown GEMM impl \"stream_k\"") && "\(error)".contains("offers: data_parallel"), "\(error)")
+        }
+    }
+
+    /// Raster groups keep a wave's A panels in L2 for the next wave: a large GEMM reads its
+    /// operands from HBM a few times, not once per wave.
+    func testGEMMReusesOperandsAcrossWavesThroughL2() throws {
+        let engine = Engine(machine: try machine("ascend-910b2"))
+        let cost = try engine.cost(of: gemm("big", 8192, 8192, 8192))
+        let minimal = 3.0 * 8192 * 8192 * 2  // A and B read once, C written once
+        XCTAssertLessThan(cost.hbmBytes, 3 * minimal, cost.decomposition)
+        XCTAssertGreaterThanOrEqual(cost.hbmBytes, minimal)
     }
 
     func testChipsDifferOnlyThroughTheirFiles() throws {
