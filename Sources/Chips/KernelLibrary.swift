@@ -45,6 +45,7 @@ public struct KernelLibrary: Sendable {
         public var kSliceBytes: Double
         /// The most pipeline stages a kernel keeps in flight.
         public var maxStages: Int
+        /// Schedulers offered; the first is the one the library's heuristic runs unless a kernel names another.
         public var schedulers: [GemmScheduler]
         /// Tile rows a raster group covers before moving along N (CUTLASS's swizzle), so that
         /// consecutive tiles share their A panels through L2.

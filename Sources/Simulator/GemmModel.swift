@@ -34,10 +34,13 @@ enum GemmModel {
         var best = Candidate.none
         let bms = library.tileM.filter { $0 % frag.m == 0 }
         let bns = library.tileN.filter { $0 % frag.n == 0 }
-        var schedulers = library.schedulers
+        // The library's heuristic runs its first scheduler; a trace may ask for another by name.
+        // (Searching stream-K as an alternative raised the calibration objective on the Vidur,
+        // DeepGEMM and Azure rows: their libraries ran data-parallel kernels for those shapes.)
+        var schedulers = Array(library.schedulers.prefix(1))
         if let impl = shape.impl {
-            guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), schedulers.contains(chosen) else {
-                throw SimulationError(kernel: kernel, message: "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(schedulers.map(\.rawValue).joined(separator: ", "))")
+            guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), library.schedulers.contains(chosen) else {
+                throw SimulationError(kernel: kernel, message: "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(library.schedulers.map(\.rawValue).joined(separator: ", "))")
             }
             schedulers = [chosen]
         }
