@@ -92,6 +92,12 @@ public struct KernelLibrary: Sendable {
         public var persistent: Bool
         /// Tiles offered: (largest head dim they serve, query rows Br, KV rows Bc per step).
         public var tiles: [(headDim: Int, blockM: Int, blockN: Int)]
+        /// Backward-pass tiles, when the library has a backward kernel: (largest head dim, query rows
+        /// per step, KV rows a tile owns). Empty: no backward kernel.
+        public var backwardTiles: [(headDim: Int, blockM: Int, blockN: Int)] = []
+        /// Fraction of the forward's matrix rate the backward's steps reach (its P and dS round trips
+        /// through shared memory and its dQ atomics, which the model does not cost one by one).
+        public var backwardRate: Double = 1
         /// K/V pipeline stages in the unit's buffer.
         public var stages: Int
         /// Fraction of the chip's matrix rate (as GEMMs reach it) this kernel's matrix instructions reach.
@@ -102,9 +108,10 @@ public struct KernelLibrary: Sendable {
         public var path: String
 
         /// The tiles for a head dimension: those whose head-dim bound covers it, smallest bound first.
-        public func tiles(for headDim: Int) -> [(blockM: Int, blockN: Int)] {
-            guard let bound = tiles.map(\.headDim).filter({ $0 >= headDim }).min() ?? tiles.map(\.headDim).max() else { return [] }
-            return tiles.filter { $0.headDim == bound }.map { ($0.blockM, $0.blockN) }
+        public func tiles(for headDim: Int, backward: Bool = false) -> [(blockM: Int, blockN: Int)] {
+            let offered = backward ? backwardTiles : tiles
+            guard let bound = offered.map(\.headDim).filter({ $0 >= headDim }).min() ?? offered.map(\.headDim).max() else { return [] }
+            return offered.filter { $0.headDim == bound }.map { ($0.blockM, $0.blockN) }
         }
     }
 
@@ -175,21 +182,29 @@ extension KernelLibrary {
             let pipeline = try choice(try k.required("pipeline"), Pipeline.self)
             let order = try choice(try k.required("order"), TileOrder.self)
             let persistent = try k.required("persistent").bool()
-            let tilesNode = try k.required("tiles", "[head_dim_max, block_m, block_n] triples")
-            let triples = try figures.value(tilesNode).sequence().map { item -> (Int, Int, Int) in
-                let parts = try item.sequence().map { try $0.int() }
-                guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1024 }) else {
-                    throw item.error("expected [head_dim_max, block_m, block_n] with positive entries up to 1024")
+            func triples(_ node: ConfigNode) throws -> [(headDim: Int, blockM: Int, blockN: Int)] {
+                let list = try figures.value(node).sequence().map { item -> (headDim: Int, blockM: Int, blockN: Int) in
+                    let parts = try item.sequence().map { try $0.int() }
+                    guard parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 <= 1024 }) else {
+                        throw item.error("expected [head_dim_max, block_m, block_n] with positive entries up to 1024")
+                    }
+                    return (parts[0], parts[1], parts[2])
                 }
-                return (parts[0], parts[1], parts[2])
+                guard !list.isEmpty else { throw node.error("expected at least one tile") }
+                return list
             }
-            guard !triples.isEmpty else { throw tilesNode.error("expected at least one tile") }
+            let forward = try triples(try k.required("tiles", "[head_dim_max, block_m, block_n] triples"))
+            let backwardTiles = try k.optional("backward_tiles").map(triples) ?? []
+            let backwardRate = try k.optional("backward_rate").map { try figures.ratio($0) } ?? 1
+            if !backwardTiles.isEmpty, k.keys.contains("backward_rate") == false {
+                throw node.error("backward_tiles needs backward_rate (the fraction of the forward's matrix rate the backward reaches)")
+            }
             let kStages = try figures.integer(try k.required("stages"), plausible: 1...8)
             let rate = try figures.ratio(try k.required("matrix_rate"))
             let overlap = try figures.ratio(try k.required("softmax_overlap"), allowZero: true)
             try k.finish()
             kernels.append(AttentionKernel(id: kid, name: kname, pipeline: pipeline, order: order, persistent: persistent,
-                                           tiles: triples.map { (headDim: $0.0, blockM: $0.1, blockN: $0.2) }, stages: kStages,
+                                           tiles: forward, backwardTiles: backwardTiles, backwardRate: backwardRate, stages: kStages,
                                            matrixRate: rate, softmaxOverlap: overlap, path: node.path))
         }
         try a.finish()

@@ -37,6 +37,9 @@ enum AttentionModel {
         guard let family = library.attentionKernel(a.impl) else {
             throw SimulationError(kernel: kernel, message: "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: \(library.attention.map(\.id).joined(separator: ", "))")
         }
+        if a.backward {
+            return try backward(a, dtype, machine, family, macsPerCycle: macsPerCycle, onMatrix: onMatrix, kernel: kernel)
+        }
         let b = dtype.bytes
         let d = a.headDim
         let group = a.heads / a.kvHeads

@@ -37,6 +37,7 @@ public enum Calibrator {
         /// Figures of the chip's kernel library.
         case fa2MatrixRate = "attention.fa2.matrix_rate"
         case fa3SoftmaxOverlap = "attention.fa3.softmax_overlap"
+        case fa2BackwardRate = "attention.fa2.backward_rate"
 
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
@@ -86,6 +87,7 @@ public enum Calibrator {
             case .harness, .harnessCompiled: return 0
             case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
             case .fa3SoftmaxOverlap: return m.library.attentionKernel("fa3")?.softmaxOverlap ?? 0
+            case .fa2BackwardRate: return m.library.attentionKernel("fa2")?.backwardRate ?? 0
             }
         }
 
@@ -110,6 +112,7 @@ public enum Calibrator {
             case .harness, .harnessCompiled: break
             case .fa2MatrixRate: m.library.setAttention("fa2") { $0.matrixRate = value }
             case .fa3SoftmaxOverlap: m.library.setAttention("fa3") { $0.softmaxOverlap = value }
+            case .fa2BackwardRate: m.library.setAttention("fa2") { $0.backwardRate = value }
             }
         }
     }

@@ -263,37 +263,63 @@ enum FlagPerfSet {
         })
 }
 
-/// FlashAttention-2 and -3 forward kernels on H100, as their authors published them (the digest
-/// `chips/measured/flashattention-h100.csv` ships with the repository; its header gives provenance).
+/// FlashAttention-2 and -3 kernels as their authors and Azure published them: forward alone, and
+/// forward plus backward (one row: the forward kernel followed by the backward kernel). The digests
+/// ship with the repository under `chips/measured/`; their headers give provenance.
 enum FlashAttentionSet {
-    static let h100 = ValidationSet(
-        id: "flashattention-h100", title: "FlashAttention-2 and -3 forward, H100 SXM5", chip: "h100-sxm",
-        provenance: "Dao-AILab/flash-attention @ 7ef24848 README figure flash3_fp16_fwd.png (bar labels, BSD-3) and pytorch/benchmark @ ff65cb67 (PR #2391 test plan); TFLOPS = 4 b s^2 h d / t, halved when causal",
-        splitRule: "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, causal and not)",
-        load: { _ in
-            let file = ResourceLocator.find("chips") + "/measured/flashattention-h100.csv"
-            let (header, data) = try CSV.read(file)
-            func column(_ name: String) throws -> Int {
-                guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
-                return index
-            }
-            let cSource = try column("source"), cImpl = try column("impl"), cType = try column("dtype"), cDim = try column("head_dim")
-            let cCausal = try column("causal"), cBatch = try column("batch"), cHeads = try column("heads"), cSeq = try column("seqlen")
-            let cTF = try column("tflops")
-            return try data.enumerated().map { index, f in
-                let line = index + 2
-                guard f.count == header.count else { throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)") }
-                func int(_ c: Int) throws -> Int { Int(try CSV.number(f[c], file: file, row: line)) }
-                guard let dtype = DataType(rawValue: f[cType]) else { throw ValidationDataError(file: file, row: line, message: "unknown dtype \(f[cType])") }
-                let d = try int(cDim), batch = try int(cBatch), heads = try int(cHeads), seq = try int(cSeq)
-                let causal = f[cCausal] == "true"
-                let flops = 4 * Double(batch) * Double(seq) * Double(seq) * Double(heads) * Double(d) / (causal ? 2 : 1)
-                let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
-                let op = Op.attention(.init(phase: .prefill, batch: batch, heads: heads, kvHeads: heads, qLen: seq, kvLen: seq, headDim: d,
-                                            causal: causal, impl: f[cImpl]))
-                return ValidationRow(label: "\(f[cSource]) \(f[cImpl]) d=\(d)\(causal ? " causal" : "") b=\(batch) s=\(seq)",
-                                     kernel: Kernel(id: "attention", op: op, dtype: dtype), measured: flops / tflops,
-                                     regime: "attention \(f[cImpl])", split: d == 128 ? .check : .calibration)
-            }
-        })
+    static let h100 = make(id: "flashattention-h100", chip: "h100-sxm", file: "flashattention-h100.csv",
+                           title: "FlashAttention-2 and -3, H100 SXM5 (forward; FA2 forward + backward)",
+                           provenance: "Dao-AILab/flash-attention README figures flash3_fp16_fwd.png @ 7ef24848 and flash2_h100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), pytorch/benchmark @ ff65cb67 (PR #2391 test plan), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+                           fitted: true)
+    static let a100 = make(id: "flashattention-a100", chip: "a100-sxm", file: "flashattention-a100.csv",
+                           title: "FlashAttention-2 forward + backward, A100 SXM4",
+                           provenance: "Dao-AILab/flash-attention README figure flash2_a100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+                           fitted: true)
+    static let h200 = make(id: "flashattention-h200", chip: "h200-sxm", file: "flashattention-h200.csv",
+                           title: "FlashAttention-2 forward + backward, H200 SXM (Azure ND H200 v5)",
+                           provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results ND_H200_v5 (MIT)",
+                           fitted: false)
+
+    static func make(id: String, chip: String, file name: String, title: String, provenance: String, fitted: Bool) -> ValidationSet {
+        var set = ValidationSet(
+            id: id, title: title, chip: chip,
+            provenance: provenance + "; TFLOPS = 4 b s^2 h d / t (x 3.5 / (t_fwd + t_bwd) for forward + backward), halved when causal",
+            splitRule: fitted ? "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, both passes, causal and not)"
+                : "every row checks: nothing is fitted on this set (the H200 runs the H100's fitted library)",
+            load: { _ in try load(ResourceLocator.find("chips") + "/measured/" + name, fitted: fitted) })
+        set.fitted = fitted
+        return set
+    }
+
+    static func load(_ file: String, fitted: Bool) throws -> [ValidationRow] {
+        let (header, data) = try CSV.read(file)
+        func column(_ name: String) throws -> Int {
+            guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
+            return index
+        }
+        let cSource = try column("source"), cImpl = try column("impl"), cType = try column("dtype"), cDim = try column("head_dim")
+        let cCausal = try column("causal"), cBatch = try column("batch"), cHeads = try column("heads"), cSeq = try column("seqlen")
+        let cTF = try column("tflops"), cPass = try column("pass")
+        return try data.enumerated().map { index, f in
+            let line = index + 2
+            guard f.count == header.count else { throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)") }
+            func int(_ c: Int) throws -> Int { Int(try CSV.number(f[c], file: file, row: line)) }
+            guard let dtype = DataType(rawValue: f[cType]) else { throw ValidationDataError(file: file, row: line, message: "unknown dtype \(f[cType])") }
+            guard f[cPass] == "fwd" || f[cPass] == "fwd+bwd" else { throw ValidationDataError(file: file, row: line, message: "pass must be fwd or fwd+bwd, found \(f[cPass])") }
+            let d = try int(cDim), batch = try int(cBatch), heads = try int(cHeads), seq = try int(cSeq)
+            let causal = f[cCausal] == "true"
+            let both = f[cPass] == "fwd+bwd"
+            let flops = 4 * Double(batch) * Double(seq) * Double(seq) * Double(heads) * Double(d) / (causal ? 2 : 1) * (both ? 3.5 : 1)
+            let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
+            let forward = Op.Attention(phase: .prefill, batch: batch, heads: heads, kvHeads: heads, qLen: seq, kvLen: seq, headDim: d,
+                                       causal: causal, impl: f[cImpl])
+            var backward = forward
+            backward.backward = true
+            return ValidationRow(label: "\(f[cSource]) \(f[cImpl]) \(f[cPass]) d=\(d)\(causal ? " causal" : "") b=\(batch) s=\(seq)",
+                                 kernel: Kernel(id: "attention", op: .attention(forward), dtype: dtype),
+                                 followers: both ? [Kernel(id: "attention_backward", op: .attention(backward), dtype: dtype)] : [],
+                                 measured: flops / tflops, regime: "attention \(f[cImpl])\(both ? " fwd+bwd" : "")",
+                                 split: fitted && d != 128 ? .calibration : .check)
+        }
+    }
 }

@@ -50,10 +50,12 @@ public struct ValidationSet: Sendable {
     /// PyTorch op), fitted with `xpusim calibrate --fit harness,harness.compiled` on the calibration
     /// split. Zero for sets timed with device events.
     public var harness = Harness()
+    /// Whether any figure is fitted on this set's calibration rows; false: every row checks.
+    public var fitted = true
     public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
 
     /// All sets this xpusim knows, by id.
-    public static let all: [ValidationSet] = [VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100]
+    public static let all: [ValidationSet] = [VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100, FlashAttentionSet.a100, FlashAttentionSet.h200]
 
     public static func named(_ id: String) -> ValidationSet? { all.first { $0.id == id } }
 

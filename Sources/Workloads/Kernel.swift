@@ -71,9 +71,13 @@ public enum Op: Sendable, Hashable {
         public var causal: Bool
         /// The library kernel to run (`fa2`, `fa3`, ...); nil: the chip library's default.
         public var impl: String?
-        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool, impl: String? = nil) {
+        /// The backward pass (training): dQ, dK, dV from Q, K, V, O, dO and the softmax statistics.
+        public var backward: Bool
+        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool,
+                    impl: String? = nil, backward: Bool = false) {
             self.phase = phase; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
             self.qLen = qLen; self.kvLen = kvLen; self.headDim = headDim; self.causal = causal; self.impl = impl
+            self.backward = backward
         }
     }
 

@@ -101,8 +101,11 @@ enum TraceReader {
             let headDim = try positive(k.required("head_dim"))
             let causal = try k.optional("causal")?.bool() ?? (phase == .prefill)
             try checkProduct([batch, heads, qLen, kvLen, headDim], k.node, "batch x heads x q_len x kv_len x head_dim")
+            let backwardNode = k.optional("backward")
+            let backward = try backwardNode?.bool() ?? false
+            if let backwardNode, backward, phase == .decode { throw backwardNode.error("a backward pass needs phase: prefill (decode has no backward)") }
             return .attention(.init(phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal,
-                                    impl: try k.optional("impl")?.string()))
+                                    impl: try k.optional("impl")?.string(), backward: backward))
         case "elementwise":
             let elements = try positive(k.required("elements"))
             let reads = try nonNegative(k.required("reads", "tensors read per element"))

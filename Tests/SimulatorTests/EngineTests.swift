@@ -85,16 +85,17 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(over.duration / full.duration, 1.25, "\(full.decomposition) vs \(over.decomposition)")
     }
 
-    /// 2.2 waves of 128x256 tiles would pay for 3 (1.5x two full waves) in data-parallel waves of
-    /// that tile; the library's other tiles pay less, and its stream-K scheduler (asked for by name)
-    /// comes close to 2.2 waves' worth.
+    /// 2.2 waves of 128x256 tiles pay for 3 (1.5x two full waves) in data-parallel waves, which is
+    /// what the library's heuristic runs by default (docs/validation.md: searching stream-K for every
+    /// GEMM fitted the measured cuBLAS and DeepGEMM rows worse); asked for by name, its stream-K
+    /// scheduler comes close to 2.2 waves' worth.
     func testAShapeWithTwoPointTwoWavesDoesNotPayForThree() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
         let twoWaves = try engine.cost(of: gemm("two", 128 * 33, 256 * 8, 8192))   // 264 tiles: 2 full waves
         let shape = Op.Gemm(m: 128 * 29, n: 256 * 10, k: 8192)                       // 290 tiles: 2.2 waves
         let best = try engine.cost(of: Kernel(id: "best", op: .gemm(shape), dtype: .bf16))
         let work = 290.0 / 264
-        XCTAssertLessThan(best.duration / twoWaves.duration, 1.35, "\(best.decomposition) vs \(twoWaves.decomposition)")
+        XCTAssertGreaterThan(best.duration / twoWaves.duration, 1.4, "\(best.decomposition) vs \(twoWaves.decomposition)")
         var streamK = shape
         streamK.impl = "stream_k"
         let sk = try engine.cost(of: Kernel(id: "sk", op: .gemm(streamK), dtype: .bf16))
@@ -216,6 +217,27 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(fa3.bound, .compute)
         XCTAssertGreaterThan(fa3.matrixBusy, 0.5)
         XCTAssertLessThan(fa3.duration, 0.7 * fa2.duration, "FlashAttention-3 is about 1.8x FlashAttention-2 on H100")
+    }
+
+    /// The backward pass: 2.5x the forward's FLOPs in FlashAttention-2's backward kernel (KV-block
+    /// tiles, five matrix products per step, pre- and post-pass), slower per FLOP than the forward.
+    func testAttentionBackward() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let forward = Op.Attention(phase: .prefill, batch: 2, heads: 16, kvHeads: 16, qLen: 8192, kvLen: 8192, headDim: 128, causal: false)
+        var backward = forward
+        backward.backward = true
+        let f = try engine.cost(of: Kernel(id: "f", op: .attention(forward), dtype: .fp16))
+        let b = try engine.cost(of: Kernel(id: "b", op: .attention(backward), dtype: .fp16))
+        XCTAssertEqual(b.flops, 2.5 * f.flops, accuracy: 1)
+        XCTAssertEqual(b.bound, .compute)
+        XCTAssertTrue(b.decomposition.hasPrefix("fa2 backward: 2048 tiles of 128 KV rows"), b.decomposition)
+        XCTAssertGreaterThan(b.duration, 2.5 * f.duration)
+        XCTAssertLessThan(b.duration, 4 * f.duration)
+        // FlashAttention-3's backward is not described in the library: a clear error.
+        backward.impl = "fa3"
+        XCTAssertThrowsError(try engine.cost(of: Kernel(id: "b3", op: .attention(backward), dtype: .fp16))) { error in
+            XCTAssertTrue("\(error)".contains("fa3 of library cuda-sm90 has no backward kernel"), "\(error)")
+        }
     }
 
     func testAttentionImplIsTheLibrarysOrAClearError() throws {

@@ -111,6 +111,17 @@ final class TraceReaderTests: XCTestCase {
         XCTAssertEqual(trace.kernels[2].op, .groupedGemm(.init(mPerGroup: [0, 16, 64], n: 128, k: 256)))
         assertError(kernels("{id: e, op: elementwise, elements: 4, reads: 1, writes: 1, dtype: bf16, activity: 1.5}"), "activity must be between")
         assertError(kernels("{id: s, op: softmax, rows: 4, columns: 4, dtype: bf16, residual: true}"), "applies to norm only")
+        let libraryKernels = try Trace.parse(text: kernels(
+            "{id: a, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, impl: fa3}",
+            "{id: b, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}",
+            "{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: bf16, impl: stream_k}"), file: "t.yaml")
+        guard case .attention(let fa3) = libraryKernels.kernels[0].op, case .attention(let backward) = libraryKernels.kernels[1].op,
+              case .gemm(let streamK) = libraryKernels.kernels[2].op else { return XCTFail("wrong ops") }
+        XCTAssertEqual(fa3.impl, "fa3")
+        XCTAssertTrue(backward.backward)
+        XCTAssertEqual(streamK.impl, "stream_k")
+        assertError(kernels("{id: d, op: attention, phase: decode, batch: 1, heads: 8, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}"),
+                    "a backward pass needs phase: prefill")
     }
 
     func testModelDecodeStepsFollowTheArchitecture() {
