@@ -64,6 +64,16 @@ public struct ChipSpec: Sendable {
         public var pcieGeneration: Int, pcieLanes: Int
         public var scaleOutBandwidth: Double
         public var scaleUpBandwidth: Double { Double(scaleUpLinks) * bandwidthPerLink }
+        /// Payload rate of the PCIe link per direction (B/s): lanes x transfer rate x encoding
+        /// efficiency / 8, by generation as the PCI-SIG base specifications define them: 2.5 and
+        /// 5 GT/s with 8b/10b (gen 1-2), 8, 16 and 32 GT/s with 128b/130b (gen 3-5), 64 and 128
+        /// GT/s in 256-byte FLITs carrying 242 bytes of payload (gen 6-7).
+        public var pcieBandwidth: Double {
+            let table: [(rate: Double, efficiency: Double)] = [(2.5e9, 0.8), (5e9, 0.8), (8e9, 128.0 / 130), (16e9, 128.0 / 130),
+                                                                (32e9, 128.0 / 130), (64e9, 242.0 / 256), (128e9, 242.0 / 256)]
+            let entry = table[min(max(pcieGeneration, 1), table.count) - 1]
+            return Double(pcieLanes) * entry.rate * entry.efficiency / 8
+        }
     }
 
     public struct Power: Sendable {
@@ -78,6 +88,8 @@ public struct ChipSpec: Sendable {
 
     public struct Thermal: Sendable {
         public var maxOperating: Double, slowdown: Double, shutdown: Double
+        /// Share of the boost clock the hardware slowdown allows.
+        public var slowdownClock: Double
         public var junctionResistance: Double, junctionCapacitance: Double
         public var heatsinkResistanceAir: Double, heatsinkResistanceLiquid: Double, heatsinkCapacitance: Double
         public var ambient: Double
@@ -182,6 +194,7 @@ extension ChipSpec {
                       macActivityFloor: n("power.mac_activity_floor"), controlInterval: n("power.control_interval"),
                       clockPower: n("power.clock_power"))
         thermal = Thermal(maxOperating: n("thermal.max_operating"), slowdown: n("thermal.slowdown"), shutdown: n("thermal.shutdown"),
+                          slowdownClock: n("thermal.slowdown_clock"),
                           junctionResistance: n("thermal.junction_resistance"), junctionCapacitance: n("thermal.junction_capacitance"),
                           heatsinkResistanceAir: n("thermal.heatsink_resistance_air"),
                           heatsinkResistanceLiquid: n("thermal.heatsink_resistance_liquid"),

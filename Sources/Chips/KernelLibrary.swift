@@ -36,6 +36,8 @@ public struct KernelLibrary: Sendable {
     public var gemm: Gemm
     public var attention: [AttentionKernel]
     public var defaultAttention: String
+    /// Elements one unit takes per chunk in the library's element-wise and copy kernels.
+    public var chunkElements: Double
 
     /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
     public struct Gemm: Sendable {
@@ -104,6 +106,9 @@ public struct KernelLibrary: Sendable {
         public var matrixRate: Double
         /// Fraction of the softmax time hidden behind matrix work.
         public var softmaxOverlap: Double
+        /// Decode (flash-decoding): the KV length is split while units are idle and each split keeps
+        /// at least this many KV rows.
+        public var decodeSplitMinimum: Int
         /// Where the kernel is declared in its file, for messages.
         public var path: String
 
@@ -172,6 +177,10 @@ extension KernelLibrary {
         try g.finish()
         guard kSlice >= 16 && kSlice <= 4096 else { throw root.error("gemm.k_slice: expected 16 B to 4 KiB, found \(kSlice) B") }
 
+        var streaming = try MappingReader(try top.required("streaming", "element-wise and copy kernels"))
+        let chunk = try figures.integer(try streaming.required("chunk_elements"), plausible: 64...1_048_576)
+        try streaming.finish()
+
         var a = try MappingReader(try top.required("attention", "the attention kernels"))
         let defaultNode = try a.required("default", "the id of the attention kernel used when a trace names none")
         let defaultID = try defaultNode.string()
@@ -202,10 +211,11 @@ extension KernelLibrary {
             let kStages = try figures.integer(try k.required("stages"), plausible: 1...8)
             let rate = try figures.ratio(try k.required("matrix_rate"))
             let overlap = try figures.ratio(try k.required("softmax_overlap"), allowZero: true)
+            let splitMinimum = try figures.integer(try k.required("decode_split_min_kv"), plausible: 16...65_536)
             try k.finish()
             kernels.append(AttentionKernel(id: kid, name: kname, pipeline: pipeline, order: order, persistent: persistent,
                                            tiles: forward, backwardTiles: backwardTiles, backwardRate: backwardRate, stages: kStages,
-                                           matrixRate: rate, softmaxOverlap: overlap, path: node.path))
+                                           matrixRate: rate, softmaxOverlap: overlap, decodeSplitMinimum: splitMinimum, path: node.path))
         }
         try a.finish()
         try top.finish()
@@ -214,7 +224,7 @@ extension KernelLibrary {
         }
         return KernelLibrary(id: id, name: name, file: root.file,
                              gemm: Gemm(tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster),
-                             attention: kernels, defaultAttention: defaultID)
+                             attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk))
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {

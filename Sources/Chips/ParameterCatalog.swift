@@ -144,6 +144,7 @@ public enum ParameterCatalog {
 
         .init("thermal.max_operating", .quantity(.temperature), "maximum operating junction temperature", plausible: 40...150),
         .init("thermal.slowdown", .quantity(.temperature), "temperature at which hardware slowdown starts", plausible: 40...150),
+        .init("thermal.slowdown_clock", .quantity(.ratio), "share of the boost clock the hardware slowdown holds the clock at (or below) while the junction is past thermal.slowdown", plausible: 0.05...1),
         .init("thermal.shutdown", .quantity(.temperature), "temperature at which the chip shuts down", plausible: 40...160),
         .init("thermal.junction_resistance", .quantity(.thermalResistance), "junction-to-heatsink thermal resistance", plausible: 1e-4...5),
         .init("thermal.junction_capacitance", .quantity(.heatCapacity), "junction/package heat capacity", plausible: 1e-2...1e4),

@@ -80,7 +80,7 @@ enum AttentionModel {
             tileHeads = a.batch * a.kvHeads
             // Flash-decoding: split the KV length while units are idle and chunks stay long.
             var split = 1
-            while tileHeads * split < units && a.kvLen / (split * 2) >= 256 { split *= 2 }
+            while tileHeads * split < units && a.kvLen / (split * 2) >= family.decodeSplitMinimum { split *= 2 }
             splitKV = split
         } else {
             tilesPerHead = (a.qLen + rowsPerTile - 1) / rowsPerTile

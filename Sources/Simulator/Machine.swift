@@ -51,8 +51,7 @@ public struct Machine: Sendable {
         l2Latency = spec.memory.l2Latency
         hbmBandwidth = spec.memory.hbmBandwidth
         hbmLatency = spec.memory.hbmLatency
-        // Per-direction PCIe payload rate: about 0.25 GB/s per lane at generation 1, doubling each generation.
-        pcieBandwidth = 0.25e9 * Double(1 << (spec.interconnect.pcieGeneration - 1)) * Double(spec.interconnect.pcieLanes) * 128 / 130
+        pcieBandwidth = spec.interconnect.pcieBandwidth
         launchOverhead = spec.launchOverhead
         efficiency = spec.efficiency
         library = spec.library

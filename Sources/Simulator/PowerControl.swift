@@ -137,7 +137,7 @@ struct PowerControl {
             target = min(target, capped)
         }
         if junction >= thermal.slowdown {
-            target = min(target, max(spec.clocks.min, spec.clocks.boost / 2))
+            target = min(target, max(spec.clocks.min, spec.clocks.boost * thermal.slowdownClock))
             thermalHeld = true
         }
         if junction >= thermal.shutdown {

@@ -9,8 +9,6 @@ import Workloads
 /// how many bytes each keeps in flight (Little's law: a unit with S bytes in flight against a
 /// latency L moves at most S/L).
 enum StreamingModel {
-    /// Elements one unit takes per chunk (a thread block of 1024 threads x 8 elements).
-    static let chunkElements = 8192.0
 
     struct Work {
         /// Activation reads (produced by an earlier kernel) and other reads (weights, tables).
@@ -42,14 +40,14 @@ enum StreamingModel {
         let bytes = work.readBytes + work.writeBytes + work.weightBytes
         // Inputs the producer just wrote are still in L2 (when the trace says so, or the kernel
         // depends on another). Two views of the same residency:
-        // - bytes: up to half of L2 of the inputs is served by L2 (what the producer left there that
+        // - bytes: up to the shared L2 (size / partitions) of the inputs is served by L2 (what the producer left there that
         //   other live data has not displaced); outputs stay in L2 while that half has room left;
         // - dependent loads: a loop iteration waits for the slowest of its lines, so it sees L2
         //   latency only while nearly every line hits, which holds wholly while the footprint fits in
-        //   half of L2, and for a falling share of iterations up to the whole L2.
+        //   the shared L2 (size / partitions), and for a falling share of iterations up to the whole L2.
         let activation = bytes - work.weightBytes
         let warm = inputsInL2 && !work.pcie
-        let half = machine.l2Bytes / 2
+        let half = machine.l2SharedBytes
         let readHits = warm ? min(work.readBytes, half) : 0
         let writeHits = warm ? min(work.writeBytes, half - readHits) : 0
         let latencyHit = warm ? l2LatencyShare(footprint: activation, machine) : 0
@@ -102,13 +100,16 @@ enum StreamingModel {
     }
 
     /// Share of a kernel's dependent loads that see L2 latency when its producer has just written the
-    /// inputs: 1 while the footprint fits in half of L2, falling linearly to 0 at the whole L2.
+    /// inputs: 1 while the footprint fits in the L2 that data shared chip-wide lives in (size /
+    /// partitions), falling linearly to 0 at the whole L2.
     static func l2LatencyShare(footprint: Double, _ machine: Machine) -> Double {
-        let half = machine.l2Bytes / 2
-        return min(1, max(0, (machine.l2Bytes - footprint) / half))
+        let shared = machine.l2SharedBytes
+        guard machine.l2Bytes > shared else { return footprint <= shared ? 1 : 0 }
+        return min(1, max(0, (machine.l2Bytes - footprint) / (machine.l2Bytes - shared)))
     }
 
     static func elementwise(_ e: Op.Elementwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
+        let chunkElements = machine.library.chunkElements
         let n = Double(e.elements)
         var work = Work(readBytes: n * Double(e.reads) * dtype.bytes, writeBytes: n * Double(e.writes) * dtype.bytes,
                         vectorFlops: n * e.flopsPerElement, sfuOps: 0, parallelism: (n / chunkElements).rounded(.up),
@@ -128,6 +129,7 @@ enum StreamingModel {
     }
 
     static func rowwise(_ r: Op.Rowwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
+        let chunkElements = machine.library.chunkElements
         let rows = Double(r.rows), columns = Double(r.columns)
         let n = rows * columns
         let b = dtype.bytes
@@ -164,6 +166,7 @@ enum StreamingModel {
     }
 
     static func embedding(_ e: Op.Embedding, _ dtype: DataType, _ machine: Machine) -> KernelCost {
+        let chunkElements = machine.library.chunkElements
         let n = Double(e.tokens) * Double(e.hidden)
         let work = Work(readBytes: Double(e.tokens) * 8, writeBytes: n * dtype.bytes, weightBytes: n * dtype.bytes, vectorFlops: 0, sfuOps: 0,
                         parallelism: max(Double(e.tokens), n / chunkElements), efficiency: \.gather,
@@ -172,6 +175,7 @@ enum StreamingModel {
     }
 
     static func memcpy(_ c: Op.Memcpy, _ machine: Machine) -> KernelCost {
+        let chunkElements = machine.library.chunkElements
         let bytes = Double(c.bytes)
         switch c.kind {
         case .d2d:
