@@ -17,6 +17,8 @@ enum GemmModel {
         var m: Int, n: Int, k: Int, batch: Int
         /// The library scheduler the trace asks for, if any.
         var impl: String? = nil
+        /// Grouped GEMM: the rows of each group (each group its own B); `m` is their sum.
+        var groups: [Int]? = nil
     }
 
     /// `inputsInL2`: the activation operand A was just written by its producer and is read from L2
@@ -47,7 +49,9 @@ enum GemmModel {
         // Libraries compute C^T = B^T A^T when that maps the small dimension onto the matrix
         // instruction's narrow side (N can be as small as 8 where M cannot): both orientations are searched.
         // The activation (the operand a producer just wrote) is A as given, B once swapped.
-        let orientations = shape.m == shape.n ? [(shape, true)] : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch, impl: shape.impl), false)]
+        // A grouped GEMM keeps its layout: groups stacked along M, each with its own weights.
+        let orientations = shape.m == shape.n || shape.groups != nil ? [(shape, true)]
+            : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch, impl: shape.impl), false)]
         for (shape, activationIsA) in orientations {
         for bm in bms {
             for bn in bns {
@@ -57,7 +61,7 @@ enum GemmModel {
                 let stages = min(library.maxStages, Int(machine.stagingBytes / sliceBytes))
                 if stages < 2 { continue }
                 for scheduler in schedulers {
-                    for split in scheduler == .streamK ? [1] : [1, 2, 4, 8, 16] {
+                    for split in scheduler == .streamK || shape.groups != nil ? [1] : [1, 2, 4, 8, 16] {
                         if split > 1 && shape.k / split < 2 * bk { break }
                         let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, scheduler: scheduler, b: b, outBytes: outBytes,
                                                  macsPerCycle: macsPerCycle, eta: eta, machine: machine,
@@ -119,7 +123,10 @@ enum GemmModel {
     static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, scheduler: KernelLibrary.GemmScheduler, b: Double, outBytes: Double,
                          macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool) -> Candidate {
         let units = machine.units
-        let tilesM = (s.m + bm - 1) / bm, tilesN = (s.n + bn - 1) / bn
+        // A grouped GEMM pads each group to whole row tiles (DeepGEMM's contiguous layout aligns
+        // groups to the block; its masked layout skips the tiles past a group's rows).
+        let tilesM = s.groups.map { $0.reduce(0) { $0 + ($1 + bm - 1) / bm } } ?? (s.m + bm - 1) / bm
+        let tilesN = (s.n + bn - 1) / bn
         let tilesPerBatch = tilesM * tilesN
         let tiles = tilesPerBatch * s.batch * split
         let kPerSplit = (s.k + split - 1) / split
@@ -133,7 +140,7 @@ enum GemmModel {
         // fit in the L2 that data shared chip-wide lives in; the next group reuses B if a whole
         // group's pass (its A panels and all of B) fits. Both raster directions are tried.
         let aTotal = Double(s.m) * Double(s.k) * b * Double(s.batch)
-        let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch)
+        let bTotal = Double(s.k) * Double(s.n) * b * Double(s.batch * (s.groups?.count ?? 1))
         let reuseCapacity = machine.l2SharedBytes
         let aFromHBM = aInL2 && aTotal <= reuseCapacity ? 0 : aTotal
         let bFromHBM = bInL2 && bTotal <= reuseCapacity ? 0 : bTotal
@@ -156,6 +163,20 @@ enum GemmModel {
             let alongM = traffic(rowsTotal: tilesN, colsTotal: tilesM, rowPanel: bPanel, colPanel: aPanel,
                                  rowBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal, colBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal)
             operandHBM = min(alongN, alongM)
+            if let groups = s.groups {
+                // Rasterised along N, a group's row tiles share its weights within a raster group;
+                // a group taller than one re-reads them per raster group unless they stay in L2.
+                let r = min(group, Double(tilesM))
+                let c = min(Double(tilesN), (wave / r).rounded(.up))
+                let aReads = r * aPanel + c * bPanel <= reuseCapacity ? aTotal : aTotal * (Double(tilesN) / c).rounded(.up)
+                let weights = Double(s.k) * Double(s.n) * b
+                var bReads = 0.0
+                for rows in groups {
+                    let rowTiles = Double((rows + bm - 1) / bm)
+                    bReads += rowTiles <= r || r * aPanel + weights <= reuseCapacity ? weights : weights * (rowTiles / r).rounded(.up)
+                }
+                operandHBM = aReads + bReads
+            }
         }
         let cBytes = Double(s.m) * Double(s.n) * outBytes * Double(s.batch)
         let sliceBytes = Double((bm + bn) * bk) * b
@@ -231,26 +252,14 @@ enum GemmModel {
 
     /// A grouped GEMM is one launch whose tiles of all groups share the waves: costed as one GEMM
     /// over the stacked rows (each group padded to whole tiles), reading every group's weights.
+    /// A grouped GEMM (mixture-of-experts) is one launch whose tiles of all groups share the
+    /// waves: each group padded to whole row tiles, each with its own weights, costed by the same
+    /// tile model as a GEMM.
     static func groupedCost(_ g: Op.GroupedGemm, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
         let active = g.mPerGroup.filter { $0 > 0 }
-        let tileRows = max(machine.fragment.m, 64)
-        let padded = active.reduce(0) { $0 + (($1 + tileRows - 1) / tileRows) * tileRows }
-        let stacked = try GemmModel.cost(.init(m: padded, n: g.n, k: g.k, batch: 1, impl: g.impl), dtype, machine, kernel: kernel)
-        // Each group has its own weight matrix: the stacked GEMM read one, the others add their reads.
-        var cost = stacked
-        let weight = Double(g.n) * Double(g.k) * dtype.bytes
-        let extraWeights = Double(active.count - 1) * weight
-        let extraTime = extraWeights / machine.streamBandwidth
-        let computeTime = (cost.duration - machine.launchOverhead)
-        if cost.bound == .memory || cost.bound == .latency {
-            cost.duration += extraTime
-        } else {
-            cost.duration = machine.launchOverhead + max(computeTime, (cost.hbmBytes + extraWeights) / machine.streamBandwidth)
-        }
-        cost.hbmBytes += extraWeights
-        cost.flops = 2 * Double(active.reduce(0, +)) * Double(g.n) * Double(g.k)
-        cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
-        cost.decomposition = "\(active.count) groups stacked to \(padded) rows; " + stacked.decomposition
+        let rows = active.reduce(0, +)
+        var cost = try GemmModel.cost(.init(m: rows, n: g.n, k: g.k, batch: 1, impl: g.impl, groups: active), dtype, machine, kernel: kernel)
+        cost.decomposition = "\(active.count) groups of \(rows / active.count) rows on average; " + cost.decomposition
         return cost
     }
 }

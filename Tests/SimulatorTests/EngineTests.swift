@@ -106,6 +106,24 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// Grouped GEMM goes through the tile model: each group padded to whole row tiles and reading
+    /// its own weights once; skewed expert loads cost more than balanced ones of the same total.
+    func testGroupedGEMMRunsOnTheTileModel() throws {
+        let engine = Engine(machine: try machine("h800-sxm"))
+        func grouped(_ rows: [Int]) throws -> KernelCost {
+            try engine.cost(of: Kernel(id: "moe", op: .groupedGemm(.init(mPerGroup: rows, n: 4096, k: 7168)), dtype: .fp8))
+        }
+        let balanced = try grouped(Array(repeating: 256, count: 8))
+        let skewed = try grouped([1024, 512, 256, 128, 64, 32, 32, 0])
+        let weights = 8.0 * 4096 * 7168
+        XCTAssertGreaterThanOrEqual(balanced.hbmBytes, weights + 2048 * 7168)
+        XCTAssertLessThan(balanced.hbmBytes, 1.2 * (weights + 2048 * 7168 + 2048 * 4096 * 2))
+        XCTAssertEqual(balanced.flops, 2 * 2048 * 4096 * 7168)
+        XCTAssertTrue(balanced.decomposition.hasPrefix("8 groups of 256 rows on average"), balanced.decomposition)
+        // The skewed load pads its small groups to whole tiles and leaves units idle in its tall group's waves.
+        XCTAssertGreaterThan(skewed.macs, balanced.macs)
+    }
+
     /// Raster groups keep a wave's A panels in L2 for the next wave: a large GEMM reads its
     /// operands from HBM a few times, not once per wave.
     func testGEMMReusesOperandsAcrossWavesThroughL2() throws {
