@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["Chips", "TestSupport"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"]),

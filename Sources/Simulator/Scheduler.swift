@@ -2,20 +2,44 @@ import Chips
 import SimCore
 import Workloads
 
-/// The shared resources of one chip on a flow network: its compute units, its L2 and its HBM.
+/// The shared resources of one chip on a flow network: per die, its compute units, its L2 and its
+/// HBM, and the die-to-die link of a multi-die package.
 ///
-/// Links of a system are more resources on the same network.
+/// A kernel of a package that software sees as one device spreads its tiles evenly over the dies,
+/// so it holds each die's share of what it uses. Links of a system are more resources on the same
+/// network.
 public struct ChipResources: Sendable {
-    public var units: FlowNetwork.ResourceID
-    public var l2: FlowNetwork.ResourceID
-    public var hbm: FlowNetwork.ResourceID
+    public struct Die: Sendable {
+        public var units: FlowNetwork.ResourceID
+        public var l2: FlowNetwork.ResourceID
+        public var hbm: FlowNetwork.ResourceID
+    }
+    public var dies: [Die]
+    /// The die-to-die link (per direction), where the chip file gives one.
+    public var dieToDie: FlowNetwork.ResourceID?
 
     /// Adds the chip's resources to `network`: compute units counted as units, L2 and HBM at the
-    /// bandwidth kernels sustain on them.
+    /// bandwidth kernels sustain on them, each split evenly over the package's dies.
     public init(_ machine: Machine, on network: inout FlowNetwork, prefix: String = "") {
-        units = network.addResource(prefix + "units", capacity: Double(machine.units))
-        l2 = network.addResource(prefix + "l2", capacity: machine.achievableL2Bandwidth)
-        hbm = network.addResource(prefix + "hbm", capacity: machine.streamBandwidth)
+        let count = max(1, machine.spec.dies)
+        let share = 1 / Double(count)
+        dies = (0..<count).map { die in
+            let name = prefix + (count > 1 ? "die\(die)." : "")
+            return Die(units: network.addResource(name + "units", capacity: Double(machine.units) * share),
+                       l2: network.addResource(name + "l2", capacity: machine.achievableL2Bandwidth * share),
+                       hbm: network.addResource(name + "hbm", capacity: machine.streamBandwidth * share))
+        }
+        let d2d = machine.spec.interconnect
+        dieToDie = count > 1 ? d2d.dieToDieBandwidth.map { network.addResource(prefix + "d2d", capacity: $0, latency: d2d.dieToDieLatency ?? 0) } : nil
+    }
+
+    /// The hops of a kernel that holds `units` units and moves `l2` and `hbm` bytes per unit of its
+    /// flow, spread evenly over the dies.
+    func hops(units: Double, l2: Double, hbm: Double) -> [FlowNetwork.Hop] {
+        let share = 1 / Double(dies.count)
+        return dies.flatMap { die in
+            [FlowNetwork.Hop(die.units, usage: units * share), FlowNetwork.Hop(die.l2, usage: l2 * share), FlowNetwork.Hop(die.hbm, usage: hbm * share)]
+        }
     }
 }
 
@@ -79,18 +103,14 @@ struct Scheduler {
         let boost = machine.clock
         var stretch = boost / control.clock
 
-        let unitCapacity = network.resource(chip.units).capacity
-        let l2Capacity = network.resource(chip.l2).capacity, hbmCapacity = network.resource(chip.hbm).capacity
+        let unitCapacity = Double(machine.units), l2Capacity = machine.achievableL2Bandwidth, hbmCapacity = machine.streamBandwidth
         func shape(_ index: Int) -> (hops: [FlowNetwork.Hop], rate: Double) {
             let cost = costs[index]
             let alone = durationAlone(index, stretch)
             // Alone, a kernel's cost never asks more of a resource than it has; the clamps only
             // absorb rounding, so a kernel alone always runs at its own speed.
-            let hops = [
-                FlowNetwork.Hop(chip.units, usage: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone),
-                FlowNetwork.Hop(chip.l2, usage: min(cost.l2Bytes, l2Capacity * alone)),
-                FlowNetwork.Hop(chip.hbm, usage: min(cost.hbmBytes, hbmCapacity * alone)),
-            ]
+            let hops = chip.hops(units: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone,
+                                 l2: min(cost.l2Bytes, l2Capacity * alone), hbm: min(cost.hbmBytes, hbmCapacity * alone))
             return (hops, 1 / alone)
         }
 

@@ -1,5 +1,6 @@
 import Chips
 import Foundation
+import SimCore
 import Simulator
 import Workloads
 import TestSupport
@@ -155,6 +156,23 @@ final class EngineTests: XCTestCase {
         XCTAssertThrowsError(try b2.cost(of: gemm("f", 64, 64, 64, .fp8))) { error in
             XCTAssertTrue("\(error)".contains("no fp8 support"), "\(error)")
         }
+    }
+
+    /// A two-die package seen as one device: each die's units, L2 and HBM are resources of their
+    /// own, a kernel holds each die's share, and the die-to-die link is on the network too.
+    func testMultiDiePackagesHaveResourcesPerDie() throws {
+        let c = try machine("ascend-910c")
+        var network = FlowNetwork()
+        let resources = ChipResources(c, on: &network)
+        XCTAssertEqual(resources.dies.count, 2)
+        XCTAssertNotNil(resources.dieToDie)
+        XCTAssertEqual(network.resource(resources.dies[1].hbm).capacity, c.streamBandwidth / 2, accuracy: 1)
+        XCTAssertEqual(network.resource(resources.dies[0].units).name, "die0.units")
+        // A kernel alone still runs at its own speed when spread over both dies.
+        let engine = Engine(machine: c)
+        let kernel = gemm("g", 4096, 4096, 4096)
+        let run = try engine.run(Trace(name: "one", kernels: [kernel]), conditions: RunConditions(fixedClock: c.clock))
+        XCTAssertEqual(run.totalTime, try engine.cost(of: kernel).duration, accuracy: 1e-9)
     }
 
     func testIndependentStreamsOverlapAndDependenciesSerialise() throws {
