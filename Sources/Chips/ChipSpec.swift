@@ -93,7 +93,7 @@ public struct ChipSpec: Sendable {
         public var junctionResistance: Double, junctionCapacitance: Double
         public var heatsinkResistanceAir: Double, heatsinkResistanceLiquid: Double, heatsinkCapacitance: Double
         public var ambient: Double
-        public var cooling: String
+        public var cooling: Cooling
     }
 
     public var id: String
@@ -199,7 +199,7 @@ extension ChipSpec {
                           heatsinkResistanceAir: n("thermal.heatsink_resistance_air"),
                           heatsinkResistanceLiquid: n("thermal.heatsink_resistance_liquid"),
                           heatsinkCapacitance: n("thermal.heatsink_capacitance"),
-                          ambient: n("thermal.ambient"), cooling: t("thermal.cooling"))
+                          ambient: n("thermal.ambient"), cooling: Cooling(rawValue: t("thermal.cooling"))!)
         launchOverhead = n("runtime.launch_overhead")
         library = try KernelLibraries.named(t("runtime.library"), for: document.file, directory: libraries)
         efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),

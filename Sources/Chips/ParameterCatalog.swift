@@ -62,7 +62,7 @@ public enum ParameterKeys {
     public static let buffer = ["registers", "shared", "l1", "l0a", "l0b", "l0c", "ub", "nram", "sram", "lds"]
     public static let level = ["register", "l1", "l2", "hbm", "link", "d2d", "pcie"]
     public static let unitKinds = ["sm", "ai_core", "mlu_core", "cu"]
-    public static let cooling = ["air", "liquid"]
+    public static let cooling = Cooling.allCases.map(\.rawValue)
 
     static func members(of placeholder: Substring) -> [String]? {
         switch placeholder {

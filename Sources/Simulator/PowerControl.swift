@@ -49,7 +49,7 @@ struct PowerControl {
         let cooling = conditions.cooling ?? spec.thermal.cooling
         rJunction = spec.thermal.junctionResistance
         cJunction = spec.thermal.junctionCapacitance
-        rSink = cooling == "liquid" ? spec.thermal.heatsinkResistanceLiquid : spec.thermal.heatsinkResistanceAir
+        rSink = spec.thermal.heatsinkResistance(cooling)
         cSink = spec.thermal.heatsinkCapacitance
         clock = conditions.fixedClock ?? spec.clocks.boost
         nextTick = interval

@@ -24,7 +24,7 @@ public struct PowerModel: Sendable {
         self.spec = spec
         referenceVoltage = spec.clocks.voltage(at: spec.clocks.boost)
         let thermal = spec.thermal
-        let heatsink = thermal.cooling == "liquid" ? thermal.heatsinkResistanceLiquid : thermal.heatsinkResistanceAir
+        let heatsink = thermal.heatsinkResistance(thermal.cooling)
         let idleTemperature = thermal.ambient + spec.power.idle * (thermal.junctionResistance + heatsink)
         let idleStatic = PowerModel.staticPower(spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min),
                                                 referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost))
@@ -93,9 +93,9 @@ public struct RunConditions: Sendable {
     /// Ambient / coolant temperature; nil: the chip file's.
     public var ambient: Double?
     /// "air" or "liquid"; nil: the chip file's.
-    public var cooling: String?
+    public var cooling: Cooling?
 
-    public init(powerLimit: Double? = nil, fixedClock: Double? = nil, ambient: Double? = nil, cooling: String? = nil) {
+    public init(powerLimit: Double? = nil, fixedClock: Double? = nil, ambient: Double? = nil, cooling: Cooling? = nil) {
         self.powerLimit = powerLimit
         self.fixedClock = fixedClock
         self.ambient = ambient
@@ -109,9 +109,6 @@ public struct RunConditions: Sendable {
         }
         if let clock = fixedClock, !(spec.clocks.min...spec.clocks.boost * 1.0001).contains(clock) {
             throw SimulationError(kernel: "-", message: String(format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min / 1e9, spec.clocks.boost / 1e9))
-        }
-        if let cooling, !["air", "liquid"].contains(cooling) {
-            throw SimulationError(kernel: "-", message: "cooling must be air or liquid, found \(cooling)")
         }
         if let ambient, !(-20...80).contains(ambient) {
             throw SimulationError(kernel: "-", message: "ambient \(ambient) C is outside -20..80 C")

@@ -62,7 +62,7 @@ public struct PowerSummary: Sendable {
     public var reachedShutdown = false
     public var powerLimit: Double = 0
     public var ambient: Double = 0
-    public var cooling: String = ""
+    public var cooling = Cooling.air
     public init() {}
 }
 

@@ -12,7 +12,7 @@ extension Engine {
         let limit = conditions.powerLimit ?? spec.power.limitMax
         let ambient = conditions.ambient ?? spec.thermal.ambient
         let cooling = conditions.cooling ?? spec.thermal.cooling
-        let resistance = spec.thermal.junctionResistance + (cooling == "liquid" ? spec.thermal.heatsinkResistanceLiquid : spec.thermal.heatsinkResistanceAir)
+        let resistance = spec.thermal.junctionResistance + spec.thermal.heatsinkResistance(cooling)
         let boost = spec.clocks.boost
         func duration(_ f: Double) -> Double { cost.duration * (cost.computeFraction * boost / f + 1 - cost.computeFraction) }
         func power(_ f: Double) -> Double {

@@ -62,7 +62,7 @@ struct RunCommand: ParsableCommand {
             let store = try openStore(database)
             let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
             var options = ["chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
-                           "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling]
+                           "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling.rawValue]
             if let clock { options["clock"] = clock }
             if !overrides.isEmpty { options["set"] = overrides.joined(separator: "; ") }
             let context = RunContext(toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
@@ -173,8 +173,14 @@ struct ConditionOptions: ParsableArguments {
             guard let q = Quantity.parse(spaced, as: kind) else { throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"") }
             return q.value
         }
-        if let cooling, !["air", "liquid"].contains(cooling) { throw ValidationError("--cooling: expected air or liquid, found \"\(cooling)\"") }
+        var kind: Cooling?
+        if let cooling {
+            guard let known = Cooling(rawValue: cooling) else {
+                throw ValidationError("--cooling: expected \(Cooling.allCases.map(\.rawValue).joined(separator: " or ")), found \"\(cooling)\"")
+            }
+            kind = known
+        }
         return RunConditions(powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
-                             ambient: try parse(ambient, .temperature, "ambient"), cooling: cooling)
+                             ambient: try parse(ambient, .temperature, "ambient"), cooling: kind)
     }
 }

@@ -55,11 +55,11 @@ final class PowerTests: XCTestCase {
     func testHotAirCooledChipThrottlesAfterMinutesLiquidDoesNot() throws {
         let engine = Engine(machine: try machine("h100-sxm", ["power.control_interval=10 ms"]))
         let trace = gemmLoop(7_500, size: 16384)  // about 80 s of sustained load
-        let air = try engine.run(trace, conditions: RunConditions(ambient: 45, cooling: "air"))
+        let air = try engine.run(trace, conditions: RunConditions(ambient: 45, cooling: .air))
         XCTAssertGreaterThan(air.power.thermalThrottled, 1)
         let firstHot = try XCTUnwrap(air.samples.first { $0.temperature >= 87 })
         XCTAssertGreaterThan(firstHot.time, 20, "it takes the heatsink's time constant to get there")
-        let liquid = try engine.run(trace, conditions: RunConditions(ambient: 45, cooling: "liquid"))
+        let liquid = try engine.run(trace, conditions: RunConditions(ambient: 45, cooling: .liquid))
         XCTAssertEqual(liquid.power.thermalThrottled, 0)
         XCTAssertLessThan(liquid.power.peakTemperature, 87)
         XCTAssertLessThan(liquid.totalTime, air.totalTime)
