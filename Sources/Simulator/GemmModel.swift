@@ -190,7 +190,7 @@ enum GemmModel {
         let latency = missFraction * machine.hbmLatency + (1 - missFraction) * machine.l2Latency
         let stepCompute = Double(bm * bn * bk) / macsPerCycle / eta / clock
 
-        func waveTime(_ active: Int) -> (total: Double, compute: Double, memory: Double, fixed: Double) {
+        func waveTime(_ active: Int) -> (total: Double, compute: Double, memory: Double, fixed: Double, epilogue: Double) {
             let w = Double(active)
             let stepL2 = w * l2SliceBytes / machine.achievableL2Bandwidth
             let stepHBM = w * hbmPerSlice / machine.streamBandwidth
@@ -200,7 +200,7 @@ enum GemmModel {
             let epilogue = w * Double(bm * bn) * (split > 1 ? 4 : outBytes) / machine.streamBandwidth
             let compute = Double(kSteps) * stepCompute
             let memory = Double(kSteps) * max(stepL2, stepHBM, stepLittle)
-            return (prologue + Double(kSteps) * step + epilogue, compute, memory, prologue + epilogue)
+            return (prologue + Double(kSteps) * step + epilogue, compute, memory, prologue + epilogue, epilogue)
         }
         let fullWaves = tiles / units, remainder = tiles % units
         var time = 0.0, compute = 0.0, memory = 0.0, fixed = 0.0
@@ -226,6 +226,15 @@ enum GemmModel {
             if remainder > 0 {
                 let t = waveTime(remainder)
                 time += t.total; compute += t.compute; memory += t.memory; fixed += t.fixed
+            }
+            // With two accumulator tiles (ping-pong), a unit's next tile runs its main loop while
+            // the previous tile's epilogue writes C: every epilogue but the last hides behind the
+            // next wave's k-steps.
+            let waves = fullWaves + (remainder > 0 ? 1 : 0)
+            if machine.accumulatorTiles >= 2 && waves > 1 {
+                let t = waveTime(units)
+                let hidden = min(t.epilogue, t.total - t.fixed) * Double(waves - 1)
+                time -= hidden; fixed -= hidden
             }
         }
         var hbm = operandHBM + cBytes
