@@ -79,7 +79,7 @@ public struct ChipSpec: Sendable {
     public struct Power: Sendable {
         public var tdp: Double, idle: Double, limitMin: Double, limitMax: Double
         public var energyPerMAC: [DataType: Double]
-        public var energyPerByte: [String: Double]
+        public var energyPerByte: [MemoryLevel: Double]
         public var staticPower: Double, staticReferenceTemperature: Double, staticTemperatureCoefficient: Double
         public var macActivityFloor: Double
         public var controlInterval: Double
@@ -154,6 +154,11 @@ extension ChipSpec {
             for key in keys { if let v = document.number("\(prefix).\(key)") { map[key] = v } }
             return map
         }
+        func byLevel() -> [MemoryLevel: Double] {
+            var map: [MemoryLevel: Double] = [:]
+            for level in MemoryLevel.allCases { if let v = document.number("power.energy_per_byte.\(level.rawValue)") { map[level] = v } }
+            return map
+        }
         guard case .curve(let vf) = document.figures["clocks.vf_table"]?.value else {
             throw ConfigError(file: document.file, path: "clocks.vf_table", message: "expected a list of [frequency, voltage] pairs")
         }
@@ -188,7 +193,7 @@ extension ChipSpec {
             pcieGeneration: Int(n("interconnect.pcie.generation")), pcieLanes: Int(n("interconnect.pcie.lanes")),
             scaleOutBandwidth: n("interconnect.scale_out.bandwidth"))
         power = Power(tdp: n("power.tdp"), idle: n("power.idle"), limitMin: n("power.limit_min"), limitMax: n("power.limit_max"),
-                      energyPerMAC: byType("power.energy_per_mac"), energyPerByte: byKey("power.energy_per_byte", ParameterKeys.level),
+                      energyPerMAC: byType("power.energy_per_mac"), energyPerByte: byLevel(),
                       staticPower: n("power.static"), staticReferenceTemperature: n("power.static_reference_temperature"),
                       staticTemperatureCoefficient: n("power.static_temperature_coefficient"),
                       macActivityFloor: n("power.mac_activity_floor"), controlInterval: n("power.control_interval"),

@@ -60,7 +60,7 @@ public struct ParameterDeclaration: Sendable {
 public enum ParameterKeys {
     public static let dtype = DataType.allCases.map(\.rawValue)
     public static let buffer = ["registers", "shared", "l1", "l0a", "l0b", "l0c", "ub", "nram", "sram", "lds"]
-    public static let level = ["register", "l1", "l2", "hbm", "link", "d2d", "pcie"]
+    public static let level = MemoryLevel.allCases.map(\.rawValue)
     public static let unitKinds = ["sm", "ai_core", "mlu_core", "cu"]
     public static let cooling = Cooling.allCases.map(\.rawValue)
 

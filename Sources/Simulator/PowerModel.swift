@@ -62,10 +62,10 @@ public struct PowerModel: Sendable {
         let perByte = spec.power.energyPerByte
         var energy = cost.macs * macEnergy(dtype) * dataFactor
         energy += cost.vectorFlops / 2 * vectorFMAEnergy * dataFactor
-        energy += cost.hbmBytes * (perByte["hbm"] ?? 0)
-        energy += cost.l2Bytes * (perByte["l2"] ?? 0)
-        energy += cost.bufferBytes * (perByte["l1"] ?? 0)
-        energy += cost.linkBytes * (perByte["pcie"] ?? perByte["link"] ?? 0)
+        energy += cost.hbmBytes * (perByte[.hbm] ?? 0)
+        energy += cost.l2Bytes * (perByte[.l2] ?? 0)
+        energy += cost.bufferBytes * (perByte[.l1] ?? 0)
+        energy += cost.linkBytes * (perByte[.pcie] ?? perByte[.link] ?? 0)
         return energy
     }
 

@@ -9,3 +9,9 @@ extension ChipSpec.Thermal {
         cooling == .liquid ? heatsinkResistanceLiquid : heatsinkResistanceAir
     }
 }
+
+/// Where bytes move, for energy per byte: registers, the per-unit buffer, L2, HBM, chip-to-chip
+/// links, the die-to-die link and PCIe.
+public enum MemoryLevel: String, Sendable, CaseIterable {
+    case register, l1, l2, hbm, link, d2d, pcie
+}
