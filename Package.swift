@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "ChipsTests", dependencies: ["Chips", "TestSupport"]),
+        .testTarget(name: "ChipsTests", dependencies: ["SimCore", "Chips", "TestSupport"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),

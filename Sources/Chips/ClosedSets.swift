@@ -1,3 +1,5 @@
+import SimCore
+
 /// How a chip's heat leaves the package: through an air heatsink or a liquid cold plate.
 public enum Cooling: String, Sendable, CaseIterable {
     case air, liquid
@@ -5,7 +7,7 @@ public enum Cooling: String, Sendable, CaseIterable {
 
 extension ChipSpec.Thermal {
     /// Heatsink-to-ambient (or cold-plate-to-coolant) resistance under `cooling`.
-    public func heatsinkResistance(_ cooling: Cooling) -> Double {
+    public func heatsinkResistance(_ cooling: Cooling) -> KelvinPerWatt {
         cooling == .liquid ? heatsinkResistanceLiquid : heatsinkResistanceAir
     }
 }

@@ -36,7 +36,7 @@ public struct Machine: Sendable {
 
     public init(_ spec: ChipSpec, clock: Double? = nil) {
         self.spec = spec
-        self.clock = clock ?? spec.clocks.boost
+        self.clock = clock ?? spec.clocks.boost.value
         units = spec.totalUnits
         vectorUnitsPerUnit = spec.compute.vectorUnitsPerUnit
         fragment = spec.compute.fragment
@@ -46,16 +46,16 @@ public struct Machine: Sendable {
         accumulatorBytes = spec.compute.accumulatorBufferBytes
         sfuOpsPerCycle = spec.compute.specialFunctionOpsPerCycle
         maxResidentThreads = spec.compute.maxResidentThreads
-        l2Bytes = spec.memory.l2Size
-        l2Bandwidth = spec.memory.l2Bandwidth
-        l2Latency = spec.memory.l2Latency
-        hbmBandwidth = spec.memory.hbmBandwidth
-        hbmLatency = spec.memory.hbmLatency
-        pcieBandwidth = spec.interconnect.pcieBandwidth
-        launchOverhead = spec.launchOverhead
+        l2Bytes = spec.memory.l2Size.value
+        l2Bandwidth = spec.memory.l2Bandwidth.value
+        l2Latency = spec.memory.l2Latency.value
+        hbmBandwidth = spec.memory.hbmBandwidth.value
+        hbmLatency = spec.memory.hbmLatency.value
+        pcieBandwidth = spec.interconnect.pcieBandwidth.value
+        launchOverhead = spec.launchOverhead.value
         efficiency = spec.efficiency
         library = spec.library
-        l2SharedBytes = spec.memory.l2SharedCapacity
+        l2SharedBytes = spec.memory.l2SharedCapacity.value
     }
 
     /// Dense MACs per cycle per unit for `dtype`: the matrix unit's, or the vector unit's FMA rate

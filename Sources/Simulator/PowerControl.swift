@@ -42,20 +42,20 @@ struct PowerControl {
         let spec = machine.spec
         self.machine = machine
         self.power = power
-        interval = spec.power.controlInterval
-        limit = conditions.powerLimit ?? spec.power.limitMax
+        interval = spec.power.controlInterval.value
+        limit = conditions.powerLimit ?? spec.power.limitMax.value
         fixedClock = conditions.fixedClock
-        ambient = conditions.ambient ?? spec.thermal.ambient
+        ambient = conditions.ambient ?? spec.thermal.ambient.value
         let cooling = conditions.cooling ?? spec.thermal.cooling
-        rJunction = spec.thermal.junctionResistance
-        cJunction = spec.thermal.junctionCapacitance
-        rSink = spec.thermal.heatsinkResistance(cooling)
-        cSink = spec.thermal.heatsinkCapacitance
-        clock = conditions.fixedClock ?? spec.clocks.boost
+        rJunction = spec.thermal.junctionResistance.value
+        cJunction = spec.thermal.junctionCapacitance.value
+        rSink = spec.thermal.heatsinkResistance(cooling).value
+        cSink = spec.thermal.heatsinkCapacitance.value
+        clock = conditions.fixedClock ?? spec.clocks.boost.value
         nextTick = interval
         // The chip starts idle at thermal equilibrium.
-        sink = ambient + spec.power.idle * rSink
-        junction = sink + spec.power.idle * rJunction
+        sink = ambient + spec.power.idle.value * rSink
+        junction = sink + spec.power.idle.value * rJunction
         summary.powerLimit = limit
         summary.ambient = ambient
         summary.cooling = cooling
@@ -89,7 +89,7 @@ struct PowerControl {
         summary.peakPower = max(summary.peakPower, average)
         summary.peakTemperature = max(summary.peakTemperature, junction)
         samples.append(Sample(time: now, power: average, temperature: junction, clock: clock, hbmBandwidth: intervalHBMBytes / dt))
-        let dynamicAtReference = intervalDynamicEnergy / dt / dynamicScale / (clock / machine.spec.clocks.boost)
+        let dynamicAtReference = intervalDynamicEnergy / dt / dynamicScale / (clock / machine.spec.clocks.boost.value)
         setClock(dynamicAtReference: dynamicAtReference, over: dt)
         intervalStart = now
         intervalEnergy = 0
@@ -119,12 +119,12 @@ struct PowerControl {
     mutating func setClock(dynamicAtReference: Double, over dt: Double) {
         let spec = machine.spec
         let thermal = spec.thermal
-        var target = fixedClock ?? spec.clocks.boost
+        var target = fixedClock ?? spec.clocks.boost.value
         var thermalHeld = false
         if fixedClock == nil {
             var cap = limit
-            if junction >= thermal.maxOperating {
-                cap = min(cap, (thermal.maxOperating - ambient) / (rJunction + rSink))
+            if junction >= thermal.maxOperating.value {
+                cap = min(cap, (thermal.maxOperating.value - ambient) / (rJunction + rSink))
                 thermalHeld = true
             }
             let capped = highestClock(under: cap, dynamicAtReference: dynamicAtReference)
@@ -136,12 +136,12 @@ struct PowerControl {
             }
             target = min(target, capped)
         }
-        if junction >= thermal.slowdown {
-            target = min(target, max(spec.clocks.min, spec.clocks.boost * thermal.slowdownClock))
+        if junction >= thermal.slowdown.value {
+            target = min(target, max(spec.clocks.min.value, spec.clocks.boost.value * thermal.slowdownClock))
             thermalHeld = true
         }
-        if junction >= thermal.shutdown {
-            target = spec.clocks.min
+        if junction >= thermal.shutdown.value {
+            target = spec.clocks.min.value
             summary.reachedShutdown = true
             thermalHeld = true
         }
@@ -153,9 +153,9 @@ struct PowerControl {
     func highestClock(under cap: Double, dynamicAtReference: Double) -> Double {
         let spec = machine.spec
         func predicted(_ f: Double) -> Double { power.power(dynamicAtReference: dynamicAtReference, clock: f, temperature: junction) }
-        if predicted(spec.clocks.boost) <= cap { return spec.clocks.boost }
-        if predicted(spec.clocks.min) >= cap { return spec.clocks.min }
-        var low = spec.clocks.min, high = spec.clocks.boost
+        if predicted(spec.clocks.boost.value) <= cap { return spec.clocks.boost.value }
+        if predicted(spec.clocks.min.value) >= cap { return spec.clocks.min.value }
+        var low = spec.clocks.min.value, high = spec.clocks.boost.value
         for _ in 0..<30 {
             let mid = (low + high) / 2
             if predicted(mid) <= cap { low = mid } else { high = mid }

@@ -22,18 +22,18 @@ public struct PowerModel: Sendable {
 
     public init(_ spec: ChipSpec) {
         self.spec = spec
-        referenceVoltage = spec.clocks.voltage(at: spec.clocks.boost)
+        referenceVoltage = spec.clocks.voltage(at: spec.clocks.boost.value)
         let thermal = spec.thermal
-        let heatsink = thermal.heatsinkResistance(thermal.cooling)
-        let idleTemperature = thermal.ambient + spec.power.idle * (thermal.junctionResistance + heatsink)
-        let idleStatic = PowerModel.staticPower(spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min),
-                                                referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost))
-        uncorePower = max(0, spec.power.idle - idleStatic)
+        let heatsink = thermal.heatsinkResistance(thermal.cooling).value
+        let idleTemperature = thermal.ambient.value + spec.power.idle.value * (thermal.junctionResistance.value + heatsink)
+        let idleStatic = PowerModel.staticPower(spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min.value),
+                                                referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost.value))
+        uncorePower = max(0, spec.power.idle.value - idleStatic)
     }
 
     static func staticPower(_ spec: ChipSpec, temperature: Double, voltage: Double, referenceVoltage: Double) -> Double {
         let p = spec.power
-        return p.staticPower * (voltage / referenceVoltage) * exp(p.staticTemperatureCoefficient * (temperature - p.staticReferenceTemperature))
+        return p.staticPower.value * (voltage / referenceVoltage) * exp(p.staticTemperatureCoefficient * (temperature - p.staticReferenceTemperature.value))
     }
 
     public func staticPower(temperature: Double, clock: Double) -> Double {
@@ -73,14 +73,14 @@ public struct PowerModel: Sendable {
     /// work) running at `clock` with the junction at `temperature`.
     public func power(dynamicAtReference: Double, clock: Double, temperature: Double, workScales: Bool = true) -> Double {
         let v = spec.clocks.voltage(at: clock) / referenceVoltage
-        let rate = workScales ? clock / spec.clocks.boost : 1
+        let rate = workScales ? clock / spec.clocks.boost.value : 1
         return uncorePower + staticPower(temperature: temperature, clock: clock) + clockPower(at: clock) + dynamicAtReference * v * v * rate
     }
 
     /// Clock-tree and always-active power while running at `clock`.
     public func clockPower(at clock: Double) -> Double {
         let v = spec.clocks.voltage(at: clock) / referenceVoltage
-        return spec.power.clockPower * v * v * clock / spec.clocks.boost
+        return spec.power.clockPower.value * v * v * clock / spec.clocks.boost.value
     }
 }
 
@@ -104,11 +104,11 @@ public struct RunConditions: Sendable {
 
     /// Checks the conditions against the chip's allowed ranges; the message says what is allowed.
     public func validate(for spec: ChipSpec) throws {
-        if let limit = powerLimit, !(spec.power.limitMin...spec.power.limitMax).contains(limit) {
-            throw SimulationError(kernel: "-", message: "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin))-\(Int(spec.power.limitMax)) W")
+        if let limit = powerLimit, !(spec.power.limitMin.value...spec.power.limitMax.value).contains(limit) {
+            throw SimulationError(kernel: "-", message: "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W")
         }
-        if let clock = fixedClock, !(spec.clocks.min...spec.clocks.boost * 1.0001).contains(clock) {
-            throw SimulationError(kernel: "-", message: String(format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min / 1e9, spec.clocks.boost / 1e9))
+        if let clock = fixedClock, !(spec.clocks.min.value...spec.clocks.boost.value * 1.0001).contains(clock) {
+            throw SimulationError(kernel: "-", message: String(format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min.value / 1e9, spec.clocks.boost.value / 1e9))
         }
         if let ambient, !(-20...80).contains(ambient) {
             throw SimulationError(kernel: "-", message: "ambient \(ambient) C is outside -20..80 C")

@@ -30,7 +30,7 @@ public struct ChipResources: Sendable {
                        hbm: network.addResource(name + "hbm", capacity: machine.streamBandwidth * share))
         }
         let d2d = machine.spec.interconnect
-        dieToDie = count > 1 ? d2d.dieToDieBandwidth.map { network.addResource(prefix + "d2d", capacity: $0, latency: d2d.dieToDieLatency ?? 0) } : nil
+        dieToDie = count > 1 ? d2d.dieToDieBandwidth.map { network.addResource(prefix + "d2d", capacity: $0.value, latency: d2d.dieToDieLatency?.value ?? 0) } : nil
     }
 
     /// The hops of a kernel that holds `units` units and moves `l2` and `hbm` bytes per unit of its

@@ -9,11 +9,11 @@ extension Engine {
         let spec = machine.spec
         let model = PowerModel(spec)
         let energy = model.dynamicEnergy(cost, dtype: kernel.dtype, activity: kernel.activity)
-        let limit = conditions.powerLimit ?? spec.power.limitMax
-        let ambient = conditions.ambient ?? spec.thermal.ambient
+        let limit = conditions.powerLimit ?? spec.power.limitMax.value
+        let ambient = conditions.ambient ?? spec.thermal.ambient.value
         let cooling = conditions.cooling ?? spec.thermal.cooling
-        let resistance = spec.thermal.junctionResistance + spec.thermal.heatsinkResistance(cooling)
-        let boost = spec.clocks.boost
+        let resistance = spec.thermal.junctionResistance.value + spec.thermal.heatsinkResistance(cooling).value
+        let boost = spec.clocks.boost.value
         func duration(_ f: Double) -> Double { cost.duration * (cost.computeFraction * boost / f + 1 - cost.computeFraction) }
         func power(_ f: Double) -> Double {
             let v = spec.clocks.voltage(at: f) / model.referenceVoltage
@@ -24,7 +24,7 @@ extension Engine {
         }
         if let fixed = conditions.fixedClock { return (duration(fixed), fixed, power(fixed)) }
         if power(boost) <= limit { return (duration(boost), boost, power(boost)) }
-        var low = spec.clocks.min, high = boost
+        var low = spec.clocks.min.value, high = boost
         for _ in 0..<40 {
             let mid = (low + high) / 2
             if power(mid) <= limit { low = mid } else { high = mid }

@@ -1,4 +1,5 @@
 import Chips
+import SimCore
 import Simulator
 
 /// Fits a chip's efficiency parameters to the calibration rows of measured data sets.
@@ -82,7 +83,7 @@ public enum Calibrator {
             case .launchOverhead: return m.launchOverhead
             case .l2Latency: return m.l2Latency
             case .hbmLatency: return m.hbmLatency
-            case .clockPower: return m.spec.power.clockPower
+            case .clockPower: return m.spec.power.clockPower.value
             case .macEnergyScale: return m.macEnergyScale
             case .harness, .harnessCompiled: return 0
             case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
@@ -104,7 +105,7 @@ public enum Calibrator {
             case .launchOverhead: m.launchOverhead = value
             case .l2Latency: m.l2Latency = value
             case .hbmLatency: m.hbmLatency = value
-            case .clockPower: m.spec.power.clockPower = value
+            case .clockPower: m.spec.power.clockPower = Watts(value)
             case .macEnergyScale:
                 let factor = value / m.macEnergyScale
                 for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }

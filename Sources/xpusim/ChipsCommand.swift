@@ -35,9 +35,9 @@ struct ChipsCommand: ParsableCommand {
                 table.add([spec.id, spec.name, spec.vendor,
                            half.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
                            low.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
-                           Quantity.format(spec.memory.hbmCapacity, .bytes),
-                           "\(formatNumber(spec.memory.hbmBandwidth / 1e12)) TB/s",
-                           Quantity.format(spec.power.tdp, .power)])
+                           spec.memory.hbmCapacity.description,
+                           "\(formatNumber(spec.memory.hbmBandwidth.value / 1e12)) TB/s",
+                           spec.power.tdp.description])
             }
             print(table.rendered)
         }
@@ -100,7 +100,7 @@ struct ChipsCommand: ParsableCommand {
             var peaks = TextTable(["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"], numeric: [1, 2, 3, 4])
             for dtype in DataType.allCases where spec.compute.macsPerCycle[dtype] != nil || spec.compute.vectorFlopsPerCycle[dtype] != nil {
                 let tf = { (v: Double?) in v.map { "\(formatNumber($0 / 1e12)) TFLOPS" } ?? "-" }
-                peaks.add([dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost)), tf(spec.peakMatrixFLOPS(dtype)),
+                peaks.add([dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost.value)), tf(spec.peakMatrixFLOPS(dtype)),
                            tf(spec.compute.vendorPeak[dtype]), tf(spec.peakVectorFLOPS(dtype))])
             }
             print(peaks.rendered)
@@ -143,6 +143,6 @@ func chipSummary(_ spec: ChipSpec) -> [String: Any] {
     for dtype in DataType.allCases { if let p = spec.peakMatrixFLOPS(dtype) { peaks[dtype.rawValue] = p } }
     return ["id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies,
             "compute_units": spec.totalUnits, "peak_flops": peaks,
-            "hbm_capacity_bytes": spec.memory.hbmCapacity, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth,
-            "tdp_w": spec.power.tdp, "file": spec.document.file]
+            "hbm_capacity_bytes": spec.memory.hbmCapacity.value, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth.value,
+            "tdp_w": spec.power.tdp.value, "file": spec.document.file]
 }

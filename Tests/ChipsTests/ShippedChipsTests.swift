@@ -1,6 +1,7 @@
 import Chips
 import Config
 import Foundation
+import SimCore
 import TestSupport
 import XCTest
 
@@ -14,7 +15,7 @@ final class ShippedChipsTests: XCTestCase {
         for document in catalog.documents {
             let spec = try ChipSpec(document)
             XCTAssertGreaterThan(spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16) ?? 0, 1e14, spec.id)
-            XCTAssertGreaterThan(spec.memory.hbmBandwidth, 5e11, spec.id)
+            XCTAssertGreaterThan(spec.memory.hbmBandwidth.value, 5e11, spec.id)
         }
     }
 
@@ -44,12 +45,12 @@ final class ShippedChipsTests: XCTestCase {
     func testVariantsOverrideTheBase() throws {
         let b3 = try ChipCatalog.resolve("ascend-910b3", directory: chipsDirectory)
         XCTAssertEqual(b3.compute.unitsPerDie, 20)
-        XCTAssertEqual(b3.memory.hbmBandwidth, 1.6e12)
+        XCTAssertEqual(b3.memory.hbmBandwidth, BytesPerSecond(1.6e12))
         let b4 = try ChipCatalog.resolve("ascend-910b4", directory: chipsDirectory)
-        XCTAssertEqual(b4.memory.hbmCapacity, 32 * 1_073_741_824)
+        XCTAssertEqual(b4.memory.hbmCapacity, Bytes(32 * 1_073_741_824))
         XCTAssertNil(b4.compute.vendorPeak[.fp16])
         let h800 = try ChipCatalog.resolve("h800-sxm", directory: chipsDirectory)
-        XCTAssertEqual(h800.interconnect.scaleUpBandwidth, 200e9)
+        XCTAssertEqual(h800.interconnect.scaleUpBandwidth, BytesPerSecond(200e9))
         XCTAssertEqual(h800.compute.macsPerCycle[.fp8], 4096)
     }
 
@@ -68,7 +69,7 @@ final class ShippedChipsTests: XCTestCase {
 
     func testOverridesChangeOneField() throws {
         let spec = try ChipCatalog.resolve("h100-sxm", overrides: ["memory.hbm.bandwidth=4 TB/s", "compute.units_per_die=144"], directory: chipsDirectory)
-        XCTAssertEqual(spec.memory.hbmBandwidth, 4e12)
+        XCTAssertEqual(spec.memory.hbmBandwidth, BytesPerSecond(4e12))
         XCTAssertEqual(spec.totalUnits, 144)
         XCTAssertEqual(spec.document.figures["memory.hbm.bandwidth"]?.kind, .override)
         XCTAssertThrowsError(try ChipCatalog.resolve("h100-sxm", overrides: ["memory.hbm.bandwith=4 TB/s"], directory: chipsDirectory)) { error in

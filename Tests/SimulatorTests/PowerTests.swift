@@ -1,5 +1,6 @@
 import Chips
 import Foundation
+import SimCore
 import Simulator
 import TestSupport
 import Workloads
@@ -47,9 +48,10 @@ final class PowerTests: XCTestCase {
         let memory = try engine.run(copies)
         XCTAssertLessThan(memory.power.averagePower, compute.power.averagePower - 100)
         let model = PowerModel(spec)
+        // Typed figures: watts through kelvin per watt give a temperature rise.
         let idleTemperature = spec.thermal.ambient + spec.power.idle * (spec.thermal.junctionResistance + spec.thermal.heatsinkResistanceAir)
-        let idle = model.uncorePower + model.staticPower(temperature: idleTemperature, clock: spec.clocks.min)
-        XCTAssertEqual(idle, spec.power.idle, accuracy: 0.5)
+        let idle = model.uncorePower + model.staticPower(temperature: idleTemperature.value, clock: spec.clocks.min.value)
+        XCTAssertEqual(idle, spec.power.idle.value, accuracy: 0.5)
     }
 
     func testHotAirCooledChipThrottlesAfterMinutesLiquidDoesNot() throws {
