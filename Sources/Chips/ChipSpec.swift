@@ -7,10 +7,10 @@ import SimCore
 /// every figure can still be traced to its source.
 public struct ChipSpec: Sendable {
     public struct Clocks: Sendable {
-        public var base: Hertz, boost: Hertz, min: Hertz
+        public var base = Hertz.zero, boost = Hertz.zero, min = Hertz.zero
         public var memory: Hertz?
         /// (frequency in Hz, voltage in V), sorted by frequency.
-        public var vfTable: [FigureValue.Point]
+        public var vfTable: [FigureValue.Point] = []
 
         /// Core voltage at `frequency`, interpolated linearly in the V-f table and clamped at its ends.
         public func voltage(at clock: Hertz) -> Double { voltage(at: clock.value) }
@@ -28,44 +28,46 @@ public struct ChipSpec: Sendable {
     }
 
     public struct Compute: Sendable {
-        public var unitKind: String
-        public var unitsPerDie: Int
-        public var vectorUnitsPerUnit: Int
+        public var unitKind = ""
+        public var unitsPerDie = 0
+        public var vectorUnitsPerUnit = 0
         /// Dense MACs per cycle per compute unit.
-        public var macsPerCycle: [DataType: Double]
-        public var fragment: (m: Int, n: Int, k: Int)
-        public var multicastUnits: Int
-        public var accumulatorTiles: Int
-        public var vendorPeak: [DataType: Double]
+        public var macsPerCycle: [DataType: Double] = [:]
+        public var fragment: (m: Int, n: Int, k: Int) = (0, 0, 0)
+        public var multicastUnits = 0
+        public var accumulatorTiles = 0
+        public var vendorPeak: [DataType: Double] = [:]
         public var peakClock: Double?
         /// FLOPs per cycle per vector unit.
-        public var vectorFlopsPerCycle: [DataType: Double]
-        public var specialFunctionOpsPerCycle: Double
-        public var maxResidentThreads: Int
-        public var buffers: [String: Double]
-        public var stagingBufferBytes: Double
-        public var accumulatorBufferBytes: Double
+        public var vectorFlopsPerCycle: [DataType: Double] = [:]
+        public var specialFunctionOpsPerCycle = 0.0
+        public var maxResidentThreads = 0
+        public var buffers: [String: Double] = [:]
+        /// The buffers that stage a GEMM's A and B tiles and hold its accumulators, by name.
+        public var stagingBuffer = "", accumulatorBuffer = ""
+        public var stagingBufferBytes: Double { buffers[stagingBuffer] ?? 0 }
+        public var accumulatorBufferBytes: Double { buffers[accumulatorBuffer] ?? 0 }
     }
 
     public struct Memory: Sendable {
-        public var l2Size: Bytes, l2Bandwidth: BytesPerSecond, l2Latency: Seconds
-        public var l2Partitions: Int
+        public var l2Size = Bytes.zero, l2Bandwidth = BytesPerSecond.zero, l2Latency = Seconds.zero
+        public var l2Partitions = 1
         /// L2 bytes that data shared by all units can be reused from.
         public var l2SharedCapacity: Bytes { l2Size / Double(l2Partitions) }
-        public var hbmGeneration: String
-        public var hbmStacks: Int
-        public var hbmCapacity: Bytes, hbmBandwidth: BytesPerSecond, hbmLatency: Seconds
+        public var hbmGeneration = ""
+        public var hbmStacks = 0
+        public var hbmCapacity = Bytes.zero, hbmBandwidth = BytesPerSecond.zero, hbmLatency = Seconds.zero
     }
 
     public struct Interconnect: Sendable {
-        public var scaleUpKind: String
-        public var scaleUpLinks: Int
-        public var bandwidthPerLink: BytesPerSecond
-        public var linkLatency: Seconds
+        public var scaleUpKind = ""
+        public var scaleUpLinks = 0
+        public var bandwidthPerLink = BytesPerSecond.zero
+        public var linkLatency = Seconds.zero
         public var dieToDieBandwidth: BytesPerSecond?
         public var dieToDieLatency: Seconds?
-        public var pcieGeneration: Int, pcieLanes: Int
-        public var scaleOutBandwidth: BytesPerSecond
+        public var pcieGeneration = 1, pcieLanes = 0
+        public var scaleOutBandwidth = BytesPerSecond.zero
         public var scaleUpBandwidth: BytesPerSecond { Double(scaleUpLinks) * bandwidthPerLink }
         /// Payload rate of the PCIe link per direction (B/s): lanes x transfer rate x encoding
         /// efficiency / 8, by generation as the PCI-SIG base specifications define them: 2.5 and
@@ -80,47 +82,48 @@ public struct ChipSpec: Sendable {
     }
 
     public struct Power: Sendable {
-        public var tdp: Watts, idle: Watts, limitMin: Watts, limitMax: Watts
-        public var energyPerMAC: [DataType: Double]
-        public var energyPerByte: [MemoryLevel: Double]
-        public var staticPower: Watts, staticReferenceTemperature: Celsius, staticTemperatureCoefficient: Double
-        public var macActivityFloor: Double
-        public var controlInterval: Seconds
-        public var clockPower: Watts
+        public var tdp = Watts.zero, idle = Watts.zero, limitMin = Watts.zero, limitMax = Watts.zero
+        public var energyPerMAC: [DataType: Double] = [:]
+        public var energyPerByte: [MemoryLevel: Double] = [:]
+        public var staticPower = Watts.zero, staticReferenceTemperature = Celsius.zero, staticTemperatureCoefficient = 0.0
+        public var macActivityFloor = 0.0
+        public var controlInterval = Seconds.zero
+        public var clockPower = Watts.zero
     }
 
     public struct Thermal: Sendable {
-        public var maxOperating: Celsius, slowdown: Celsius, shutdown: Celsius
+        public var maxOperating = Celsius.zero, slowdown = Celsius.zero, shutdown = Celsius.zero
         /// Share of the boost clock the hardware slowdown allows.
-        public var slowdownClock: Double
-        public var junctionResistance: KelvinPerWatt, junctionCapacitance: JoulesPerKelvin
-        public var heatsinkResistanceAir: KelvinPerWatt, heatsinkResistanceLiquid: KelvinPerWatt, heatsinkCapacitance: JoulesPerKelvin
-        public var ambient: Celsius
-        public var cooling: Cooling
+        public var slowdownClock = 0.0
+        public var junctionResistance = KelvinPerWatt.zero, junctionCapacitance = JoulesPerKelvin.zero
+        public var heatsinkResistanceAir = KelvinPerWatt.zero, heatsinkResistanceLiquid = KelvinPerWatt.zero, heatsinkCapacitance = JoulesPerKelvin.zero
+        public var ambient = Celsius.zero
+        public var cooling = Cooling.air
     }
 
-    public var id: String
-    public var name: String
-    public var vendor: String
-    public var process: String
-    public var dies: Int
-    public var clocks: Clocks
-    public var compute: Compute
-    public var memory: Memory
-    public var interconnect: Interconnect
-    public var power: Power
-    public var thermal: Thermal
-    public var launchOverhead: Seconds
-    /// The kernel library the chip's users get by default.
+    public var id = ""
+    public var name = ""
+    public var vendor = ""
+    public var process = ""
+    public var dies = 1
+    public var clocks = Clocks()
+    public var compute = Compute()
+    public var memory = Memory()
+    public var interconnect = Interconnect()
+    public var power = Power()
+    public var thermal = Thermal()
+    public var launchOverhead = Seconds.zero
+    /// The id of the kernel library the chip's users get by default, and the library itself.
+    public var libraryID = ""
     public var library: KernelLibrary
-    public var efficiency: Efficiency
+    public var efficiency = Efficiency()
     public var document: ChipDocument
 
     /// Fitted efficiency parameters (see `xpusim calibrate`).
     public struct Efficiency: Sendable {
-        public var matrix: Double
-        public var matrixByType: [DataType: Double]
-        public var vector: Double, hbm: Double, rowwise: Double, blockwise: Double, gather: Double, l2: Double, pcie: Double
+        public var matrix = 0.0
+        public var matrixByType: [DataType: Double] = [:]
+        public var vector = 0.0, hbm = 0.0, rowwise = 0.0, blockwise = 0.0, gather = 0.0, l2 = 0.0, pcie = 0.0
         public func matrix(_ dtype: DataType) -> Double { matrixByType[dtype] ?? matrix }
     }
 
@@ -143,79 +146,74 @@ public struct ChipSpec: Sendable {
 
 extension ChipSpec {
     /// Builds the typed description from a document; run ``ChipValidator/validate(_:)`` first.
+    ///
+    /// Each figure lands in its field through its declaration in ``ParameterCatalog`` (its `into:`),
+    /// so a parameter's path is spelt once.
     public init(_ document: ChipDocument, libraries: String = KernelLibraries.defaultDirectory()) throws {
         let errors = ChipValidator.validate(document)
         if !errors.isEmpty { throw ConfigErrors(errors) }
-        func n(_ path: String) -> Double { document.number(path)! }
-        func q<U: PhysicalUnit>(_ path: String) -> Measure<U> { Measure(document.number(path)!) }
-        func optionalQ<U: PhysicalUnit>(_ path: String) -> Measure<U>? { document.number(path).map { Measure($0) } }
-        func t(_ path: String) -> String { document.figures[path]!.value.text! }
-        func byType(_ prefix: String) -> [DataType: Double] {
-            var map: [DataType: Double] = [:]
-            for dtype in DataType.allCases { if let v = document.number("\(prefix).\(dtype.rawValue)") { map[dtype] = v } }
-            return map
+        guard let libraryID = document.figures["runtime.library"]?.value.text else {
+            throw ConfigError(file: document.file, path: "runtime.library", message: "missing the kernel library the chip's users get")
         }
-        func byKey(_ prefix: String, _ keys: [String]) -> [String: Double] {
-            var map: [String: Double] = [:]
-            for key in keys { if let v = document.number("\(prefix).\(key)") { map[key] = v } }
-            return map
-        }
-        func byLevel() -> [MemoryLevel: Double] {
-            var map: [MemoryLevel: Double] = [:]
-            for level in MemoryLevel.allCases { if let v = document.number("power.energy_per_byte.\(level.rawValue)") { map[level] = v } }
-            return map
-        }
-        guard case .curve(let vf) = document.figures["clocks.vf_table"]?.value else {
-            throw ConfigError(file: document.file, path: "clocks.vf_table", message: "expected a list of [frequency, voltage] pairs")
-        }
-        id = t("identity.id"); name = t("identity.name"); vendor = t("identity.vendor"); process = t("identity.process")
-        dies = Int(n("identity.dies_per_package"))
-        clocks = Clocks(base: q("clocks.base"), boost: q("clocks.boost"), min: q("clocks.min"), memory: optionalQ("clocks.memory"),
-                        vfTable: vf.sorted { $0.x < $1.x })
-        let buffers = byKey("compute.buffers", ParameterKeys.buffer)
-        compute = Compute(
-            unitKind: t("compute.unit_kind"), unitsPerDie: Int(n("compute.units_per_die")),
-            vectorUnitsPerUnit: Int(n("compute.vector_units_per_unit")),
-            macsPerCycle: byType("compute.matrix.macs_per_cycle"),
-            fragment: (Int(n("compute.matrix.fragment_m")), Int(n("compute.matrix.fragment_n")), Int(n("compute.matrix.fragment_k"))),
-            multicastUnits: Int(n("compute.matrix.multicast_units")),
-            accumulatorTiles: Int(n("compute.matrix.accumulator_tiles")),
-            vendorPeak: byType("compute.matrix.vendor_peak"), peakClock: document.number("compute.matrix.peak_clock"),
-            vectorFlopsPerCycle: byType("compute.vector.flops_per_cycle"),
-            specialFunctionOpsPerCycle: n("compute.special_function.ops_per_cycle"),
-            maxResidentThreads: Int(n("compute.max_resident_threads")),
-            buffers: buffers,
-            stagingBufferBytes: buffers[t("compute.matrix.staging_buffer")]!,
-            accumulatorBufferBytes: buffers[t("compute.matrix.accumulator_buffer")]!)
-        memory = Memory(l2Size: q("memory.l2.size"), l2Bandwidth: q("memory.l2.bandwidth"), l2Latency: q("memory.l2.latency"),
-                        l2Partitions: Int(n("memory.l2.partitions")),
-                        hbmGeneration: t("memory.hbm.generation"), hbmStacks: Int(n("memory.hbm.stacks")),
-                        hbmCapacity: q("memory.hbm.capacity"), hbmBandwidth: q("memory.hbm.bandwidth"), hbmLatency: q("memory.hbm.latency"))
-        interconnect = Interconnect(
-            scaleUpKind: t("interconnect.scale_up.kind"), scaleUpLinks: Int(n("interconnect.scale_up.links")),
-            bandwidthPerLink: q("interconnect.scale_up.bandwidth_per_link"), linkLatency: q("interconnect.scale_up.latency"),
-            dieToDieBandwidth: optionalQ("interconnect.die_to_die.bandwidth"),
-            dieToDieLatency: optionalQ("interconnect.die_to_die.latency"),
-            pcieGeneration: Int(n("interconnect.pcie.generation")), pcieLanes: Int(n("interconnect.pcie.lanes")),
-            scaleOutBandwidth: q("interconnect.scale_out.bandwidth"))
-        power = Power(tdp: q("power.tdp"), idle: q("power.idle"), limitMin: q("power.limit_min"), limitMax: q("power.limit_max"),
-                      energyPerMAC: byType("power.energy_per_mac"), energyPerByte: byLevel(),
-                      staticPower: q("power.static"), staticReferenceTemperature: q("power.static_reference_temperature"),
-                      staticTemperatureCoefficient: n("power.static_temperature_coefficient"),
-                      macActivityFloor: n("power.mac_activity_floor"), controlInterval: q("power.control_interval"),
-                      clockPower: q("power.clock_power"))
-        thermal = Thermal(maxOperating: q("thermal.max_operating"), slowdown: q("thermal.slowdown"), shutdown: q("thermal.shutdown"),
-                          slowdownClock: n("thermal.slowdown_clock"),
-                          junctionResistance: q("thermal.junction_resistance"), junctionCapacitance: q("thermal.junction_capacitance"),
-                          heatsinkResistanceAir: q("thermal.heatsink_resistance_air"),
-                          heatsinkResistanceLiquid: q("thermal.heatsink_resistance_liquid"),
-                          heatsinkCapacitance: q("thermal.heatsink_capacitance"),
-                          ambient: q("thermal.ambient"), cooling: Cooling(rawValue: t("thermal.cooling"))!)
-        launchOverhead = q("runtime.launch_overhead")
-        library = try KernelLibraries.named(t("runtime.library"), for: document.file, directory: libraries)
-        efficiency = Efficiency(matrix: n("efficiency.matrix"), matrixByType: byType("efficiency.matrix_dtype"),
-                                vector: n("efficiency.vector"), hbm: n("efficiency.hbm"),
-                                rowwise: n("efficiency.rowwise"), blockwise: n("efficiency.blockwise"), gather: n("efficiency.gather"), l2: n("efficiency.l2"), pcie: n("efficiency.pcie"))
         self.document = document
+        library = try KernelLibraries.named(libraryID, for: document.file, directory: libraries)
+        for declaration in ParameterCatalog.declarations { declaration.fill.apply(&self, document, declaration.path) }
+        clocks.vfTable.sort { $0.x < $1.x }
+    }
+
+    /// How one declared figure is written into the spec: a typed key path and how to read the value.
+    public struct Fill: Sendable {
+        let apply: @Sendable (inout ChipSpec, ChipDocument, String) -> Void
+
+        static func measure<U: PhysicalUnit>(_ field: WritableKeyPath<ChipSpec, Measure<U>> & Sendable) -> Fill {
+            Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = Measure(v) } }
+        }
+        static func optionalMeasure<U: PhysicalUnit>(_ field: WritableKeyPath<ChipSpec, Measure<U>?> & Sendable) -> Fill {
+            Fill { spec, document, path in spec[keyPath: field] = document.number(path).map { Measure($0) } }
+        }
+        static func number(_ field: WritableKeyPath<ChipSpec, Double> & Sendable) -> Fill {
+            Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = v } }
+        }
+        static func optionalNumber(_ field: WritableKeyPath<ChipSpec, Double?> & Sendable) -> Fill {
+            Fill { spec, document, path in spec[keyPath: field] = document.number(path) }
+        }
+        static func integer(_ field: WritableKeyPath<ChipSpec, Int> & Sendable) -> Fill {
+            Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = Int(v) } }
+        }
+        static func text(_ field: WritableKeyPath<ChipSpec, String> & Sendable) -> Fill {
+            Fill { spec, document, path in if let v = document.figures[path]?.value.text { spec[keyPath: field] = v } }
+        }
+        static func cooling(_ field: WritableKeyPath<ChipSpec, Cooling> & Sendable) -> Fill {
+            Fill { spec, document, path in
+                if let v = document.figures[path]?.value.text.flatMap(Cooling.init(rawValue:)) { spec[keyPath: field] = v }
+            }
+        }
+        static func curve(_ field: WritableKeyPath<ChipSpec, [FigureValue.Point]> & Sendable) -> Fill {
+            Fill { spec, document, path in if case .curve(let points) = document.figures[path]?.value { spec[keyPath: field] = points } }
+        }
+        /// A `<dtype>` declaration: one entry per data type the file lists.
+        static func byType(_ field: WritableKeyPath<ChipSpec, [DataType: Double]> & Sendable) -> Fill {
+            Fill { spec, document, pattern in
+                for dtype in DataType.allCases {
+                    if let v = document.number(pattern.replacingOccurrences(of: "<dtype>", with: dtype.rawValue)) { spec[keyPath: field][dtype] = v }
+                }
+            }
+        }
+        /// A `<buffer>` declaration: one entry per buffer the file lists.
+        static func byKey(_ field: WritableKeyPath<ChipSpec, [String: Double]> & Sendable) -> Fill {
+            Fill { spec, document, pattern in
+                for key in ParameterKeys.buffer {
+                    if let v = document.number(pattern.replacingOccurrences(of: "<buffer>", with: key)) { spec[keyPath: field][key] = v }
+                }
+            }
+        }
+        /// A `<level>` declaration: one entry per memory level the file lists.
+        static func byLevel(_ field: WritableKeyPath<ChipSpec, [MemoryLevel: Double]> & Sendable) -> Fill {
+            Fill { spec, document, pattern in
+                for level in MemoryLevel.allCases {
+                    if let v = document.number(pattern.replacingOccurrences(of: "<level>", with: level.rawValue)) { spec[keyPath: field][level] = v }
+                }
+            }
+        }
     }
 }
