@@ -65,6 +65,7 @@ public struct ChipCatalog: Sendable {
             document = found
         }
         for assignment in overrides { try document.override(assignment) }
-        return try ChipSpec(document)
+        let chips = looksLikeFile ? ((reference.split(separator: "#").first.map(String.init) ?? reference) as NSString).deletingLastPathComponent : directory
+        return try ChipSpec(document, libraries: KernelLibraries.directory(besideChipsIn: chips.isEmpty ? "." : chips))
     }
 }

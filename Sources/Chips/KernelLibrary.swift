@@ -115,7 +115,7 @@ public struct KernelLibrary: Sendable {
         /// The tiles for a head dimension: those whose head-dim bound covers it, smallest bound first.
         public func tiles(for headDim: Int, backward: Bool = false) -> [(blockM: Int, blockN: Int)] {
             let offered = backward ? backwardTiles : tiles
-            guard let bound = offered.map(\.headDim).filter({ $0 >= headDim }).min() ?? offered.map(\.headDim).max() else { return [] }
+            guard let bound = offered.map(\.headDim).filter({ $0 >= headDim }).min() else { return [] }
             return offered.filter { $0.headDim == bound }.map { ($0.blockM, $0.blockN) }
         }
     }
@@ -303,6 +303,14 @@ public enum KernelLibraries {
     static let cache = Cache()
 
     public static func defaultDirectory() -> String { ChipCatalog.defaultDirectory() + "/libraries" }
+
+    /// The libraries that go with chips in `chipsDirectory`: its `libraries/` when it has one, else
+    /// the shipped ones (a user's own chip file uses the shipped libraries).
+    public static func directory(besideChipsIn chipsDirectory: String) -> String {
+        let beside = (chipsDirectory as NSString).appendingPathComponent("libraries")
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory) && isDirectory.boolValue ? beside : defaultDirectory()
+    }
 
     /// Every library in `directory` by id.
     public static func load(directory: String = defaultDirectory()) throws -> [String: KernelLibrary] {

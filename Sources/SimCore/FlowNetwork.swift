@@ -80,6 +80,7 @@ public struct FlowNetwork: Sendable {
         precondition(weight > 0, "flow weight must be positive")
         precondition(cap.map { $0 > 0 } ?? true, "flow cap must be positive")
         precondition(cap != nil || path.contains { $0.usage > 0 }, "a flow needs a cap or a resource on its path")
+        precondition(path.allSatisfy { $0.usage >= 0 }, "a hop's usage must not be negative")
         let latency = path.reduce(0) { $0 + resources[$1.resource.index].latency }
         let flow = Flow(path: path, amount: amount, remaining: amount, cap: cap, weight: weight, startsAt: now + latency)
         let index: Int
@@ -96,6 +97,10 @@ public struct FlowNetwork: Sendable {
     /// Changes a running flow's cap, weight and usage (a clock change alters a kernel's speed alone).
     public mutating func reshape(_ id: FlowID, path: [Hop]? = nil, cap: Double?, weight: Double? = nil) {
         precondition(flows[id.index].live, "flow \(id.index) has finished")
+        precondition(cap.map { $0 > 0 && $0.isFinite } ?? true, "flow cap must be positive")
+        precondition(weight.map { $0 > 0 && $0.isFinite } ?? true, "flow weight must be positive")
+        precondition((path ?? flows[id.index].path).allSatisfy { $0.usage >= 0 }, "a hop's usage must not be negative")
+        precondition(cap != nil || (path ?? flows[id.index].path).contains { $0.usage > 0 }, "a flow needs a cap or a resource on its path")
         if let path { flows[id.index].path = path }
         flows[id.index].cap = cap
         if let weight { flows[id.index].weight = weight }
@@ -140,9 +145,16 @@ public struct FlowNetwork: Sendable {
             let moved = min(flows[index].remaining, flows[index].rate * step)
             flows[index].remaining -= moved
             flows[index].delivered += moved
-            if flows[index].startsAt <= now, flows[index].remaining <= Self.tolerance * max(1, flows[index].amount) {
+            // Finished: nothing left, or so little that its time to finish is below the resolution
+            // of the clock (at late times `now + remaining / rate` would round back to `now`).
+            let flow = flows[index]
+            let negligible = flow.remaining <= Self.tolerance * max(1, flow.amount)
+                || (flow.rate > 0 && flow.remaining / flow.rate <= 1e-12 * max(1, now))
+            if flow.startsAt <= now, negligible {
                 checkInvariant(abs(flows[index].delivered + flows[index].remaining - flows[index].amount) <= 1e-9 * max(1, flows[index].amount),
                                "flow \(index) delivered \(flows[index].delivered) + \(flows[index].remaining) of \(flows[index].amount)")
+                flows[index].delivered += flows[index].remaining
+                flows[index].remaining = 0
                 flows[index].live = false
                 flows[index].rate = 0
                 free.append(index)
@@ -194,7 +206,7 @@ public struct FlowNetwork: Sendable {
                 let flow = flows[index]
                 let capped = flow.cap.map { $0 / flow.weight <= limit } ?? false
                 let saturated = flow.path.contains { hop in
-                    slope[hop.resource.index] > 0 && max(0, resources[hop.resource.index].capacity - used[hop.resource.index]) / slope[hop.resource.index] <= limit
+                    hop.usage > 0 && slope[hop.resource.index] > 0 && max(0, resources[hop.resource.index].capacity - used[hop.resource.index]) / slope[hop.resource.index] <= limit
                 }
                 guard capped || saturated else { continue }
                 flows[index].rate = capped ? min(flow.cap!, flow.weight * level) : flow.weight * level

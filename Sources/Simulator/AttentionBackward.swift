@@ -63,7 +63,7 @@ extension AttentionModel {
         let stepsPerBlock: [Double] = (0..<kvBlocks).map { j in
             guard a.causal else { return queryBlocks }
             let firstRow = max(0, j * blockN - offset)
-            return max(1, (Double(a.qLen - firstRow) / br).rounded(.up))
+            return max(0, (Double(a.qLen - firstRow) / br).rounded(.up))
         }
         let tileHeads = a.batch * a.heads
         let tiles = tileHeads * kvBlocks
@@ -82,10 +82,13 @@ extension AttentionModel {
         let fits = headsPerWave * perHeadQ <= machine.l2SharedBytes
         let appearances = fits ? 1 : max(1, (Double(kvBlocks) / Double(active)).rounded(.up))
         let qReads = Double(tileHeads) * perHeadQ * appearances
-        let kvBytes = Double(a.batch * a.heads * a.kvLen) * 2 * d * b
+        // K and V are read per KV head (grouped query heads share them); dK and dV are written per
+        // query head's tile and reduced over the group.
+        let kvBytes = Double(a.batch * a.kvHeads * a.kvLen) * 2 * d * b
+        let dkvBytes = Double(a.batch * a.heads * a.kvLen) * 2 * d * b
         let rows = Double(a.batch * a.heads * a.qLen)
         let dqAccum = rows * d * 4
-        let stepHBM = qReads / totalSteps
+        let stepHBM = qReads / max(totalSteps, 1)
         let stepMemory = max(Double(active) * (qBlockBytes + atomicBytes) / machine.achievableL2Bandwidth,
                              Double(active) * stepHBM / machine.streamBandwidth)
         let latency = machine.hbmLatency
@@ -101,13 +104,12 @@ extension AttentionModel {
         let launches = 3 * machine.launchOverhead
 
         var cost = KernelCost()
-        let causalFraction = a.causal ? 0.5 : 1.0
-        cost.flops = 2.5 * 4 * Double(a.batch * a.heads) * Double(a.qLen) * Double(a.kvLen) * d * causalFraction
+        cost.flops = 2.5 * 4 * Double(a.batch * a.heads) * visiblePairs(a) * d
         cost.macs = onMatrix ? totalSteps * 5 * padded * bc * d : 0
         cost.vectorFlops = totalSteps * br * bc * 9 + (onMatrix ? 0 : totalSteps * 5 * padded * bc * d * 2)
         cost.duration = main + prePass + postPass + launches
-        cost.hbmBytes = qReads + 2 * kvBytes + 2 * kvBytes + 2 * rows * d * b + rows * 4 + 3 * dqAccum + rows * d * b
-        cost.l2Bytes = totalSteps * (qBlockBytes + atomicBytes) + 4 * kvBytes
+        cost.hbmBytes = qReads + kvBytes + dkvBytes + 2 * rows * d * b + rows * 4 + 3 * dqAccum + rows * d * b
+        cost.l2Bytes = totalSteps * (qBlockBytes + atomicBytes) + kvBytes + dkvBytes
         cost.bufferBytes = cost.l2Bytes
         cost.unitsUsed = active
         cost.matrixBusy = onMatrix ? min(1, cost.macs / (macsPerCycle * clock * Double(units)) / cost.duration) : 0

@@ -25,9 +25,9 @@ import Workloads
 /// block's latency, loading Q) and epilogue (writing O); a persistent one overlaps them with its
 /// neighbours'.
 ///
-/// Memory: the tiles running at once come from a few heads (launch order); their K/V are read from
-/// HBM once while those heads' K/V fit in the L2 that chip-wide shared data lives in, else every
-/// query tile streams them again.
+/// Memory: the tiles running at once come from a few heads (launch order) and stream those heads'
+/// K/V together; a head's K/V is read from HBM once per wave it appears in, and once in all while
+/// the heads one wave touches keep theirs in the L2 that chip-wide shared data lives in.
 enum AttentionModel {
     static func cost(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
@@ -43,10 +43,15 @@ enum AttentionModel {
         let b = dtype.bytes
         let d = a.headDim
         let group = a.heads / a.kvHeads
-        let packedDecode = a.phase == .decode || a.qLen * group <= 64
+        let offered = family.tiles(for: d)
+        guard !offered.isEmpty else {
+            throw SimulationError(kernel: kernel, message: "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: \(family.tiles.map(\.headDim).max() ?? 0))")
+        }
+        // Decode packs a KV head's query rows into one tile while they fit the kernel's largest block.
+        let packedDecode = (a.phase == .decode || a.qLen * group <= 64) && a.qLen * group <= (offered.map(\.blockM).max() ?? 0)
         var best: Evaluation?
         var tried: [String] = []
-        for tile in family.tiles(for: d) {
+        for tile in offered {
             let rows = packedDecode ? a.qLen * group : tile.blockM
             let buffer = (Double(max(rows, machine.fragment.m)) + Double(family.stages * 2 * tile.blockN)) * Double(d) * b
             tried.append("\(tile.blockM)x\(tile.blockN)")
@@ -102,8 +107,10 @@ enum AttentionModel {
         var stepsPerBlock: [Double]
         if tilesPerHead > 1 && a.causal {
             let offset = a.kvLen - a.qLen
+            // Bottom-right aligned, as FlashAttention aligns q_len != kv_len: with more queries than
+            // keys the first query rows see none.
             stepsPerBlock = (0..<tilesPerHead).map { block in
-                (Double(min(a.qLen, (block + 1) * rowsPerTile) + offset) / bc).rounded(.up)
+                max(0, (Double(min(a.qLen, (block + 1) * rowsPerTile) + offset) / bc).rounded(.up))
             }
         } else {
             stepsPerBlock = Array(repeating: (kvSteps / Double(splitKV)).rounded(.up), count: tilesPerHead)
@@ -141,7 +148,7 @@ enum AttentionModel {
         var hbm = 2 * qBytes + kvReads
         let l2Traffic = totalSteps * stepBytes + 2 * qBytes
 
-        let hbmPerStep = kvReads / totalSteps
+        let hbmPerStep = kvReads / max(totalSteps, 1)
         let stepMemory = max(Double(active) * stepBytes / machine.achievableL2Bandwidth, Double(active) * hbmPerStep / machine.streamBandwidth)
         let latency = machine.hbmLatency
         let stepLittle = latency / Double(family.stages)
@@ -164,8 +171,7 @@ enum AttentionModel {
             hbm += 2 * partials
         }
         var cost = KernelCost()
-        let causalFraction = a.causal && a.phase == .prefill ? 0.5 : 1.0
-        cost.flops = 4 * Double(a.batch * a.heads) * Double(a.qLen) * Double(a.kvLen) * d * causalFraction
+        cost.flops = 4 * Double(a.batch * a.heads) * visiblePairs(a) * d
         cost.macs = onMatrix ? totalSteps * 2 * paddedRows * bc * d : 0
         cost.vectorFlops = totalSteps * Double(rowsPerTile) * bc * 7 + (onMatrix ? 0 : totalSteps * 2 * paddedRows * bc * d * 2)
         cost.duration = time + machine.launchOverhead
@@ -180,7 +186,7 @@ enum AttentionModel {
         let memoryPart = totalSteps / Double(units) * max(stepMemory, stepLittle)
         cost.classify(compute: computePart, memory: memoryPart, fixed: fixed + machine.launchOverhead)
         cost.decomposition = "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps, "
-            + (fits || packed ? "K/V read once" : "K/V re-read per query block")
+            + (fits || packed ? "K/V read once" : "K/V read once per wave a head appears in")
         return Evaluation(cost: cost)
     }
 
@@ -206,6 +212,17 @@ enum AttentionModel {
             for _ in 0..<copies { for duration in order { makespan = max(makespan, take(&free, duration)) } }
         }
         return makespan
+    }
+
+    /// Query-key pairs that the mask leaves, per (batch, head): all of them, or under a causal mask
+    /// aligned bottom-right (query i sees keys up to kv_len - q_len + i).
+    static func visiblePairs(_ a: Op.Attention) -> Double {
+        let q = Double(a.qLen), kv = Double(a.kvLen)
+        guard a.causal && a.phase == .prefill else { return q * kv }
+        let blind = max(0, q - kv)
+        let rows = q - blind
+        let first = kv - q + blind + 1
+        return rows * (first + kv) / 2
     }
 
     static func take(_ free: inout Heap<Double>, _ duration: Double) -> Double {

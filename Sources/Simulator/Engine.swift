@@ -38,6 +38,12 @@ public struct Engine: Sendable {
 
     public func run(_ trace: Trace, conditions: RunConditions = RunConditions()) throws -> RunResult {
         try conditions.validate(for: machine.spec)
+        // Traces read from files are checked by their reader; a trace built in code is checked here.
+        for (index, kernel) in trace.kernels.enumerated() {
+            for dep in kernel.deps where dep < 0 || dep >= index {
+                throw SimulationError(kernel: kernel.id, message: "depends on kernel \(dep), which is not an earlier kernel of the trace (kernels may depend only on earlier ones)")
+            }
+        }
         // Identical kernels (repeated layers, looped traces) cost the same: cost each once.
         struct Key: Hashable { var op: Op; var dtype: DataType; var warm: Bool }
         var cache: [Key: KernelCost] = [:]

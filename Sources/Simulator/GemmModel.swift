@@ -22,7 +22,7 @@ enum GemmModel {
     }
 
     /// `inputsInL2`: the activation operand A was just written by its producer and is read from L2
-    /// when it fits in half of it; the weights B always come from HBM at least once.
+    /// when it fits in the shared L2 (size / partitions); the weights B always come from HBM at least once.
     static func cost(_ shape: Shape, _ dtype: DataType, _ machine: Machine, kernel: String, inputsInL2: Bool = false) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
             throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
@@ -251,7 +251,7 @@ enum GemmModel {
         cost.hbmBytes = hbm
         cost.l2Bytes = l2Traffic + cBytes + streamKFixup
         cost.bufferBytes = l2Traffic
-        cost.unitsUsed = min(units, tiles)
+        cost.unitsUsed = scheduler == .streamK ? units : min(units, tiles)
         cost.macs = Double(tiles) * Double(kSteps) * Double(bm * bn * bk)
         let wavesUsed = Double(fullWaves) + (remainder > 0 ? 1 : 0)
         cost.matrixBusy = min(1, cost.macs / (macsPerCycle * clock * Double(units)) / time)
@@ -259,13 +259,12 @@ enum GemmModel {
                          tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed), scheduler: scheduler)
     }
 
-    /// A grouped GEMM is one launch whose tiles of all groups share the waves: costed as one GEMM
-    /// over the stacked rows (each group padded to whole tiles), reading every group's weights.
     /// A grouped GEMM (mixture-of-experts) is one launch whose tiles of all groups share the
     /// waves: each group padded to whole row tiles, each with its own weights, costed by the same
     /// tile model as a GEMM.
     static func groupedCost(_ g: Op.GroupedGemm, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
         let active = g.mPerGroup.filter { $0 > 0 }
+        guard !active.isEmpty else { throw SimulationError(kernel: kernel, message: "grouped_gemm: every group is empty") }
         let rows = active.reduce(0, +)
         var cost = try GemmModel.cost(.init(m: rows, n: g.n, k: g.k, batch: 1, impl: g.impl, groups: active), dtype, machine, kernel: kernel)
         cost.decomposition = "\(active.count) groups of \(rows / active.count) rows on average; " + cost.decomposition

@@ -118,7 +118,7 @@ public struct KernelCost: Sendable {
     /// Classifies the bound from the parts of the time.
     mutating func classify(compute: Double, memory: Double, fixed: Double) {
         if fixed >= max(compute, memory) { bound = .latency } else { bound = compute >= memory ? .compute : .memory }
-        computeFraction = duration > 0 ? min(1, compute / duration) : 0
+        computeFraction = duration > 0 ? min(1, max(0, compute / duration)) : 0
     }
 }
 

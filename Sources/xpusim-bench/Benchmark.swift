@@ -14,7 +14,8 @@ import Workloads
 struct Benchmark {
     static func main() throws {
         let catalog = try ChipCatalog.load(directory: ResourceLocator.find("chips"))
-        let machines = try catalog.documents.map { Machine(try ChipSpec($0)) }
+        let libraries = KernelLibraries.directory(besideChipsIn: catalog.directory)
+        let machines = try catalog.documents.map { Machine(try ChipSpec($0, libraries: libraries)) }
         let sweep = try Trace.load(file: ResourceLocator.find("workloads") + "/gemm-sweep.yaml")
         let layer = try Trace.load(file: ResourceLocator.find("workloads") + "/llama2-7b-layer-prefill2048.yaml")
 

@@ -22,7 +22,9 @@ struct ChipsCommand: ParsableCommand {
 
         func run() throws {
             let specs = try reportingErrors {
-                try ChipCatalog.load(directory: chipsDir ?? ChipCatalog.defaultDirectory()).documents.map { try ChipSpec($0) }
+                let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+                let libraries = KernelLibraries.directory(besideChipsIn: directory)
+                return try ChipCatalog.load(directory: directory).documents.map { try ChipSpec($0, libraries: libraries) }
             }
             if format == .json {
                 printJSON(specs.map(chipSummary))
@@ -120,9 +122,10 @@ struct ChipsCommand: ParsableCommand {
             for file in files {
                 do {
                     let document = try ChipDocument.load(file: file)
-                    _ = try ChipSpec(document)
+                    let libraries = KernelLibraries.directory(besideChipsIn: (file as NSString).deletingLastPathComponent)
+                    _ = try ChipSpec(document, libraries: libraries)
                     for variant in document.variants {
-                        if let v = document.variant(variant.id) { _ = try ChipSpec(v) }
+                        if let v = document.variant(variant.id) { _ = try ChipSpec(v, libraries: libraries) }
                     }
                     print("\(file): ok (\(([document.id] + document.variants.map(\.id)).joined(separator: ", ")))")
                 } catch let error as ConfigErrors {

@@ -82,6 +82,35 @@ final class FlowNetworkTests: XCTestCase {
         XCTAssertEqual(network.advance(to: 2), [a])
     }
 
+    /// Late in a long run, a flow's last sliver can take less time than the clock resolves; it must
+    /// still finish rather than stall time.
+    func testTinyRemaindersFinishLateInALongRun() {
+        var network = FlowNetwork()
+        let link = network.addResource("link", capacity: 1e6)
+        _ = network.advance(to: 1e4)
+        var finished = 0
+        for _ in 0..<1000 {
+            _ = network.startFlow(amount: 1 + 1e-7, path: [link])
+            var steps = 0
+            while let t = network.nextEventTime, steps < 10 {
+                finished += network.advance(to: t).count
+                steps += 1
+            }
+        }
+        XCTAssertEqual(finished, 1000)
+        XCTAssertNil(network.nextEventTime)
+    }
+
+    /// A resource a flow uses nothing of does not freeze it when it fills.
+    func testAHopOfZeroUsageDoesNotLimitAFlow() {
+        var network = FlowNetwork()
+        let units = network.addResource("units", capacity: 10), hbm = network.addResource("hbm", capacity: 100)
+        let gemm = network.startFlow(amount: 1000, path: [FlowNetwork.Hop(units, usage: 1)])
+        let copy = network.startFlow(amount: 1000, path: [FlowNetwork.Hop(units, usage: 0), FlowNetwork.Hop(hbm, usage: 1)])
+        XCTAssertEqual(network.rate(of: gemm), 10, accuracy: 1e-12)
+        XCTAssertEqual(network.rate(of: copy), 100, accuracy: 1e-12)
+    }
+
     func testEventQueueKeepsSchedulingOrderAtEqualTimes() {
         var queue = EventQueue<Int>()
         queue.schedule(3, at: 1)

@@ -52,7 +52,7 @@ final class EngineTests: XCTestCase {
         XCTAssertLessThan(small.duration, try add(512, warm: false).duration * 0.8)
         // 200 MB footprint: half of L2 (25 MB) of the inputs still hits, the rest streams from HBM.
         let large = try add(4096, warm: true), cold = try add(4096, warm: false)
-        XCTAssertEqual(cold.hbmBytes - large.hbmBytes, h100.l2Bytes / 2, accuracy: 1)
+        XCTAssertEqual(cold.hbmBytes - large.hbmBytes, h100.l2SharedBytes, accuracy: 1)
         XCTAssertLessThan(large.duration, cold.duration)
         XCTAssertGreaterThan(large.duration, cold.duration * 0.8)
     }
@@ -274,6 +274,42 @@ final class EngineTests: XCTestCase {
         XCTAssertThrowsError(try engine.cost(of: Kernel(id: "b3", op: .attention(backward), dtype: .fp16))) { error in
             XCTAssertTrue("\(error)".contains("fa3 of library cuda-sm90 has no backward kernel"), "\(error)")
         }
+    }
+
+    /// Shapes at the edges: causal with more queries than keys (bottom-right aligned: the first query
+    /// rows see nothing), causal with fewer queries than keys (most pairs visible), decode with more
+    /// query rows than a tile holds, a head dimension no tile serves, and a trace built in code whose
+    /// kernel depends on itself.
+    func testAttentionEdgesAndBadTraces() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        func attention(_ a: Op.Attention) throws -> KernelCost { try engine.cost(of: Kernel(id: "a", op: .attention(a), dtype: .bf16)) }
+        let moreQueries = try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 4096, kvLen: 128, headDim: 128, causal: true))
+        XCTAssertGreaterThan(moreQueries.macs, 0)
+        XCTAssertGreaterThan(moreQueries.duration, engine.machine.launchOverhead)
+        XCTAssertEqual(moreQueries.flops, 4 * 8 * 128 * 129 / 2 * 128, accuracy: 1)
+        var backward = Op.Attention(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 4096, kvLen: 128, headDim: 128, causal: true)
+        backward.backward = true
+        XCTAssertGreaterThan(try attention(backward).duration, 0)
+        let fewerQueries = try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 512, kvLen: 8192, headDim: 128, causal: true))
+        XCTAssertEqual(fewerQueries.flops / (4 * 8 * 512 * 8192 * 128), 1 - 511.0 / (2 * 8192), accuracy: 1e-9)
+        let longDecode = try attention(.init(phase: .decode, batch: 1, heads: 32, kvHeads: 8, qLen: 256, kvLen: 4096, headDim: 128, causal: false))
+        XCTAssertGreaterThan(longDecode.duration, 0)
+        XCTAssertThrowsError(try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 256, kvLen: 256, headDim: 512, causal: false))) { error in
+            XCTAssertTrue("\(error)".contains("head_dim 512 is beyond every tile"), "\(error)")
+        }
+        let loop = Trace(name: "loop", kernels: [Kernel(id: "self", op: .memcpy(.init(bytes: 1024, kind: .d2d)), dtype: .bf16, deps: [0])])
+        XCTAssertThrowsError(try engine.run(loop)) { error in
+            XCTAssertTrue("\(error)".contains("not an earlier kernel"), "\(error)")
+        }
+    }
+
+    /// A long run with a short kernel at its end finishes (time resolution at late times).
+    func testAShortKernelLateInALongRunFinishes() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        let long = Kernel(id: "long", op: .gemm(.init(m: 65536, n: 65536, k: 1 << 20)), dtype: .bf16)  // about 11 s
+        let short = Kernel(id: "short", op: .elementwise(.init(elements: 1024, reads: 1, writes: 1, flopsPerElement: 1)), dtype: .bf16, deps: [0])
+        let run = try engine.run(Trace(name: "late", kernels: [long, short]), conditions: RunConditions(fixedClock: engine.machine.clock))
+        XCTAssertGreaterThan(run.kernels[1].end, run.kernels[1].start)
     }
 
     func testAttentionImplIsTheLibrarysOrAClearError() throws {
