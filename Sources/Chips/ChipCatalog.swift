@@ -46,13 +46,16 @@ public struct ChipCatalog: Sendable {
     /// `path#variant`). `overrides` are `path=value` assignments applied on top.
     public static func resolve(_ reference: String, overrides: [String] = [], directory: String = defaultDirectory()) throws -> ChipSpec {
         var document: ChipDocument
-        let looksLikeFile = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.hasSuffix(".json")
+        let looksLikeFile =
+            reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml") || reference.hasSuffix(".json")
         if looksLikeFile {
             let parts = reference.split(separator: "#", maxSplits: 1).map(String.init)
             document = try ChipDocument.load(file: parts[0])
             if parts.count == 2 {
                 guard let variant = document.variant(parts[1]) else {
-                    throw ConfigError(file: parts[0], path: "variants", message: "no variant \"\(parts[1])\"; the file has: \(document.variants.map(\.id).joined(separator: ", "))")
+                    throw ConfigError(
+                        file: parts[0], path: "variants",
+                        message: "no variant \"\(parts[1])\"; the file has: \(document.variants.map(\.id).joined(separator: ", "))")
                 }
                 document = variant
             }
@@ -60,12 +63,15 @@ public struct ChipCatalog: Sendable {
             let catalog = try load(directory: directory)
             guard let found = catalog.documents.first(where: { $0.id == reference }) else {
                 let hint = nearest(reference, in: catalog.ids).map { "; did you mean \"\($0)\"?" } ?? ""
-                throw ConfigError(file: directory, message: "no chip with id \"\(reference)\"\(hint) (known: \(catalog.ids.joined(separator: ", ")))")
+                throw ConfigError(
+                    file: directory, message: "no chip with id \"\(reference)\"\(hint) (known: \(catalog.ids.joined(separator: ", ")))")
             }
             document = found
         }
         for assignment in overrides { try document.override(assignment) }
-        let chips = looksLikeFile ? ((reference.split(separator: "#").first.map(String.init) ?? reference) as NSString).deletingLastPathComponent : directory
+        let chips =
+            looksLikeFile
+            ? ((reference.split(separator: "#").first.map(String.init) ?? reference) as NSString).deletingLastPathComponent : directory
         return try ChipSpec(document, libraries: KernelLibraries.directory(besideChipsIn: chips.isEmpty ? "." : chips))
     }
 }

@@ -105,7 +105,9 @@ struct ChipFileReader {
                 schemaSeen = true
                 if let version = try? node.int() {
                     if version != ParameterCatalog.schemaVersion {
-                        errors.append(node.error("unsupported chip schema version \(version); this xpusim reads version \(ParameterCatalog.schemaVersion)"))
+                        errors.append(
+                            node.error(
+                                "unsupported chip schema version \(version); this xpusim reads version \(ParameterCatalog.schemaVersion)"))
                     }
                 } else {
                     errors.append(node.error("expected the schema version \(ParameterCatalog.schemaVersion), found \(node.found)"))
@@ -120,7 +122,9 @@ struct ChipFileReader {
                 }
             }
         }
-        if !schemaSeen { errors.append(root.error("missing required field \"schema\" (the chip schema version, \(ParameterCatalog.schemaVersion))")) }
+        if !schemaSeen {
+            errors.append(root.error("missing required field \"schema\" (the chip schema version, \(ParameterCatalog.schemaVersion))"))
+        }
         if let variantsNode = entries.first(where: { $0.key == "variants" })?.value {
             document.variants = readVariants(variantsNode)
         }
@@ -130,8 +134,10 @@ struct ChipFileReader {
         }
         for declaration in ParameterCatalog.declarations where declaration.required {
             if !ParameterCatalog.expand(declaration).contains(where: { document.figures[$0] != nil || present.contains($0) }) {
-                errors.append(ConfigError(file: file, path: declaration.path.replacingOccurrences(of: ".<dtype>", with: ""),
-                                          message: "missing required field (\(declaration.meaning); \(declaration.type.expected))"))
+                errors.append(
+                    ConfigError(
+                        file: file, path: declaration.path.replacingOccurrences(of: ".<dtype>", with: ""),
+                        message: "missing required field (\(declaration.meaning); \(declaration.type.expected))"))
             }
         }
         return document
@@ -182,10 +188,13 @@ struct ChipFileReader {
                 case "value":
                     valueNode = child
                     valueNode?.path = node.path
-                case "source": sourceKey = try? child.string()
+                case "source":
+                    sourceKey = try? child.string()
                     if sourceKey == nil { errors.append(child.error("expected the key of an entry under sources:, found \(child.found)")) }
                 case "kind":
-                    if let text = try? child.string(), let k = FigureKind(rawValue: text), k != .override { kind = k } else {
+                    if let text = try? child.string(), let k = FigureKind(rawValue: text), k != .override {
+                        kind = k
+                    } else {
                         errors.append(child.error("expected one of: vendor, measured, derived, estimated; found \(child.found)"))
                     }
                 case "how": how = try? child.string()
@@ -200,18 +209,20 @@ struct ChipFileReader {
             if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated {
                 errors.append(node.error("a figure needs a source (source: KEY) or kind: derived/estimated with how:"))
             }
-            if (kind == .derived || kind == .estimated), how == nil {
+            if kind == .derived || kind == .estimated, how == nil {
                 errors.append(node.error("a \(kind!.rawValue) figure must say how it was obtained (how: ...)"))
             }
             var figure = Figure(value: value, kind: kind ?? .vendor, file: file, line: node.line)
             figure.how = how
             if let sourceKey { figure.source = Source(key: sourceKey, url: "", kind: kind ?? .vendor) }
             figure.kind = kind ?? .vendor
-            if kind == nil, sourceKey != nil { figure.kind = .override } // resolved from the source later
+            if kind == nil, sourceKey != nil { figure.kind = .override }  // resolved from the source later
             return figure
         }
         if declaration.type.needsSource {
-            errors.append(node.error("expected a figure with its source, e.g. {value: \(exampleValue(declaration.type)), source: KEY}; found \(node.found)"))
+            errors.append(
+                node.error(
+                    "expected a figure with its source, e.g. {value: \(exampleValue(declaration.type)), source: KEY}; found \(node.found)"))
             return nil
         }
         guard let value = parseValue(node, declaration.type) else { return nil }
@@ -250,7 +261,8 @@ struct ChipFileReader {
                 for item in items {
                     let pair = try item.sequence()
                     guard pair.count == 2 else { throw item.error("expected a pair [\(xKind.example), \(yKind.example)]") }
-                    let x = try pair[0].quantity(xKind).value, y = try pair[1].quantity(yKind).value
+                    let x = try pair[0].quantity(xKind).value
+                    let y = try pair[1].quantity(yKind).value
                     guard x > 0, y > 0 else { throw item.error("expected positive values") }
                     points.append(.init(x: x, y: y))
                 }
@@ -270,15 +282,19 @@ struct ChipFileReader {
         let declaration = ParameterCatalog.declaration(for: node.path)
         if number < 0 { throw node.error("must not be negative, found \(node.found)") }
         if number == 0, declaration?.type != .quantity(.temperature), declaration?.type != .quantity(.temperatureCoefficient),
-           declaration?.plausible?.lowerBound != 0 {
+            declaration?.plausible?.lowerBound != 0
+        {
             throw node.error("must be positive, found \(node.found)")
         }
         if let range = declaration?.plausible, !range.contains(number), case .some(let type) = declaration?.type {
-            let low: String, high: String
+            let low: String
+            let high: String
             if case .quantity(let kind) = type {
-                low = Quantity.format(range.lowerBound, kind); high = Quantity.format(range.upperBound, kind)
+                low = Quantity.format(range.lowerBound, kind)
+                high = Quantity.format(range.upperBound, kind)
             } else {
-                low = formatNumber(range.lowerBound); high = formatNumber(range.upperBound)
+                low = formatNumber(range.lowerBound)
+                high = formatNumber(range.upperBound)
             }
             throw node.error("\(node.found) is not plausible here; expected between \(low) and \(high)")
         }
@@ -326,13 +342,17 @@ struct ChipFileReader {
                 var overrides: [String: Figure] = [:]
                 var removals: [String] = []
                 for (path, figureNode) in try setNode.mapping() {
-                    guard let declaration = ParameterCatalog.declaration(for: path), !path.hasPrefix("identity.id"), !path.hasPrefix("identity.name") else {
+                    guard let declaration = ParameterCatalog.declaration(for: path), !path.hasPrefix("identity.id"),
+                        !path.hasPrefix("identity.name")
+                    else {
                         let hint = nearest(path, in: ParameterCatalog.orderedPaths).map { "; did you mean \"\($0)\"?" } ?? ""
                         errors.append(figureNode.error("unknown chip parameter \"\(path)\"\(hint)"))
                         continue
                     }
                     if figureNode.isNull {
-                        if declaration.required { errors.append(figureNode.error("a variant cannot remove the required field \"\(path)\"")) }
+                        if declaration.required {
+                            errors.append(figureNode.error("a variant cannot remove the required field \"\(path)\""))
+                        }
                         removals.append(path)
                         continue
                     }
@@ -355,7 +375,10 @@ struct ChipFileReader {
             guard let key = figure.source?.key else { continue }
             guard let source = sources[key] else {
                 let hint = nearest(key, in: Array(sources.keys).sorted()).map { "; did you mean \"\($0)\"?" } ?? ""
-                errors.append(ConfigError(file: figure.file, line: figure.line, path: path, message: "unknown source \"\(key)\"; declare it under sources:\(hint)"))
+                errors.append(
+                    ConfigError(
+                        file: figure.file, line: figure.line, path: path,
+                        message: "unknown source \"\(key)\"; declare it under sources:\(hint)"))
                 continue
             }
             if figure.kind == .override { figure.kind = source.kind }

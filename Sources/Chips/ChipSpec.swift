@@ -74,8 +74,10 @@ public struct ChipSpec: Sendable {
         /// 5 GT/s with 8b/10b (gen 1-2), 8, 16 and 32 GT/s with 128b/130b (gen 3-5), 64 and 128
         /// GT/s in 256-byte FLITs carrying 242 bytes of payload (gen 6-7).
         public var pcieBandwidth: BytesPerSecond {
-            let table: [(rate: Double, efficiency: Double)] = [(2.5e9, 0.8), (5e9, 0.8), (8e9, 128.0 / 130), (16e9, 128.0 / 130),
-                                                                (32e9, 128.0 / 130), (64e9, 242.0 / 256), (128e9, 242.0 / 256)]
+            let table: [(rate: Double, efficiency: Double)] = [
+                (2.5e9, 0.8), (5e9, 0.8), (8e9, 128.0 / 130), (16e9, 128.0 / 130),
+                (32e9, 128.0 / 130), (64e9, 242.0 / 256), (128e9, 242.0 / 256),
+            ]
             let entry = table[min(max(pcieGeneration, 1), table.count) - 1]
             return BytesPerSecond(Double(pcieLanes) * entry.rate * entry.efficiency / 8)
         }
@@ -96,7 +98,8 @@ public struct ChipSpec: Sendable {
         /// Share of the boost clock the hardware slowdown allows.
         public var slowdownClock = 0.0
         public var junctionResistance = KelvinPerWatt.zero, junctionCapacitance = JoulesPerKelvin.zero
-        public var heatsinkResistanceAir = KelvinPerWatt.zero, heatsinkResistanceLiquid = KelvinPerWatt.zero, heatsinkCapacitance = JoulesPerKelvin.zero
+        public var heatsinkResistanceAir = KelvinPerWatt.zero, heatsinkResistanceLiquid = KelvinPerWatt.zero,
+            heatsinkCapacitance = JoulesPerKelvin.zero
         public var ambient = Celsius.zero
         public var cooling = Cooling.air
     }
@@ -195,7 +198,9 @@ extension ChipSpec {
         static func byType(_ field: WritableKeyPath<ChipSpec, [DataType: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
                 for dtype in DataType.allCases {
-                    if let v = document.number(pattern.replacingOccurrences(of: "<dtype>", with: dtype.rawValue)) { spec[keyPath: field][dtype] = v }
+                    if let v = document.number(pattern.replacingOccurrences(of: "<dtype>", with: dtype.rawValue)) {
+                        spec[keyPath: field][dtype] = v
+                    }
                 }
             }
         }
@@ -211,7 +216,9 @@ extension ChipSpec {
         static func byLevel(_ field: WritableKeyPath<ChipSpec, [MemoryLevel: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
                 for level in MemoryLevel.allCases {
-                    if let v = document.number(pattern.replacingOccurrences(of: "<level>", with: level.rawValue)) { spec[keyPath: field][level] = v }
+                    if let v = document.number(pattern.replacingOccurrences(of: "<level>", with: level.rawValue)) {
+                        spec[keyPath: field][level] = v
+                    }
                 }
             }
         }

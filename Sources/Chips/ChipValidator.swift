@@ -23,13 +23,17 @@ public enum ChipValidator {
         }
         func order(_ low: String, _ high: String, strict: Bool = false) {
             guard let a = n(low), let b = n(high) else { return }
-            if strict ? a >= b : a > b { fail(high, "must be \(strict ? "above" : "at least") \(low) (\(fmt(low, a))), found \(fmt(high, b))") }
+            if strict ? a >= b : a > b {
+                fail(high, "must be \(strict ? "above" : "at least") \(low) (\(fmt(low, a))), found \(fmt(high, b))")
+            }
         }
 
         for declaration in ParameterCatalog.declarations where declaration.required {
             if !ParameterCatalog.expand(declaration).contains(where: { document.figures[$0] != nil }) {
-                errors.append(ConfigError(file: file, path: declaration.path.replacingOccurrences(of: ".<dtype>", with: ""),
-                                          message: "missing required field (\(declaration.meaning))"))
+                errors.append(
+                    ConfigError(
+                        file: file, path: declaration.path.replacingOccurrences(of: ".<dtype>", with: ""),
+                        message: "missing required field (\(declaration.meaning))"))
             }
         }
         if !errors.isEmpty { return errors }
@@ -47,10 +51,15 @@ public enum ChipValidator {
         if case .curve(let points) = document.figures["clocks.vf_table"]?.value {
             let sorted = points.sorted { $0.x < $1.x }
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.y < a.y {
-                fail("clocks.vf_table", "voltage must not fall as the clock rises (\(Quantity.format(b.x, .frequency)) has \(formatNumber(b.y)) V, below \(formatNumber(a.y)) V)")
+                fail(
+                    "clocks.vf_table",
+                    "voltage must not fall as the clock rises (\(Quantity.format(b.x, .frequency)) has \(formatNumber(b.y)) V, below \(formatNumber(a.y)) V)"
+                )
             }
             if let boost = n("clocks.boost"), let top = sorted.last?.x, top < boost * 0.999 {
-                fail("clocks.vf_table", "must reach the boost clock \(fmt("clocks.boost", boost)); its highest point is \(Quantity.format(top, .frequency))")
+                fail(
+                    "clocks.vf_table",
+                    "must reach the boost clock \(fmt("clocks.boost", boost)); its highest point is \(Quantity.format(top, .frequency))")
             }
         }
         for role in ["compute.matrix.staging_buffer", "compute.matrix.accumulator_buffer"] {
@@ -70,14 +79,19 @@ public enum ChipValidator {
             }
             // A --set of a count or clock is a design change: the vendor's peak describes the
             // shipped chip, not the changed one, so the check only holds figures from files.
-            let inputs = ["identity.dies_per_package", "compute.units_per_die", "compute.matrix.macs_per_cycle.\(dtype.rawValue)",
-                          "compute.matrix.peak_clock", "clocks.boost", peakPath]
+            let inputs = [
+                "identity.dies_per_package", "compute.units_per_die", "compute.matrix.macs_per_cycle.\(dtype.rawValue)",
+                "compute.matrix.peak_clock", "clocks.boost", peakPath,
+            ]
             if inputs.contains(where: { document.figures[$0]?.kind == .override }) { continue }
             let clock = n("compute.matrix.peak_clock") ?? n("clocks.boost")!
             let derived = n("identity.dies_per_package")! * n("compute.units_per_die")! * macs * 2 * clock
             let gap = derived / vendor - 1
             if abs(gap) > peakTolerance {
-                fail(peakPath, "units x MACs x 2 x clock = \(Quantity.format(derived, .flopRate)) at \(Quantity.format(clock, .frequency)) disagrees with the vendor peak \(Quantity.format(vendor, .flopRate)) by \(formatNumber(gap * 100))%; fix the counts or state the clock the vendor quotes in compute.matrix.peak_clock")
+                fail(
+                    peakPath,
+                    "units x MACs x 2 x clock = \(Quantity.format(derived, .flopRate)) at \(Quantity.format(clock, .frequency)) disagrees with the vendor peak \(Quantity.format(vendor, .flopRate)) by \(formatNumber(gap * 100))%; fix the counts or state the clock the vendor quotes in compute.matrix.peak_clock"
+                )
             }
         }
         for (path, figure) in document.figures where figure.kind == .derived || figure.kind == .estimated {

@@ -169,7 +169,8 @@ extension KernelLibrary {
         let schedulerNode = try g.required("schedulers")
         let schedulers = try figures.words(schedulerNode).map { word, node in
             guard let s = GemmScheduler(rawValue: word) else {
-                throw node.error("unknown GEMM scheduler \"\(word)\"; known: \(GemmScheduler.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw node.error(
+                    "unknown GEMM scheduler \"\(word)\"; known: \(GemmScheduler.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return s
         }
@@ -213,18 +214,22 @@ extension KernelLibrary {
             let overlap = try figures.ratio(try k.required("softmax_overlap"), allowZero: true)
             let splitMinimum = try figures.integer(try k.required("decode_split_min_kv"), plausible: 16...65_536)
             try k.finish()
-            kernels.append(AttentionKernel(id: kid, name: kname, pipeline: pipeline, order: order, persistent: persistent,
-                                           tiles: forward, backwardTiles: backwardTiles, backwardRate: backwardRate, stages: kStages,
-                                           matrixRate: rate, softmaxOverlap: overlap, decodeSplitMinimum: splitMinimum, path: node.path))
+            kernels.append(
+                AttentionKernel(
+                    id: kid, name: kname, pipeline: pipeline, order: order, persistent: persistent,
+                    tiles: forward, backwardTiles: backwardTiles, backwardRate: backwardRate, stages: kStages,
+                    matrixRate: rate, softmaxOverlap: overlap, decodeSplitMinimum: splitMinimum, path: node.path))
         }
         try a.finish()
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {
-            throw defaultNode.error("default attention kernel \"\(defaultID)\" is not among the kernels: \(kernels.map(\.id).joined(separator: ", "))")
+            throw defaultNode.error(
+                "default attention kernel \"\(defaultID)\" is not among the kernels: \(kernels.map(\.id).joined(separator: ", "))")
         }
-        return KernelLibrary(id: id, name: name, file: root.file,
-                             gemm: Gemm(tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster),
-                             attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk))
+        return KernelLibrary(
+            id: id, name: name, file: root.file,
+            gemm: Gemm(tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster),
+            attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk))
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {
@@ -251,7 +256,8 @@ struct FigureReader {
         try f.finish()
         if let source {
             guard sources[source] != nil else {
-                throw node.error("source \"\(source)\" is not declared under sources: (declared: \(sources.keys.sorted().joined(separator: ", ")))")
+                throw node.error(
+                    "source \"\(source)\" is not declared under sources: (declared: \(sources.keys.sorted().joined(separator: ", ")))")
             }
         } else {
             guard let kind, kind == "derived" || kind == "estimated", how?.isEmpty == false else {
@@ -264,7 +270,9 @@ struct FigureReader {
     mutating func integer(_ node: ConfigNode, plausible: ClosedRange<Int>) throws -> Int {
         let v = try value(node)
         let n = try v.int()
-        guard plausible.contains(n) else { throw v.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)") }
+        guard plausible.contains(n) else {
+            throw v.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)")
+        }
         return n
     }
 
@@ -274,7 +282,9 @@ struct FigureReader {
         guard !items.isEmpty else { throw v.error("expected a non-empty list of integers") }
         return try items.map { item in
             let n = try item.int()
-            guard plausible.contains(n) else { throw item.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)") }
+            guard plausible.contains(n) else {
+                throw item.error("expected an integer from \(plausible.lowerBound) to \(plausible.upperBound), found \(n)")
+            }
             return n
         }
     }
@@ -282,7 +292,9 @@ struct FigureReader {
     mutating func ratio(_ node: ConfigNode, allowZero: Bool = false) throws -> Double {
         let v = try value(node)
         let x = try v.quantity(.ratio).value
-        guard (allowZero ? x >= 0 : x > 0) && x <= 1 else { throw v.error("expected a fraction \(allowZero ? "from 0" : "above 0") up to 1, found \(x)") }
+        guard (allowZero ? x >= 0 : x > 0) && x <= 1 else {
+            throw v.error("expected a fraction \(allowZero ? "from 0" : "above 0") up to 1, found \(x)")
+        }
         return x
     }
 
@@ -309,7 +321,8 @@ public enum KernelLibraries {
     public static func directory(besideChipsIn chipsDirectory: String) -> String {
         let beside = (chipsDirectory as NSString).appendingPathComponent("libraries")
         var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory) && isDirectory.boolValue ? beside : defaultDirectory()
+        return FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? beside : defaultDirectory()
     }
 
     /// Every library in `directory` by id.
@@ -334,8 +347,9 @@ public enum KernelLibraries {
     public static func named(_ id: String, for file: String, directory: String = defaultDirectory()) throws -> KernelLibrary {
         let libraries = try load(directory: directory)
         guard let library = libraries[id] else {
-            throw ConfigError(file: file, path: "runtime.library",
-                              message: "no kernel library \"\(id)\" in \(directory) (known: \(libraries.keys.sorted().joined(separator: ", ")))")
+            throw ConfigError(
+                file: file, path: "runtime.library",
+                message: "no kernel library \"\(id)\" in \(directory) (known: \(libraries.keys.sorted().joined(separator: ", ")))")
         }
         return library
     }

@@ -145,7 +145,7 @@ extension ConfigNode {
     static func convert(_ error: YamlError, file: String, yamlText: String) -> ConfigError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let where_ = context.map { " (\($0.text))" } ?? ""
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "malformed YAML/JSON: \(problem)\(where_)")
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -164,13 +164,15 @@ extension ConfigNode {
     }
 
     static func convert(_ node: Node, file: String, path: String) throws -> ConfigNode {
-        let line = node.mark?.line, column = node.mark?.column
+        let line = node.mark?.line
+        let column = node.mark?.column
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
                 return ConfigNode(content: .null, file: file, line: line, column: column, path: path)
             }
-            return ConfigNode(content: .scalar(scalar.string, plain: scalar.style == .plain), file: file, line: line, column: column, path: path)
+            return ConfigNode(
+                content: .scalar(scalar.string, plain: scalar.style == .plain), file: file, line: line, column: column, path: path)
         case .sequence(let sequence):
             var items: [ConfigNode] = []
             items.reserveCapacity(sequence.count)
@@ -183,14 +185,16 @@ extension ConfigNode {
             var seen = Set<String>()
             for (keyNode, valueNode) in mapping {
                 guard case .scalar(let keyScalar) = keyNode else {
-                    throw ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: path,
-                                      message: "a key must be a plain name, not a list or mapping")
+                    throw ConfigError(
+                        file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: path,
+                        message: "a key must be a plain name, not a list or mapping")
                 }
                 let key = keyScalar.string
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
                 if !seen.insert(key).inserted {
-                    throw ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: childPath,
-                                      message: "the key \"\(key)\" appears twice")
+                    throw ConfigError(
+                        file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: childPath,
+                        message: "the key \"\(key)\" appears twice")
                 }
                 entries.append((key, try convert(valueNode, file: file, path: childPath)))
             }

@@ -53,8 +53,9 @@ public struct EventQueue<Event>: Sendable where Event: Sendable {
     /// next completion, came first).
     public mutating func advance(to time: Double) {
         checkInvariant(time >= now - Self.tolerance * max(1, abs(now)), "time went back from \(now) to \(time)")
-        checkInvariant(nextTime.map { time <= $0 + Self.tolerance * max(1, abs($0)) } ?? true,
-                       "advanced to \(time), past the next event at \(nextTime ?? 0)")
+        checkInvariant(
+            nextTime.map { time <= $0 + Self.tolerance * max(1, abs($0)) } ?? true,
+            "advanced to \(time), past the next event at \(nextTime ?? 0)")
         now = max(now, time)
     }
 
@@ -63,9 +64,11 @@ public struct EventQueue<Event>: Sendable where Event: Sendable {
 
 /// Checks an invariant in debug and test builds; compiled out of release builds.
 @inline(__always)
-public func checkInvariant(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-                           file: StaticString = #fileID, line: UInt = #line) {
+public func checkInvariant(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     #if DEBUG
-    if !condition() { preconditionFailure(message(), file: file, line: line) }
+        if !condition() { preconditionFailure(message(), file: file, line: line) }
     #endif
 }

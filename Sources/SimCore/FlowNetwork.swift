@@ -34,7 +34,10 @@ public struct FlowNetwork: Sendable {
     public struct Hop: Sendable {
         public var resource: ResourceID
         public var usage: Double
-        public init(_ resource: ResourceID, usage: Double = 1) { self.resource = resource; self.usage = usage }
+        public init(_ resource: ResourceID, usage: Double = 1) {
+            self.resource = resource
+            self.usage = usage
+        }
     }
 
     struct Flow: Sendable {
@@ -68,7 +71,8 @@ public struct FlowNetwork: Sendable {
         precondition(capacity > 0 && capacity.isFinite, "resource \(name): capacity must be positive, got \(capacity)")
         precondition(latency >= 0, "resource \(name): latency must not be negative")
         resources.append(Resource(name: name, capacity: capacity, latency: latency))
-        used.append(0); slope.append(0)
+        used.append(0)
+        slope.append(0)
         return ResourceID(index: resources.count - 1)
     }
 
@@ -84,7 +88,13 @@ public struct FlowNetwork: Sendable {
         let latency = path.reduce(0) { $0 + resources[$1.resource.index].latency }
         let flow = Flow(path: path, amount: amount, remaining: amount, cap: cap, weight: weight, startsAt: now + latency)
         let index: Int
-        if let reused = free.popLast() { flows[reused] = flow; index = reused } else { flows.append(flow); index = flows.count - 1 }
+        if let reused = free.popLast() {
+            flows[reused] = flow
+            index = reused
+        } else {
+            flows.append(flow)
+            index = flows.count - 1
+        }
         live.append(index)
         allocate()
         return FlowID(index: index)
@@ -124,8 +134,14 @@ public struct FlowNetwork: Sendable {
         var soonest = Double.infinity
         for index in live {
             let flow = flows[index]
-            if flow.startsAt > now { soonest = min(soonest, flow.startsAt); continue }
-            if flow.remaining <= 0 { soonest = now; continue }
+            if flow.startsAt > now {
+                soonest = min(soonest, flow.startsAt)
+                continue
+            }
+            if flow.remaining <= 0 {
+                soonest = now
+                continue
+            }
             if flow.rate > 0 { soonest = min(soonest, now + flow.remaining / flow.rate) }
         }
         return soonest.isFinite ? soonest : nil
@@ -148,11 +164,13 @@ public struct FlowNetwork: Sendable {
             // Finished: nothing left, or so little that its time to finish is below the resolution
             // of the clock (at late times `now + remaining / rate` would round back to `now`).
             let flow = flows[index]
-            let negligible = flow.remaining <= Self.tolerance * max(1, flow.amount)
+            let negligible =
+                flow.remaining <= Self.tolerance * max(1, flow.amount)
                 || (flow.rate > 0 && flow.remaining / flow.rate <= 1e-12 * max(1, now))
             if flow.startsAt <= now, negligible {
-                checkInvariant(abs(flows[index].delivered + flows[index].remaining - flows[index].amount) <= 1e-9 * max(1, flows[index].amount),
-                               "flow \(index) delivered \(flows[index].delivered) + \(flows[index].remaining) of \(flows[index].amount)")
+                checkInvariant(
+                    abs(flows[index].delivered + flows[index].remaining - flows[index].amount) <= 1e-9 * max(1, flows[index].amount),
+                    "flow \(index) delivered \(flows[index].delivered) + \(flows[index].remaining) of \(flows[index].amount)")
                 flows[index].delivered += flows[index].remaining
                 flows[index].remaining = 0
                 flows[index].live = false
@@ -206,7 +224,8 @@ public struct FlowNetwork: Sendable {
                 let flow = flows[index]
                 let capped = flow.cap.map { $0 / flow.weight <= limit } ?? false
                 let saturated = flow.path.contains { hop in
-                    hop.usage > 0 && slope[hop.resource.index] > 0 && max(0, resources[hop.resource.index].capacity - used[hop.resource.index]) / slope[hop.resource.index] <= limit
+                    hop.usage > 0 && slope[hop.resource.index] > 0
+                        && max(0, resources[hop.resource.index].capacity - used[hop.resource.index]) / slope[hop.resource.index] <= limit
                 }
                 guard capped || saturated else { continue }
                 flows[index].rate = capped ? min(flow.cap!, flow.weight * level) : flow.weight * level
@@ -224,17 +243,20 @@ public struct FlowNetwork: Sendable {
 
     func checkAllocation() {
         #if DEBUG
-        var load = [Double](repeating: 0, count: resources.count)
-        for index in live {
-            let flow = flows[index]
-            checkInvariant(flow.rate >= 0, "flow \(index) has a negative rate")
-            if let cap = flow.cap { checkInvariant(flow.rate <= cap * (1 + 1e-9), "flow \(index) runs at \(flow.rate), above its cap \(cap)") }
-            for hop in flow.path { load[hop.resource.index] += flow.rate * hop.usage }
-        }
-        for (j, resource) in resources.enumerated() {
-            checkInvariant(load[j] <= resource.capacity * (1 + 1e-9),
-                           "resource \(resource.name) carries \(load[j]), above its capacity \(resource.capacity)")
-        }
+            var load = [Double](repeating: 0, count: resources.count)
+            for index in live {
+                let flow = flows[index]
+                checkInvariant(flow.rate >= 0, "flow \(index) has a negative rate")
+                if let cap = flow.cap {
+                    checkInvariant(flow.rate <= cap * (1 + 1e-9), "flow \(index) runs at \(flow.rate), above its cap \(cap)")
+                }
+                for hop in flow.path { load[hop.resource.index] += flow.rate * hop.usage }
+            }
+            for (j, resource) in resources.enumerated() {
+                checkInvariant(
+                    load[j] <= resource.capacity * (1 + 1e-9),
+                    "resource \(resource.name) carries \(load[j]), above its capacity \(resource.capacity)")
+            }
         #endif
     }
 }

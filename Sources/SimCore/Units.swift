@@ -28,11 +28,15 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .count: return [("", 1)]
         case .ratio: return [("", 1), ("%", 0.01)]
         case .bytes:
-            return [("B", 1), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12),
-                    ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776)]
+            return [
+                ("B", 1), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12),
+                ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
+            ]
         case .bandwidth:
-            return [("B/s", 1), ("KB/s", 1e3), ("MB/s", 1e6), ("GB/s", 1e9), ("TB/s", 1e12),
-                    ("GiB/s", 1_073_741_824), ("Gb/s", 1e9 / 8), ("Tb/s", 1e12 / 8), ("Mb/s", 1e6 / 8)]
+            return [
+                ("B/s", 1), ("KB/s", 1e3), ("MB/s", 1e6), ("GB/s", 1e9), ("TB/s", 1e12),
+                ("GiB/s", 1_073_741_824), ("Gb/s", 1e9 / 8), ("Tb/s", 1e12 / 8), ("Mb/s", 1e6 / 8),
+            ]
         case .time: return [("s", 1), ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("min", 60), ("h", 3600)]
         case .frequency: return [("Hz", 1), ("kHz", 1e3), ("MHz", 1e6), ("GHz", 1e9)]
         case .power: return [("W", 1), ("mW", 1e-3), ("kW", 1e3)]
@@ -111,7 +115,8 @@ public struct Quantity: Sendable, Equatable {
             if c.isNumber || c == "." || c == "-" || c == "+" || c == "_"
                 || ((c == "e" || c == "E") && index != trimmed.startIndex
                     && trimmed.index(after: index) < trimmed.endIndex
-                    && (trimmed[trimmed.index(after: index)].isNumber || "+-".contains(trimmed[trimmed.index(after: index)]))) {
+                    && (trimmed[trimmed.index(after: index)].isNumber || "+-".contains(trimmed[trimmed.index(after: index)])))
+            {
                 numberEnd = trimmed.index(after: index)
             } else {
                 break
@@ -150,7 +155,8 @@ public struct Quantity: Sendable, Equatable {
     static func formatBytes(_ bytes: Double) -> String {
         let levels: [(binary: String, binaryFactor: Double, decimal: String, decimalFactor: Double)] = [
             ("TiB", 1_099_511_627_776, "TB", 1e12), ("GiB", 1_073_741_824, "GB", 1e9),
-            ("MiB", 1_048_576, "MB", 1e6), ("KiB", 1024, "KB", 1e3)]
+            ("MiB", 1_048_576, "MB", 1e6), ("KiB", 1024, "KB", 1e3),
+        ]
         for level in levels where bytes >= level.decimalFactor {
             let binary = bytes / level.binaryFactor
             if binary >= 1, binary.rounded() == binary { return "\(formatNumber(binary)) \(level.binary)" }

@@ -15,8 +15,10 @@ import Workloads
 /// model does not cost one by one: P and dS written to shared memory and read back as operands of
 /// three of the five products, the extra barriers between them, and the dQ atomics' issue.
 extension AttentionModel {
-    static func backward(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
-                         macsPerCycle: Double, onMatrix: Bool, kernel: String) throws -> KernelCost {
+    static func backward(
+        _ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
+        macsPerCycle: Double, onMatrix: Bool, kernel: String
+    ) throws -> KernelCost {
         let d = a.headDim
         let b = dtype.bytes
         var best: KernelCost?
@@ -26,20 +28,30 @@ extension AttentionModel {
             let buffer = Double(2 * tile.blockN * d) * b + Double(2 * 2 * tile.blockM * d) * b
             tried.append("\(tile.blockM)x\(tile.blockN)")
             guard buffer <= machine.stagingBytes else { continue }
-            let cost = backwardTile(a, dtype, machine, family, blockM: tile.blockM, blockN: tile.blockN, macsPerCycle: macsPerCycle, onMatrix: onMatrix)
+            let cost = backwardTile(
+                a, dtype, machine, family, blockM: tile.blockM, blockN: tile.blockN, macsPerCycle: macsPerCycle, onMatrix: onMatrix)
             if best == nil || cost.duration < best!.duration { best = cost }
         }
         if family.backwardTiles.isEmpty {
-            throw SimulationError(kernel: kernel, message: "attention kernel \(family.id) of library \(machine.library.id) has no backward kernel described (no backward_tiles)")
+            throw SimulationError(
+                kernel: kernel,
+                message:
+                    "attention kernel \(family.id) of library \(machine.library.id) has no backward kernel described (no backward_tiles)")
         }
         guard let best else {
-            throw SimulationError(kernel: kernel, message: "no \(family.id) backward tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer")
+            throw SimulationError(
+                kernel: kernel,
+                message:
+                    "no \(family.id) backward tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer"
+            )
         }
         return best
     }
 
-    static func backwardTile(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
-                             blockM: Int, blockN: Int, macsPerCycle: Double, onMatrix: Bool) -> KernelCost {
+    static func backwardTile(
+        _ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
+        blockM: Int, blockN: Int, macsPerCycle: Double, onMatrix: Bool
+    ) -> KernelCost {
         let eta = (onMatrix ? machine.efficiency.matrix(dtype) * family.matrixRate * family.backwardRate : machine.efficiency.vector)
         let b = dtype.bytes
         let d = Double(a.headDim)
@@ -47,7 +59,8 @@ extension AttentionModel {
         let units = machine.units
         let vectorRate = machine.vectorFlopsPerCycle(dtype) * machine.efficiency.vector * clock
         let sfuRate = machine.sfuOpsPerCycle * clock
-        let br = Double(blockM), bc = Double(blockN)
+        let br = Double(blockM)
+        let bc = Double(blockN)
         let padded = Double(max(blockM, machine.fragment.m))
 
         let stepMatrix = 5 * padded * bc * d / macsPerCycle / eta / clock
@@ -89,8 +102,9 @@ extension AttentionModel {
         let rows = Double(a.batch * a.heads * a.qLen)
         let dqAccum = rows * d * 4
         let stepHBM = qReads / max(totalSteps, 1)
-        let stepMemory = max(Double(active) * (qBlockBytes + atomicBytes) / machine.achievableL2Bandwidth,
-                             Double(active) * stepHBM / machine.streamBandwidth)
+        let stepMemory = max(
+            Double(active) * (qBlockBytes + atomicBytes) / machine.achievableL2Bandwidth,
+            Double(active) * stepHBM / machine.streamBandwidth)
         let latency = machine.hbmLatency
         let step = max(stepCompute, stepMemory, latency / Double(family.stages))
         // Prologue: load the K and V block; epilogue: write dK and dV.
@@ -118,7 +132,8 @@ extension AttentionModel {
         let computePart = totalSteps / Double(units) * stepCompute
         let memoryPart = totalSteps / Double(units) * stepMemory
         cost.classify(compute: computePart, memory: memoryPart, fixed: perTile + prePass + postPass + launches)
-        cost.decomposition = "\(family.id) backward: \(tiles) tiles of \(blockN) KV rows x \(blockM)-row query steps, \(Int(totalSteps)) steps, "
+        cost.decomposition =
+            "\(family.id) backward: \(tiles) tiles of \(blockN) KV rows x \(blockM)-row query steps, \(Int(totalSteps)) steps, "
             + (fits ? "Q/dO read once" : "Q/dO read \(Int(appearances))x") + "; pre- and post-pass"
         return cost
     }

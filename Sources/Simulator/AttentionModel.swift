@@ -31,11 +31,16 @@ import Workloads
 enum AttentionModel {
     static func cost(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, kernel: String) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
-            throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
+            throw SimulationError(
+                kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
         let library = machine.library
         guard let family = library.attentionKernel(a.impl) else {
-            throw SimulationError(kernel: kernel, message: "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: \(library.attention.map(\.id).joined(separator: ", "))")
+            throw SimulationError(
+                kernel: kernel,
+                message:
+                    "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: \(library.attention.map(\.id).joined(separator: ", "))"
+            )
         }
         if a.backward {
             return try backward(a, dtype, machine, family, macsPerCycle: macsPerCycle, onMatrix: onMatrix, kernel: kernel)
@@ -45,7 +50,11 @@ enum AttentionModel {
         let group = a.heads / a.kvHeads
         let offered = family.tiles(for: d)
         guard !offered.isEmpty else {
-            throw SimulationError(kernel: kernel, message: "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: \(family.tiles.map(\.headDim).max() ?? 0))")
+            throw SimulationError(
+                kernel: kernel,
+                message:
+                    "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: \(family.tiles.map(\.headDim).max() ?? 0))"
+            )
         }
         // Decode packs a KV head's query rows into one tile while they fit the kernel's largest block.
         let packedDecode = (a.phase == .decode || a.qLen * group <= 64) && a.qLen * group <= (offered.map(\.blockM).max() ?? 0)
@@ -56,20 +65,27 @@ enum AttentionModel {
             let buffer = (Double(max(rows, machine.fragment.m)) + Double(family.stages * 2 * tile.blockN)) * Double(d) * b
             tried.append("\(tile.blockM)x\(tile.blockN)")
             guard buffer <= machine.stagingBytes else { continue }
-            let e = evaluate(a, dtype, machine, family, rows: rows, blockN: tile.blockN, packed: packedDecode,
-                             macsPerCycle: macsPerCycle, onMatrix: onMatrix)
+            let e = evaluate(
+                a, dtype, machine, family, rows: rows, blockN: tile.blockN, packed: packedDecode,
+                macsPerCycle: macsPerCycle, onMatrix: onMatrix)
             if best == nil || e.cost.duration < best!.cost.duration { best = e }
         }
         guard let best else {
-            throw SimulationError(kernel: kernel, message: "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer")
+            throw SimulationError(
+                kernel: kernel,
+                message:
+                    "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer"
+            )
         }
         return best.cost
     }
 
     struct Evaluation { var cost: KernelCost }
 
-    static func evaluate(_ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
-                         rows rowsPerTile: Int, blockN: Int, packed: Bool, macsPerCycle: Double, onMatrix: Bool) -> Evaluation {
+    static func evaluate(
+        _ a: Op.Attention, _ dtype: DataType, _ machine: Machine, _ family: KernelLibrary.AttentionKernel,
+        rows rowsPerTile: Int, blockN: Int, packed: Bool, macsPerCycle: Double, onMatrix: Bool
+    ) -> Evaluation {
         let eta = (onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector) * (onMatrix ? family.matrixRate : 1)
         let b = dtype.bytes
         let d = Double(a.headDim)
@@ -79,7 +95,9 @@ enum AttentionModel {
         let vectorRate = machine.vectorFlopsPerCycle(dtype) * machine.efficiency.vector * clock
         let sfuRate = machine.sfuOpsPerCycle * clock
 
-        let tilesPerHead: Int, tileHeads: Int, splitKV: Int
+        let tilesPerHead: Int
+        let tileHeads: Int
+        let splitKV: Int
         if packed {
             tilesPerHead = 1
             tileHeads = a.batch * a.kvHeads
@@ -149,7 +167,8 @@ enum AttentionModel {
         let l2Traffic = totalSteps * stepBytes + 2 * qBytes
 
         let hbmPerStep = kvReads / max(totalSteps, 1)
-        let stepMemory = max(Double(active) * stepBytes / machine.achievableL2Bandwidth, Double(active) * hbmPerStep / machine.streamBandwidth)
+        let stepMemory = max(
+            Double(active) * stepBytes / machine.achievableL2Bandwidth, Double(active) * hbmPerStep / machine.streamBandwidth)
         let latency = machine.hbmLatency
         let stepLittle = latency / Double(family.stages)
         let step = max(stepCompute, stepMemory, stepLittle)
@@ -159,15 +178,17 @@ enum AttentionModel {
         let tileBytes = Double(rowsPerTile) * d * b * Double(active) / machine.streamBandwidth
         let perTile = latency + 2 * tileBytes
         let exposed = family.persistent ? tileBytes : perTile
-        let makespan = schedule(stepsPerBlock, copies: tileHeads * splitKV, units: units, step: step,
-                                perTile: exposed, longestFirst: family.order == .longestFirst)
+        let makespan = schedule(
+            stepsPerBlock, copies: tileHeads * splitKV, units: units, step: step,
+            perTile: exposed, longestFirst: family.order == .longestFirst)
         var time = makespan + (family.persistent ? latency + tileBytes : 0)
         var fixed = perTile
         if splitKV > 1 {
             // Combine partial outputs and their softmax statistics.
             let partials = Double(tiles * rowsPerTile) * (d + 2) * 4
             let combine = 2 * partials / machine.streamBandwidth + machine.hbmLatency
-            time += combine; fixed += combine
+            time += combine
+            fixed += combine
             hbm += 2 * partials
         }
         var cost = KernelCost()
@@ -180,12 +201,14 @@ enum AttentionModel {
         cost.bufferBytes = l2Traffic
         cost.unitsUsed = active
         cost.matrixBusy = onMatrix ? min(1, cost.macs / (macsPerCycle * clock * Double(units)) / cost.duration) : 0
-        cost.vectorBusy = min(1, totalSteps * Double(rowsPerTile) * bc * 6 / (vectorRate / machine.efficiency.vector) / Double(units) / cost.duration)
+        cost.vectorBusy = min(
+            1, totalSteps * Double(rowsPerTile) * bc * 6 / (vectorRate / machine.efficiency.vector) / Double(units) / cost.duration)
         cost.hbmBusy = hbm / machine.hbmBandwidth / cost.duration
         let computePart = totalSteps / Double(units) * stepCompute
         let memoryPart = totalSteps / Double(units) * max(stepMemory, stepLittle)
         cost.classify(compute: computePart, memory: memoryPart, fixed: fixed + machine.launchOverhead)
-        cost.decomposition = "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps, "
+        cost.decomposition =
+            "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps, "
             + (fits || packed ? "K/V read once" : "K/V read once per wave a head appears in")
         return Evaluation(cost: cost)
     }
@@ -217,7 +240,8 @@ enum AttentionModel {
     /// Query-key pairs that the mask leaves, per (batch, head): all of them, or under a causal mask
     /// aligned bottom-right (query i sees keys up to kv_len - q_len + i).
     static func visiblePairs(_ a: Op.Attention) -> Double {
-        let q = Double(a.qLen), kv = Double(a.kvLen)
+        let q = Double(a.qLen)
+        let kv = Double(a.kvLen)
         guard a.causal && a.phase == .prefill else { return q * kv }
         let blind = max(0, q - kv)
         let rows = q - blind

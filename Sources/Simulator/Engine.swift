@@ -18,7 +18,8 @@ public struct Engine: Sendable {
         let warm = kernel.inputsInL2 ?? !kernel.deps.isEmpty
         switch kernel.op {
         case .gemm(let g):
-            return try GemmModel.cost(.init(m: g.m, n: g.n, k: g.k, batch: g.batch, impl: g.impl), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
+            return try GemmModel.cost(
+                .init(m: g.m, n: g.n, k: g.k, batch: g.batch, impl: g.impl), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
         case .groupedGemm(let g):
             return try GemmModel.groupedCost(g, kernel.dtype, m, kernel: kernel.id)
         case .attention(let a):
@@ -32,7 +33,11 @@ public struct Engine: Sendable {
         case .memcpy(let c):
             return StreamingModel.memcpy(c, m)
         case .collective(let c):
-            throw SimulationError(kernel: kernel.id, message: "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips; a single-chip run cannot simulate collectives")
+            throw SimulationError(
+                kernel: kernel.id,
+                message:
+                    "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips; a single-chip run cannot simulate collectives"
+            )
         }
     }
 
@@ -41,11 +46,18 @@ public struct Engine: Sendable {
         // Traces read from files are checked by their reader; a trace built in code is checked here.
         for (index, kernel) in trace.kernels.enumerated() {
             for dep in kernel.deps where dep < 0 || dep >= index {
-                throw SimulationError(kernel: kernel.id, message: "depends on kernel \(dep), which is not an earlier kernel of the trace (kernels may depend only on earlier ones)")
+                throw SimulationError(
+                    kernel: kernel.id,
+                    message:
+                        "depends on kernel \(dep), which is not an earlier kernel of the trace (kernels may depend only on earlier ones)")
             }
         }
         // Identical kernels (repeated layers, looped traces) cost the same: cost each once.
-        struct Key: Hashable { var op: Op; var dtype: DataType; var warm: Bool }
+        struct Key: Hashable {
+            var op: Op
+            var dtype: DataType
+            var warm: Bool
+        }
         var cache: [Key: KernelCost] = [:]
         let costs = try trace.kernels.map { kernel -> KernelCost in
             let key = Key(op: kernel.op, dtype: kernel.dtype, warm: kernel.inputsInL2 ?? !kernel.deps.isEmpty)
@@ -62,13 +74,15 @@ public struct Engine: Sendable {
         var results: [KernelResult] = []
         results.reserveCapacity(trace.kernels.count)
         for (index, kernel) in trace.kernels.enumerated() {
-            var result = KernelResult(id: kernel.id, op: kernel.op.name, dtype: kernel.dtype, stream: kernel.stream,
-                                      start: starts[index], end: ends[index], cycles: clockCycles[index], cost: costs[index])
+            var result = KernelResult(
+                id: kernel.id, op: kernel.op.name, dtype: kernel.dtype, stream: kernel.stream,
+                start: starts[index], end: ends[index], cycles: clockCycles[index], cost: costs[index])
             result.energy = kernelEnergy[index]
             results.append(result)
         }
-        var result = RunResult(chip: machine.spec.id, workload: trace.name, clock: machine.clock, kernels: results,
-                               totalTime: ends.max() ?? 0, tokens: trace.tokens)
+        var result = RunResult(
+            chip: machine.spec.id, workload: trace.name, clock: machine.clock, kernels: results,
+            totalTime: ends.max() ?? 0, tokens: trace.tokens)
         result.power = control.summary
         result.samples = control.samples
         result.clock = control.summary.averageClock

@@ -25,7 +25,8 @@ enum GemmModel {
     /// when it fits in the shared L2 (size / partitions); the weights B always come from HBM at least once.
     static func cost(_ shape: Shape, _ dtype: DataType, _ machine: Machine, kernel: String, inputsInL2: Bool = false) throws -> KernelCost {
         guard let (macsPerCycle, onMatrix) = machine.macsPerCycle(dtype) else {
-            throw SimulationError(kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
+            throw SimulationError(
+                kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
         let eta = onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector
         let b = dtype.bytes
@@ -42,7 +43,11 @@ enum GemmModel {
         var schedulers = Array(library.schedulers.prefix(1))
         if let impl = shape.impl {
             guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), library.schedulers.contains(chosen) else {
-                throw SimulationError(kernel: kernel, message: "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(library.schedulers.map(\.rawValue).joined(separator: ", "))")
+                throw SimulationError(
+                    kernel: kernel,
+                    message:
+                        "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(library.schedulers.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             schedulers = [chosen]
         }
@@ -50,29 +55,32 @@ enum GemmModel {
         // instruction's narrow side (N can be as small as 8 where M cannot): both orientations are searched.
         // The activation (the operand a producer just wrote) is A as given, B once swapped.
         // A grouped GEMM keeps its layout: groups stacked along M, each with its own weights.
-        let orientations = shape.m == shape.n || shape.groups != nil ? [(shape, true)]
+        let orientations =
+            shape.m == shape.n || shape.groups != nil
+            ? [(shape, true)]
             : [(shape, true), (Shape(m: shape.n, n: shape.m, k: shape.k, batch: shape.batch, impl: shape.impl), false)]
         for (shape, activationIsA) in orientations {
-        for bm in bms {
-            for bn in bns {
-                let accumulator = Double(bm * bn * 4)
-                if accumulator * Double(machine.accumulatorTiles) > machine.accumulatorBytes { continue }
-                let sliceBytes = Double((bm + bn) * bk) * b
-                let stages = min(library.maxStages, Int(machine.stagingBytes / sliceBytes))
-                if stages < 2 { continue }
-                for scheduler in schedulers {
-                    for split in scheduler == .streamK || shape.groups != nil ? [1] : [1, 2, 4, 8, 16] {
-                        if split > 1 && shape.k / split < 2 * bk { break }
-                        let candidate = evaluate(shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, scheduler: scheduler, b: b, outBytes: outBytes,
-                                                 macsPerCycle: macsPerCycle, eta: eta, machine: machine,
-                                                 aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
-                        if candidate.time < best.time { best = candidate }
-                        // More splitting only helps while there are idle units to fill.
-                        if candidate.tiles >= machine.units { break }
+            for bm in bms {
+                for bn in bns {
+                    let accumulator = Double(bm * bn * 4)
+                    if accumulator * Double(machine.accumulatorTiles) > machine.accumulatorBytes { continue }
+                    let sliceBytes = Double((bm + bn) * bk) * b
+                    let stages = min(library.maxStages, Int(machine.stagingBytes / sliceBytes))
+                    if stages < 2 { continue }
+                    for scheduler in schedulers {
+                        for split in scheduler == .streamK || shape.groups != nil ? [1] : [1, 2, 4, 8, 16] {
+                            if split > 1 && shape.k / split < 2 * bk { break }
+                            let candidate = evaluate(
+                                shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, scheduler: scheduler, b: b, outBytes: outBytes,
+                                macsPerCycle: macsPerCycle, eta: eta, machine: machine,
+                                aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
+                            if candidate.time < best.time { best = candidate }
+                            // More splitting only helps while there are idle units to fill.
+                            if candidate.tiles >= machine.units { break }
+                        }
                     }
                 }
             }
-        }
         }
         guard best.time.isFinite else {
             throw SimulationError(kernel: kernel, message: "no GEMM tile fits \(machine.spec.id)'s buffers for \(dtype.rawValue)")
@@ -115,13 +123,16 @@ enum GemmModel {
 
         /// Built once for the chosen candidate, never in the search loop.
         var decomposition: String {
-            let schedule = scheduler == .streamK ? "stream-K over \(tiles) tiles" : "\(tiles) tiles in \(waves) wave\(waves == 1 ? "" : "s")"
+            let schedule =
+                scheduler == .streamK ? "stream-K over \(tiles) tiles" : "\(tiles) tiles in \(waves) wave\(waves == 1 ? "" : "s")"
             return "\(tile.m)x\(tile.n)x\(tile.k) tiles\(split > 1 ? ", split-k \(split)" : ""), \(schedule), \(stages) stages"
         }
     }
 
-    static func evaluate(_ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, scheduler: KernelLibrary.GemmScheduler, b: Double, outBytes: Double,
-                         macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool) -> Candidate {
+    static func evaluate(
+        _ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, scheduler: KernelLibrary.GemmScheduler, b: Double, outBytes: Double,
+        macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool
+    ) -> Candidate {
         let units = machine.units
         // A grouped GEMM pads each group to whole row tiles (DeepGEMM's contiguous layout aligns
         // groups to the block; its masked layout skips the tiles past a group's rows).
@@ -157,11 +168,14 @@ enum GemmModel {
                 let colReads = groupFootprint <= reuseCapacity ? colBytes : colBytes * (Double(rowsTotal) / r).rounded(.up)
                 return rowReads + colReads
             }
-            let aPanel = Double(bm) * Double(s.k) * b, bPanel = Double(bn) * Double(s.k) * b
-            let alongN = traffic(rowsTotal: tilesM, colsTotal: tilesN, rowPanel: aPanel, colPanel: bPanel,
-                                 rowBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal, colBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal)
-            let alongM = traffic(rowsTotal: tilesN, colsTotal: tilesM, rowPanel: bPanel, colPanel: aPanel,
-                                 rowBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal, colBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal)
+            let aPanel = Double(bm) * Double(s.k) * b
+            let bPanel = Double(bn) * Double(s.k) * b
+            let alongN = traffic(
+                rowsTotal: tilesM, colsTotal: tilesN, rowPanel: aPanel, colPanel: bPanel,
+                rowBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal, colBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal)
+            let alongM = traffic(
+                rowsTotal: tilesN, colsTotal: tilesM, rowPanel: bPanel, colPanel: aPanel,
+                rowBytes: bTotal <= reuseCapacity ? bFromHBM : bTotal, colBytes: aTotal <= reuseCapacity ? aFromHBM : aTotal)
             operandHBM = min(alongN, alongM)
             if let groups = s.groups {
                 // Rasterised along N, a group's row tiles share its weights within a raster group;
@@ -202,8 +216,12 @@ enum GemmModel {
             let memory = Double(kSteps) * max(stepL2, stepHBM, stepLittle)
             return (prologue + Double(kSteps) * step + epilogue, compute, memory, prologue + epilogue, epilogue)
         }
-        let fullWaves = tiles / units, remainder = tiles % units
-        var time = 0.0, compute = 0.0, memory = 0.0, fixed = 0.0
+        let fullWaves = tiles / units
+        let remainder = tiles % units
+        var time = 0.0
+        var compute = 0.0
+        var memory = 0.0
+        var fixed = 0.0
         var streamKFixup = 0.0
         if scheduler == .streamK {
             // Persistent stream-K: every unit runs the same share of all tiles' k-iterations; a tile
@@ -216,16 +234,23 @@ enum GemmModel {
             let fixup = remainder == 0 ? 0 : streamKFixup / machine.achievableL2Bandwidth + machine.l2Latency
             let tilesPerUnit = (Double(tiles) / Double(units)).rounded(.up)
             time = t.fixed * tilesPerUnit + (t.total - t.fixed) * share + fixup
-            compute = t.compute * share; memory = t.memory * share; fixed = t.fixed * tilesPerUnit + fixup
+            compute = t.compute * share
+            memory = t.memory * share
+            fixed = t.fixed * tilesPerUnit + fixup
         } else {
             if fullWaves > 0 {
                 let t = waveTime(units)
-                time += Double(fullWaves) * t.total; compute += Double(fullWaves) * t.compute
-                memory += Double(fullWaves) * t.memory; fixed += Double(fullWaves) * t.fixed
+                time += Double(fullWaves) * t.total
+                compute += Double(fullWaves) * t.compute
+                memory += Double(fullWaves) * t.memory
+                fixed += Double(fullWaves) * t.fixed
             }
             if remainder > 0 {
                 let t = waveTime(remainder)
-                time += t.total; compute += t.compute; memory += t.memory; fixed += t.fixed
+                time += t.total
+                compute += t.compute
+                memory += t.memory
+                fixed += t.fixed
             }
             // With two accumulator tiles (ping-pong), a unit's next tile runs its main loop while
             // the previous tile's epilogue writes C: every epilogue but the last hides behind the
@@ -234,7 +259,8 @@ enum GemmModel {
             if machine.accumulatorTiles >= 2 && waves > 1 {
                 let t = waveTime(units)
                 let hidden = min(t.epilogue, t.total - t.fixed) * Double(waves - 1)
-                time -= hidden; fixed -= hidden
+                time -= hidden
+                fixed -= hidden
             }
         }
         var hbm = operandHBM + cBytes
@@ -243,7 +269,8 @@ enum GemmModel {
             // reduces them and writes C.
             let partials = Double(split) * Double(s.m) * Double(s.n) * 4 * Double(s.batch)
             let reduce = machine.launchOverhead + (partials + cBytes) / machine.streamBandwidth + machine.hbmLatency
-            time += reduce; fixed += reduce
+            time += reduce
+            fixed += reduce
             hbm += partials * 2
         }
         var cost = KernelCost()
@@ -255,8 +282,9 @@ enum GemmModel {
         cost.macs = Double(tiles) * Double(kSteps) * Double(bm * bn * bk)
         let wavesUsed = Double(fullWaves) + (remainder > 0 ? 1 : 0)
         cost.matrixBusy = min(1, cost.macs / (macsPerCycle * clock * Double(units)) / time)
-        return Candidate(time: time, tiles: tiles, cost: cost, computeTime: compute, memoryTime: memory, fixedTime: fixed,
-                         tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed), scheduler: scheduler)
+        return Candidate(
+            time: time, tiles: tiles, cost: cost, computeTime: compute, memoryTime: memory, fixedTime: fixed,
+            tile: (bm, bn, bk), stages: stages, split: split, waves: Int(wavesUsed), scheduler: scheduler)
     }
 
     /// A grouped GEMM (mixture-of-experts) is one launch whose tiles of all groups share the
@@ -266,7 +294,8 @@ enum GemmModel {
         let active = g.mPerGroup.filter { $0 > 0 }
         guard !active.isEmpty else { throw SimulationError(kernel: kernel, message: "grouped_gemm: every group is empty") }
         let rows = active.reduce(0, +)
-        var cost = try GemmModel.cost(.init(m: rows, n: g.n, k: g.k, batch: 1, impl: g.impl, groups: active), dtype, machine, kernel: kernel)
+        var cost = try GemmModel.cost(
+            .init(m: rows, n: g.n, k: g.k, batch: 1, impl: g.impl, groups: active), dtype, machine, kernel: kernel)
         cost.decomposition = "\(active.count) groups of \(rows / active.count) rows on average; " + cost.decomposition
         return cost
     }

@@ -82,7 +82,10 @@ struct PowerControl {
 
     mutating func tick(at now: Double) {
         let dt = now - intervalStart
-        guard dt > 0 else { nextTick = now + interval; return }
+        guard dt > 0 else {
+            nextTick = now + interval
+            return
+        }
         let average = intervalEnergy / dt
         integrateThermal(power: average, over: dt)
         summary.energy += intervalEnergy
@@ -129,7 +132,9 @@ struct PowerControl {
             }
             let capped = highestClock(under: cap, dynamicAtReference: dynamicAtReference)
             if capped < target * 0.9995 {
-                if thermalHeld && highestClock(under: limit, dynamicAtReference: dynamicAtReference) <= capped * 1.0005 { thermalHeld = false }
+                if thermalHeld && highestClock(under: limit, dynamicAtReference: dynamicAtReference) <= capped * 1.0005 {
+                    thermalHeld = false
+                }
                 if !thermalHeld { summary.powerThrottled += dt }
             } else {
                 thermalHeld = false
@@ -155,7 +160,8 @@ struct PowerControl {
         func predicted(_ f: Double) -> Double { power.power(dynamicAtReference: dynamicAtReference, clock: f, temperature: junction) }
         if predicted(spec.clocks.boost.value) <= cap { return spec.clocks.boost.value }
         if predicted(spec.clocks.min.value) >= cap { return spec.clocks.min.value }
-        var low = spec.clocks.min.value, high = spec.clocks.boost.value
+        var low = spec.clocks.min.value
+        var high = spec.clocks.boost.value
         for _ in 0..<30 {
             let mid = (low + high) / 2
             if predicted(mid) <= cap { low = mid } else { high = mid }

@@ -26,14 +26,16 @@ public struct PowerModel: Sendable {
         let thermal = spec.thermal
         let heatsink = thermal.heatsinkResistance(thermal.cooling).value
         let idleTemperature = thermal.ambient.value + spec.power.idle.value * (thermal.junctionResistance.value + heatsink)
-        let idleStatic = PowerModel.staticPower(spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min.value),
-                                                referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost.value))
+        let idleStatic = PowerModel.staticPower(
+            spec, temperature: idleTemperature, voltage: spec.clocks.voltage(at: spec.clocks.min.value),
+            referenceVoltage: spec.clocks.voltage(at: spec.clocks.boost.value))
         uncorePower = max(0, spec.power.idle.value - idleStatic)
     }
 
     static func staticPower(_ spec: ChipSpec, temperature: Double, voltage: Double, referenceVoltage: Double) -> Double {
         let p = spec.power
-        return p.staticPower.value * (voltage / referenceVoltage) * exp(p.staticTemperatureCoefficient * (temperature - p.staticReferenceTemperature.value))
+        return p.staticPower.value * (voltage / referenceVoltage)
+            * exp(p.staticTemperatureCoefficient * (temperature - p.staticReferenceTemperature.value))
     }
 
     public func staticPower(temperature: Double, clock: Double) -> Double {
@@ -105,10 +107,18 @@ public struct RunConditions: Sendable {
     /// Checks the conditions against the chip's allowed ranges; the message says what is allowed.
     public func validate(for spec: ChipSpec) throws {
         if let limit = powerLimit, !(spec.power.limitMin.value...spec.power.limitMax.value).contains(limit) {
-            throw SimulationError(kernel: "-", message: "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W")
+            throw SimulationError(
+                kernel: "-",
+                message:
+                    "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W"
+            )
         }
         if let clock = fixedClock, !(spec.clocks.min.value...spec.clocks.boost.value * 1.0001).contains(clock) {
-            throw SimulationError(kernel: "-", message: String(format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min.value / 1e9, spec.clocks.boost.value / 1e9))
+            throw SimulationError(
+                kernel: "-",
+                message: String(
+                    format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min.value / 1e9,
+                    spec.clocks.boost.value / 1e9))
         }
         if let ambient, !(-20...80).contains(ambient) {
             throw SimulationError(kernel: "-", message: "ambient \(ambient) C is outside -20..80 C")

@@ -20,8 +20,14 @@ public struct KernelResult: Sendable {
     public var achievedFLOPS: Double { duration > 0 ? cost.flops / duration : 0 }
 
     public init(id: String, op: String, dtype: DataType, stream: Int, start: Double, end: Double, cycles: Double, cost: KernelCost) {
-        self.id = id; self.op = op; self.dtype = dtype; self.stream = stream
-        self.start = start; self.end = end; self.cycles = cycles; self.cost = cost
+        self.id = id
+        self.op = op
+        self.dtype = dtype
+        self.stream = stream
+        self.start = start
+        self.end = end
+        self.cycles = cycles
+        self.cost = cost
     }
     public var achievedHBMBandwidth: Double { duration > 0 ? cost.hbmBytes / duration : 0 }
 }
@@ -40,8 +46,12 @@ public struct RunResult: Sendable {
     public var samples: [Sample] = []
 
     public init(chip: String, workload: String, clock: Double, kernels: [KernelResult], totalTime: Double, tokens: Int?) {
-        self.chip = chip; self.workload = workload; self.clock = clock; self.kernels = kernels
-        self.totalTime = totalTime; self.tokens = tokens
+        self.chip = chip
+        self.workload = workload
+        self.clock = clock
+        self.kernels = kernels
+        self.totalTime = totalTime
+        self.tokens = tokens
     }
 }
 

@@ -25,12 +25,17 @@ public struct ChipResources: Sendable {
         let share = 1 / Double(count)
         dies = (0..<count).map { die in
             let name = prefix + (count > 1 ? "die\(die)." : "")
-            return Die(units: network.addResource(name + "units", capacity: Double(machine.units) * share),
-                       l2: network.addResource(name + "l2", capacity: machine.achievableL2Bandwidth * share),
-                       hbm: network.addResource(name + "hbm", capacity: machine.streamBandwidth * share))
+            return Die(
+                units: network.addResource(name + "units", capacity: Double(machine.units) * share),
+                l2: network.addResource(name + "l2", capacity: machine.achievableL2Bandwidth * share),
+                hbm: network.addResource(name + "hbm", capacity: machine.streamBandwidth * share))
         }
         let d2d = machine.spec.interconnect
-        dieToDie = count > 1 ? d2d.dieToDieBandwidth.map { network.addResource(prefix + "d2d", capacity: $0.value, latency: d2d.dieToDieLatency?.value ?? 0) } : nil
+        dieToDie =
+            count > 1
+            ? d2d.dieToDieBandwidth.map {
+                network.addResource(prefix + "d2d", capacity: $0.value, latency: d2d.dieToDieLatency?.value ?? 0)
+            } : nil
     }
 
     /// The hops of a kernel that holds `units` units and moves `l2` and `hbm` bytes per unit of its
@@ -38,7 +43,10 @@ public struct ChipResources: Sendable {
     func hops(units: Double, l2: Double, hbm: Double) -> [FlowNetwork.Hop] {
         let share = 1 / Double(dies.count)
         return dies.flatMap { die in
-            [FlowNetwork.Hop(die.units, usage: units * share), FlowNetwork.Hop(die.l2, usage: l2 * share), FlowNetwork.Hop(die.hbm, usage: hbm * share)]
+            [
+                FlowNetwork.Hop(die.units, usage: units * share), FlowNetwork.Hop(die.l2, usage: l2 * share),
+                FlowNetwork.Hop(die.hbm, usage: hbm * share),
+            ]
         }
     }
 }
@@ -67,7 +75,10 @@ struct Scheduler {
     let energies: [Double]
 
     init(machine: Machine, trace: Trace, costs: [KernelCost], energies: [Double]) {
-        self.machine = machine; self.trace = trace; self.costs = costs; self.energies = energies
+        self.machine = machine
+        self.trace = trace
+        self.costs = costs
+        self.energies = energies
     }
 
     /// Start and end times, energy and core cycles per kernel.
@@ -103,14 +114,17 @@ struct Scheduler {
         let boost = machine.clock
         var stretch = boost / control.clock
 
-        let unitCapacity = Double(machine.units), l2Capacity = machine.achievableL2Bandwidth, hbmCapacity = machine.streamBandwidth
+        let unitCapacity = Double(machine.units)
+        let l2Capacity = machine.achievableL2Bandwidth
+        let hbmCapacity = machine.streamBandwidth
         func shape(_ index: Int) -> (hops: [FlowNetwork.Hop], rate: Double) {
             let cost = costs[index]
             let alone = durationAlone(index, stretch)
             // Alone, a kernel's cost never asks more of a resource than it has; the clamps only
             // absorb rounding, so a kernel alone always runs at its own speed.
-            let hops = chip.hops(units: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone,
-                                 l2: min(cost.l2Bytes, l2Capacity * alone), hbm: min(cost.hbmBytes, hbmCapacity * alone))
+            let hops = chip.hops(
+                units: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone,
+                l2: min(cost.l2Bytes, l2Capacity * alone), hbm: min(cost.hbmBytes, hbmCapacity * alone))
             return (hops, 1 / alone)
         }
 
@@ -123,7 +137,8 @@ struct Scheduler {
                 // clock's voltage; static and uncore power shared among the running kernels.
                 let voltageScale = control.dynamicScale
                 let background = control.backgroundPower / Double(running.count)
-                var dynamic = 0.0, hbmRate = 0.0
+                var dynamic = 0.0
+                var hbmRate = 0.0
                 for item in running {
                     let progress = network.rate(of: item.flow)
                     dynamic += energies[item.kernel] * progress * voltageScale
@@ -153,7 +168,9 @@ struct Scheduler {
                     starts[index] = now
                     let (hops, rate) = shape(index)
                     let flow = network.startFlow(amount: 1, path: hops, cap: rate, weight: rate)
-                    if kernelOfFlow.count <= flow.index { kernelOfFlow.append(contentsOf: repeatElement(-1, count: flow.index + 1 - kernelOfFlow.count)) }
+                    if kernelOfFlow.count <= flow.index {
+                        kernelOfFlow.append(contentsOf: repeatElement(-1, count: flow.index + 1 - kernelOfFlow.count))
+                    }
                     kernelOfFlow[flow.index] = index
                     running.append((index, flow))
                 case .tick:

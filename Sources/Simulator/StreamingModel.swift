@@ -1,4 +1,5 @@
 import Chips
+import Foundation
 import Workloads
 
 /// Cost of kernels that stream through memory: element-wise, row-wise (norm, softmax,
@@ -111,9 +112,10 @@ enum StreamingModel {
     static func elementwise(_ e: Op.Elementwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
         let chunkElements = machine.library.chunkElements
         let n = Double(e.elements)
-        var work = Work(readBytes: n * Double(e.reads) * dtype.bytes, writeBytes: n * Double(e.writes) * dtype.bytes,
-                        vectorFlops: n * e.flopsPerElement, sfuOps: 0, parallelism: (n / chunkElements).rounded(.up),
-                        description: "\(Int((n / chunkElements).rounded(.up))) chunks of \(Int(chunkElements)) elements")
+        var work = Work(
+            readBytes: n * Double(e.reads) * dtype.bytes, writeBytes: n * Double(e.writes) * dtype.bytes,
+            vectorFlops: n * e.flopsPerElement, sfuOps: 0, parallelism: (n / chunkElements).rounded(.up),
+            description: "\(Int((n / chunkElements).rounded(.up))) chunks of \(Int(chunkElements)) elements")
         if let blocks = e.blocks {
             // One block per row: the block loops over its row, as row-wise kernels do.
             work.parallelism = Double(blocks)
@@ -130,7 +132,8 @@ enum StreamingModel {
 
     static func rowwise(_ r: Op.Rowwise, _ dtype: DataType, _ machine: Machine, inputsInL2: Bool) -> KernelCost {
         let chunkElements = machine.library.chunkElements
-        let rows = Double(r.rows), columns = Double(r.columns)
+        let rows = Double(r.rows)
+        let columns = Double(r.columns)
         let n = rows * columns
         let b = dtype.bytes
         // A row longer than half the unit's buffer cannot stay on chip between its two passes
@@ -144,15 +147,18 @@ enum StreamingModel {
         case .norm:
             // A fused residual add reads the residual too and writes it back updated.
             let tensors = r.residual ? 2.0 : 1.0
-            work = Work(readBytes: n * b * (reads + tensors - 1), writeBytes: n * b * tensors, weightBytes: columns * b,
-                        vectorFlops: n * (r.residual ? 6 : 5), sfuOps: rows,
-                        parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)\(r.residual ? ", fused residual add" : "")")
+            work = Work(
+                readBytes: n * b * (reads + tensors - 1), writeBytes: n * b * tensors, weightBytes: columns * b,
+                vectorFlops: n * (r.residual ? 6 : 5), sfuOps: rows,
+                parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)\(r.residual ? ", fused residual add" : "")")
         case .softmax:
-            work = Work(readBytes: n * b * reads, writeBytes: n * b, vectorFlops: n * 4, sfuOps: n,
-                        parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)")
+            work = Work(
+                readBytes: n * b * reads, writeBytes: n * b, vectorFlops: n * 4, sfuOps: n,
+                parallelism: rows, passes: passes, description: "\(r.rows) rows of \(r.columns)")
         case .reduction:
-            work = Work(readBytes: n * b, writeBytes: rows * b, vectorFlops: n, sfuOps: 0,
-                        parallelism: rows, passes: 2, description: "\(r.rows) rows of \(r.columns)")
+            work = Work(
+                readBytes: n * b, writeBytes: rows * b, vectorFlops: n, sfuOps: 0,
+                parallelism: rows, passes: 2, description: "\(r.rows) rows of \(r.columns)")
         }
         work.efficiency = \.rowwise
         if let threads = r.threads {
@@ -168,9 +174,10 @@ enum StreamingModel {
     static func embedding(_ e: Op.Embedding, _ dtype: DataType, _ machine: Machine) -> KernelCost {
         let chunkElements = machine.library.chunkElements
         let n = Double(e.tokens) * Double(e.hidden)
-        let work = Work(readBytes: Double(e.tokens) * 8, writeBytes: n * dtype.bytes, weightBytes: n * dtype.bytes, vectorFlops: 0, sfuOps: 0,
-                        parallelism: max(Double(e.tokens), n / chunkElements), efficiency: \.gather,
-                        description: "gather of \(e.tokens) rows of \(e.hidden)")
+        let work = Work(
+            readBytes: Double(e.tokens) * 8, writeBytes: n * dtype.bytes, weightBytes: n * dtype.bytes, vectorFlops: 0, sfuOps: 0,
+            parallelism: max(Double(e.tokens), n / chunkElements), efficiency: \.gather,
+            description: "gather of \(e.tokens) rows of \(e.hidden)")
         return cost(work, dtype, machine)
     }
 
@@ -179,15 +186,18 @@ enum StreamingModel {
         let bytes = Double(c.bytes)
         switch c.kind {
         case .d2d:
-            return cost(Work(readBytes: bytes, writeBytes: bytes, vectorFlops: 0, sfuOps: 0, parallelism: bytes / (chunkElements * 4),
-                             description: "device copy"), .fp32, machine)
+            return cost(
+                Work(
+                    readBytes: bytes, writeBytes: bytes, vectorFlops: 0, sfuOps: 0, parallelism: bytes / (chunkElements * 4),
+                    description: "device copy"), .fp32, machine)
         case .h2d, .d2h:
-            return cost(Work(readBytes: bytes, writeBytes: 0, vectorFlops: 0, sfuOps: 0, parallelism: 1, pcie: true,
-                             description: "PCIe gen\(machine.spec.interconnect.pcieGeneration) x\(machine.spec.interconnect.pcieLanes) copy"), .fp32, machine)
+            return cost(
+                Work(
+                    readBytes: bytes, writeBytes: 0, vectorFlops: 0, sfuOps: 0, parallelism: 1, pcie: true,
+                    description: "PCIe gen\(machine.spec.interconnect.pcieGeneration) x\(machine.spec.interconnect.pcieLanes) copy"), .fp32,
+                machine)
         }
     }
 }
 
 func formatCount(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value) }
-
-import Foundation

@@ -31,7 +31,10 @@ extension RunStore {
             var map: [String: Double] = [:]
             for k in set {
                 map[k.kernelID, default: 0] += k.duration
-                if ops[k.kernelID] == nil { order.append(k.kernelID); ops[k.kernelID] = k.op }
+                if ops[k.kernelID] == nil {
+                    order.append(k.kernelID)
+                    ops[k.kernelID] = k.op
+                }
             }
             byID.append(map)
         }

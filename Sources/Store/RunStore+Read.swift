@@ -26,21 +26,38 @@ public struct StoredRun: Sendable {
     public var throttled: Double?
 
     init(_ row: Row) {
-        id = row["id"]; createdAt = row["created_at"]; toolVersion = row["tool_version"]; chipID = row["chip_id"]
-        chipHash = row["chip_hash"]; workloadID = row["workload_id"]; workloadHash = row["workload_hash"]; options = row["options_json"]
-        kernelCount = row["kernel_count"]; time = row["time_s"]; flops = row["flops"]; hbmBytes = row["hbm_bytes"]
-        throughput = row["throughput_flops_per_s"]; tokens = row["tokens"]; tokensPerSecond = row["tokens_per_s"]; clock = row["clock_hz"]
-        energy = row["energy_j"]; averagePower = row["avg_power_w"]; peakPower = row["peak_power_w"]; peakTemperature = row["peak_temp_c"]
+        id = row["id"]
+        createdAt = row["created_at"]
+        toolVersion = row["tool_version"]
+        chipID = row["chip_id"]
+        chipHash = row["chip_hash"]
+        workloadID = row["workload_id"]
+        workloadHash = row["workload_hash"]
+        options = row["options_json"]
+        kernelCount = row["kernel_count"]
+        time = row["time_s"]
+        flops = row["flops"]
+        hbmBytes = row["hbm_bytes"]
+        throughput = row["throughput_flops_per_s"]
+        tokens = row["tokens"]
+        tokensPerSecond = row["tokens_per_s"]
+        clock = row["clock_hz"]
+        energy = row["energy_j"]
+        averagePower = row["avg_power_w"]
+        peakPower = row["peak_power_w"]
+        peakTemperature = row["peak_temp_c"]
         throttled = row["throttled_s"]
     }
 
     /// Column name to value, in SI units, for JSON and tables.
     public var fields: [(String, Any?)] {
-        [("id", id), ("created_at", createdAt), ("tool_version", toolVersion), ("chip_id", chipID), ("chip_hash", chipHash),
-         ("workload_id", workloadID), ("workload_hash", workloadHash), ("kernel_count", kernelCount), ("time_s", time),
-         ("flops", flops), ("hbm_bytes", hbmBytes), ("throughput_flops_per_s", throughput), ("tokens", tokens),
-         ("tokens_per_s", tokensPerSecond), ("clock_hz", clock), ("energy_j", energy), ("avg_power_w", averagePower),
-         ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature), ("throttled_s", throttled)]
+        [
+            ("id", id), ("created_at", createdAt), ("tool_version", toolVersion), ("chip_id", chipID), ("chip_hash", chipHash),
+            ("workload_id", workloadID), ("workload_hash", workloadHash), ("kernel_count", kernelCount), ("time_s", time),
+            ("flops", flops), ("hbm_bytes", hbmBytes), ("throughput_flops_per_s", throughput), ("tokens", tokens),
+            ("tokens_per_s", tokensPerSecond), ("clock_hz", clock), ("energy_j", energy), ("avg_power_w", averagePower),
+            ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature), ("throttled_s", throttled),
+        ]
     }
 }
 
@@ -59,20 +76,40 @@ public struct StoredKernel: Sendable {
     public var decomposition: String
 
     init(_ row: Row) {
-        seq = row["seq"]; kernelID = row["kernel_id"]; op = row["op"]; dtype = row["dtype"]; stream = row["stream"]
-        start = row["start_s"]; end = row["end_s"]; duration = row["duration_s"]; cycles = row["cycles"]; flops = row["flops"]
-        hbmBytes = row["hbm_bytes"]; l2Bytes = row["l2_bytes"]; bufferBytes = row["buffer_bytes"]; flopsPerSecond = row["flops_per_s"]
-        hbmBytesPerSecond = row["hbm_bytes_per_s"]; bound = row["bound"]; matrixBusy = row["matrix_busy"]; vectorBusy = row["vector_busy"]
-        hbmBusy = row["hbm_busy"]; unitsUsed = row["units_used"]; decomposition = row["decomposition"]
+        seq = row["seq"]
+        kernelID = row["kernel_id"]
+        op = row["op"]
+        dtype = row["dtype"]
+        stream = row["stream"]
+        start = row["start_s"]
+        end = row["end_s"]
+        duration = row["duration_s"]
+        cycles = row["cycles"]
+        flops = row["flops"]
+        hbmBytes = row["hbm_bytes"]
+        l2Bytes = row["l2_bytes"]
+        bufferBytes = row["buffer_bytes"]
+        flopsPerSecond = row["flops_per_s"]
+        hbmBytesPerSecond = row["hbm_bytes_per_s"]
+        bound = row["bound"]
+        matrixBusy = row["matrix_busy"]
+        vectorBusy = row["vector_busy"]
+        hbmBusy = row["hbm_busy"]
+        unitsUsed = row["units_used"]
+        decomposition = row["decomposition"]
     }
 
-    public static let columns = ["seq", "kernel_id", "op", "dtype", "stream", "start_s", "end_s", "duration_s", "cycles", "flops",
-                                 "hbm_bytes", "l2_bytes", "buffer_bytes", "flops_per_s", "hbm_bytes_per_s", "bound",
-                                 "matrix_busy", "vector_busy", "hbm_busy", "units_used", "decomposition"]
+    public static let columns = [
+        "seq", "kernel_id", "op", "dtype", "stream", "start_s", "end_s", "duration_s", "cycles", "flops",
+        "hbm_bytes", "l2_bytes", "buffer_bytes", "flops_per_s", "hbm_bytes_per_s", "bound",
+        "matrix_busy", "vector_busy", "hbm_busy", "units_used", "decomposition",
+    ]
 
     public var values: [Any] {
-        [seq, kernelID, op, dtype, stream, start, end, duration, cycles, flops, hbmBytes, l2Bytes, bufferBytes, flopsPerSecond,
-         hbmBytesPerSecond, bound, matrixBusy, vectorBusy, hbmBusy, unitsUsed, decomposition]
+        [
+            seq, kernelID, op, dtype, stream, start, end, duration, cycles, flops, hbmBytes, l2Bytes, bufferBytes, flopsPerSecond,
+            hbmBytesPerSecond, bound, matrixBusy, vectorBusy, hbmBusy, unitsUsed, decomposition,
+        ]
     }
 }
 
@@ -86,7 +123,11 @@ public struct RunFilter: Sendable {
     public var until: String?
     public var limit: Int?
     public init(chip: String? = nil, workload: String? = nil, since: String? = nil, until: String? = nil, limit: Int? = nil) {
-        self.chip = chip; self.workload = workload; self.since = since; self.until = until; self.limit = limit
+        self.chip = chip
+        self.workload = workload
+        self.since = since
+        self.until = until
+        self.limit = limit
     }
 }
 
@@ -95,10 +136,22 @@ extension RunStore {
     public func list(_ filter: RunFilter = RunFilter()) throws -> [StoredRun] {
         var conditions: [String] = []
         var arguments: [DatabaseValueConvertible?] = []
-        if let chip = filter.chip { conditions.append("chip_id = ?"); arguments.append(chip) }
-        if let workload = filter.workload { conditions.append("workload_id = ?"); arguments.append(workload) }
-        if let since = filter.since { conditions.append("created_at >= ?"); arguments.append(since) }
-        if let until = filter.until { conditions.append("created_at < ?"); arguments.append(until) }
+        if let chip = filter.chip {
+            conditions.append("chip_id = ?")
+            arguments.append(chip)
+        }
+        if let workload = filter.workload {
+            conditions.append("workload_id = ?")
+            arguments.append(workload)
+        }
+        if let since = filter.since {
+            conditions.append("created_at >= ?")
+            arguments.append(since)
+        }
+        if let until = filter.until {
+            conditions.append("created_at < ?")
+            arguments.append(until)
+        }
         var sql = "SELECT * FROM runs"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY created_at DESC, id DESC"
@@ -109,15 +162,19 @@ extension RunStore {
     }
 
     public func run(_ id: Int64) throws -> StoredRun? {
-        try guarded { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StoredRun.init) } }
+        try guarded {
+            try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StoredRun.init) }
+        }
     }
 
     /// The run's time series: (t_s, power_w, temp_c, clock_hz).
     public func samples(_ id: Int64) throws -> [(time: Double, power: Double, temperature: Double, clock: Double)] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT t_s, power_w, temp_c, clock_hz FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id])
-                    .map { ($0["t_s"], $0["power_w"], $0["temp_c"], $0["clock_hz"]) }
+                try Row.fetchAll(
+                    db, sql: "SELECT t_s, power_w, temp_c, clock_hz FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]
+                )
+                .map { ($0["t_s"], $0["power_w"], $0["temp_c"], $0["clock_hz"]) }
             }
         }
     }
@@ -128,7 +185,9 @@ extension RunStore {
 
     public func kernels(_ id: Int64) throws -> [StoredKernel] {
         try guarded {
-            try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]).map(StoredKernel.init) }
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]).map(StoredKernel.init)
+            }
         }
     }
 
@@ -136,10 +195,12 @@ extension RunStore {
     public func incompleteRuns() throws -> [Int64] {
         try guarded {
             try pool.read { db in
-                try Int64.fetchAll(db, sql: """
-                    SELECT r.id FROM runs r LEFT JOIN kernels k ON k.run_id = r.id
-                    GROUP BY r.id HAVING COUNT(k.seq) != r.kernel_count
-                    """)
+                try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT r.id FROM runs r LEFT JOIN kernels k ON k.run_id = r.id
+                        GROUP BY r.id HAVING COUNT(k.seq) != r.kernel_count
+                        """)
             }
         }
     }

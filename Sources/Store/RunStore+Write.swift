@@ -33,33 +33,42 @@ extension RunStore {
         let power: Bool? = result.power.energy > 0 ? true : nil
         return try guarded {
             try pool.write { db -> Int64 in
-                try db.execute(sql: """
-                    INSERT INTO runs (created_at, tool_version, chip_id, chip_hash, chip_json, workload_id, workload_hash, options_json,
-                                      kernel_count, time_s, flops, hbm_bytes, throughput_flops_per_s, tokens, tokens_per_s, clock_hz,
-                                      energy_j, avg_power_w, peak_power_w, peak_temp_c, throttled_s)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [RunStore.timestamp(createdAt), context.toolVersion, result.chip, ContentHash.sha256(context.chipJSON),
-                                     context.chipJSON, context.workloadID, context.workloadHash, options, result.kernels.count,
-                                     result.totalTime, result.totalFLOPs, result.totalHBMBytes, throughput, result.tokens, tokensPerSecond, result.clock,
-                                     power.map { _ in result.power.energy }, power.map { _ in result.power.averagePower },
-                                     power.map { _ in result.power.peakPower }, power.map { _ in result.power.peakTemperature },
-                                     power.map { _ in result.power.powerThrottled + result.power.thermalThrottled }])
+                try db.execute(
+                    sql: """
+                        INSERT INTO runs (created_at, tool_version, chip_id, chip_hash, chip_json, workload_id, workload_hash, options_json,
+                                          kernel_count, time_s, flops, hbm_bytes, throughput_flops_per_s, tokens, tokens_per_s, clock_hz,
+                                          energy_j, avg_power_w, peak_power_w, peak_temp_c, throttled_s)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        RunStore.timestamp(createdAt), context.toolVersion, result.chip, ContentHash.sha256(context.chipJSON),
+                        context.chipJSON, context.workloadID, context.workloadHash, options, result.kernels.count,
+                        result.totalTime, result.totalFLOPs, result.totalHBMBytes, throughput, result.tokens, tokensPerSecond, result.clock,
+                        power.map { _ in result.power.energy }, power.map { _ in result.power.averagePower },
+                        power.map { _ in result.power.peakPower }, power.map { _ in result.power.peakTemperature },
+                        power.map { _ in result.power.powerThrottled + result.power.thermalThrottled },
+                    ])
                 let runID = db.lastInsertedRowID
-                let insert = try db.makeStatement(sql: """
-                    INSERT INTO kernels (run_id, seq, kernel_id, op, dtype, stream, start_s, end_s, duration_s, cycles, flops,
-                                         hbm_bytes, l2_bytes, buffer_bytes, flops_per_s, hbm_bytes_per_s, bound,
-                                         matrix_busy, vector_busy, hbm_busy, units_used, decomposition, energy_j)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+                let insert = try db.makeStatement(
+                    sql: """
+                        INSERT INTO kernels (run_id, seq, kernel_id, op, dtype, stream, start_s, end_s, duration_s, cycles, flops,
+                                             hbm_bytes, l2_bytes, buffer_bytes, flops_per_s, hbm_bytes_per_s, bound,
+                                             matrix_busy, vector_busy, hbm_busy, units_used, decomposition, energy_j)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
                 for (seq, k) in result.kernels.enumerated() {
                     let c = k.cost
-                    insert.setUncheckedArguments([runID, seq, k.id, k.op, k.dtype.rawValue, k.stream, k.start, k.end, k.duration, k.cycles,
-                                                  c.flops, c.hbmBytes, c.l2Bytes, c.bufferBytes, k.achievedFLOPS, k.achievedHBMBandwidth,
-                                                  c.bound.rawValue, c.matrixBusy, c.vectorBusy, c.hbmBusy, c.unitsUsed, c.decomposition,
-                                                  power.map { _ in k.energy }])
+                    insert.setUncheckedArguments([
+                        runID, seq, k.id, k.op, k.dtype.rawValue, k.stream, k.start, k.end, k.duration, k.cycles,
+                        c.flops, c.hbmBytes, c.l2Bytes, c.bufferBytes, k.achievedFLOPS, k.achievedHBMBandwidth,
+                        c.bound.rawValue, c.matrixBusy, c.vectorBusy, c.hbmBusy, c.unitsUsed, c.decomposition,
+                        power.map { _ in k.energy },
+                    ])
                     try insert.execute()
                 }
-                let sample = try db.makeStatement(sql: "INSERT OR IGNORE INTO samples (run_id, t_s, power_w, temp_c, clock_hz, hbm_bytes_per_s) VALUES (?, ?, ?, ?, ?, ?)")
+                let sample = try db.makeStatement(
+                    sql: "INSERT OR IGNORE INTO samples (run_id, t_s, power_w, temp_c, clock_hz, hbm_bytes_per_s) VALUES (?, ?, ?, ?, ?, ?)"
+                )
                 for s in result.downsampledSamples().samples {
                     sample.setUncheckedArguments([runID, s.time, s.power, s.temperature, s.clock, s.hbmBandwidth])
                     try sample.execute()

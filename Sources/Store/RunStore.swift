@@ -69,10 +69,16 @@ public final class RunStore: @unchecked Sendable {
         try pool.write { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             if version > schemaVersion {
-                throw StoreError(path: path, message: "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim or another --db")
+                throw StoreError(
+                    path: path,
+                    message:
+                        "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim or another --db"
+                )
             }
             if try migrator.hasBeenSuperseded(db) {
-                throw StoreError(path: path, message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
+                throw StoreError(
+                    path: path,
+                    message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
             }
         }
         do {
@@ -131,6 +137,9 @@ public final class RunStore: @unchecked Sendable {
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var message: String
-    public init(path: String, message: String) { self.path = path; self.message = message }
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
     public var description: String { "\(path): \(message)" }
 }

@@ -10,8 +10,9 @@ import Simulator
 ///    an earlier fit; parameters not being fitted keep the chip file's values.
 /// 2. For each parameter in turn, evaluate the objective — the mean over regimes (compute-bound
 ///    GEMM, memory-bound GEMM, element-wise, norm, ...) of each regime's MAPE on the calibration
-///    rows, so that a regime with many rows cannot drown one with few — on a grid of 25 points over the parameter's range, keep the best, then on a
-///    grid of 21 points over +-1 coarse step around it (the objective is piecewise: tile choices switch).
+///    rows, so that a regime with many rows cannot drown one with few — on a grid of 25 points
+///    over the parameter's range, keep the best, then on a grid of 21 points over +-1 coarse step
+///    around it (the objective is piecewise: tile choices switch).
 /// 3. Repeat step 2 over all parameters three times (coordinate descent).
 /// Only calibration rows are used; check rows are never seen.
 public enum Calibrator {
@@ -127,18 +128,27 @@ public enum Calibrator {
     }
 
     /// Fits `parameters` to minimise an arbitrary objective (used for power data sets).
-    public static func fit(_ machine: Machine, parameters: [Parameter], rounds: Int = 3, objective: (Machine) throws -> Double) throws -> Result {
-        let (state, before, after) = try search(State(machine: machine, harness: Harness()), parameters: parameters, rounds: rounds) { try objective($0.machine) }
-        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness())
+    public static func fit(_ machine: Machine, parameters: [Parameter], rounds: Int = 3, objective: (Machine) throws -> Double) throws
+        -> Result
+    {
+        let (state, before, after) = try search(State(machine: machine, harness: Harness()), parameters: parameters, rounds: rounds) {
+            try objective($0.machine)
+        }
+        return Result(
+            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness())
     }
 
     /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).
-    public static func fit(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Harness = Harness(), rounds: Int = 3) throws -> Result {
+    public static func fit(
+        _ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Harness = Harness(), rounds: Int = 3
+    ) throws -> Result {
         let calibration = rows.filter { $0.split == .calibration }
-        let (state, before, after) = try search(State(machine: machine, harness: harness), parameters: parameters, rounds: rounds) { state in
+        let (state, before, after) = try search(State(machine: machine, harness: harness), parameters: parameters, rounds: rounds) {
+            state in
             Validator.balancedMAPE(try Validator.predict(calibration, on: state.machine, harness: state.harness))
         }
-        return Result(values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness)
+        return Result(
+            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness)
     }
 
     /// What a fit adjusts: the machine's figures and the data set's harness overhead.
@@ -163,7 +173,9 @@ public enum Calibrator {
 
     /// The procedure itself: fixed start, coarse then fine grid per parameter, coordinate descent.
     /// Returns the fitted state and the objective before (the file's values) and after.
-    static func search(_ initial: State, parameters: [Parameter], rounds: Int, objective: (State) throws -> Double) throws -> (State, Double, Double) {
+    static func search(_ initial: State, parameters: [Parameter], rounds: Int, objective: (State) throws -> Double) throws -> (
+        State, Double, Double
+    ) {
         let before = try objective(initial)
         var current = initial
         for parameter in parameters { current.set(parameter, parameter.start) }
@@ -177,7 +189,10 @@ public enum Calibrator {
                     var trial = current
                     trial.set(parameter, value)
                     let error = try objective(trial)
-                    if error < best - 1e-12 { best = error; bestValue = value }
+                    if error < best - 1e-12 {
+                        best = error
+                        bestValue = value
+                    }
                 }
                 for i in 0...24 { try evaluate(range.lowerBound + Double(i) * coarseStep) }
                 let low = max(range.lowerBound, bestValue - coarseStep)

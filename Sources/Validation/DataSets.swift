@@ -32,10 +32,17 @@ enum VidurSet {
             guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: path, message: "no column \"\(name)\"") }
             return index
         }
-        let cHeads = try column("n_head"), cKV = try column("n_kv_head"), cEmbd = try column("n_embd"), cFFN = try column("n_expanded_embd")
-        let cGated = try column("use_gated_mlp"), cTokens = try column("num_tokens"), cTP = try column("num_tensor_parallel_workers")
-        let ops = ["attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj", "mlp_act", "add", "attn_rope",
-                   "input_layernorm", "post_attention_layernorm", "emb"]
+        let cHeads = try column("n_head")
+        let cKV = try column("n_kv_head")
+        let cEmbd = try column("n_embd")
+        let cFFN = try column("n_expanded_embd")
+        let cGated = try column("use_gated_mlp")
+        let cTokens = try column("num_tokens")
+        let cTP = try column("num_tensor_parallel_workers")
+        let ops = [
+            "attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj", "mlp_act", "add", "attn_rope",
+            "input_layernorm", "post_attention_layernorm", "emb",
+        ]
         // Models without an op (phi-2's parallel attention has no second norm) lack its column.
         var medians: [String: Int] = [:]
         for op in ops { medians[op] = header.firstIndex(of: "time_stats.\(op).median") }
@@ -44,8 +51,13 @@ enum VidurSet {
         for (index, fields) in data.enumerated() {
             let line = index + 2
             func int(_ c: Int) throws -> Int { Int(try CSV.number(fields[c], file: path, row: line)) }
-            let heads = try int(cHeads), kvHeads = try int(cKV), d = try int(cEmbd), ffn = try int(cFFN)
-            let gated = fields[cGated] == "True", tokens = try int(cTokens), tp = try int(cTP)
+            let heads = try int(cHeads)
+            let kvHeads = try int(cKV)
+            let d = try int(cEmbd)
+            let ffn = try int(cFFN)
+            let gated = fields[cGated] == "True"
+            let tokens = try int(cTokens)
+            let tp = try int(cTP)
             let headDim = d / heads
             // Gated models (Llama-style) run vLLM's custom kernels; phi-2 runs PyTorch's native
             // LayerNorm and GELU, flat kernels whose launch grid is not one block per token.
@@ -58,14 +70,24 @@ enum VidurSet {
                 // vLLM's launch grids (csrc/activation_kernels.cu, pos_encoding_kernels.cu, layernorm_kernels.cu):
                 // one block per token; min(d, 1024) threads for the activation and the norm,
                 // min(heads x rot_dim / 2, 512) for the rotary embedding.
-                ("mlp_act", .elementwise(.init(elements: tokens * ffn / tp, reads: gated ? 2 : 1, writes: 1, flopsPerElement: gated ? 5 : 8,
-                                               blocks: vllm ? tokens : nil, threads: vllm ? min(ffn / tp, 1024) : nil))),
+                (
+                    "mlp_act",
+                    .elementwise(
+                        .init(
+                            elements: tokens * ffn / tp, reads: gated ? 2 : 1, writes: 1, flopsPerElement: gated ? 5 : 8,
+                            blocks: vllm ? tokens : nil, threads: vllm ? min(ffn / tp, 1024) : nil))
+                ),
                 // Llama-style blocks time `residual + hidden_states`; phi-2's parallel block times
                 // `attn_outputs + feed_forward_hidden_states + residual`: two PyTorch adds.
                 ("add", .elementwise(.init(elements: tokens * d, reads: 2, writes: 1, flopsPerElement: 1))),
                 // Each rotary thread rotates a pair of elements per iteration: an iteration covers 2 x threads.
-                ("attn_rope", .elementwise(.init(elements: tokens * (heads + kvHeads) * headDim / tp, reads: 1, writes: 1, flopsPerElement: 6,
-                                                 blocks: tokens, threads: 2 * min((heads + kvHeads) / tp * headDim / 2, 512)))),
+                (
+                    "attn_rope",
+                    .elementwise(
+                        .init(
+                            elements: tokens * (heads + kvHeads) * headDim / tp, reads: 1, writes: 1, flopsPerElement: 6,
+                            blocks: tokens, threads: 2 * min((heads + kvHeads) / tp * headDim / 2, 512)))
+                ),
                 // Vidur's block calls RMSNorm(x) without a residual (vidur/profiling/mlp/mlp_impl.py), so
                 // the timed kernel is vLLM's plain rms_norm, not fused_add_rms_norm; the residual add
                 // is a separate PyTorch add.
@@ -87,8 +109,10 @@ enum VidurSet {
                 // Vidur times each op inside a run of the whole layer: its activation input was just
                 // written by the op before it (the embedding's input is token ids from the host).
                 let kernel = Kernel(id: op, op: shape, dtype: .fp16, inputsInL2: op != "emb")
-                rows.append(ValidationRow(label: "\(model) \(op) tokens=\(tokens) tp=\(tp)", kernel: kernel,
-                                          followers: op == "add" && !gated ? [kernel] : [], measured: measured, regime: regime, split: split))
+                rows.append(
+                    ValidationRow(
+                        label: "\(model) \(op) tokens=\(tokens) tp=\(tp)", kernel: kernel,
+                        followers: op == "add" && !gated ? [kernel] : [], measured: measured, regime: regime, split: split))
             }
         }
         return rows
@@ -100,7 +124,8 @@ enum LLMCompassSet {
     static let harness = Harness(eager: 12.08e-6, compiled: 45e-6)
     static let a100 = ValidationSet(
         id: "llmcompass-a100", title: "LLMCompass A100 matmul, softmax, layernorm, gelu", chip: "a100-sxm",
-        provenance: "PrincetonUniversity/LLMCompass @ 2e015fd ae/figure5/*/real_hardware/*_A100.csv (BSD-3); matmul latency in ms, the others in G elements/s",
+        provenance:
+            "PrincetonUniversity/LLMCompass @ 2e015fd ae/figure5/*/real_hardware/*_A100.csv (BSD-3); matmul latency in ms, the others in G elements/s",
         splitRule: "within each file, even rows (0, 2, ...) calibrate and odd rows check",
         // Fitted by `xpusim calibrate --chip a100-sxm --data llmcompass-a100 --fit harness,harness.compiled,...`
         // on the calibration rows: LLMCompass times each call with time.time() around the op and a
@@ -112,21 +137,28 @@ enum LLMCompassSet {
             var rows: [ValidationRow] = []
             let matmul = try CSV.read(base + "matmul_A100.csv", header: false)
             for (i, f) in matmul.rows.enumerated() {
-                let m = Int(try CSV.number(f[0], file: "matmul_A100.csv", row: i + 1)), n = Int(try CSV.number(f[1], file: "matmul_A100.csv", row: i + 1))
+                let m = Int(try CSV.number(f[0], file: "matmul_A100.csv", row: i + 1))
+                let n = Int(try CSV.number(f[1], file: "matmul_A100.csv", row: i + 1))
                 let k = Int(try CSV.number(f[2], file: "matmul_A100.csv", row: i + 1))
                 let ms = try CSV.number(f[3], file: "matmul_A100.csv", row: i + 1)
-                rows.append(ValidationRow(label: "matmul \(m)x\(n)x\(k)", kernel: Kernel(id: "matmul", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp16),
-                                          measured: ms * 1e-3, regime: "matmul", split: parity(i)))
+                rows.append(
+                    ValidationRow(
+                        label: "matmul \(m)x\(n)x\(k)", kernel: Kernel(id: "matmul", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp16),
+                        measured: ms * 1e-3, regime: "matmul", split: parity(i)))
             }
             for (file, kind) in [("softmax_A100.csv", Op.RowwiseKind.softmax), ("layernorm_A100.csv", .norm)] {
                 let data = try CSV.read(base + file, header: false)
                 for (i, f) in data.rows.enumerated() {
-                    let m = Int(try CSV.number(f[0], file: file, row: i + 1)), n = Int(try CSV.number(f[1], file: file, row: i + 1))
+                    let m = Int(try CSV.number(f[0], file: file, row: i + 1))
+                    let n = Int(try CSV.number(f[1], file: file, row: i + 1))
                     let rate = try CSV.number(f[2], file: file, row: i + 1) * 1e9
                     // LLMCompass calls torch.softmax eagerly and its layernorm through @torch.compile
                     // (software_model/softmax.py, layernorm.py), timing each call with time.time().
-                    rows.append(ValidationRow(label: "\(kind.rawValue) \(m)x\(n)", kernel: Kernel(id: kind.rawValue, op: .rowwise(.init(kind: kind, rows: m, columns: n)), dtype: .fp16),
-                                              compiledCall: kind == .norm, measured: Double(m * n) / rate, regime: kind.rawValue, split: parity(i)))
+                    rows.append(
+                        ValidationRow(
+                            label: "\(kind.rawValue) \(m)x\(n)",
+                            kernel: Kernel(id: kind.rawValue, op: .rowwise(.init(kind: kind, rows: m, columns: n)), dtype: .fp16),
+                            compiledCall: kind == .norm, measured: Double(m * n) / rate, regime: kind.rawValue, split: parity(i)))
                 }
             }
             let gelu = try CSV.read(base + "gelu_A100.csv", header: false)
@@ -134,8 +166,12 @@ enum LLMCompassSet {
                 let n = Int(try CSV.number(f[0], file: "gelu_A100.csv", row: i + 1))
                 let rate = try CSV.number(f[1], file: "gelu_A100.csv", row: i + 1) * 1e9
                 // gelu_gpu is @torch.compile'd (software_model/gelu.py).
-                rows.append(ValidationRow(label: "gelu \(n)", kernel: Kernel(id: "gelu", op: .elementwise(.init(elements: n, reads: 1, writes: 1, flopsPerElement: 8)), dtype: .fp16),
-                                          compiledCall: true, measured: Double(n) / rate, regime: "gelu", split: parity(i)))
+                rows.append(
+                    ValidationRow(
+                        label: "gelu \(n)",
+                        kernel: Kernel(
+                            id: "gelu", op: .elementwise(.init(elements: n, reads: 1, writes: 1, flopsPerElement: 8)), dtype: .fp16),
+                        compiledCall: true, measured: Double(n) / rate, regime: "gelu", split: parity(i)))
             }
             return rows
         })
@@ -151,20 +187,24 @@ enum DeepGEMMSet {
             let file = directory + "/raw/deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv"
             let (header, data) = try CSV.read(file)
             guard let cTable = header.firstIndex(of: "table"), let cGroups = header.firstIndex(of: "#Groups"),
-                  let cMPer = header.firstIndex(of: "M per group"), let cM = header.firstIndex(of: "M"), let cN = header.firstIndex(of: "N"),
-                  let cK = header.firstIndex(of: "K"), let cTF = header.firstIndex(of: "Computation"), let cVersion = header.firstIndex(of: "readme_version")
+                let cMPer = header.firstIndex(of: "M per group"), let cM = header.firstIndex(of: "M"), let cN = header.firstIndex(of: "N"),
+                let cK = header.firstIndex(of: "K"), let cTF = header.firstIndex(of: "Computation"),
+                let cVersion = header.firstIndex(of: "readme_version")
             else { throw ValidationDataError(file: file, message: "unexpected columns") }
             var rows: [ValidationRow] = []
             var counters: [String: Int] = [:]
             for (i, f) in data.enumerated() {
                 let line = i + 2
-                let n = Int(try CSV.number(f[cN], file: file, row: line)), k = Int(try CSV.number(f[cK], file: file, row: line))
+                let n = Int(try CSV.number(f[cN], file: file, row: line))
+                let k = Int(try CSV.number(f[cK], file: file, row: line))
                 let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
                 let key = f[cTable] + f[cVersion]
                 let position = counters[key, default: 0]
                 counters[key] = position + 1
                 let version = f[cVersion].hasPrefix("2025-02") ? "v1" : "v2"
-                let op: Op, m: Int, label: String
+                let op: Op
+                let m: Int
+                let label: String
                 if f[cGroups].isEmpty {
                     m = Int(try CSV.number(f[cM], file: file, row: line))
                     op = .gemm(.init(m: m, n: n, k: k))
@@ -177,9 +217,11 @@ enum DeepGEMMSet {
                     label = "\(f[cTable].contains("masked") ? "masked" : "contiguous") \(groups)x\(perGroup)x\(n)x\(k) \(version)"
                 }
                 let flops = 2 * Double(m) * Double(n) * Double(k)
-                rows.append(ValidationRow(label: label, kernel: Kernel(id: "fp8_gemm", op: op, dtype: .fp8), measured: flops / tflops,
-                                          regime: gemmRegime(m: f[cGroups].isEmpty ? m : Int(try CSV.number(f[cMPer], file: file, row: line)), n: n),
-                                          split: parity(position)))
+                rows.append(
+                    ValidationRow(
+                        label: label, kernel: Kernel(id: "fp8_gemm", op: op, dtype: .fp8), measured: flops / tflops,
+                        regime: gemmRegime(m: f[cGroups].isEmpty ? m : Int(try CSV.number(f[cMPer], file: file, row: line)), n: n),
+                        split: parity(position)))
             }
             return rows
         })
@@ -199,20 +241,33 @@ enum AzureSet {
             var rows: [ValidationRow] = []
             let gemm = try CSV.read(base + "ND_H100_v5__GEMM_CuBLASLt.csv")
             for (i, f) in gemm.rows.enumerated() {
-                let m = Int(try CSV.number(f[0], file: "GEMM_CuBLASLt", row: i + 2)), n = Int(try CSV.number(f[1], file: "GEMM_CuBLASLt", row: i + 2))
+                let m = Int(try CSV.number(f[0], file: "GEMM_CuBLASLt", row: i + 2))
+                let n = Int(try CSV.number(f[1], file: "GEMM_CuBLASLt", row: i + 2))
                 let k = Int(try CSV.number(f[2], file: "GEMM_CuBLASLt", row: i + 2))
                 let tflops = try CSV.number(f[3], file: "GEMM_CuBLASLt", row: i + 2) * 1e12
-                rows.append(ValidationRow(label: "cublaslt fp8 \(m)x\(n)x\(k)", kernel: Kernel(id: "gemm", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp8),
-                                          measured: 2 * Double(m) * Double(n) * Double(k) / tflops, regime: gemmRegime(m: m, n: n), split: parity(i)))
+                rows.append(
+                    ValidationRow(
+                        label: "cublaslt fp8 \(m)x\(n)x\(k)", kernel: Kernel(id: "gemm", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp8),
+                        measured: 2 * Double(m) * Double(n) * Double(k) / tflops, regime: gemmRegime(m: m, n: n), split: parity(i)))
             }
             let stream = try CSV.read(base + "ND_H100_v5__HBM_Bandwidth.csv")
-            let shapes: [String: (reads: Int, writes: Int)] = ["Copy": (1, 1), "Mul": (1, 1), "Add": (2, 1), "Triad": (2, 1), "Dot": (2, 0)]
+            let shapes: [String: (reads: Int, writes: Int)] = [
+                "Copy": (1, 1), "Mul": (1, 1), "Add": (2, 1), "Triad": (2, 1), "Dot": (2, 0),
+            ]
             for (i, f) in stream.rows.enumerated() {
-                guard let shape = shapes[f[0]] else { throw ValidationDataError(file: "HBM_Bandwidth", row: i + 2, message: "unknown kernel \(f[0])") }
+                guard let shape = shapes[f[0]] else {
+                    throw ValidationDataError(file: "HBM_Bandwidth", row: i + 2, message: "unknown kernel \(f[0])")
+                }
                 let rate = try CSV.number(f[1], file: "HBM_Bandwidth", row: i + 2) * 1e12
                 let bytes = Double(streamElements * (shape.reads + shape.writes) * 4)
-                rows.append(ValidationRow(label: "stream \(f[0])", kernel: Kernel(id: f[0], op: .elementwise(.init(elements: streamElements, reads: shape.reads, writes: shape.writes, flopsPerElement: 2)), dtype: .fp32),
-                                          measured: bytes / rate, regime: "hbm bandwidth", split: parity(i)))
+                rows.append(
+                    ValidationRow(
+                        label: "stream \(f[0])",
+                        kernel: Kernel(
+                            id: f[0],
+                            op: .elementwise(.init(elements: streamElements, reads: shape.reads, writes: shape.writes, flopsPerElement: 2)),
+                            dtype: .fp32),
+                        measured: bytes / rate, regime: "hbm bandwidth", split: parity(i)))
             }
             return rows
         })
@@ -237,28 +292,35 @@ enum FlagPerfSet {
         let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
         let (header, data) = try CSV.read(file)
         guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
-              let cValue = header.firstIndex(of: "core.0.value") else { throw ValidationDataError(file: file, message: "unexpected columns") }
+            let cValue = header.firstIndex(of: "core.0.value")
+        else { throw ValidationDataError(file: file, message: "unexpected columns") }
         let cPower = header.firstIndex(of: "power.单卡平均功耗(8卡平均)")
-        let types: [String: DataType] = ["computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8]
+        let types: [String: DataType] = [
+            "computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8,
+        ]
         var rows: [GEMMRow] = []
         for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
             guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
             var power: Double?
             if let cPower, f.count > cPower, f[cPower].first?.isNumber == true { power = try CSV.number(f[cPower], file: file, row: i + 2) }
-            rows.append(GEMMRow(benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
-                                tflops: try CSV.number(f[cValue], file: file, row: i + 2) * 1e12, power: power))
+            rows.append(
+                GEMMRow(
+                    benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
+                    tflops: try CSV.number(f[cValue], file: file, row: i + 2) * 1e12, power: power))
         }
         return rows
     }
 
     static let ascend910b = ValidationSet(
         id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
-        provenance: "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
+        provenance:
+            "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
         splitRule: "FP16 calibrates; BF16, FP32 and INT8 check",
         load: { directory in
             try gemmRows(directory).map { row in
-                ValidationRow(label: "\(row.benchmark) \(size)^3", kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
-                              regime: "gemm compute-bound", split: row.kernel.dtype == .fp16 ? .calibration : .check)
+                ValidationRow(
+                    label: "\(row.benchmark) \(size)^3", kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
+                    regime: "gemm compute-bound", split: row.kernel.dtype == .fp16 ? .calibration : .check)
             }
         })
 }
@@ -267,24 +329,30 @@ enum FlagPerfSet {
 /// forward plus backward (one row: the forward kernel followed by the backward kernel). The digests
 /// ship with the repository under `chips/measured/`; their headers give provenance.
 enum FlashAttentionSet {
-    static let h100 = make(id: "flashattention-h100", chip: "h100-sxm", file: "flashattention-h100.csv",
-                           title: "FlashAttention-2 and -3, H100 SXM5 (forward; FA2 forward + backward)",
-                           provenance: "Dao-AILab/flash-attention README figures flash3_fp16_fwd.png @ 7ef24848 and flash2_h100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), pytorch/benchmark @ ff65cb67 (PR #2391 test plan), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
-                           fitted: true)
-    static let a100 = make(id: "flashattention-a100", chip: "a100-sxm", file: "flashattention-a100.csv",
-                           title: "FlashAttention-2 forward + backward, A100 SXM4",
-                           provenance: "Dao-AILab/flash-attention README figure flash2_a100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
-                           fitted: true)
-    static let h200 = make(id: "flashattention-h200", chip: "h200-sxm", file: "flashattention-h200.csv",
-                           title: "FlashAttention-2 forward + backward, H200 SXM (Azure ND H200 v5)",
-                           provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results ND_H200_v5 (MIT)",
-                           fitted: false)
+    static let h100 = make(
+        id: "flashattention-h100", chip: "h100-sxm", file: "flashattention-h100.csv",
+        title: "FlashAttention-2 and -3, H100 SXM5 (forward; FA2 forward + backward)",
+        provenance:
+            "Dao-AILab/flash-attention README figures flash3_fp16_fwd.png @ 7ef24848 and flash2_h100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), pytorch/benchmark @ ff65cb67 (PR #2391 test plan), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+        fitted: true)
+    static let a100 = make(
+        id: "flashattention-a100", chip: "a100-sxm", file: "flashattention-a100.csv",
+        title: "FlashAttention-2 forward + backward, A100 SXM4",
+        provenance:
+            "Dao-AILab/flash-attention README figure flash2_a100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+        fitted: true)
+    static let h200 = make(
+        id: "flashattention-h200", chip: "h200-sxm", file: "flashattention-h200.csv",
+        title: "FlashAttention-2 forward + backward, H200 SXM (Azure ND H200 v5)",
+        provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results ND_H200_v5 (MIT)",
+        fitted: false)
 
     static func make(id: String, chip: String, file name: String, title: String, provenance: String, fitted: Bool) -> ValidationSet {
         var set = ValidationSet(
             id: id, title: title, chip: chip,
             provenance: provenance + "; TFLOPS = 4 b s^2 h d / t (x 3.5 / (t_fwd + t_bwd) for forward + backward), halved when causal",
-            splitRule: fitted ? "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, both passes, causal and not)"
+            splitRule: fitted
+                ? "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, both passes, causal and not)"
                 : "every row checks: nothing is fitted on this set (the H200 runs the H100's fitted library)",
             load: { _ in try load(ResourceLocator.find("chips") + "/measured/" + name, fitted: fitted) })
         set.fitted = fitted
@@ -297,29 +365,47 @@ enum FlashAttentionSet {
             guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
             return index
         }
-        let cSource = try column("source"), cImpl = try column("impl"), cType = try column("dtype"), cDim = try column("head_dim")
-        let cCausal = try column("causal"), cBatch = try column("batch"), cHeads = try column("heads"), cSeq = try column("seqlen")
-        let cTF = try column("tflops"), cPass = try column("pass")
+        let cSource = try column("source")
+        let cImpl = try column("impl")
+        let cType = try column("dtype")
+        let cDim = try column("head_dim")
+        let cCausal = try column("causal")
+        let cBatch = try column("batch")
+        let cHeads = try column("heads")
+        let cSeq = try column("seqlen")
+        let cTF = try column("tflops")
+        let cPass = try column("pass")
         return try data.enumerated().map { index, f in
             let line = index + 2
-            guard f.count == header.count else { throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)") }
+            guard f.count == header.count else {
+                throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)")
+            }
             func int(_ c: Int) throws -> Int { Int(try CSV.number(f[c], file: file, row: line)) }
-            guard let dtype = DataType(rawValue: f[cType]) else { throw ValidationDataError(file: file, row: line, message: "unknown dtype \(f[cType])") }
-            guard f[cPass] == "fwd" || f[cPass] == "fwd+bwd" else { throw ValidationDataError(file: file, row: line, message: "pass must be fwd or fwd+bwd, found \(f[cPass])") }
-            let d = try int(cDim), batch = try int(cBatch), heads = try int(cHeads), seq = try int(cSeq)
+            guard let dtype = DataType(rawValue: f[cType]) else {
+                throw ValidationDataError(file: file, row: line, message: "unknown dtype \(f[cType])")
+            }
+            guard f[cPass] == "fwd" || f[cPass] == "fwd+bwd" else {
+                throw ValidationDataError(file: file, row: line, message: "pass must be fwd or fwd+bwd, found \(f[cPass])")
+            }
+            let d = try int(cDim)
+            let batch = try int(cBatch)
+            let heads = try int(cHeads)
+            let seq = try int(cSeq)
             let causal = f[cCausal] == "true"
             let both = f[cPass] == "fwd+bwd"
             let flops = 4 * Double(batch) * Double(seq) * Double(seq) * Double(heads) * Double(d) / (causal ? 2 : 1) * (both ? 3.5 : 1)
             let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
-            let forward = Op.Attention(phase: .prefill, batch: batch, heads: heads, kvHeads: heads, qLen: seq, kvLen: seq, headDim: d,
-                                       causal: causal, impl: f[cImpl])
+            let forward = Op.Attention(
+                phase: .prefill, batch: batch, heads: heads, kvHeads: heads, qLen: seq, kvLen: seq, headDim: d,
+                causal: causal, impl: f[cImpl])
             var backward = forward
             backward.backward = true
-            return ValidationRow(label: "\(f[cSource]) \(f[cImpl]) \(f[cPass]) d=\(d)\(causal ? " causal" : "") b=\(batch) s=\(seq)",
-                                 kernel: Kernel(id: "attention", op: .attention(forward), dtype: dtype),
-                                 followers: both ? [Kernel(id: "attention_backward", op: .attention(backward), dtype: dtype)] : [],
-                                 measured: flops / tflops, regime: "attention \(f[cImpl])\(both ? " fwd+bwd" : "")",
-                                 split: fitted && d != 128 ? .calibration : .check)
+            return ValidationRow(
+                label: "\(f[cSource]) \(f[cImpl]) \(f[cPass]) d=\(d)\(causal ? " causal" : "") b=\(batch) s=\(seq)",
+                kernel: Kernel(id: "attention", op: .attention(forward), dtype: dtype),
+                followers: both ? [Kernel(id: "attention_backward", op: .attention(backward), dtype: dtype)] : [],
+                measured: flops / tflops, regime: "attention \(f[cImpl])\(both ? " fwd+bwd" : "")",
+                split: fitted && d != 128 ? .calibration : .check)
         }
     }
 }

@@ -76,7 +76,8 @@ enum MLEnergySet {
         id: "mlenergy-h100", title: "ML.ENERGY v3: LLM serving power and energy on one H100", chip: "h100-sxm",
         provenance: "ml-energy/leaderboard @ 0cd52da public/data/models/*.json (Apache-2.0 dataset card); GPU power via Zeus/NVML",
         splitRule: "per model, rows sorted by max_num_seqs: even positions calibrate, odd positions check",
-        assumptions: "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) prompt tokens + half the average output length",
+        assumptions:
+            "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) prompt tokens + half the average output length",
         evaluate: { directory, machine in
             let file = directory + "/raw/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)
@@ -84,13 +85,21 @@ enum MLEnergySet {
                 guard let i = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \(name)") }
                 return i
             }
-            let cModel = try column("model_id"), cTask = try column("task"), cGPU = try column("gpu_model"), cGPUs = try column("num_gpus")
-            let cBatch = try column("avg_batch_size"), cOut = try column("avg_output_len"), cPower = try column("avg_power_watts")
-            let cITL = try column("median_itl_ms"), cJ = try column("energy_per_token_joules"), cSeqs = try column("max_num_seqs")
+            let cModel = try column("model_id")
+            let cTask = try column("task")
+            let cGPU = try column("gpu_model")
+            let cGPUs = try column("num_gpus")
+            let cBatch = try column("avg_batch_size")
+            let cOut = try column("avg_output_len")
+            let cPower = try column("avg_power_watts")
+            let cITL = try column("median_itl_ms")
+            let cJ = try column("energy_per_token_joules")
+            let cSeqs = try column("max_num_seqs")
             var selected: [(String, Int, [String])] = []
             for (i, f) in data.enumerated() where f.count == header.count {
                 guard f[cGPU].contains("H100"), f[cGPUs] == "1", f[cTask] == "lm-arena-chat", models[f[cModel]] != nil,
-                      Double(f[cPower]) != nil, Double(f[cBatch]) != nil else { continue }
+                    Double(f[cPower]) != nil, Double(f[cBatch]) != nil
+                else { continue }
                 selected.append((f[cModel], Int(f[cSeqs]) ?? i, f))
             }
             selected.sort { ($0.0, $0.1) < ($1.0, $1.1) }
@@ -104,10 +113,13 @@ enum MLEnergySet {
                 let p = position[model, default: 0]
                 position[model] = p + 1
                 let tokensPerSecond = Double(batch) / step
-                predictions.append(PowerPrediction(
-                    label: "\(description.name) max_num_seqs=\(seqs) batch=\(batch)", split: parity(p),
-                    measured: ["power_w": Double(f[cPower])!, "itl_s": (Double(f[cITL]) ?? 0) * 1e-3, "energy_per_token_j": Double(f[cJ]) ?? 0],
-                    predicted: ["power_w": power, "itl_s": step, "energy_per_token_j": power / tokensPerSecond]))
+                predictions.append(
+                    PowerPrediction(
+                        label: "\(description.name) max_num_seqs=\(seqs) batch=\(batch)", split: parity(p),
+                        measured: [
+                            "power_w": Double(f[cPower])!, "itl_s": (Double(f[cITL]) ?? 0) * 1e-3, "energy_per_token_j": Double(f[cJ]) ?? 0,
+                        ],
+                        predicted: ["power_w": power, "itl_s": step, "energy_per_token_j": power / tokensPerSecond]))
             }
             return predictions
         })
@@ -125,7 +137,8 @@ enum FlagPerfPowerSet {
                 guard let measured = row.power else { return nil }
                 let trace = Trace(name: row.benchmark, kernels: [row.kernel])
                 let (_, power, _) = try sustained(trace, on: machine, duration: 0.5)
-                return PowerPrediction(label: row.benchmark, split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power])
+                return PowerPrediction(
+                    label: row.benchmark, split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power])
             }
         })
 }

@@ -32,7 +32,10 @@ public struct Harness: Sendable, Equatable {
     public var eager: Double
     /// A `torch.compile`d function: its guard checks and generated wrapper come on top.
     public var compiled: Double
-    public init(eager: Double = 0, compiled: Double = 0) { self.eager = eager; self.compiled = compiled }
+    public init(eager: Double = 0, compiled: Double = 0) {
+        self.eager = eager
+        self.compiled = compiled
+    }
     public func overhead(_ row: ValidationRow) -> Double { row.compiledCall ? compiled : eager }
     public var isZero: Bool { eager == 0 && compiled == 0 }
 }
@@ -55,7 +58,10 @@ public struct ValidationSet: Sendable {
     public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
 
     /// All sets this xpusim knows, by id.
-    public static let all: [ValidationSet] = [VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100, FlashAttentionSet.a100, FlashAttentionSet.h200]
+    public static let all: [ValidationSet] = [
+        VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100,
+        FlashAttentionSet.a100, FlashAttentionSet.h200,
+    ]
 
     public static func named(_ id: String) -> ValidationSet? { all.first { $0.id == id } }
 
@@ -92,7 +98,14 @@ enum CSV {
         var current = ""
         var quoted = false
         for c in line {
-            if c == "\"" { quoted.toggle() } else if c == "," && !quoted { fields.append(current); current = "" } else { current.append(c) }
+            if c == "\"" {
+                quoted.toggle()
+            } else if c == "," && !quoted {
+                fields.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
         }
         fields.append(current)
         return fields.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -115,4 +128,3 @@ func parity(_ index: Int) -> Split { index % 2 == 0 ? .calibration : .check }
 /// decode-like) GEMMs stream their weights and are memory-bound; the rest are compute-bound.
 /// The rule depends only on the shape, never on the model under test.
 func gemmRegime(m: Int, n: Int) -> String { min(m, n) <= 64 ? "gemm memory-bound" : "gemm compute-bound" }
-

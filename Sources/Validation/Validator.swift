@@ -50,8 +50,9 @@ public enum Validator {
             let errors = items.map { abs($0.error) }.sorted()
             let worst = items.max { abs($0.error) < abs($1.error) }!
             let median = errors.count % 2 == 1 ? errors[errors.count / 2] : (errors[errors.count / 2 - 1] + errors[errors.count / 2]) / 2
-            return Summary(group: key, count: items.count, mape: errors.reduce(0, +) / Double(errors.count), median: median,
-                           worst: abs(worst.error), worstLabel: worst.row.label)
+            return Summary(
+                group: key, count: items.count, mape: errors.reduce(0, +) / Double(errors.count), median: median,
+                worst: abs(worst.error), worstLabel: worst.row.label)
         }
     }
 

@@ -51,7 +51,13 @@ public enum Op: Sendable, Hashable {
         /// The library's tile scheduler to use (`data_parallel`, `stream_k`); nil: the fastest the library offers.
         public var impl: String?
         public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false, impl: String? = nil) {
-            self.m = m; self.n = n; self.k = k; self.batch = batch; self.transA = transA; self.transB = transB; self.impl = impl
+            self.m = m
+            self.n = n
+            self.k = k
+            self.batch = batch
+            self.transA = transA
+            self.transB = transB
+            self.impl = impl
         }
     }
 
@@ -59,7 +65,12 @@ public enum Op: Sendable, Hashable {
         public var mPerGroup: [Int], n: Int, k: Int
         /// The library's tile scheduler to use, as for ``Gemm/impl``.
         public var impl: String?
-        public init(mPerGroup: [Int], n: Int, k: Int, impl: String? = nil) { self.mPerGroup = mPerGroup; self.n = n; self.k = k; self.impl = impl }
+        public init(mPerGroup: [Int], n: Int, k: Int, impl: String? = nil) {
+            self.mPerGroup = mPerGroup
+            self.n = n
+            self.k = k
+            self.impl = impl
+        }
         public var groups: Int { mPerGroup.count }
     }
 
@@ -73,10 +84,19 @@ public enum Op: Sendable, Hashable {
         public var impl: String?
         /// The backward pass (training): dQ, dK, dV from Q, K, V, O, dO and the softmax statistics.
         public var backward: Bool
-        public init(phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool,
-                    impl: String? = nil, backward: Bool = false) {
-            self.phase = phase; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
-            self.qLen = qLen; self.kvLen = kvLen; self.headDim = headDim; self.causal = causal; self.impl = impl
+        public init(
+            phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool,
+            impl: String? = nil, backward: Bool = false
+        ) {
+            self.phase = phase
+            self.batch = batch
+            self.heads = heads
+            self.kvHeads = kvHeads
+            self.qLen = qLen
+            self.kvLen = kvLen
+            self.headDim = headDim
+            self.causal = causal
+            self.impl = impl
             self.backward = backward
         }
     }
@@ -93,8 +113,12 @@ public enum Op: Sendable, Hashable {
         /// pairs). Each iteration is one dependent memory round trip.
         public var threads: Int?
         public init(elements: Int, reads: Int, writes: Int, flopsPerElement: Double, blocks: Int? = nil, threads: Int? = nil) {
-            self.elements = elements; self.reads = reads; self.writes = writes; self.flopsPerElement = flopsPerElement
-            self.blocks = blocks; self.threads = threads
+            self.elements = elements
+            self.reads = reads
+            self.writes = writes
+            self.flopsPerElement = flopsPerElement
+            self.blocks = blocks
+            self.threads = threads
         }
     }
 
@@ -108,27 +132,43 @@ public enum Op: Sendable, Hashable {
         /// A norm fused with the residual add before it: reads the input and the residual, writes both.
         public var residual: Bool
         public init(kind: RowwiseKind, rows: Int, columns: Int, threads: Int? = nil, residual: Bool = false) {
-            self.kind = kind; self.rows = rows; self.columns = columns; self.threads = threads; self.residual = residual
+            self.kind = kind
+            self.rows = rows
+            self.columns = columns
+            self.threads = threads
+            self.residual = residual
         }
     }
 
     public struct Embedding: Sendable, Hashable {
         public var tokens: Int, hidden: Int
-        public init(tokens: Int, hidden: Int) { self.tokens = tokens; self.hidden = hidden }
+        public init(tokens: Int, hidden: Int) {
+            self.tokens = tokens
+            self.hidden = hidden
+        }
     }
 
     public enum CopyKind: String, Sendable, CaseIterable { case d2d, h2d, d2h }
 
     public struct Memcpy: Sendable, Hashable {
         public var bytes: Int, kind: CopyKind
-        public init(bytes: Int, kind: CopyKind) { self.bytes = bytes; self.kind = kind }
+        public init(bytes: Int, kind: CopyKind) {
+            self.bytes = bytes
+            self.kind = kind
+        }
     }
 
-    public enum CollectiveKind: String, Sendable, CaseIterable { case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast }
+    public enum CollectiveKind: String, Sendable, CaseIterable {
+        case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast
+    }
 
     public struct Collective: Sendable, Hashable {
         public var kind: CollectiveKind, bytes: Int, ranks: Int
-        public init(kind: CollectiveKind, bytes: Int, ranks: Int) { self.kind = kind; self.bytes = bytes; self.ranks = ranks }
+        public init(kind: CollectiveKind, bytes: Int, ranks: Int) {
+            self.kind = kind
+            self.bytes = bytes
+            self.ranks = ranks
+        }
     }
 
     /// The name used in trace files.

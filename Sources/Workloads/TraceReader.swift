@@ -10,7 +10,8 @@ enum TraceReader {
     /// The largest tensor (in elements) a kernel may name: 2^48, far past any real accelerator memory.
     static let maxElements = 1 << 48
 
-    static let opNames = ["gemm", "grouped_gemm", "attention", "elementwise", "norm", "softmax", "reduction", "embedding", "memcpy"]
+    static let opNames =
+        ["gemm", "grouped_gemm", "attention", "elementwise", "norm", "softmax", "reduction", "embedding", "memcpy"]
         + Op.CollectiveKind.allCases.map(\.rawValue)
 
     static func read(_ root: ConfigNode) throws -> Trace {
@@ -44,7 +45,9 @@ enum TraceReader {
             let inputsInL2 = try k.optional("inputs_in_l2")?.bool()
             let activityNode = k.optional("activity")
             let activity = try activityNode?.double() ?? 1
-            if let activityNode, !(0...1).contains(activity) { throw activityNode.error("activity must be between 0.0 and 1.0, found \(activity)") }
+            if let activityNode, !(0...1).contains(activity) {
+                throw activityNode.error("activity must be between 0.0 and 1.0, found \(activity)")
+            }
             var deps: [(String, ConfigNode)] = []
             if let depsNode = k.optional("deps") {
                 for item in try depsNode.sequence() { deps.append((try item.string(), item)) }
@@ -62,14 +65,19 @@ enum TraceReader {
     static func readOp(_ name: String, _ opNode: ConfigNode, _ k: inout MappingReader) throws -> Op {
         switch name {
         case "gemm":
-            let m = try positive(k.required("m")), n = try positive(k.required("n")), kk = try positive(k.required("k"))
+            let m = try positive(k.required("m"))
+            let n = try positive(k.required("n"))
+            let kk = try positive(k.required("k"))
             let batch = try k.optional("batch").map { try positive($0) } ?? 1
             try checkProduct([m, n, kk, batch], k.node, "m x n x k x batch")
-            return .gemm(.init(m: m, n: n, k: kk, batch: batch,
-                               transA: try k.optional("trans_a")?.bool() ?? false, transB: try k.optional("trans_b")?.bool() ?? false,
-                               impl: try k.optional("impl")?.string()))
+            return .gemm(
+                .init(
+                    m: m, n: n, k: kk, batch: batch,
+                    transA: try k.optional("trans_a")?.bool() ?? false, transB: try k.optional("trans_b")?.bool() ?? false,
+                    impl: try k.optional("impl")?.string()))
         case "grouped_gemm":
-            let n = try positive(k.required("n")), kk = try positive(k.required("k"))
+            let n = try positive(k.required("n"))
+            let kk = try positive(k.required("k"))
             let groupsNode = k.optional("groups")
             let mNode = try k.required("m_per_group", "tokens per expert: one number, or a list with one entry per group")
             var mPerGroup: [Int]
@@ -93,7 +101,9 @@ enum TraceReader {
             let heads = try positive(k.required("heads"))
             let kvHeadsNode = k.optional("kv_heads")
             let kvHeads = try kvHeadsNode.map { try positive($0) } ?? heads
-            if let kvHeadsNode, heads % kvHeads != 0 { throw kvHeadsNode.error("heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))") }
+            if let kvHeadsNode, heads % kvHeads != 0 {
+                throw kvHeadsNode.error("heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))")
+            }
             let batch = try positive(k.required("batch"))
             let qLenNode = k.optional("q_len")
             let qLen = try qLenNode.map { try positive($0) } ?? (phase == .decode ? 1 : try positive(k.required("q_len")))
@@ -103,9 +113,13 @@ enum TraceReader {
             try checkProduct([batch, heads, qLen, kvLen, headDim], k.node, "batch x heads x q_len x kv_len x head_dim")
             let backwardNode = k.optional("backward")
             let backward = try backwardNode?.bool() ?? false
-            if let backwardNode, backward, phase == .decode { throw backwardNode.error("a backward pass needs phase: prefill (decode has no backward)") }
-            return .attention(.init(phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal,
-                                    impl: try k.optional("impl")?.string(), backward: backward))
+            if let backwardNode, backward, phase == .decode {
+                throw backwardNode.error("a backward pass needs phase: prefill (decode has no backward)")
+            }
+            return .attention(
+                .init(
+                    phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal,
+                    impl: try k.optional("impl")?.string(), backward: backward))
         case "elementwise":
             let elements = try positive(k.required("elements"))
             let reads = try nonNegative(k.required("reads", "tensors read per element"))
@@ -113,24 +127,34 @@ enum TraceReader {
             if reads + writes == 0 { throw k.node.error("an elementwise kernel must read or write at least one tensor") }
             let flopsNode = k.optional("flops_per_element")
             let flops = try flopsNode?.double() ?? 1
-            if let flopsNode, flops < 0 || flops > 1e6 { throw flopsNode.error("flops_per_element must be between 0 and 1e6, found \(flops)") }
+            if let flopsNode, flops < 0 || flops > 1e6 {
+                throw flopsNode.error("flops_per_element must be between 0 and 1e6, found \(flops)")
+            }
             try checkProduct([elements, max(1, reads + writes)], k.node, "elements x tensors")
             let blocksNode = k.optional("blocks")
             let blocks = try blocksNode.map { try positive($0) }
-            if let blocksNode, let blocks, blocks > elements { throw blocksNode.error("blocks (\(blocks)) cannot exceed elements (\(elements))") }
+            if let blocksNode, let blocks, blocks > elements {
+                throw blocksNode.error("blocks (\(blocks)) cannot exceed elements (\(elements))")
+            }
             let threads = try k.optional("threads").map { try positive($0) }
             if threads != nil && blocks == nil { throw k.node.error("threads needs blocks (the launch grid) as well") }
-            return .elementwise(.init(elements: elements, reads: reads, writes: writes, flopsPerElement: flops, blocks: blocks, threads: threads))
+            return .elementwise(
+                .init(elements: elements, reads: reads, writes: writes, flopsPerElement: flops, blocks: blocks, threads: threads))
         case "norm", "softmax", "reduction":
-            let rows = try positive(k.required("rows")), columns = try positive(k.required("columns"))
+            let rows = try positive(k.required("rows"))
+            let columns = try positive(k.required("columns"))
             try checkProduct([rows, columns], k.node, "rows x columns")
             let threads = try k.optional("threads").map { try positive($0) }
             let residualNode = k.optional("residual")
             let residual = try residualNode?.bool() ?? false
-            if let residualNode, residual, name != "norm" { throw residualNode.error("residual (a fused residual add) applies to norm only") }
-            return .rowwise(.init(kind: Op.RowwiseKind(rawValue: name)!, rows: rows, columns: columns, threads: threads, residual: residual))
+            if let residualNode, residual, name != "norm" {
+                throw residualNode.error("residual (a fused residual add) applies to norm only")
+            }
+            return .rowwise(
+                .init(kind: Op.RowwiseKind(rawValue: name)!, rows: rows, columns: columns, threads: threads, residual: residual))
         case "embedding":
-            let tokens = try positive(k.required("tokens")), hidden = try positive(k.required("hidden"))
+            let tokens = try positive(k.required("tokens"))
+            let hidden = try positive(k.required("hidden"))
             try checkProduct([tokens, hidden], k.node, "tokens x hidden")
             return .embedding(.init(tokens: tokens, hidden: hidden))
         case "memcpy":
@@ -209,7 +233,9 @@ enum TraceReader {
             for (offset, (name, node)) in deps.enumerated() {
                 let target = graph[index][offset]
                 if target >= index {
-                    throw node.error("kernel \"\(kernels[index].id)\" depends on \"\(name)\", which comes later in the trace; list kernels in an order that respects their dependencies")
+                    throw node.error(
+                        "kernel \"\(kernels[index].id)\" depends on \"\(name)\", which comes later in the trace; list kernels in an order that respects their dependencies"
+                    )
                 }
             }
             var seen = Set<Int>()
@@ -223,7 +249,9 @@ enum TraceReader {
         var stack: [(node: Int, next: Int)] = []
         var path: [Int] = []
         for start in graph.indices where state[start] == 0 {
-            stack.append((start, 0)); state[start] = 1; path.append(start)
+            stack.append((start, 0))
+            state[start] = 1
+            path.append(start)
             while let top = stack.last {
                 if top.next < graph[top.node].count {
                     stack[stack.count - 1].next += 1
@@ -232,9 +260,15 @@ enum TraceReader {
                         let from = path.firstIndex(of: child)!
                         return Array(path[from...]) + [child]
                     }
-                    if state[child] == 0 { state[child] = 1; stack.append((child, 0)); path.append(child) }
+                    if state[child] == 0 {
+                        state[child] = 1
+                        stack.append((child, 0))
+                        path.append(child)
+                    }
                 } else {
-                    state[top.node] = 2; stack.removeLast(); path.removeLast()
+                    state[top.node] = 2
+                    stack.removeLast()
+                    path.removeLast()
                 }
             }
         }

@@ -50,16 +50,20 @@ struct Benchmark {
         let median = times[times.count / 2]
 
         // Storing a run of 10,000 kernels (one transaction) in a fresh database.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("xpusim-bench-\(ProcessInfo.processInfo.processIdentifier)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "xpusim-bench-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try RunStore(path: directory.appendingPathComponent("bench.sqlite").path)
-        let big = Trace(name: "10k", kernels: (0..<10_000).map { i in
-            Kernel(id: "k\(i)", op: .gemm(.init(m: 64 + i % 4096, n: 4096, k: 4096)), dtype: .bf16, deps: i > 0 ? [i - 1] : [])
-        })
+        let big = Trace(
+            name: "10k",
+            kernels: (0..<10_000).map { i in
+                Kernel(id: "k\(i)", op: .gemm(.init(m: 64 + i % 4096, n: 4096, k: 4096)), dtype: .bf16, deps: i > 0 ? [i - 1] : [])
+            })
         let bigResult = try engine.run(big)
-        let context = RunContext(toolVersion: "bench", chipJSON: engine.machine.spec.document.canonicalJSON, workloadID: "10k",
-                                 workloadHash: "-", options: [:])
+        let context = RunContext(
+            toolVersion: "bench", chipJSON: engine.machine.spec.document.canonicalJSON, workloadID: "10k",
+            workloadHash: "-", options: [:])
         var storeTimes: [Double] = []
         for _ in 0..<5 {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -72,8 +76,12 @@ struct Benchmark {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports KiB
 
-        print("GEMM sweep:     \(simulated) kernels on \(machines.count) chips in \(String(format: "%.2f", elapsed)) s = \(Int(gemmRate)) kernels/s (target >= 100000)")
-        print("decoder layer:  \(layer.kernels.count) kernels, median \(String(format: "%.1f", median * 1e6)) us per simulation (target < 1000 us)")
+        print(
+            "GEMM sweep:     \(simulated) kernels on \(machines.count) chips in \(String(format: "%.2f", elapsed)) s = \(Int(gemmRate)) kernels/s (target >= 100000)"
+        )
+        print(
+            "decoder layer:  \(layer.kernels.count) kernels, median \(String(format: "%.1f", median * 1e6)) us per simulation (target < 1000 us)"
+        )
         print("store run:      10000 kernels in \(String(format: "%.1f", storeTimes[2] * 1e3)) ms (median of 5; target < 200 ms)")
         print("peak memory:    \(String(format: "%.1f", peakMiB)) MiB")
         print("checksum:       \(checksum)")

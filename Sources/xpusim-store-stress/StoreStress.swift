@@ -23,8 +23,9 @@ struct StoreStress {
             for (index, text) in arguments.dropFirst().enumerated() {
                 guard let count = Int(text), count > 0 else { throw StoreError(path: path, message: "bad kernel count \(text)") }
                 let run = synthetic(kernels: count, seed: index)
-                let context = RunContext(toolVersion: "stress", chipJSON: "{\"id\":\"synthetic\"}", workloadID: "stress-\(count)",
-                                         workloadHash: "\(count)", options: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])
+                let context = RunContext(
+                    toolVersion: "stress", chipJSON: "{\"id\":\"synthetic\"}", workloadID: "stress-\(count)",
+                    workloadHash: "\(count)", options: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])
                 let id = try store.save(run, context: context)
                 FileHandle.standardOutput.write(Data("\(id)\n".utf8))
             }
@@ -42,10 +43,12 @@ struct StoreStress {
         cost.bound = .compute
         cost.decomposition = "synthetic"
         let kernels = (0..<count).map { i in
-            KernelResult(id: "k\(i)", op: "gemm", dtype: .bf16, stream: 0, start: Double(i) * 1e-5, end: Double(i + 1) * 1e-5,
-                         cycles: 19_800, cost: cost)
+            KernelResult(
+                id: "k\(i)", op: "gemm", dtype: .bf16, stream: 0, start: Double(i) * 1e-5, end: Double(i + 1) * 1e-5,
+                cycles: 19_800, cost: cost)
         }
-        return RunResult(chip: "synthetic", workload: "stress-\(count)-\(seed)", clock: 1.98e9, kernels: kernels,
-                         totalTime: Double(count) * 1e-5, tokens: nil)
+        return RunResult(
+            chip: "synthetic", workload: "stress-\(count)-\(seed)", clock: 1.98e9, kernels: kernels,
+            totalTime: Double(count) * 1e-5, tokens: nil)
     }
 }

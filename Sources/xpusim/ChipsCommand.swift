@@ -34,12 +34,14 @@ struct ChipsCommand: ParsableCommand {
             for spec in specs {
                 let half = spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16)
                 let low = [spec.peakMatrixFLOPS(.fp8), spec.peakMatrixFLOPS(.int8)].compactMap { $0 }.max()
-                table.add([spec.id, spec.name, spec.vendor,
-                           half.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
-                           low.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
-                           spec.memory.hbmCapacity.description,
-                           "\(formatNumber(spec.memory.hbmBandwidth.value / 1e12)) TB/s",
-                           spec.power.tdp.description])
+                table.add([
+                    spec.id, spec.name, spec.vendor,
+                    half.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
+                    low.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
+                    spec.memory.hbmCapacity.description,
+                    "\(formatNumber(spec.memory.hbmBandwidth.value / 1e12)) TB/s",
+                    spec.power.tdp.description,
+                ])
             }
             print(table.rendered)
         }
@@ -75,14 +77,18 @@ struct ChipsCommand: ParsableCommand {
             if format == .json {
                 var summary = chipSummary(spec)
                 summary["parameters"] = rows.map { path, declaration, figure -> [String: Any] in
-                    var item: [String: Any] = ["path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue,
-                                               "text": figure.formatted(as: declaration.type)]
+                    var item: [String: Any] = [
+                        "path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue,
+                        "text": figure.formatted(as: declaration.type),
+                    ]
                     switch figure.value {
                     case .number(let n): item["value"] = n
                     case .text(let t): item["value"] = t
                     case .curve(let points): item["value"] = points.map { [$0.x, $0.y] }
                     }
-                    if case .quantity(let kind) = declaration.type { item["si_unit"] = kind.units[0].symbol.isEmpty ? "1" : kind.units.first { $0.factor == 1 }?.symbol ?? "" }
+                    if case .quantity(let kind) = declaration.type {
+                        item["si_unit"] = kind.units[0].symbol.isEmpty ? "1" : kind.units.first { $0.factor == 1 }?.symbol ?? ""
+                    }
                     if let source = figure.source { item["source"] = source.url }
                     if let how = figure.how { item["how"] = how }
                     return item
@@ -95,15 +101,21 @@ struct ChipsCommand: ParsableCommand {
             for (path, declaration, figure) in rows {
                 var origin = figure.source?.url ?? ""
                 if let how = figure.how { origin = origin.isEmpty ? how : "\(origin); \(how)" }
-                table.add([path, figure.formatted(as: declaration.type), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue, origin])
+                table.add([
+                    path, figure.formatted(as: declaration.type), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue,
+                    origin,
+                ])
             }
             print(table.rendered)
             print("\nDerived peaks (dense, whole package):")
-            var peaks = TextTable(["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"], numeric: [1, 2, 3, 4])
+            var peaks = TextTable(
+                ["data type", "matrix at boost", "matrix at peak clock", "vendor peak", "vector at boost"], numeric: [1, 2, 3, 4])
             for dtype in DataType.allCases where spec.compute.macsPerCycle[dtype] != nil || spec.compute.vectorFlopsPerCycle[dtype] != nil {
                 let tf = { (v: Double?) in v.map { "\(formatNumber($0 / 1e12)) TFLOPS" } ?? "-" }
-                peaks.add([dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost.value)), tf(spec.peakMatrixFLOPS(dtype)),
-                           tf(spec.compute.vendorPeak[dtype]), tf(spec.peakVectorFLOPS(dtype))])
+                peaks.add([
+                    dtype.rawValue, tf(spec.peakMatrixFLOPS(dtype, clock: spec.clocks.boost.value)), tf(spec.peakMatrixFLOPS(dtype)),
+                    tf(spec.compute.vendorPeak[dtype]), tf(spec.peakVectorFLOPS(dtype)),
+                ])
             }
             print(peaks.rendered)
         }
@@ -144,8 +156,10 @@ struct ChipsCommand: ParsableCommand {
 func chipSummary(_ spec: ChipSpec) -> [String: Any] {
     var peaks: [String: Double] = [:]
     for dtype in DataType.allCases { if let p = spec.peakMatrixFLOPS(dtype) { peaks[dtype.rawValue] = p } }
-    return ["id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies,
-            "compute_units": spec.totalUnits, "peak_flops": peaks,
-            "hbm_capacity_bytes": spec.memory.hbmCapacity.value, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth.value,
-            "tdp_w": spec.power.tdp.value, "file": spec.document.file]
+    return [
+        "id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies,
+        "compute_units": spec.totalUnits, "peak_flops": peaks,
+        "hbm_capacity_bytes": spec.memory.hbmCapacity.value, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth.value,
+        "tdp_w": spec.power.tdp.value, "file": spec.document.file,
+    ]
 }

@@ -42,7 +42,9 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
         let ids = try reportingErrors { () -> [String] in
-            chips == "all" ? try ChipCatalog.load(directory: directory).ids : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            chips == "all"
+                ? try ChipCatalog.load(directory: directory).ids
+                : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         }
         guard !ids.isEmpty else { throw ValidationError("--chips names no chip") }
         let trace = try reportingErrors { try Trace.load(file: workload) }
@@ -71,24 +73,31 @@ struct CompareCommand: ParsableCommand {
         func metrics(_ r: RunResult) -> [String: Double] {
             var m: [String: Double] = [
                 "time_s": r.totalTime, "flops_per_s": r.totalFLOPs / r.totalTime, "avg_power_w": r.power.averagePower,
-                "peak_power_w": r.power.peakPower, "energy_j": r.power.energy, "tflops_per_w": r.totalFLOPs / r.totalTime / 1e12 / r.power.averagePower,
+                "peak_power_w": r.power.peakPower, "energy_j": r.power.energy,
+                "tflops_per_w": r.totalFLOPs / r.totalTime / 1e12 / r.power.averagePower,
                 "peak_temp_c": r.power.peakTemperature, "throttled_s": r.power.powerThrottled + r.power.thermalThrottled,
                 "avg_clock_hz": r.power.averageClock,
             ]
-            if let tokens { m["tokens_per_s"] = tokens / r.totalTime; m["tokens_per_j"] = tokens / r.power.energy }
+            if let tokens {
+                m["tokens_per_s"] = tokens / r.totalTime
+                m["tokens_per_j"] = tokens / r.power.energy
+            }
             return m
         }
         let baseMetrics = metrics(baseResult)
         if format == .json {
-            printJSON(["workload": trace.name, "baseline": baseID, "repeat": `repeat`, "chips": rows.map { row -> [String: Any] in
-                guard let r = row.result else { return ["chip": row.chip, "error": row.error ?? ""] }
-                let m = metrics(r)
-                var relative: [String: Double] = [:]
-                for (key, value) in m where (baseMetrics[key] ?? 0) > 0 { relative[key] = value / baseMetrics[key]! }
-                var object: [String: Any] = ["chip": row.chip, "relative_to_baseline": relative]
-                for (key, value) in m { object[key] = value }
-                return object
-            }])
+            printJSON([
+                "workload": trace.name, "baseline": baseID, "repeat": `repeat`,
+                "chips": rows.map { row -> [String: Any] in
+                    guard let r = row.result else { return ["chip": row.chip, "error": row.error ?? ""] }
+                    let m = metrics(r)
+                    var relative: [String: Double] = [:]
+                    for (key, value) in m where (baseMetrics[key] ?? 0) > 0 { relative[key] = value / baseMetrics[key]! }
+                    var object: [String: Any] = ["chip": row.chip, "relative_to_baseline": relative]
+                    for (key, value) in m { object[key] = value }
+                    return object
+                },
+            ])
             return
         }
         print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) chips; ratios against \(baseID)\n")
@@ -106,10 +115,14 @@ struct CompareCommand: ParsableCommand {
                 guard row.chip != baseID, let b = baseMetrics[key], b > 0, let v = m[key] else { return text }
                 return text + String(format: " (%.2fx)", v / b)
             }
-            var cells = [row.chip, cell("time_s", Quantity.format(r.totalTime, .time)), cell("flops_per_s", formatNumber(m["flops_per_s"]! / 1e12)),
-                         cell("avg_power_w", formatNumber(m["avg_power_w"]!)), formatNumber(m["peak_power_w"]!),
-                         cell("energy_j", formatNumber(m["energy_j"]!)), cell("tflops_per_w", formatNumber(m["tflops_per_w"]!))]
-            if tokens != nil { cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!)), cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))] }
+            var cells = [
+                row.chip, cell("time_s", Quantity.format(r.totalTime, .time)), cell("flops_per_s", formatNumber(m["flops_per_s"]! / 1e12)),
+                cell("avg_power_w", formatNumber(m["avg_power_w"]!)), formatNumber(m["peak_power_w"]!),
+                cell("energy_j", formatNumber(m["energy_j"]!)), cell("tflops_per_w", formatNumber(m["tflops_per_w"]!)),
+            ]
+            if tokens != nil {
+                cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!)), cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))]
+            }
             cells += [formatNumber(m["peak_temp_c"]!), Quantity.format(m["throttled_s"]!, .time)]
             table.add(cells)
         }

@@ -17,7 +17,10 @@ struct JSONWriter {
     mutating func write(_ value: Any, indent: Int) {
         switch value {
         case let dictionary as [String: Any]:
-            if dictionary.isEmpty { output += "{}"; return }
+            if dictionary.isEmpty {
+                output += "{}"
+                return
+            }
             output += "{\n"
             let keys = dictionary.keys.sorted()
             for (i, key) in keys.enumerated() {
@@ -30,7 +33,10 @@ struct JSONWriter {
             pad(indent)
             output += "}"
         case let array as [Any]:
-            if array.isEmpty { output += "[]"; return }
+            if array.isEmpty {
+                output += "[]"
+                return
+            }
             output += "[\n"
             for (i, item) in array.enumerated() {
                 pad(indent + 1)
@@ -51,8 +57,14 @@ struct JSONWriter {
     }
 
     mutating func writeNumber(_ value: Double) {
-        guard value.isFinite else { output += "null"; return }
-        if value == value.rounded(), abs(value) < 1e15 { output += String(Int64(value)); return }
+        guard value.isFinite else {
+            output += "null"
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            output += String(Int64(value))
+            return
+        }
         output += "\(value)"
     }
 

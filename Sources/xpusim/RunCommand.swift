@@ -46,8 +46,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let (spec, trace) = try reportingErrors {
-            (try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory()),
-             try Trace.load(file: workload))
+            (
+                try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory()),
+                try Trace.load(file: workload)
+            )
         }
         try operating.checkSize(of: trace)
         let result: RunResult
@@ -61,12 +63,15 @@ struct RunCommand: ParsableCommand {
         if !noStore {
             let store = try openStore(database)
             let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
-            var options = ["chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
-                           "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling.rawValue]
+            var options = [
+                "chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
+                "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling.rawValue,
+            ]
             if let clock { options["clock"] = clock }
             if !overrides.isEmpty { options["set"] = overrides.joined(separator: "; ") }
-            let context = RunContext(toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
-                                     workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
+            let context = RunContext(
+                toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
+                workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
             runID = try storing { try store.save(result, context: context) }
         }
         if format == .json {
@@ -75,19 +80,28 @@ struct RunCommand: ParsableCommand {
             printJSON(object)
             return
         }
-        print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, \(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n")
+        print(
+            "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, \(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"
+        )
         var shown = result.kernels
         if let top { shown = Array(shown.sorted { $0.duration > $1.duration }.prefix(top)) }
-        var table = TextTable(["kernel", "op", "dtype", "stream", "start", "duration", "TFLOPS", "TB/s", "bound", "matrix", "vector", "hbm", "decomposition"],
-                              numeric: [3, 4, 5, 6, 7, 9, 10, 11])
+        var table = TextTable(
+            [
+                "kernel", "op", "dtype", "stream", "start", "duration", "TFLOPS", "TB/s", "bound", "matrix", "vector", "hbm",
+                "decomposition",
+            ],
+            numeric: [3, 4, 5, 6, 7, 9, 10, 11])
         for k in shown {
-            table.add([k.id, k.op, k.dtype.rawValue, String(k.stream), Quantity.format(k.start, .time), Quantity.format(k.duration, .time),
-                       formatNumber(k.achievedFLOPS / 1e12), formatNumber(k.achievedHBMBandwidth / 1e12), k.cost.bound.rawValue,
-                       percent(k.cost.matrixBusy), percent(k.cost.vectorBusy), percent(k.cost.hbmBusy), k.cost.decomposition])
+            table.add([
+                k.id, k.op, k.dtype.rawValue, String(k.stream), Quantity.format(k.start, .time), Quantity.format(k.duration, .time),
+                formatNumber(k.achievedFLOPS / 1e12), formatNumber(k.achievedHBMBandwidth / 1e12), k.cost.bound.rawValue,
+                percent(k.cost.matrixBusy), percent(k.cost.vectorBusy), percent(k.cost.hbmBusy), k.cost.decomposition,
+            ])
         }
         print(table.rendered)
         if let top, top < result.kernels.count { print("(\(top) longest of \(result.kernels.count) kernels shown)") }
-        print("""
+        print(
+            """
 
             total time      \(Quantity.format(result.totalTime, .time))
             kernels         \(result.kernels.count)
@@ -101,7 +115,9 @@ struct RunCommand: ParsableCommand {
             """)
         if let tokens = result.tokens {
             let total = Double(tokens * `repeat`)
-            print("tokens          \(tokens * `repeat`), \(formatNumber(total / result.totalTime)) tokens/s, \(formatNumber(total / result.power.energy)) tokens/J")
+            print(
+                "tokens          \(tokens * `repeat`), \(formatNumber(total / result.totalTime)) tokens/s, \(formatNumber(total / result.power.energy)) tokens/J"
+            )
         }
         if let runID { print("stored as run \(runID) in \(database.path)") }
     }
@@ -114,15 +130,20 @@ func runJSON(_ result: RunResult) -> [String: Any] {
         "chip": result.chip, "workload": result.workload, "clock_hz": result.clock, "total_s": result.totalTime,
         "total_flops": result.totalFLOPs, "total_hbm_bytes": result.totalHBMBytes,
         "kernels": result.kernels.map { k -> [String: Any] in
-            ["id": k.id, "op": k.op, "dtype": k.dtype.rawValue, "stream": k.stream, "start_s": k.start, "end_s": k.end,
-             "duration_s": k.duration, "cycles": k.cycles, "flops": k.cost.flops, "tflops": k.achievedFLOPS / 1e12,
-             "hbm_bytes": k.cost.hbmBytes, "l2_bytes": k.cost.l2Bytes, "buffer_bytes": k.cost.bufferBytes,
-             "hbm_tb_per_s": k.achievedHBMBandwidth / 1e12, "bound": k.cost.bound.rawValue,
-             "busy": ["matrix": k.cost.matrixBusy, "vector": k.cost.vectorBusy, "hbm": k.cost.hbmBusy],
-             "units_used": k.cost.unitsUsed, "decomposition": k.cost.decomposition, "energy_j": k.energy]
+            [
+                "id": k.id, "op": k.op, "dtype": k.dtype.rawValue, "stream": k.stream, "start_s": k.start, "end_s": k.end,
+                "duration_s": k.duration, "cycles": k.cycles, "flops": k.cost.flops, "tflops": k.achievedFLOPS / 1e12,
+                "hbm_bytes": k.cost.hbmBytes, "l2_bytes": k.cost.l2Bytes, "buffer_bytes": k.cost.bufferBytes,
+                "hbm_tb_per_s": k.achievedHBMBandwidth / 1e12, "bound": k.cost.bound.rawValue,
+                "busy": ["matrix": k.cost.matrixBusy, "vector": k.cost.vectorBusy, "hbm": k.cost.hbmBusy],
+                "units_used": k.cost.unitsUsed, "decomposition": k.cost.decomposition, "energy_j": k.energy,
+            ]
         },
     ]
-    if let tokens = result.tokens { object["tokens"] = tokens; object["tokens_per_s"] = Double(tokens) / result.totalTime }
+    if let tokens = result.tokens {
+        object["tokens"] = tokens
+        object["tokens_per_s"] = Double(tokens) / result.totalTime
+    }
     let p = result.power
     object["energy_j"] = p.energy
     object["avg_power_w"] = p.averagePower
@@ -133,8 +154,10 @@ func runJSON(_ result: RunResult) -> [String: Any] {
     object["throttled_s"] = ["power_cap": p.powerThrottled, "thermal": p.thermalThrottled]
     object["reached_shutdown"] = p.reachedShutdown
     let (samples, stride) = result.downsampledSamples()
-    object["samples"] = ["stride": stride, "t_s": samples.map(\.time), "power_w": samples.map(\.power), "temp_c": samples.map(\.temperature),
-                         "clock_hz": samples.map(\.clock), "hbm_bytes_per_s": samples.map(\.hbmBandwidth)]
+    object["samples"] = [
+        "stride": stride, "t_s": samples.map(\.time), "power_w": samples.map(\.power), "temp_c": samples.map(\.temperature),
+        "clock_hz": samples.map(\.clock), "hbm_bytes_per_s": samples.map(\.hbmBandwidth),
+    ]
     return object
 }
 
@@ -161,7 +184,9 @@ struct ConditionOptions: ParsableArguments {
 
     func checkSize(of trace: Trace) throws {
         if trace.kernels.count * `repeat` > ConditionOptions.maxKernels {
-            throw ValidationError("--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one run; repeat fewer times")
+            throw ValidationError(
+                "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one run; repeat fewer times"
+            )
         }
     }
 
@@ -170,17 +195,21 @@ struct ConditionOptions: ParsableArguments {
         func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
             guard let text else { return nil }
             let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
-            guard let q = Quantity.parse(spaced, as: kind) else { throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"") }
+            guard let q = Quantity.parse(spaced, as: kind) else {
+                throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"")
+            }
             return q.value
         }
         var kind: Cooling?
         if let cooling {
             guard let known = Cooling(rawValue: cooling) else {
-                throw ValidationError("--cooling: expected \(Cooling.allCases.map(\.rawValue).joined(separator: " or ")), found \"\(cooling)\"")
+                throw ValidationError(
+                    "--cooling: expected \(Cooling.allCases.map(\.rawValue).joined(separator: " or ")), found \"\(cooling)\"")
             }
             kind = known
         }
-        return RunConditions(powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
-                             ambient: try parse(ambient, .temperature, "ambient"), cooling: kind)
+        return RunConditions(
+            powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
+            ambient: try parse(ambient, .temperature, "ambient"), cooling: kind)
     }
 }

@@ -52,7 +52,9 @@ struct RunsCommand: ParsableCommand {
 
         func validate() throws {
             for (name, value) in [("since", since), ("until", until)] {
-                if let value, !isDate(value) { throw ValidationError("--\(name): expected a date such as 2026-11-22 or 2026-11-22T10:00:00Z, found \"\(value)\"") }
+                if let value, !isDate(value) {
+                    throw ValidationError("--\(name): expected a date such as 2026-11-22 or 2026-11-22T10:00:00Z, found \"\(value)\"")
+                }
             }
             if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         }
@@ -64,10 +66,13 @@ struct RunsCommand: ParsableCommand {
                 printJSON(runs.map { run in Dictionary(uniqueKeysWithValues: run.fields.map { ($0.0, jsonValue($0.1)) }) })
                 return
             }
-            var table = TextTable(["id", "created", "chip", "workload", "kernels", "time", "TFLOPS", "tokens/s"], numeric: [0, 4, 5, 6, 7])
+            var table = TextTable(
+                ["id", "created", "chip", "workload", "kernels", "time", "TFLOPS", "tokens/s"], numeric: [0, 4, 5, 6, 7])
             for r in runs {
-                table.add([String(r.id), String(r.createdAt.prefix(19)), r.chipID, r.workloadID, String(r.kernelCount),
-                           Quantity.format(r.time, .time), formatNumber(r.throughput / 1e12), r.tokensPerSecond.map(formatNumber) ?? "-"])
+                table.add([
+                    String(r.id), String(r.createdAt.prefix(19)), r.chipID, r.workloadID, String(r.kernelCount),
+                    Quantity.format(r.time, .time), formatNumber(r.throughput / 1e12), r.tokensPerSecond.map(formatNumber) ?? "-",
+                ])
             }
             print(runs.isEmpty ? "no runs in \(database.path)" : table.rendered)
         }
@@ -92,12 +97,16 @@ struct RunsCommand: ParsableCommand {
                 printJSON(object)
                 return
             }
-            for (name, value) in run.fields { print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value.map { "\($0)" } ?? "-")") }
+            for (name, value) in run.fields {
+                print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(value.map { "\($0)" } ?? "-")")
+            }
             print("options                  \(run.options)\n")
             var table = TextTable(["kernel", "op", "dtype", "start", "duration", "TFLOPS", "TB/s", "bound"], numeric: [3, 4, 5, 6])
             for k in kernels {
-                table.add([k.kernelID, k.op, k.dtype, Quantity.format(k.start, .time), Quantity.format(k.duration, .time),
-                           formatNumber(k.flopsPerSecond / 1e12), formatNumber(k.hbmBytesPerSecond / 1e12), k.bound])
+                table.add([
+                    k.kernelID, k.op, k.dtype, Quantity.format(k.start, .time), Quantity.format(k.duration, .time),
+                    formatNumber(k.flopsPerSecond / 1e12), formatNumber(k.hbmBytesPerSecond / 1e12), k.bound,
+                ])
             }
             print(table.rendered)
         }
@@ -124,14 +133,16 @@ struct RunsCommand: ParsableCommand {
                 printJSON([
                     "runs": comparison.runs.map { run in Dictionary(uniqueKeysWithValues: run.fields.map { ($0.0, jsonValue($0.1)) }) },
                     "kernels": kernels.map { k -> [String: Any] in
-                        ["kernel_id": k.kernelID, "op": k.op, "duration_s": k.durations.map(jsonValue),
-                         "max_relative_change": k.change.isFinite ? k.change : NSNull()]
+                        [
+                            "kernel_id": k.kernelID, "op": k.op, "duration_s": k.durations.map(jsonValue),
+                            "max_relative_change": k.change.isFinite ? k.change : NSNull(),
+                        ]
                     },
                 ])
                 return
             }
             let base = comparison.runs[0]
-            var totals = TextTable(["", ] + comparison.runs.map { "run \($0.id)" }, numeric: Set(1...comparison.runs.count))
+            var totals = TextTable([""] + comparison.runs.map { "run \($0.id)" }, numeric: Set(1...comparison.runs.count))
             totals.add(["chip"] + comparison.runs.map(\.chipID))
             totals.add(["workload"] + comparison.runs.map(\.workloadID))
             totals.add(["time"] + comparison.runs.map { Quantity.format($0.time, .time) + relative($0.time, base.time) })
@@ -140,10 +151,12 @@ struct RunsCommand: ParsableCommand {
             totals.add(["tokens/s"] + comparison.runs.map { $0.tokensPerSecond.map(formatNumber) ?? "-" })
             totals.add(["energy"] + comparison.runs.map { $0.energy.map { "\(formatNumber($0)) J" } ?? "-" })
             print(totals.rendered + "\n")
-            var table = TextTable(["kernel", "op"] + comparison.runs.map { "run \($0.id)" } + ["max change"], numeric: Set(2...(comparison.runs.count + 2)))
+            var table = TextTable(
+                ["kernel", "op"] + comparison.runs.map { "run \($0.id)" } + ["max change"], numeric: Set(2...(comparison.runs.count + 2)))
             for k in kernels {
-                table.add([k.kernelID, k.op] + k.durations.map { $0.map { Quantity.format($0, .time) } ?? "absent" }
-                          + [k.change.isFinite ? String(format: "%.1f%%", k.change * 100) : "n/a"])
+                table.add(
+                    [k.kernelID, k.op] + k.durations.map { $0.map { Quantity.format($0, .time) } ?? "absent" }
+                        + [k.change.isFinite ? String(format: "%.1f%%", k.change * 100) : "n/a"])
             }
             print(table.rendered)
         }
@@ -183,7 +196,8 @@ struct RunsCommand: ParsableCommand {
 
         func csvField(_ value: Any) -> String {
             let text = "\(value)"
-            return text.contains(",") || text.contains("\"") || text.contains("\n") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            return text.contains(",") || text.contains("\"") || text.contains("\n")
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
     }
 

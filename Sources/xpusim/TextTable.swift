@@ -1,3 +1,5 @@
+import Foundation
+
 /// A plain-text table with aligned columns: text left, numbers right.
 struct TextTable {
     var headers: [String]
@@ -26,5 +28,3 @@ struct TextTable {
         return lines.joined(separator: "\n")
     }
 }
-
-import Foundation

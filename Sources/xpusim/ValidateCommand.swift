@@ -43,22 +43,31 @@ struct ValidateCommand: ParsableCommand {
         let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness) }
         let summary = Validator.summarise(predictions)
         if format == .json {
-            printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "rows": predictions.count,
-                       "summary": summary.map { ["group": $0.group, "count": $0.count, "mape": $0.mape, "median": $0.median,
-                                                 "worst": $0.worst, "worst_row": $0.worstLabel] }])
+            printJSON([
+                "data": set.id, "chip": spec.id, "split": set.splitRule, "rows": predictions.count,
+                "summary": summary.map {
+                    [
+                        "group": $0.group, "count": $0.count, "mape": $0.mape, "median": $0.median,
+                        "worst": $0.worst, "worst_row": $0.worstLabel,
+                    ]
+                },
+            ])
             return
         }
         print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
         if !set.harness.isZero {
-            print("measurement harness overhead added to each prediction: \(Quantity.format(set.harness.eager, .time)) around an eager op, "
-                  + "\(Quantity.format(set.harness.compiled, .time)) around a torch.compile'd function")
+            print(
+                "measurement harness overhead added to each prediction: \(Quantity.format(set.harness.eager, .time)) around an eager op, "
+                    + "\(Quantity.format(set.harness.compiled, .time)) around a torch.compile'd function")
         }
         print("")
         if rows != .none {
             var table = TextTable(["row", "split", "regime", "measured", "predicted", "error"], numeric: [3, 4, 5])
             for p in predictions where rows == .all || p.row.split == .check {
-                table.add([p.row.label, p.row.split.rawValue, p.row.regime, Quantity.format(p.row.measured, .time),
-                           Quantity.format(p.predicted, .time), String(format: "%+.1f%%", p.error * 100)])
+                table.add([
+                    p.row.label, p.row.split.rawValue, p.row.regime, Quantity.format(p.row.measured, .time),
+                    Quantity.format(p.predicted, .time), String(format: "%+.1f%%", p.error * 100),
+                ])
             }
             print(table.rendered + "\n")
         }
@@ -78,8 +87,10 @@ extension ValidateCommand {
         }
         let summary = PowerValidationSet.summarise(predictions)
         if format == .json {
-            printJSON(["data": set.id, "chip": spec.id, "split": set.splitRule, "assumptions": set.assumptions,
-                       "summary": summary.map { ["group": $0.group, "count": $0.count, "mape": $0.mape, "worst": $0.worst] }])
+            printJSON([
+                "data": set.id, "chip": spec.id, "split": set.splitRule, "assumptions": set.assumptions,
+                "summary": summary.map { ["group": $0.group, "count": $0.count, "mape": $0.mape, "worst": $0.worst] },
+            ])
             return
         }
         print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\nassumptions: \(set.assumptions)\n")
@@ -88,13 +99,18 @@ extension ValidateCommand {
             for p in predictions where rows == .all || p.split == .check {
                 for (metric, measured) in p.measured.sorted(by: { $0.key < $1.key }) {
                     guard let predicted = p.predicted[metric] else { continue }
-                    table.add([p.label, p.split.rawValue, metric, formatNumber(measured), formatNumber(predicted), String(format: "%+.1f%%", (predicted / measured - 1) * 100)])
+                    table.add([
+                        p.label, p.split.rawValue, metric, formatNumber(measured), formatNumber(predicted),
+                        String(format: "%+.1f%%", (predicted / measured - 1) * 100),
+                    ])
                 }
             }
             print(table.rendered + "\n")
         }
         var table = TextTable(["split / metric", "rows", "MAPE", "worst"], numeric: [1, 2, 3])
-        for s in summary { table.add([s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.worst * 100)]) }
+        for s in summary {
+            table.add([s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.worst * 100)])
+        }
         print(table.rendered)
     }
 }
@@ -118,7 +134,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Comma-separated data set ids.")
     var data: String
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var fit: String = "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
+    var fit: String =
+        "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
     @Option(help: "Folder holding raw/ of the validation data.")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
@@ -127,7 +144,9 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         let parameters = try fit.split(separator: ",").map { name -> Calibrator.Parameter in
             guard let p = Calibrator.Parameter(rawValue: String(name)) else {
-                throw ValidationError("unknown parameter \"\(name)\"; expected one of: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "unknown parameter \"\(name)\"; expected one of: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return p
         }
@@ -139,7 +158,9 @@ struct CalibrateCommand: ParsableCommand {
                     PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
                 }
             }
-            print("calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
+            print(
+                "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
+            )
             print("fitted values (for \(spec.document.file)):")
             for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
             return
@@ -154,11 +175,17 @@ struct CalibrateCommand: ParsableCommand {
         let machine = Machine(spec)
         let harness = sets.count == 1 ? sets[0].harness : Harness()
         let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
-        print("calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))")
-        print("calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n")
+        print(
+            "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))"
+        )
+        print(
+            "calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
+        )
         print("fitted values (for \(spec.document.file)):")
         for (parameter, value) in result.values {
-            let text = [.launchOverhead, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter) ? Quantity.format(value, .time) : String(format: "%.3f", value)
+            let text =
+                [.launchOverhead, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
+                ? Quantity.format(value, .time) : String(format: "%.3f", value)
             let name: String
             switch parameter {
             case .harness: name = "harness overhead (eager) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
@@ -175,7 +202,8 @@ struct CalibrateCommand: ParsableCommand {
 func dataSet(_ id: String) throws -> ValidationSet {
     guard let set = ValidationSet.named(id) else {
         let hint = nearest(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
-        FileHandle.standardError.write(Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
+        FileHandle.standardError.write(
+            Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
         throw ExitCode(1)
     }
     return set
@@ -202,8 +230,10 @@ func simulate<T>(_ body: () throws -> T) throws -> T {
 func summaryTable(_ summary: [Validator.Summary]) -> String {
     var table = TextTable(["split / regime", "rows", "MAPE", "median", "worst", "worst row"], numeric: [1, 2, 3, 4])
     for s in summary {
-        table.add([s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.median * 100),
-                   String(format: "%.1f%%", s.worst * 100), s.worstLabel])
+        table.add([
+            s.group, String(s.count), String(format: "%.1f%%", s.mape * 100), String(format: "%.1f%%", s.median * 100),
+            String(format: "%.1f%%", s.worst * 100), s.worstLabel,
+        ])
     }
     return table.rendered
 }

@@ -11,7 +11,9 @@ struct XPUSim: ParsableCommand {
             Chips are named by their id (see `xpusim chips list`) or by the path of a chip YAML file.
             """,
         version: "0.1.0",
-        subcommands: [ChipsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self])
+        subcommands: [
+            ChipsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self,
+        ])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -23,7 +25,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as ConfigErrors {
-        FileHandle.standardError.write(Data("error: \(error.errors.count == 1 ? "" : "\(error.errors.count) problems\n")\(error.description)\n".utf8))
+        FileHandle.standardError.write(
+            Data("error: \(error.errors.count == 1 ? "" : "\(error.errors.count) problems\n")\(error.description)\n".utf8))
         throw ExitCode(1)
     } catch let error as ConfigError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
