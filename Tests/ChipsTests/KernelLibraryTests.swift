@@ -31,22 +31,27 @@ final class KernelLibraryTests: XCTestCase {
 
     var valid: String { (try? String(contentsOfFile: directory + "/cuda-sm90.yaml", encoding: .utf8)) ?? "" }
 
+    /// The error for the shipped library with `old` replaced by `new`.
+    func error(replacing old: String, with new: String) -> String {
+        XCTAssertTrue(valid.contains(old), old)
+        return read(valid.replacingOccurrences(of: old, with: new))
+    }
+
     func testBadLibraryFilesNameTheFileThePlaceAndWhatWasExpected() {
         XCTAssertEqual(read(valid), "")
-        let missing = read(valid.replacingOccurrences(of: "  raster_group:", with: "  raster_grup:"))
-        XCTAssertTrue(missing.hasPrefix("lib.yaml:") && missing.contains("gemm: missing required field \"raster_group\""), missing)
-        let unknown = read(valid.replacingOccurrences(of: "  max_stages:", with: "  warps: 4\n  max_stages:"))
-        XCTAssertTrue(unknown.contains("unknown field \"warps\""), unknown)
-        let pipeline = read(valid.replacingOccurrences(of: "pipeline: synchronous", with: "pipeline: sync"))
-        XCTAssertTrue(pipeline.contains("expected one of: synchronous, warp_specialized, split_units"), pipeline)
-        let unsourced = read(valid.replacingOccurrences(of: "raster_group: {value: 8, source: cutlass-swizzle}", with: "raster_group: {value: 8}"))
-        XCTAssertTrue(unsourced.contains("needs a source"), unsourced)
-        let scheduler = read(valid.replacingOccurrences(of: "[data_parallel, stream_k]", with: "[data_parallel, split_k]"))
-        XCTAssertTrue(scheduler.contains("unknown GEMM scheduler \"split_k\""), scheduler)
-        let defaultMissing = read(valid.replacingOccurrences(of: "default: fa2", with: "default: fa9"))
-        XCTAssertTrue(defaultMissing.contains("\"fa9\" is not among the kernels: fa2, fa3"), defaultMissing)
-        let tile = read(valid.replacingOccurrences(of: "[[64, 128, 128], [128, 128, 64], [256, 64, 64]]", with: "[[64, 128], [128, 128, 64]]"))
-        XCTAssertTrue(tile.contains("expected [head_dim_max, block_m, block_n]"), tile)
+        let cases: [(old: String, new: String, expected: String)] = [
+            ("  raster_group:", "  raster_grup:", "gemm: missing required field \"raster_group\""),
+            ("  max_stages:", "  warps: 4\n  max_stages:", "unknown field \"warps\""),
+            ("pipeline: synchronous", "pipeline: sync", "expected one of: synchronous, warp_specialized, split_units"),
+            ("raster_group: {value: 8, source: cutlass-swizzle}", "raster_group: {value: 8}", "needs a source"),
+            ("[data_parallel, stream_k]", "[data_parallel, split_k]", "unknown GEMM scheduler \"split_k\""),
+            ("default: fa2", "default: fa9", "\"fa9\" is not among the kernels: fa2, fa3"),
+            ("[[64, 128, 128], [128, 128, 64], [256, 64, 64]]", "[[64, 128], [128, 128, 64]]", "expected [head_dim_max, block_m, block_n]"),
+        ]
+        for item in cases {
+            let message = error(replacing: item.old, with: item.new)
+            XCTAssertTrue(message.hasPrefix("lib.yaml:") && message.contains(item.expected), "\(item.new): \(message)")
+        }
     }
 
     func testAChipNamingAnUnknownLibraryIsAClearError() throws {
