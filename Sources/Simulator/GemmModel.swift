@@ -223,12 +223,12 @@ enum GemmModel {
         var memory = 0.0
         var fixed = 0.0
         var streamKFixup = 0.0
-        // Every scheduler costs a full wave; computed once.
-        let fullWave = waveTime(units)
+        // A full wave's cost, computed once where a schedule has one (and needed for stream-K).
+        let fullWave = scheduler == .streamK || fullWaves > 0 ? Optional(waveTime(units)) : nil
         if scheduler == .streamK {
             // Persistent stream-K: every unit runs the same share of all tiles' k-iterations; a tile
             // split between units has its partial sums (fp32) passed through a workspace and added.
-            let t = fullWave
+            let t = fullWave!
             let iterations = (Double(tiles) * Double(kSteps) / Double(units)).rounded(.up)
             let share = iterations / Double(kSteps)
             let splitTiles = remainder == 0 ? 0.0 : Double(min(units, tiles))
@@ -241,7 +241,7 @@ enum GemmModel {
             fixed = t.fixed * tilesPerUnit + fixup
         } else {
             if fullWaves > 0 {
-                let t = fullWave
+                let t = fullWave!
                 time += Double(fullWaves) * t.total
                 compute += Double(fullWaves) * t.compute
                 memory += Double(fullWaves) * t.memory
@@ -259,7 +259,7 @@ enum GemmModel {
             // next wave's k-steps.
             let waves = fullWaves + (remainder > 0 ? 1 : 0)
             if machine.accumulatorTiles >= 2 && waves > 1 {
-                let t = fullWave
+                let t = fullWave!
                 let hidden = min(t.epilogue, t.total - t.fixed) * Double(waves - 1)
                 time -= hidden
                 fixed -= hidden
