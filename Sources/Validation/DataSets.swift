@@ -20,7 +20,7 @@ enum VidurSet {
             var rows: [ValidationRow] = []
             for (models, split) in [(calibrationModels, Split.calibration), (checkModels, Split.check)] {
                 for model in models {
-                    rows += try load(directory + "/raw/vidur/compute__h100__\(model)__mlp.csv", model: model, split: split)
+                    rows += try load(directory + "/vidur/compute__h100__\(model)__mlp.csv", model: model, split: split)
                 }
             }
             return rows
@@ -49,7 +49,7 @@ enum VidurSet {
         guard medians.values.count >= 6 else { throw ValidationDataError(file: path, message: "too few time_stats.<op>.median columns") }
         var rows: [ValidationRow] = []
         for (index, fields) in data.enumerated() {
-            let line = index + 2
+            let line = fields.line
             func int(_ c: Int) throws -> Int { Int(try CSV.number(fields[c], file: path, row: line)) }
             let heads = try int(cHeads)
             let kvHeads = try int(cKV)
@@ -133,25 +133,25 @@ enum LLMCompassSet {
         // generated wrapper), as the 13 us (softmax) and ~50 us (layernorm, gelu) floors of tiny inputs show.
         harness: LLMCompassSet.harness,
         load: { directory in
-            let base = directory + "/raw/llmcompass/"
+            let base = directory + "/llmcompass/"
             var rows: [ValidationRow] = []
-            let matmul = try CSV.read(base + "matmul_A100.csv", header: false)
+            let matmul = try CSV.read(base + "matmul_A100.csv")
             for (i, f) in matmul.rows.enumerated() {
-                let m = Int(try CSV.number(f[0], file: "matmul_A100.csv", row: i + 1))
-                let n = Int(try CSV.number(f[1], file: "matmul_A100.csv", row: i + 1))
-                let k = Int(try CSV.number(f[2], file: "matmul_A100.csv", row: i + 1))
-                let ms = try CSV.number(f[3], file: "matmul_A100.csv", row: i + 1)
+                let m = Int(try CSV.number(f[0], file: base + "matmul_A100.csv", row: f.line))
+                let n = Int(try CSV.number(f[1], file: base + "matmul_A100.csv", row: f.line))
+                let k = Int(try CSV.number(f[2], file: base + "matmul_A100.csv", row: f.line))
+                let ms = try CSV.number(f[3], file: base + "matmul_A100.csv", row: f.line)
                 rows.append(
                     ValidationRow(
                         label: "matmul \(m)x\(n)x\(k)", kernel: Kernel(id: "matmul", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp16),
                         measured: ms * 1e-3, regime: "matmul", split: parity(i)))
             }
             for (file, kind) in [("softmax_A100.csv", Op.RowwiseKind.softmax), ("layernorm_A100.csv", .norm)] {
-                let data = try CSV.read(base + file, header: false)
+                let data = try CSV.read(base + file)
                 for (i, f) in data.rows.enumerated() {
-                    let m = Int(try CSV.number(f[0], file: file, row: i + 1))
-                    let n = Int(try CSV.number(f[1], file: file, row: i + 1))
-                    let rate = try CSV.number(f[2], file: file, row: i + 1) * 1e9
+                    let m = Int(try CSV.number(f[0], file: base + file, row: f.line))
+                    let n = Int(try CSV.number(f[1], file: base + file, row: f.line))
+                    let rate = try CSV.number(f[2], file: base + file, row: f.line) * 1e9
                     // LLMCompass calls torch.softmax eagerly and its layernorm through @torch.compile
                     // (software_model/softmax.py, layernorm.py), timing each call with time.time().
                     rows.append(
@@ -161,10 +161,10 @@ enum LLMCompassSet {
                             compiledCall: kind == .norm, measured: Double(m * n) / rate, regime: kind.rawValue, split: parity(i)))
                 }
             }
-            let gelu = try CSV.read(base + "gelu_A100.csv", header: false)
+            let gelu = try CSV.read(base + "gelu_A100.csv")
             for (i, f) in gelu.rows.enumerated() {
-                let n = Int(try CSV.number(f[0], file: "gelu_A100.csv", row: i + 1))
-                let rate = try CSV.number(f[1], file: "gelu_A100.csv", row: i + 1) * 1e9
+                let n = Int(try CSV.number(f[0], file: base + "gelu_A100.csv", row: f.line))
+                let rate = try CSV.number(f[1], file: base + "gelu_A100.csv", row: f.line) * 1e9
                 // gelu_gpu is @torch.compile'd (software_model/gelu.py).
                 rows.append(
                     ValidationRow(
@@ -184,7 +184,7 @@ enum DeepGEMMSet {
         provenance: "deepseek-ai/DeepGEMM README tables @ a6d97a1 (2025-02-25) and 327ec92 (2025-04-09) (MIT); TFLOPS = 2MNK / t",
         splitRule: "within each table and README version, even rows calibrate and odd rows check",
         load: { directory in
-            let file = directory + "/raw/deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv"
+            let file = directory + "/deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv"
             let (header, data) = try CSV.read(file)
             guard let cTable = header.firstIndex(of: "table"), let cGroups = header.firstIndex(of: "#Groups"),
                 let cMPer = header.firstIndex(of: "M per group"), let cM = header.firstIndex(of: "M"), let cN = header.firstIndex(of: "N"),
@@ -194,7 +194,7 @@ enum DeepGEMMSet {
             var rows: [ValidationRow] = []
             var counters: [String: Int] = [:]
             for (i, f) in data.enumerated() {
-                let line = i + 2
+                let line = f.line
                 let n = Int(try CSV.number(f[cN], file: file, row: line))
                 let k = Int(try CSV.number(f[cK], file: file, row: line))
                 let tflops = try CSV.number(f[cTF], file: file, row: line) * 1e12
@@ -237,14 +237,14 @@ enum AzureSet {
         provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results/ND_H100_v5_results.md (MIT); GEMM TFLOPS, bandwidth TB/s",
         splitRule: "GEMM rows and bandwidth rows: even rows calibrate, odd rows check",
         load: { directory in
-            let base = directory + "/raw/azure_ai_benchmarking_guide/"
+            let base = directory + "/azure_ai_benchmarking_guide/"
             var rows: [ValidationRow] = []
             let gemm = try CSV.read(base + "ND_H100_v5__GEMM_CuBLASLt.csv")
             for (i, f) in gemm.rows.enumerated() {
-                let m = Int(try CSV.number(f[0], file: "GEMM_CuBLASLt", row: i + 2))
-                let n = Int(try CSV.number(f[1], file: "GEMM_CuBLASLt", row: i + 2))
-                let k = Int(try CSV.number(f[2], file: "GEMM_CuBLASLt", row: i + 2))
-                let tflops = try CSV.number(f[3], file: "GEMM_CuBLASLt", row: i + 2) * 1e12
+                let m = Int(try CSV.number(f[0], file: base + "ND_H100_v5__GEMM_CuBLASLt.csv", row: f.line))
+                let n = Int(try CSV.number(f[1], file: base + "ND_H100_v5__GEMM_CuBLASLt.csv", row: f.line))
+                let k = Int(try CSV.number(f[2], file: base + "ND_H100_v5__GEMM_CuBLASLt.csv", row: f.line))
+                let tflops = try CSV.number(f[3], file: base + "ND_H100_v5__GEMM_CuBLASLt.csv", row: f.line) * 1e12
                 rows.append(
                     ValidationRow(
                         label: "cublaslt fp8 \(m)x\(n)x\(k)", kernel: Kernel(id: "gemm", op: .gemm(.init(m: m, n: n, k: k)), dtype: .fp8),
@@ -256,9 +256,9 @@ enum AzureSet {
             ]
             for (i, f) in stream.rows.enumerated() {
                 guard let shape = shapes[f[0]] else {
-                    throw ValidationDataError(file: "HBM_Bandwidth", row: i + 2, message: "unknown kernel \(f[0])")
+                    throw ValidationDataError(file: base + "ND_H100_v5__HBM_Bandwidth.csv", row: f.line, message: "unknown kernel \(f[0])")
                 }
-                let rate = try CSV.number(f[1], file: "HBM_Bandwidth", row: i + 2) * 1e12
+                let rate = try CSV.number(f[1], file: base + "ND_H100_v5__HBM_Bandwidth.csv", row: f.line) * 1e12
                 let bytes = Double(streamElements * (shape.reads + shape.writes) * 4)
                 rows.append(
                     ValidationRow(
@@ -289,7 +289,7 @@ enum FlagPerfSet {
     /// The Ascend computation rows of FlagPerf's micro-benchmark table; both the timing and the
     /// power set read them. "/" marks a value the vendor did not disclose; such rows are skipped.
     static func gemmRows(_ directory: String) throws -> [GEMMRow] {
-        let file = directory + "/raw/flagperf/flagperf_base_microbenchmarks.csv"
+        let file = directory + "/flagperf/flagperf_base_microbenchmarks.csv"
         let (header, data) = try CSV.read(file)
         guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
             let cValue = header.firstIndex(of: "core.0.value")
@@ -302,11 +302,11 @@ enum FlagPerfSet {
         for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
             guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
             var power: Double?
-            if let cPower, f.count > cPower, f[cPower].first?.isNumber == true { power = try CSV.number(f[cPower], file: file, row: i + 2) }
+            if let cPower, f.count > cPower, f[cPower].first?.isNumber == true { power = try CSV.number(f[cPower], file: file, row: f.line) }
             rows.append(
                 GEMMRow(
                     benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
-                    tflops: try CSV.number(f[cValue], file: file, row: i + 2) * 1e12, power: power))
+                    tflops: try CSV.number(f[cValue], file: file, row: f.line) * 1e12, power: power))
         }
         return rows
     }
@@ -354,7 +354,7 @@ enum FlashAttentionSet {
             splitRule: fitted
                 ? "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, both passes, causal and not)"
                 : "every row checks: nothing is fitted on this set (the H200 runs the H100's fitted library)",
-            load: { _ in try load(ResourceLocator.find("chips") + "/measured/" + name, fitted: fitted) })
+            load: { directory in try load(directory + "/" + name, fitted: fitted) })
         set.fitted = fitted
         return set
     }
@@ -376,7 +376,7 @@ enum FlashAttentionSet {
         let cTF = try column("tflops")
         let cPass = try column("pass")
         return try data.enumerated().map { index, f in
-            let line = index + 2
+            let line = f.line
             guard f.count == header.count else {
                 throw ValidationDataError(file: file, row: line, message: "expected \(header.count) fields, found \(f.count)")
             }

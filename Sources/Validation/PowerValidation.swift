@@ -79,7 +79,7 @@ enum MLEnergySet {
         assumptions:
             "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) prompt tokens + half the average output length",
         evaluate: { directory, machine in
-            let file = directory + "/raw/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
+            let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)
             func column(_ name: String) throws -> Int {
                 guard let i = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \(name)") }
@@ -95,7 +95,7 @@ enum MLEnergySet {
             let cITL = try column("median_itl_ms")
             let cJ = try column("energy_per_token_joules")
             let cSeqs = try column("max_num_seqs")
-            var selected: [(String, Int, [String])] = []
+            var selected: [(String, Int, CSVRow)] = []
             for (i, f) in data.enumerated() where f.count == header.count {
                 guard f[cGPU].contains("H100"), f[cGPUs] == "1", f[cTask] == "lm-arena-chat", models[f[cModel]] != nil,
                     Double(f[cPower]) != nil, Double(f[cBatch]) != nil

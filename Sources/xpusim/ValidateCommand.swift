@@ -11,7 +11,8 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Run the model over a measured data set and print predicted against measured.",
         discussion: """
-            Data sets (from ../shared/validation, or $XPUSIM_VALIDATION):
+            Data sets (the measured digest in chips/measured/, or $XPUSIM_MEASURED; scripts/make-digest.py
+            writes it from ../shared/validation):
             \(ValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
             \(PowerValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
 
@@ -28,7 +29,7 @@ struct ValidateCommand: ParsableCommand {
     var rows: RowsShown = .all
     @Option(help: "Output format of the summary: table or json.")
     var format: OutputFormat = .table
-    @Option(help: "Folder holding raw/ of the validation data.")
+    @Option(help: "Folder of the measured digest (default: $XPUSIM_MEASURED or chips/measured).")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
@@ -136,7 +137,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
     var fit: String =
         "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
-    @Option(help: "Folder holding raw/ of the validation data.")
+    @Option(help: "Folder of the measured digest (default: $XPUSIM_MEASURED or chips/measured).")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?

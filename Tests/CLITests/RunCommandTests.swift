@@ -70,14 +70,7 @@ final class RunCommandTests: XCTestCase {
 }
 
 final class ValidateCommandTests: XCTestCase {
-    func validationAvailable() throws {
-        guard FileManager.default.fileExists(atPath: packageRoot + "/../shared/validation/raw") || ProcessInfo.processInfo.environment["XPUSIM_VALIDATION"] != nil else {
-            throw XCTSkip("validation data not found beside the package")
-        }
-    }
-
     func testValidatePrintsRowsAndSummary() throws {
-        try validationAvailable()
         let result = try xpusim(["validate", "--data", "flagperf-910b"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("computation-BF16"))
@@ -89,7 +82,6 @@ final class ValidateCommandTests: XCTestCase {
     }
 
     func testCalibratePrintsFittedValues() throws {
-        try validationAvailable()
         let result = try xpusim(["calibrate", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit", "efficiency.matrix"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.932"), result.stdout)  // the value in chips/huawei-ascend-910b.yaml

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Regenerate the validation digest under chips/measured/ from ../shared/validation/raw.
+
+The digest is what `xpusim validate`, `xpusim calibrate` and the accuracy tests read, so that they
+run on a fresh clone without the raw files. It keeps, per raw file, only the rows and columns the
+data sets use (Sources/Validation/DataSets.swift, PowerValidation.swift), and appends to every row
+the source repository, commit and licence from the raw folder's MANIFEST.csv. A source without a
+licence would give its figures only; every source used here has one (checked below).
+
+    python3 scripts/make-digest.py                       # writes chips/measured/<source>/<file>.csv
+    python3 scripts/make-digest.py --raw DIR --out DIR   # elsewhere (the drift test compares)
+
+The output is deterministic: the same raw files give byte-identical digests.
+"""
+
+import argparse
+import csv
+import io
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+VIDUR_MODELS = [
+    "meta-llama__Llama-2-7b-hf", "internlm__internlm-20b", "meta-llama__Llama-2-70b-hf",
+    "codellama__CodeLlama-34b-Instruct-hf", "Qwen__Qwen-72B", "microsoft__phi-2",
+]
+VIDUR_OPS = [
+    "attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj", "mlp_act", "add", "attn_rope",
+    "input_layernorm", "post_attention_layernorm", "emb",
+]
+VIDUR_SHAPE = ["n_head", "n_kv_head", "n_embd", "n_expanded_embd", "use_gated_mlp", "num_tokens",
+               "num_tensor_parallel_workers"]
+
+
+def spec():
+    """(raw file, header to give a headerless file or None, columns kept (None: all; "?name": if present), row filter or None)."""
+    files = []
+    for model in VIDUR_MODELS:
+        files.append((f"vidur/compute__h100__{model}__mlp.csv", None,
+                      VIDUR_SHAPE + [f"?time_stats.{op}.median" for op in VIDUR_OPS], None))
+    files += [
+        ("llmcompass/matmul_A100.csv", ["m", "n", "k", "latency", "throughput"], None, None),
+        ("llmcompass/softmax_A100.csv", ["m", "n", "g_elements_per_s"], None, None),
+        ("llmcompass/layernorm_A100.csv", ["m", "n", "g_elements_per_s"], None, None),
+        ("llmcompass/gelu_A100.csv", ["n", "g_elements_per_s"], None, None),
+        ("deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv", None,
+         ["table", "#Groups", "M per group", "M", "N", "K", "Computation", "readme_commit", "readme_version"], None),
+        ("azure_ai_benchmarking_guide/ND_H100_v5__GEMM_CuBLASLt.csv", None, None, None),
+        ("azure_ai_benchmarking_guide/ND_H100_v5__HBM_Bandwidth.csv", None, None, None),
+        ("flagperf/flagperf_base_microbenchmarks.csv", None,
+         ["source_path", "benchmark", "vendor", "info.产品型号", "core.0.header", "core.0.value",
+          "power.单卡平均功耗(8卡平均)"],
+         lambda row: row["vendor"] == "ascend" and row["benchmark"].startswith("computation-")),
+        ("mlenergy_leaderboard/mlenergy_v3_configurations.csv", None,
+         ["model_id", "task", "weight_precision", "gpu_model", "num_gpus", "max_num_seqs", "avg_batch_size",
+          "avg_output_len", "avg_power_watts", "median_itl_ms", "energy_per_token_joules"],
+         lambda row: "H100" in row["gpu_model"] and row["num_gpus"] == "1" and row["task"] == "lm-arena-chat"),
+    ]
+    return files
+
+
+def read_csv(path, header):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [[cell.strip() for cell in r] for r in csv.reader(f) if any(c.strip() for c in r)]
+    if header is not None:
+        return header, rows
+    return rows[0], rows[1:]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", default=os.environ.get("XPUSIM_RAW", os.path.join(ROOT, "..", "shared", "validation", "raw")))
+    parser.add_argument("--out", default=os.path.join(ROOT, "chips", "measured"))
+    args = parser.parse_args()
+
+    manifest = {}
+    with open(os.path.join(args.raw, "MANIFEST.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            manifest[row["file"].removeprefix("shared/validation/raw/")] = row
+
+    total = 0
+    for name, header, keep, keep_row in spec():
+        info = manifest.get(name)
+        if info is None:
+            sys.exit(f"make-digest: {name} is not in MANIFEST.csv")
+        licence = info["license"].strip()
+        if not licence or licence.lower().startswith("none"):
+            sys.exit(f"make-digest: {name} has no licence: give its figures only, by hand")
+        head, rows = read_csv(os.path.join(args.raw, name), header)
+        if head and head[0] == "":
+            head = ["kernel"] + head[1:]
+        # A column named "?name" is kept where the file has it (phi-2 has no second norm).
+        columns = [c.lstrip("?") for c in (keep or head) if not c.startswith("?") or c[1:] in head]
+        missing = [c for c in columns if c not in head]
+        if missing:
+            sys.exit(f"make-digest: {name} lacks columns {missing}")
+        index = [head.index(c) for c in columns]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        out.write(f"# Digest of shared/validation/raw/{name}, written by scripts/make-digest.py; do not edit by hand.\n")
+        out.write(f"# Source: {info['source_repo']} {info['source_path']} @ {info['source_commit']} ({licence}).\n")
+        out.write(f"# Hardware: {info['hardware']}. Software: {info['software']}. Units: {info['units']}.\n")
+        writer.writerow(columns + ["source_repo", "source_commit", "license"])
+        kept = 0
+        for r in rows:
+            r = r + [""] * (len(head) - len(r))
+            if keep_row is not None and not keep_row(dict(zip(head, r))):
+                continue
+            writer.writerow([r[i] for i in index] + [info["source_repo"], info["source_commit"], licence])
+            kept += 1
+        path = os.path.join(args.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(out.getvalue())
+        total += len(out.getvalue().encode())
+        print(f"{name}: {kept} rows")
+    print(f"digest: {total / 1e6:.2f} MB in {len(spec())} files under {args.out}")
+    if total > 5e6:
+        sys.exit("make-digest: the digest must stay under 5 MB")
+
+
+if __name__ == "__main__":
+    main()
