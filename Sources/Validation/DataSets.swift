@@ -9,14 +9,17 @@ import Workloads
 /// tensor-parallel degree TP; its GEMMs are rebuilt from the model shape, and its element-wise and
 /// norm ops from the tensor sizes.
 enum VidurSet {
-    static let calibrationModels = ["meta-llama__Llama-2-7b-hf", "internlm__internlm-20b"]
-    static let checkModels = ["meta-llama__Llama-2-70b-hf", "codellama__CodeLlama-34b-Instruct-hf", "Qwen__Qwen-72B", "microsoft__phi-2"]
+    /// Held out by model family: the Llama family (Llama-2 7B and 70B, CodeLlama-34B, built on
+    /// Llama 2) calibrates; InternLM, Qwen and Phi, other families, check.
+    static let calibrationModels = ["meta-llama__Llama-2-7b-hf", "meta-llama__Llama-2-70b-hf", "codellama__CodeLlama-34b-Instruct-hf"]
+    static let checkModels = ["internlm__internlm-20b", "Qwen__Qwen-72B", "microsoft__phi-2"]
 
     static let h100 = ValidationSet(
         id: "vidur-h100", title: "Vidur per-operator timings, H100 80GB, fp16", chip: "h100-sxm",
         provenance: "microsoft/vidur @ 7d47513 data/profiling/compute/h100/<model>/mlp.csv (MIT); times in ms (median)",
-        splitRule: "by model: calibration = \(calibrationModels.joined(separator: ", ")); check = \(checkModels.joined(separator: ", "))",
-        load: { directory in
+        splitRule:
+            "by model family: calibration = \(calibrationModels.joined(separator: ", ")) (Llama); check = \(checkModels.joined(separator: ", ")) (InternLM, Qwen, Phi)",
+        read: { directory in
             var rows: [ValidationRow] = []
             for (models, split) in [(calibrationModels, Split.calibration), (checkModels, Split.check)] {
                 for model in models {
@@ -132,7 +135,7 @@ enum LLMCompassSet {
         // synchronise, so host time is measured too; it is larger through torch.compile (guards and the
         // generated wrapper), as the 13 us (softmax) and ~50 us (layernorm, gelu) floors of tiny inputs show.
         harness: LLMCompassSet.harness,
-        load: { directory in
+        read: { directory in
             let base = directory + "/llmcompass/"
             var rows: [ValidationRow] = []
             let matmul = try CSV.read(base + "matmul_A100.csv")
@@ -183,7 +186,7 @@ enum DeepGEMMSet {
         id: "deepgemm-h800", title: "DeepGEMM FP8 GEMMs (dense and grouped), H800", chip: "h800-sxm",
         provenance: "deepseek-ai/DeepGEMM README tables @ a6d97a1 (2025-02-25) and 327ec92 (2025-04-09) (MIT); TFLOPS = 2MNK / t",
         splitRule: "within each table and README version, even rows calibrate and odd rows check",
-        load: { directory in
+        read: { directory in
             let file = directory + "/deepseek_deepgemm/deepgemm_h800_fp8_gemm_readme_tables.csv"
             let (header, data) = try CSV.read(file)
             guard let cTable = header.firstIndex(of: "table"), let cGroups = header.firstIndex(of: "#Groups"),
@@ -235,8 +238,9 @@ enum AzureSet {
     static let h100 = ValidationSet(
         id: "azure-h100", title: "Azure ND H100 v5: cuBLASLt FP8 GEMM and HBM bandwidth", chip: "h100-sxm",
         provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results/ND_H100_v5_results.md (MIT); GEMM TFLOPS, bandwidth TB/s",
-        splitRule: "GEMM rows and bandwidth rows: even rows calibrate, odd rows check",
-        load: { directory in
+        splitRule:
+            "GEMM rows: even rows calibrate, odd rows check; bandwidth: Copy and Add calibrate (Mul and Triad are the same kernels to the model, so they count as calibration), Dot checks",
+        read: { directory in
             let base = directory + "/azure_ai_benchmarking_guide/"
             var rows: [ValidationRow] = []
             let gemm = try CSV.read(base + "ND_H100_v5__GEMM_CuBLASLt.csv")
@@ -267,7 +271,7 @@ enum AzureSet {
                             id: f[0],
                             op: .elementwise(.init(elements: streamElements, reads: shape.reads, writes: shape.writes, flopsPerElement: 2)),
                             dtype: .fp32),
-                        measured: bytes / rate, regime: "hbm bandwidth", split: parity(i)))
+                        measured: bytes / rate, regime: "hbm bandwidth", split: f[0] == "Dot" ? .check : .calibration))
             }
             return rows
         })
@@ -315,12 +319,16 @@ enum FlagPerfSet {
         id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
         provenance:
             "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
-        splitRule: "FP16 calibrates; BF16, FP32 and INT8 check",
-        load: { directory in
+        splitRule: "every row calibrates: each set a figure of the 910B file",
+        noCheck:
+            "every row set a figure: FP16 fitted efficiency.matrix and the MAC energies, FP32 chose the fp32 MAC rate, and all four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
+        singleRowFigures:
+            "huawei-ascend-910b.yaml: efficiency.matrix and power.energy_per_mac (one common scale) rest on the FP16 row alone; compute.matrix.macs_per_cycle.fp32 on the FP32 row; power.limit_max on the four rows' average power",
+        read: { directory in
             try gemmRows(directory).map { row in
                 ValidationRow(
                     label: "\(row.benchmark) \(size)^3", kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
-                    regime: "gemm compute-bound", split: row.kernel.dtype == .fp16 ? .calibration : .check)
+                    regime: "gemm compute-bound", split: .calibration)
             }
         })
 }
@@ -354,7 +362,7 @@ enum FlashAttentionSet {
             splitRule: fitted
                 ? "by head dimension: 64 and 256 calibrate, 128 checks (every source, both kernels, both passes, causal and not)"
                 : "every row checks: nothing is fitted on this set (the H200 runs the H100's fitted library)",
-            load: { directory in try load(directory + "/" + name, fitted: fitted) })
+            read: { directory in try load(directory + "/" + name, fitted: fitted) })
         set.fitted = fitted
         return set
     }

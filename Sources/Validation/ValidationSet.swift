@@ -23,6 +23,24 @@ public struct ValidationRow: Sendable {
     /// Regime for the error summary: "gemm compute-bound", "gemm memory-bound", "elementwise", "norm", ...
     public var regime: String
     public var split: Split
+    /// A check row whose simulated kernel is identical to a calibration row's: it counts as
+    /// calibration (where it was fitted), never on both sides.
+    public var twin = false
+
+    /// What the simulator sees of the row: two rows with equal signatures are the same kernel to
+    /// the model, whatever their labels or ids.
+    public var signature: Signature {
+        Signature(
+            ops: ([kernel] + followers).map(\.op), dtypes: ([kernel] + followers).map(\.dtype),
+            inputsInL2: ([kernel] + followers).map(\.inputsInL2), compiledCall: compiledCall)
+    }
+
+    public struct Signature: Hashable, Sendable {
+        var ops: [Op]
+        var dtypes: [DataType]
+        var inputsInL2: [Bool?]
+        var compiledCall: Bool
+    }
 }
 
 /// What a measurement harness adds to each row: host time around the call (Python dispatch, the
@@ -55,7 +73,42 @@ public struct ValidationSet: Sendable {
     public var harness = Harness()
     /// Whether any figure is fitted on this set's calibration rows; false: every row checks.
     public var fitted = true
-    public var load: @Sendable (_ directory: String) throws -> [ValidationRow]
+    /// Why the set has no check part, where every row set some figure (fit, cap, rate).
+    public var noCheck: String?
+    /// Figures that rest on a single row of this set, per chip file: what a user should trust least.
+    public var singleRowFigures: String?
+    /// Reads the digest into rows with the set's own split rule; ``load(_:)`` applies the twin rule on top.
+    public var read: @Sendable (_ directory: String) throws -> [ValidationRow]
+
+    public init(
+        id: String, title: String, chip: String, provenance: String, splitRule: String, harness: Harness = Harness(),
+        noCheck: String? = nil, singleRowFigures: String? = nil, read: @escaping @Sendable (_ directory: String) throws -> [ValidationRow]
+    ) {
+        self.id = id
+        self.title = title
+        self.chip = chip
+        self.provenance = provenance
+        self.splitRule = splitRule
+        self.harness = harness
+        self.noCheck = noCheck
+        self.singleRowFigures = singleRowFigures
+        self.read = read
+    }
+
+    /// The set's rows: its split rule, then the twin rule (a check row identical to a calibration
+    /// kernel moves to calibration), so no kernel sits on both sides.
+    public func load(_ directory: String) throws -> [ValidationRow] { Self.separatingTwins(try read(directory)) }
+
+    static func separatingTwins(_ rows: [ValidationRow]) -> [ValidationRow] {
+        let fitted = Set(rows.filter { $0.split == .calibration }.map(\.signature))
+        return rows.map { row in
+            guard row.split == .check, fitted.contains(row.signature) else { return row }
+            var moved = row
+            moved.split = .calibration
+            moved.twin = true
+            return moved
+        }
+    }
 
     /// All sets this xpusim knows, by id.
     public static let all: [ValidationSet] = [

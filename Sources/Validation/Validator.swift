@@ -23,10 +23,15 @@ public enum Validator {
     /// Predicts every row; `harness` is the data set's measurement overhead added to each.
     public static func predict(_ rows: [ValidationRow], on machine: Machine, harness: Harness = Harness()) throws -> [Prediction] {
         // Benchmarks loop a kernel: it runs at the clock it sustains under the power limit.
+        // Rows of equal signature are the same kernel to the model: simulate each once.
         let engine = Engine(machine: machine)
+        var bySignature: [ValidationRow.Signature: Double] = [:]
         return try rows.map { row in
+            let signature = row.signature
+            if let known = bySignature[signature] { return Prediction(row: row, predicted: known) }
             var predicted = try engine.sustained(row.kernel).duration + harness.overhead(row)
             for kernel in row.followers { predicted += try engine.sustained(kernel).duration }
+            bySignature[signature] = predicted
             return Prediction(row: row, predicted: predicted)
         }
     }

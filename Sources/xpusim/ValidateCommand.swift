@@ -24,19 +24,33 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Chip id or file (default: the chip the data set was measured on).")
     var chip: String?
     @Option(help: "Data set id (see --help).")
-    var data: String
+    var data: String?
+    @Flag(help: "Every data set on the chip it was measured on: one table of calibration and check errors per set and regime.")
+    var all = false
     @Option(help: "Print per-row predictions: all, none, or check (only the check rows).")
     var rows: RowsShown = .all
-    @Option(help: "Output format of the summary: table or json.")
-    var format: OutputFormat = .table
+    @Option(help: "Output format: table or json (with --all also markdown, markdown-summary: the tables of docs/validation.md and README.md).")
+    var format: ValidateFormat = .table
     @Option(help: "Folder of the measured digest (default: $XPUSIM_MEASURED or chips/measured).")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
 
     enum RowsShown: String, ExpressibleByArgument { case all, none, check }
+    enum ValidateFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json, markdown
+        case markdownSummary = "markdown-summary"
+    }
+
+    func validate() throws {
+        guard all != (data != nil) else { throw ValidationError("give either --data ID or --all") }
+        if !all && (format == .markdown || format == .markdownSummary) {
+            throw ValidationError("--format \(format.rawValue) goes with --all")
+        }
+    }
 
     func run() throws {
+        guard let data else { return try runAll() }
         if let powerSet = PowerValidationSet.named(data) { return try runPower(powerSet) }
         let set = try dataSet(data)
         let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
@@ -56,6 +70,10 @@ struct ValidateCommand: ParsableCommand {
             return
         }
         print("\(set.title) on \(spec.name)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
+        let twins = rowsIn.filter(\.twin).count
+        if twins > 0 { print("twins: \(twins) rows of the check part are the same kernels as calibration rows and count as calibration") }
+        if let noCheck = set.noCheck { print("no check part: \(noCheck)") }
+        if let single = set.singleRowFigures { print("figures resting on one row: \(single)") }
         if !set.harness.isZero {
             print(
                 "measurement harness overhead added to each prediction: \(Quantity.format(set.harness.eager, .time)) around an eager op, "
@@ -77,6 +95,48 @@ struct ValidateCommand: ParsableCommand {
 }
 
 extension ValidateCommand {
+    func runAll() throws {
+        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let lines = try simulate {
+            try AccuracyReport.compute(directory: dataDir ?? ValidationSet.defaultDirectory()) { id in
+                Machine(try reportingErrors { try ChipCatalog.resolve(id, directory: directory) })
+            }
+        }
+        switch format {
+        case .markdown: print(AccuracyReport.markdown(lines))
+        case .markdownSummary: print(AccuracyReport.summary(lines))
+        case .json:
+            func stats(_ s: ErrorStats?) -> Any {
+                guard let s else { return NSNull() }
+                return ["rows": s.count, "mape": s.mape, "median": s.median, "worst": s.worst]
+            }
+            printJSON([
+                "schema": 1,
+                "lines": lines.map {
+                    [
+                        "data": $0.set, "chip": $0.chip, "regime": $0.regime, "calibration": stats($0.calibration),
+                        "check": stats($0.check), "twins": $0.twins,
+                    ] as [String: Any]
+                },
+            ])
+        case .table:
+            var table = TextTable(
+                ["data set", "chip", "regime", "cal rows", "cal MAPE", "check rows", "check MAPE", "median", "worst"],
+                numeric: [3, 4, 5, 6, 7, 8])
+            for l in lines {
+                table.add([
+                    l.set, l.chip, l.regime, String(l.calibration?.count ?? 0), percent(l.calibration?.mape), String(l.check?.count ?? 0),
+                    percent(l.check?.mape), percent(l.check?.median), percent(l.check?.worst),
+                ])
+            }
+            print(table.rendered)
+            let noCheck = ValidationSet.all.filter { $0.noCheck != nil }
+            for set in noCheck { print("\n\(set.id): no check part: \(set.noCheck!)") }
+        }
+    }
+
+    func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+
     func runPower(_ set: PowerValidationSet) throws {
         let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
         let predictions: [PowerPrediction]

@@ -143,3 +143,44 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(try Calibrator.fit(chip, rows: rows, parameters: [.matrix]).values[0].1, before)
     }
 }
+
+/// The shipped digest is what scripts/make-digest.py writes from ../shared/validation, and small.
+final class DigestTests: XCTestCase {
+    func testDigestIsSmallAndCarriesProvenancePerRow() throws {
+        let root = packageRoot + "/chips/measured"
+        var total = 0
+        for case let name as String in FileManager.default.enumerator(atPath: root)! where name.hasSuffix(".csv") {
+            let text = try String(contentsOfFile: root + "/" + name, encoding: .utf8)
+            total += text.utf8.count
+            guard name.contains("/") else { continue }  // the FlashAttention digests carry provenance per source column
+            let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            let header = lines[0].split(separator: ",", omittingEmptySubsequences: false)
+            XCTAssertEqual(Array(header.suffix(3)), ["source_repo", "source_commit", "license"], name)
+            XCTAssertGreaterThan(lines.count, 1, name)
+        }
+        XCTAssertLessThan(total, 5_000_000)
+    }
+
+    /// Where the raw files are at hand (this team's checkout), the committed digest must be what
+    /// the script writes from them today.
+    func testDigestMatchesTheRawFiles() throws {
+        let raw = packageRoot + "/../shared/validation/raw"
+        guard FileManager.default.fileExists(atPath: raw + "/MANIFEST.csv") else {
+            throw XCTSkip("../shared/validation/raw is not beside the package: nothing to compare the digest with")
+        }
+        let out = NSTemporaryDirectory() + "xpusim-digest-\(ProcessInfo.processInfo.processIdentifier)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot + "/scripts/make-digest.py", "--raw", raw, "--out", out]
+        process.standardOutput = FileHandle.nullDevice
+        do { try process.run() } catch { throw XCTSkip("python3 is not available: \(error)") }
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        for case let name as String in FileManager.default.enumerator(atPath: out)! where name.hasSuffix(".csv") {
+            let fresh = try String(contentsOfFile: out + "/" + name, encoding: .utf8)
+            let committed = try String(contentsOfFile: packageRoot + "/chips/measured/" + name, encoding: .utf8)
+            XCTAssertTrue(fresh == committed, "chips/measured/\(name) differs from what scripts/make-digest.py writes: rerun it")
+        }
+    }
+}
