@@ -32,7 +32,7 @@ struct PowerControl {
     private(set) var sink: Double
     private var intervalStart = 0.0
     private var intervalEnergy = 0.0
-    private var intervalDynamicEnergy = 0.0
+    private var intervalDynamicEnergy = DynamicEnergy()
     private var intervalHBMBytes = 0.0
     private var clockTime = 0.0
     private(set) var summary = PowerSummary()
@@ -53,9 +53,10 @@ struct PowerControl {
         cSink = spec.thermal.heatsinkCapacitance.value
         clock = conditions.fixedClock ?? spec.clocks.boost.value
         nextTick = interval
-        // The chip starts idle at thermal equilibrium.
-        sink = ambient + spec.power.idle.value * rSink
-        junction = sink + spec.power.idle.value * rJunction
+        // The chip starts at thermal equilibrium: idle, or at the power the conditions give.
+        let start = conditions.initialPower ?? spec.power.idle.value
+        sink = ambient + start * rSink
+        junction = sink + start * rJunction
         summary.powerLimit = limit
         summary.ambient = ambient
         summary.cooling = cooling
@@ -71,11 +72,12 @@ struct PowerControl {
     /// Static, uncore and clock power now (kernels are running whenever the engine asks).
     var backgroundPower: Double { power.uncorePower + power.staticPower(temperature: junction, clock: clock) + power.clockPower(at: clock) }
 
-    mutating func advance(by step: Double, dynamicPower: Double, hbmBandwidth: Double) {
+    /// `dynamicPower`: the running kernels' dynamic power, the core's at the reference voltage.
+    mutating func advance(by step: Double, dynamicPower: DynamicEnergy, hbmBandwidth: Double) {
         guard step > 0 else { return }
-        let total = dynamicPower + backgroundPower
+        let total = dynamicPower.total(coreScale: dynamicScale) + backgroundPower
         intervalEnergy += total * step
-        intervalDynamicEnergy += dynamicPower * step
+        intervalDynamicEnergy = intervalDynamicEnergy + dynamicPower * step
         intervalHBMBytes += hbmBandwidth * step
         clockTime += clock * step
     }
@@ -92,11 +94,12 @@ struct PowerControl {
         summary.peakPower = max(summary.peakPower, average)
         summary.peakTemperature = max(summary.peakTemperature, junction)
         samples.append(Sample(time: now, power: average, temperature: junction, clock: clock, hbmBandwidth: intervalHBMBytes / dt))
-        let dynamicAtReference = intervalDynamicEnergy / dt / dynamicScale / (clock / machine.spec.clocks.boost.value)
+        // The interval's dynamic power at the boost clock's rate of work (the core's at V0).
+        let dynamicAtReference = intervalDynamicEnergy * (1 / dt / (clock / machine.spec.clocks.boost.value))
         setClock(dynamicAtReference: dynamicAtReference, over: dt)
         intervalStart = now
         intervalEnergy = 0
-        intervalDynamicEnergy = 0
+        intervalDynamicEnergy = DynamicEnergy()
         intervalHBMBytes = 0
         nextTick = now + interval
     }
@@ -119,7 +122,7 @@ struct PowerControl {
         }
     }
 
-    mutating func setClock(dynamicAtReference: Double, over dt: Double) {
+    mutating func setClock(dynamicAtReference: DynamicEnergy, over dt: Double) {
         let spec = machine.spec
         let thermal = spec.thermal
         var target = fixedClock ?? spec.clocks.boost.value
@@ -155,9 +158,9 @@ struct PowerControl {
     }
 
     /// The highest clock whose predicted power stays within `cap` (bisection on the V-f curve).
-    func highestClock(under cap: Double, dynamicAtReference: Double) -> Double {
+    func highestClock(under cap: Double, dynamicAtReference: DynamicEnergy) -> Double {
         let spec = machine.spec
-        func predicted(_ f: Double) -> Double { power.power(dynamicAtReference: dynamicAtReference, clock: f, temperature: junction) }
+        func predicted(_ f: Double) -> Double { power.power(dynamic: dynamicAtReference, clock: f, temperature: junction) }
         if predicted(spec.clocks.boost.value) <= cap { return spec.clocks.boost.value }
         if predicted(spec.clocks.min.value) >= cap { return spec.clocks.min.value }
         var low = spec.clocks.min.value

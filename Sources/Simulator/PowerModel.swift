@@ -57,26 +57,28 @@ public struct PowerModel: Sendable {
         return e.values.max() ?? 1e-12
     }
 
-    /// Dynamic energy of a kernel at the reference voltage (J).
-    public func dynamicEnergy(_ cost: KernelCost, dtype: DataType, activity: Double) -> Double {
+    /// Dynamic energy of a kernel (J): the core domain's at the reference voltage, and the memory
+    /// and link domains'.
+    public func dynamicEnergy(_ cost: KernelCost, dtype: DataType, activity: Double) -> DynamicEnergy {
         let floor = spec.power.macActivityFloor
         let dataFactor = floor + (1 - floor) * activity
         let perByte = spec.power.energyPerByte
-        var energy = cost.macs * macEnergy(dtype) * dataFactor
-        energy += cost.vectorFlops / 2 * vectorFMAEnergy * dataFactor
-        energy += cost.hbmBytes * (perByte[.hbm] ?? 0)
-        energy += cost.l2Bytes * (perByte[.l2] ?? 0)
-        energy += cost.bufferBytes * (perByte[.l1] ?? 0)
-        energy += cost.linkBytes * (perByte[.pcie] ?? perByte[.link] ?? 0)
-        return energy
+        var core = cost.macs * macEnergy(dtype) * dataFactor
+        core += cost.vectorFlops / 2 * vectorFMAEnergy * dataFactor
+        core += cost.bufferBytes * (perByte[.l1] ?? 0)
+        var memory = cost.hbmBytes * (perByte[.hbm] ?? 0)
+        memory += cost.l2Bytes * (perByte[.l2] ?? 0)
+        memory += cost.linkBytes * (perByte[.pcie] ?? perByte[.link] ?? 0)
+        return DynamicEnergy(core: core, memory: memory)
     }
 
-    /// Total power with `dynamicAtReference` W of dynamic power (at V0 and the boost clock's rate of
-    /// work) running at `clock` with the junction at `temperature`.
-    public func power(dynamicAtReference: Double, clock: Double, temperature: Double, workScales: Bool = true) -> Double {
+    /// Total power with `dynamic` W of dynamic power (the core's at V0, both at the boost clock's
+    /// rate of work) running at `clock` with the junction at `temperature`.
+    public func power(dynamic: DynamicEnergy, clock: Double, temperature: Double, workScales: Bool = true) -> Double {
         let v = spec.clocks.voltage(at: clock) / referenceVoltage
         let rate = workScales ? clock / spec.clocks.boost.value : 1
-        return uncorePower + staticPower(temperature: temperature, clock: clock) + clockPower(at: clock) + dynamicAtReference * v * v * rate
+        return uncorePower + staticPower(temperature: temperature, clock: clock) + clockPower(at: clock)
+            + (dynamic.core * v * v + dynamic.memory) * rate
     }
 
     /// Clock-tree and always-active power while running at `clock`.
@@ -84,6 +86,24 @@ public struct PowerModel: Sendable {
         let v = spec.clocks.voltage(at: clock) / referenceVoltage
         return spec.power.clockPower.value * v * v * clock / spec.clocks.boost.value
     }
+}
+
+/// Dynamic energy (or power) split by voltage domain. The core domain (matrix and vector units,
+/// register files, L1 / shared memory) follows the core clock's voltage, so its energy per
+/// operation scales with V^2. HBM (its DRAM and PHY on their own supply), the L2 and crossbar
+/// (a separate memory-subsystem rail on NVIDIA parts since Ampere, MSVDD beside NVVDD) and the
+/// links' SerDes keep their voltage when the core clock moves, so their energy per byte does not.
+public struct DynamicEnergy: Sendable, Equatable {
+    public var core: Double
+    public var memory: Double
+    public init(core: Double = 0, memory: Double = 0) {
+        self.core = core
+        self.memory = memory
+    }
+    /// At the voltage scale `v2` (V^2 relative to the reference) of the core clock.
+    public func total(coreScale v2: Double) -> Double { core * v2 + memory }
+    public static func * (e: DynamicEnergy, k: Double) -> DynamicEnergy { DynamicEnergy(core: e.core * k, memory: e.memory * k) }
+    public static func + (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy { DynamicEnergy(core: a.core + b.core, memory: a.memory + b.memory) }
 }
 
 /// Operating conditions of a run.
@@ -96,12 +116,18 @@ public struct RunConditions: Sendable {
     public var ambient: Double?
     /// "air" or "liquid"; nil: the chip file's.
     public var cooling: Cooling?
+    /// Start warm, as if the chip had drawn this power (W) long enough for its junction and heatsink
+    /// to settle; nil: start idle at thermal equilibrium.
+    public var initialPower: Double?
 
-    public init(powerLimit: Double? = nil, fixedClock: Double? = nil, ambient: Double? = nil, cooling: Cooling? = nil) {
+    public init(
+        powerLimit: Double? = nil, fixedClock: Double? = nil, ambient: Double? = nil, cooling: Cooling? = nil, initialPower: Double? = nil
+    ) {
         self.powerLimit = powerLimit
         self.fixedClock = fixedClock
         self.ambient = ambient
         self.cooling = cooling
+        self.initialPower = initialPower
     }
 
     /// Checks the conditions against the chip's allowed ranges; the message says what is allowed.

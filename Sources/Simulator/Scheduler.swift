@@ -72,9 +72,9 @@ struct Scheduler {
     let machine: Machine
     let trace: Trace
     let costs: [KernelCost]
-    let energies: [Double]
+    let energies: [DynamicEnergy]
 
-    init(machine: Machine, trace: Trace, costs: [KernelCost], energies: [Double]) {
+    init(machine: Machine, trace: Trace, costs: [KernelCost], energies: [DynamicEnergy]) {
         self.machine = machine
         self.trace = trace
         self.costs = costs
@@ -137,13 +137,14 @@ struct Scheduler {
                 // clock's voltage; static and uncore power shared among the running kernels.
                 let voltageScale = control.dynamicScale
                 let background = control.backgroundPower / Double(running.count)
-                var dynamic = 0.0
+                var dynamic = DynamicEnergy()
                 var hbmRate = 0.0
                 for item in running {
                     let progress = network.rate(of: item.flow)
-                    dynamic += energies[item.kernel] * progress * voltageScale
+                    let power = energies[item.kernel] * progress
+                    dynamic = dynamic + power
                     hbmRate += costs[item.kernel].hbmBytes * progress
-                    kernelEnergy[item.kernel] += (energies[item.kernel] * progress * voltageScale + background) * step
+                    kernelEnergy[item.kernel] += (power.total(coreScale: voltageScale) + background) * step
                     cycles[item.kernel] += control.clock * step
                 }
                 control.advance(by: step, dynamicPower: dynamic, hbmBandwidth: hbmRate)

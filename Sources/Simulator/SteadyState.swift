@@ -19,7 +19,7 @@ extension Engine {
         func duration(_ f: Double) -> Double { cost.duration * (cost.computeFraction * boost / f + 1 - cost.computeFraction) }
         func power(_ f: Double) -> Double {
             let v = spec.clocks.voltage(at: f) / model.referenceVoltage
-            let dynamic = energy * v * v / duration(f)
+            let dynamic = energy.total(coreScale: v * v) / duration(f)
             var p = dynamic + model.uncorePower + model.clockPower(at: f)
             for _ in 0..<3 {
                 p =

@@ -71,7 +71,7 @@ public enum Calibrator {
             }
         }
 
-        func get(_ m: Machine) -> Double {
+        public func get(_ m: Machine) -> Double {
             switch self {
             case .matrix: return m.efficiency.matrix
             case .matrixFP8: return m.efficiency.matrix(.fp8)
@@ -125,6 +125,7 @@ public enum Calibrator {
         public var after: Double
         public var machine: Machine
         public var harness: Harness
+        public var diagnostics: FitDiagnostics?
     }
 
     /// Fits `parameters` to minimise an arbitrary objective (used for power data sets).
@@ -134,8 +135,12 @@ public enum Calibrator {
         let (state, before, after) = try search(State(machine: machine, harness: Harness()), parameters: parameters, rounds: rounds) {
             try objective($0.machine)
         }
+        let diagnostics = try diagnose(state, parameters: parameters, objective: { try objective($0.machine) }) {
+            [try objective($0.machine)]
+        }
         return Result(
-            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness())
+            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness(),
+            diagnostics: diagnostics)
     }
 
     /// `harness`: the starting measurement overhead of the rows' data set (fitted too when listed).
@@ -143,12 +148,28 @@ public enum Calibrator {
         _ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Harness = Harness(), rounds: Int = 3
     ) throws -> Result {
         let calibration = rows.filter { $0.split == .calibration }
-        let (state, before, after) = try search(State(machine: machine, harness: harness), parameters: parameters, rounds: rounds) {
-            state in
+        func objective(_ state: State) throws -> Double {
             Validator.balancedMAPE(try Validator.predict(calibration, on: state.machine, harness: state.harness))
         }
+        let (state, before, after) = try search(
+            State(machine: machine, harness: harness), parameters: parameters, rounds: rounds, objective: objective)
+        let diagnostics = try diagnose(state, parameters: parameters, objective: objective) {
+            weightedResiduals(try Validator.predict(calibration, on: $0.machine, harness: $0.harness))
+        }
         return Result(
-            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness)
+            values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness,
+            diagnostics: diagnostics)
+    }
+
+    /// Diagnoses the values a machine holds now (a chip file's fitted values) without fitting.
+    public static func diagnose(_ machine: Machine, rows: [ValidationRow], parameters: [Parameter], harness: Harness = Harness()) throws
+        -> FitDiagnostics
+    {
+        let calibration = rows.filter { $0.split == .calibration }
+        return try diagnose(
+            State(machine: machine, harness: harness), parameters: parameters,
+            objective: { Validator.balancedMAPE(try Validator.predict(calibration, on: $0.machine, harness: $0.harness)) },
+            residuals: { weightedResiduals(try Validator.predict(calibration, on: $0.machine, harness: $0.harness)) })
     }
 
     /// What a fit adjusts: the machine's figures and the data set's harness overhead.
@@ -205,5 +226,124 @@ public enum Calibrator {
             }
         }
         return (current, before, best)
+    }
+}
+
+/// How well a fit pins its parameters down: what `xpusim calibrate` prints after the values.
+public struct FitDiagnostics: Sendable {
+    public struct Entry: Sendable {
+        public var parameter: Calibrator.Parameter
+        public var value: Double
+        /// The rise of the objective when the parameter moves one coarse step (1/24 of its range)
+        /// away from the fitted value, the worse of both directions (absolute, 0.01 = 1 point).
+        public var sensitivity: Double
+        /// The fitted value sits within one fine step of a bound of its range.
+        public var atBound: Bool
+    }
+    public var entries: [Entry]
+    /// Correlations between fitted parameters from the residuals' Jacobian, (JᵀJ)⁻¹ normalised;
+    /// nil where JᵀJ is singular (some parameter has no effect on any row).
+    public var correlation: [[Double]]?
+
+    /// Pairs whose correlation exceeds `limit` in magnitude: a ridge the data cannot resolve.
+    public func ridges(limit: Double = 0.95) -> [(Calibrator.Parameter, Calibrator.Parameter, Double)] {
+        guard let correlation else { return [] }
+        var result: [(Calibrator.Parameter, Calibrator.Parameter, Double)] = []
+        for i in entries.indices { for j in entries.indices where j > i && abs(correlation[i][j]) > limit {
+            result.append((entries[i].parameter, entries[j].parameter, correlation[i][j]))
+        } }
+        return result
+    }
+}
+
+extension Calibrator {
+    /// Diagnoses a fitted state: per-parameter sensitivity and bound, and the correlation matrix.
+    /// `residuals` gives one signed error per calibration row, weighted as the objective weighs it.
+    static func diagnose(
+        _ state: State, parameters: [Parameter], objective: (State) throws -> Double, residuals: (State) throws -> [Double]
+    ) throws -> FitDiagnostics {
+        let base = try objective(state)
+        let r0 = try residuals(state)
+        var entries: [FitDiagnostics.Entry] = []
+        var jacobian: [[Double]] = []
+        for parameter in parameters {
+            let range = parameter.range
+            let step = (range.upperBound - range.lowerBound) / 24
+            let value = state.get(parameter)
+            let up = min(range.upperBound, value + step)
+            let down = max(range.lowerBound, value - step)
+            var rise = 0.0
+            var column = Array(repeating: 0.0, count: r0.count)
+            var trialUp = state
+            trialUp.set(parameter, up)
+            var trialDown = state
+            trialDown.set(parameter, down)
+            if up > value { rise = max(rise, try objective(trialUp) - base) }
+            if down < value { rise = max(rise, try objective(trialDown) - base) }
+            if up > down {
+                let rUp = try residuals(trialUp)
+                let rDown = try residuals(trialDown)
+                for k in column.indices { column[k] = (rUp[k] - rDown[k]) / (up - down) * step }
+            }
+            jacobian.append(column)
+            let fine = step / 10
+            entries.append(
+                .init(
+                    parameter: parameter, value: value, sensitivity: rise,
+                    atBound: value - range.lowerBound < fine * 0.999 || range.upperBound - value < fine * 0.999))
+        }
+        return FitDiagnostics(entries: entries, correlation: correlations(jacobian))
+    }
+
+    /// (JᵀJ)⁻¹ normalised to unit diagonal; `columns[i]` is ∂r/∂θᵢ. Gauss-Jordan with pivoting.
+    static func correlations(_ columns: [[Double]]) -> [[Double]]? {
+        let n = columns.count
+        guard n > 0 else { return nil }
+        var a = Array(repeating: Array(repeating: 0.0, count: n), count: n)
+        for i in 0..<n {
+            for j in 0..<n {
+                var sum = 0.0
+                for k in columns[i].indices { sum += columns[i][k] * columns[j][k] }
+                a[i][j] = sum
+            }
+        }
+        let scale = a.indices.map { a[$0][$0] }.max() ?? 0
+        guard scale > 0 else { return nil }
+        var inverse = (0..<n).map { i in (0..<n).map { j in i == j ? 1.0 : 0.0 } }
+        for col in 0..<n {
+            guard let pivot = (col..<n).max(by: { abs(a[$0][col]) < abs(a[$1][col]) }), abs(a[pivot][col]) > 1e-12 * scale else {
+                return nil
+            }
+            a.swapAt(col, pivot)
+            inverse.swapAt(col, pivot)
+            let p = a[col][col]
+            for j in 0..<n {
+                a[col][j] /= p
+                inverse[col][j] /= p
+            }
+            for i in 0..<n where i != col {
+                let f = a[i][col]
+                guard f != 0 else { continue }
+                for j in 0..<n {
+                    a[i][j] -= f * a[col][j]
+                    inverse[i][j] -= f * inverse[col][j]
+                }
+            }
+        }
+        var result = inverse
+        for i in 0..<n {
+            for j in 0..<n {
+                let norm: Double = (inverse[i][i] * inverse[j][j]).squareRoot()
+                result[i][j] = inverse[i][j] / norm
+            }
+        }
+        return result
+    }
+
+    /// One residual per calibration row, weighted so that each regime counts equally (as in the objective).
+    static func weightedResiduals(_ predictions: [Validator.Prediction]) -> [Double] {
+        var counts: [String: Int] = [:]
+        for p in predictions { counts[p.row.regime, default: 0] += 1 }
+        return predictions.map { $0.error / Double(counts[$0.row.regime]!).squareRoot() }
     }
 }

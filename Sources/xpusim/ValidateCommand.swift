@@ -197,6 +197,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
     var fit: String =
         "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
+    @Flag(help: "Do not fit: diagnose the values the chip file holds (sensitivity, bounds, ridges).")
+    var diagnose = false
     @Option(help: "Folder of the measured digest (default: $XPUSIM_MEASURED or chips/measured).")
     var dataDir: String?
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
@@ -224,6 +226,7 @@ struct CalibrateCommand: ParsableCommand {
             )
             print("fitted values (for \(spec.document.file)):")
             for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
+            printDiagnostics(result.diagnostics)
             return
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
@@ -235,6 +238,13 @@ struct CalibrateCommand: ParsableCommand {
         for set in sets { rows += try loadRows(set, dataDir) }
         let machine = Machine(spec)
         let harness = sets.count == 1 ? sets[0].harness : Harness()
+        if diagnose {
+            print("values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows (\(sets.map(\.id).joined(separator: ", ")))")
+            for parameter in parameters where ![.harness, .harnessCompiled].contains(parameter) {
+                print("  \(parameter.rawValue): \(formatNumber(parameter.get(machine)))")
+            }
+            return printDiagnostics(try simulate { try Calibrator.diagnose(machine, rows: rows, parameters: parameters, harness: harness) })
+        }
         let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
         print(
             "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))"
@@ -255,8 +265,28 @@ struct CalibrateCommand: ParsableCommand {
             }
             print("  \(name): \(text)")
         }
+        printDiagnostics(result.diagnostics)
         let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
         print("\n" + summaryTable(Validator.summarise(after)))
+    }
+}
+
+/// Sensitivity, bounds and ridges of a fit: which fitted values the data really pin down.
+func printDiagnostics(_ diagnostics: FitDiagnostics?) {
+    guard let diagnostics else { return }
+    print("\nhow well the calibration rows pin each value (objective rise one coarse step away; flags):")
+    for e in diagnostics.entries {
+        var flags: [String] = []
+        if e.atBound { flags.append("AT A BOUND of its range: the model misses something, or the bound is wrong") }
+        if e.sensitivity < 0.0005 { flags.append("UNPINNED: the objective hardly moves") }
+        print("  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))")
+    }
+    let ridges = diagnostics.ridges()
+    if diagnostics.entries.count > 1 && diagnostics.correlation == nil {
+        print("  correlations: not defined (some parameter has no effect on any calibration row)")
+    }
+    for (a, b, c) in ridges {
+        print("  RIDGE: \(a.rawValue) and \(b.rawValue) correlate at \(String(format: "%+.2f", c)): the rows cannot tell them apart")
     }
 }
 
