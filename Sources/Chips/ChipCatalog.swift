@@ -37,10 +37,30 @@ public struct ChipCatalog: Sendable {
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         if documents.isEmpty { throw ConfigError(file: directory, message: "no chip files (*.yaml) found") }
+        let byID = Dictionary(documents.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        documents = try documents.map { try $0.resolvingCopies { byID[$0] } }
         return ChipCatalog(directory: directory, documents: documents)
     }
 
     public var ids: [String] { documents.map(\.id) }
+
+    /// Resolves a document's copied figures (`same_as:`) against the chips in `directory`, reading
+    /// only the files needed; a file that does not read is skipped here (it reports its own errors).
+    public static func resolvingCopies(_ document: ChipDocument, directory: String = defaultDirectory()) throws -> ChipDocument {
+        guard document.hasUnresolvedCopies else { return document }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        var cache: [String: ChipDocument] = [:]
+        return try document.resolvingCopies { id in
+            if let known = cache[id] { return known }
+            for name in files {
+                guard let base = try? ChipDocument.load(file: (directory as NSString).appendingPathComponent(name)) else { continue }
+                for candidate in [base] + base.variants.compactMap({ base.variant($0.id) }) { cache[candidate.id] = candidate }
+                if let found = cache[id] { return found }
+            }
+            return nil
+        }
+    }
 
     /// The chip named by `reference`: a catalogue id, or the path of a YAML file (optionally
     /// `path#variant`). `overrides` are `path=value` assignments applied on top.
@@ -59,6 +79,7 @@ public struct ChipCatalog: Sendable {
                 }
                 document = variant
             }
+            document = try resolvingCopies(document, directory: directory)
         } else {
             let catalog = try load(directory: directory)
             guard let found = catalog.documents.first(where: { $0.id == reference }) else {

@@ -174,15 +174,20 @@ struct ChipFileReader {
         }
     }
 
-    /// A figure is `{value: ..., source: key}` or `{value: ..., kind: estimated, how: ...}`;
-    /// labels and choices may be written plainly.
+    /// A figure is `{value: ..., source: key}`, `{value: ..., kind: estimated, how: ...}`,
+    /// `{value: ..., kind: fitted, fit: COMMAND, data: HASH}` or a copy from another chip,
+    /// `{same_as: CHIP, how: ...}` (optionally `scaled_by: PATH`); labels and choices may be written plainly.
     mutating func parseFigure(_ node: ConfigNode, _ declaration: ParameterDeclaration) -> Figure? {
         if case .mapping(let entries) = node.content {
-            let allowed = ["value", "source", "kind", "how"]
+            let allowed = ["value", "source", "kind", "how", "fit", "data", "same_as", "scaled_by"]
             var valueNode: ConfigNode?
             var sourceKey: String?
             var kind: FigureKind?
             var how: String?
+            var fit: String?
+            var dataHash: String?
+            var sameAs: String?
+            var scaledBy: String?
             for (key, child) in entries {
                 switch key {
                 case "value":
@@ -195,25 +200,53 @@ struct ChipFileReader {
                     if let text = try? child.string(), let k = FigureKind(rawValue: text), k != .override {
                         kind = k
                     } else {
-                        errors.append(child.error("expected one of: vendor, measured, derived, estimated; found \(child.found)"))
+                        errors.append(child.error("expected one of: vendor, measured, derived, estimated, fitted; found \(child.found)"))
                     }
                 case "how": how = try? child.string()
+                case "fit": fit = try? child.string()
+                case "data": dataHash = try? child.string()
+                case "same_as": sameAs = try? child.string()
+                case "scaled_by":
+                    scaledBy = try? child.string()
+                    if let scaledBy, ParameterCatalog.declaration(for: scaledBy) == nil {
+                        errors.append(child.error("scaled_by names no chip parameter: \(scaledBy)"))
+                    }
                 default: errors.append(unknownKey(key, child, allowed))
                 }
+            }
+            if let sameAs {
+                if valueNode != nil || kind != nil || sourceKey != nil {
+                    errors.append(node.error("a copied figure (same_as: \(sameAs)) takes its value, kind and source from its origin: drop value, kind and source"))
+                }
+                if how == nil { errors.append(node.error("a copied figure must say why the copy holds (how: ...)")) }
+                if scaledBy != nil, !declaration.type.isQuantity { errors.append(node.error("scaled_by applies to quantities only")) }
+                var figure = Figure(value: .number(.nan), kind: .derived, file: file, line: node.line)
+                figure.how = how
+                figure.sameAs = sameAs
+                figure.scaledBy = scaledBy
+                return figure
             }
             guard let valueNode else {
                 errors.append(node.error("missing \"value\" (\(declaration.meaning); \(declaration.type.expected))"))
                 return nil
             }
             guard let value = parseValue(valueNode, declaration.type) else { return nil }
-            if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated {
-                errors.append(node.error("a figure needs a source (source: KEY) or kind: derived/estimated with how:"))
+            if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated, kind != .fitted {
+                errors.append(node.error("a figure needs a source (source: KEY), kind: derived/estimated with how:, or kind: fitted with fit: and data:"))
             }
             if kind == .derived || kind == .estimated, how == nil {
                 errors.append(node.error("a \(kind!.rawValue) figure must say how it was obtained (how: ...)"))
             }
+            if kind == .fitted, fit == nil || dataHash == nil {
+                errors.append(node.error("a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...), as xpusim calibrate prints them"))
+            }
+            if kind != .fitted, fit != nil || dataHash != nil {
+                errors.append(node.error("fit: and data: belong to a figure of kind: fitted"))
+            }
             var figure = Figure(value: value, kind: kind ?? .vendor, file: file, line: node.line)
             figure.how = how
+            figure.fit = fit
+            figure.dataHash = dataHash
             if let sourceKey { figure.source = Source(key: sourceKey, url: "", kind: kind ?? .vendor) }
             figure.kind = kind ?? .vendor
             if kind == nil, sourceKey != nil { figure.kind = .override }  // resolved from the source later

@@ -16,6 +16,10 @@ public enum ChipValidator {
         func fail(_ path: String, _ message: String) {
             errors.append(ConfigError(file: file, line: document.figures[path]?.line, path: path, message: message))
         }
+        for (path, figure) in document.figures.sorted(by: { $0.key < $1.key }) where figure.sameAs != nil && figure.origin == nil {
+            fail(path, "copied figure (same_as: \(figure.sameAs!)) not resolved: load the chip through the catalogue (ChipCatalog.resolvingCopies)")
+        }
+        if document.hasUnresolvedCopies { return errors }
         func n(_ path: String) -> Double? { document.number(path) }
         func fmt(_ path: String, _ value: Double) -> String {
             if case .quantity(let kind) = ParameterCatalog.declaration(for: path)?.type { return Quantity.format(value, kind) }

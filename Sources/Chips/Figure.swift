@@ -10,6 +10,9 @@ public enum FigureKind: String, Sendable, CaseIterable {
     case derived
     /// An engineering estimate; `how` says from what evidence.
     case estimated
+    /// Fitted by `xpusim calibrate` on measured data: `fit` gives the command, `data` a hash of the
+    /// calibration rows it saw (`xpusim calibrate` prints both).
+    case fitted
     /// Set on the command line with `--set`.
     case override
 }
@@ -53,6 +56,16 @@ public struct Figure: Sendable {
     public var how: String?
     public var file: String
     public var line: Int?
+    /// For fitted figures: the command that produced the value, and the hash of the data it saw.
+    public var fit: String?
+    public var dataHash: String?
+    /// A figure copied from another chip (`same_as: h100-sxm`), optionally scaled by the ratio of
+    /// one of this chip's figures to the origin's (`scaled_by: power.tdp`); resolved when the chip
+    /// is loaded, so a refit of the origin propagates.
+    public var sameAs: String?
+    public var scaledBy: String?
+    /// Where a copied figure's value came from, once resolved: "h100-sxm (chips/nvidia-h100.yaml:147)".
+    public var origin: String?
 
     /// The value as it is printed, with its display unit.
     public func formatted(as type: ParameterType) -> String {

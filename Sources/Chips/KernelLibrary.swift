@@ -241,7 +241,8 @@ extension KernelLibrary {
     }
 }
 
-/// Reads `{value: ..., source: key}` or `{value: ..., kind: derived|estimated, how: ...}` figures.
+/// Reads `{value: ..., source: key}`, `{value: ..., kind: derived|estimated, how: ...}` or
+/// `{value: ..., kind: fitted, fit: COMMAND, data: HASH}` figures.
 struct FigureReader {
     var sources: [String: Source]
 
@@ -253,15 +254,24 @@ struct FigureReader {
         let source = try f.optional("source")?.string()
         let kind = try f.optional("kind")?.string()
         let how = try f.optional("how")?.string()
+        let fit = try f.optional("fit")?.string()
+        let data = try f.optional("data")?.string()
         try f.finish()
+        if kind == "fitted" {
+            guard fit?.isEmpty == false, data?.isEmpty == false else {
+                throw node.error("a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...)")
+            }
+        } else if fit != nil || data != nil {
+            throw node.error("fit: and data: belong to a figure of kind: fitted")
+        }
         if let source {
             guard sources[source] != nil else {
                 throw node.error(
                     "source \"\(source)\" is not declared under sources: (declared: \(sources.keys.sorted().joined(separator: ", ")))")
             }
         } else {
-            guard let kind, kind == "derived" || kind == "estimated", how?.isEmpty == false else {
-                throw node.error("a figure needs a source, or kind: derived or estimated with how: saying from what")
+            guard let kind, kind == "fitted" || ((kind == "derived" || kind == "estimated") && how?.isEmpty == false) else {
+                throw node.error("a figure needs a source, kind: derived or estimated with how: saying from what, or kind: fitted with fit: and data:")
             }
         }
         return value

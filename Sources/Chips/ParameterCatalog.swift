@@ -15,6 +15,11 @@ public enum ParameterType: Sendable, Equatable {
     /// A table of (x, y) points, e.g. the V-f curve: [[frequency, voltage], ...].
     case curve(QuantityKind, QuantityKind)
 
+    var isQuantity: Bool {
+        if case .quantity = self { return true }
+        return false
+    }
+
     var needsSource: Bool {
         switch self {
         case .label, .choice: return false

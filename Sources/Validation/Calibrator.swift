@@ -172,6 +172,21 @@ public enum Calibrator {
             residuals: { weightedResiduals(try Validator.predict(calibration, on: $0.machine, harness: $0.harness)) })
     }
 
+    /// A short hash of the calibration rows a fit sees (label, regime and measured value of each, in
+    /// order): a fitted figure's `data:` in a chip file, so a change of data or split shows as stale.
+    public static func dataHash(_ rows: [ValidationRow]) -> String {
+        let text = rows.filter { $0.split == .calibration }.map { "\($0.label)|\($0.regime)|\($0.measured)" }.joined(separator: "\n")
+        return "sha256:" + ContentHash.sha256(text).prefix(16)
+    }
+
+    /// The same for a power set: its calibration predictions' labels and measured values.
+    public static func dataHash(_ predictions: [PowerPrediction]) -> String {
+        let text = predictions.filter { $0.split == .calibration }.map { p in
+            p.label + "|" + p.measured.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        }.joined(separator: "\n")
+        return "sha256:" + ContentHash.sha256(text).prefix(16)
+    }
+
     /// What a fit adjusts: the machine's figures and the data set's harness overhead.
     struct State {
         var machine: Machine

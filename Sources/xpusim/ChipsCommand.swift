@@ -91,6 +91,9 @@ struct ChipsCommand: ParsableCommand {
                     }
                     if let source = figure.source { item["source"] = source.url }
                     if let how = figure.how { item["how"] = how }
+                    if let fit = figure.fit { item["fit"] = fit }
+                    if let hash = figure.dataHash { item["data"] = hash }
+                    if let origin = figure.origin { item["same_as"] = origin }
                     return item
                 }
                 printJSON(summary)
@@ -99,10 +102,13 @@ struct ChipsCommand: ParsableCommand {
             print("\(spec.name) (\(spec.id)), \(document.file)\(document.baseID.map { ", variant of \($0)" } ?? "")\n")
             var table = TextTable(["parameter", "value", "kind", "source / how"])
             for (path, declaration, figure) in rows {
-                var origin = figure.source?.url ?? ""
-                if let how = figure.how { origin = origin.isEmpty ? how : "\(origin); \(how)" }
+                var origin = figure.origin.map { "same as \($0)" } ?? ""
+                for part in [figure.source?.url, figure.how, figure.fit.map { "fitted by `\($0)` on data \(figure.dataHash ?? "?")" }] {
+                    if let part { origin = origin.isEmpty ? part : "\(origin); \(part)" }
+                }
                 table.add([
-                    path, figure.formatted(as: declaration.type), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue,
+                    path, figure.formatted(as: declaration.type),
+                    figure.source == nil && figure.how == nil && figure.fit == nil ? "" : figure.kind.rawValue,
                     origin,
                 ])
             }
@@ -133,11 +139,11 @@ struct ChipsCommand: ParsableCommand {
             var failed = false
             for file in files {
                 do {
+                    let folder = (file as NSString).deletingLastPathComponent
                     let document = try ChipDocument.load(file: file)
-                    let libraries = KernelLibraries.directory(besideChipsIn: (file as NSString).deletingLastPathComponent)
-                    _ = try ChipSpec(document, libraries: libraries)
-                    for variant in document.variants {
-                        if let v = document.variant(variant.id) { _ = try ChipSpec(v, libraries: libraries) }
+                    let libraries = KernelLibraries.directory(besideChipsIn: folder)
+                    for chip in [document] + document.variants.compactMap({ document.variant($0.id) }) {
+                        _ = try ChipSpec(ChipCatalog.resolvingCopies(chip, directory: folder.isEmpty ? "." : folder), libraries: libraries)
                     }
                     print("\(file): ok (\(([document.id] + document.variants.map(\.id)).joined(separator: ", ")))")
                 } catch let error as ConfigErrors {

@@ -224,7 +224,8 @@ struct CalibrateCommand: ParsableCommand {
             print(
                 "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
             )
-            print("fitted values (for \(spec.document.file)):")
+            let hash = Calibrator.dataHash(try simulate { try powerSet.evaluate(directory, Machine(spec)) })
+            print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(hash)):")
             for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
             printDiagnostics(result.diagnostics)
             return
@@ -239,7 +240,9 @@ struct CalibrateCommand: ParsableCommand {
         let machine = Machine(spec)
         let harness = sets.count == 1 ? sets[0].harness : Harness()
         if diagnose {
-            print("values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows (\(sets.map(\.id).joined(separator: ", ")))")
+            print(
+                "values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows (\(sets.map(\.id).joined(separator: ", "))), data \(Calibrator.dataHash(rows))"
+            )
             for parameter in parameters where ![.harness, .harnessCompiled].contains(parameter) {
                 print("  \(parameter.rawValue): \(formatNumber(parameter.get(machine)))")
             }
@@ -252,7 +255,7 @@ struct CalibrateCommand: ParsableCommand {
         print(
             "calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
         )
-        print("fitted values (for \(spec.document.file)):")
+        print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(Calibrator.dataHash(rows))):")
         for (parameter, value) in result.values {
             let text =
                 [.launchOverhead, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
