@@ -44,6 +44,16 @@ public func nearest(_ word: String, in candidates: [String]) -> String? {
     return distance <= max(2, candidate.count / 3) ? candidate : nil
 }
 
+/// The hint for a message about an unknown word: `; did you mean "stream"?`, or "" when no
+/// candidate is close enough. Every "did you mean" the tool prints is built here.
+///
+/// ```
+/// throw node.error("unknown op \"\(name)\"\(didYouMean(name, in: opNames))")   // unknown op "gemn"; did you mean "gemm"?
+/// ```
+public func didYouMean(_ word: String, in candidates: [String]) -> String {
+    nearest(word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
+}
+
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a)
     let b = Array(b)

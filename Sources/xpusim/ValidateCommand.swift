@@ -38,9 +38,9 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         if let powerSet = PowerValidationSet.named(data) { return try runPower(powerSet) }
         let set = try dataSet(data)
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let spec = try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
         let rowsIn = try loadRows(set, dataDir)
-        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness) }
+        let predictions = try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness)
         let summary = Validator.summarise(predictions)
         if format == .json {
             printJSON([
@@ -77,14 +77,8 @@ struct ValidateCommand: ParsableCommand {
 
 extension ValidateCommand {
     func runPower(_ set: PowerValidationSet) throws {
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
-        let predictions: [PowerPrediction]
-        do {
-            predictions = try simulate { try set.evaluate(dataDir ?? ValidationSet.defaultDirectory(), Machine(spec)) }
-        } catch let error as ValidationDataError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
-        }
+        let spec = try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
+        let predictions = try set.evaluate(dataDir ?? ValidationSet.defaultDirectory(), Machine(spec))
         let summary = PowerValidationSet.summarise(predictions)
         if format == .json {
             printJSON([
@@ -151,12 +145,10 @@ struct CalibrateCommand: ParsableCommand {
             return p
         }
         if let powerSet = PowerValidationSet.named(data) {
-            let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+            let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let directory = dataDir ?? ValidationSet.defaultDirectory()
-            let result = try simulate {
-                try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
-                    PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
-                }
+            let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
+                PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
             }
             print(
                 "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
@@ -166,7 +158,7 @@ struct CalibrateCommand: ParsableCommand {
             return
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
         if (parameters.contains(.harness) || parameters.contains(.harnessCompiled)) && sets.count != 1 {
             throw ValidationError("--fit harness fits one data set's measurement overhead: give exactly one --data set")
         }
@@ -174,7 +166,7 @@ struct CalibrateCommand: ParsableCommand {
         for set in sets { rows += try loadRows(set, dataDir) }
         let machine = Machine(spec)
         let harness = sets.count == 1 ? sets[0].harness : Harness()
-        let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
+        let result = try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness)
         print(
             "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))"
         )
@@ -194,37 +186,22 @@ struct CalibrateCommand: ParsableCommand {
             }
             print("  \(name): \(text)")
         }
-        let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
+        let after = try Validator.predict(rows, on: result.machine, harness: result.harness)
         print("\n" + summaryTable(Validator.summarise(after)))
     }
 }
 
 func dataSet(_ id: String) throws -> ValidationSet {
     guard let set = ValidationSet.named(id) else {
-        let hint = nearest(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
-        FileHandle.standardError.write(
-            Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
-        throw ExitCode(1)
+        let hint = didYouMean(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id))
+        throw OptionError(
+            option: "--data", message: "unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))")
     }
     return set
 }
 
 func loadRows(_ set: ValidationSet, _ directory: String?) throws -> [ValidationRow] {
-    do {
-        return try set.load(directory ?? ValidationSet.defaultDirectory())
-    } catch let error as ValidationDataError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
-func simulate<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as SimulationError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
+    try set.load(directory ?? ValidationSet.defaultDirectory())
 }
 
 func summaryTable(_ summary: [Validator.Summary]) -> String {

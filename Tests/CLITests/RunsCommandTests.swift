@@ -23,7 +23,9 @@ final class RunsCommandTests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("stored as run 4 in \(db)"), table.stdout)
 
         let list = try xpusim(["runs", "list", "--db", db, "--format", "json"])
-        let runs = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let listed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(listed["schema"] as? Int, 1)
+        let runs = try XCTUnwrap(listed["runs"] as? [[String: Any]])
         XCTAssertEqual(runs.map { $0["id"] as? Int }, [4, 3, 2, 1])
         let filtered = try xpusim(["runs", "list", "--db", db, "--chip", "h20"])
         XCTAssertTrue(filtered.stdout.contains("gemm-sweep") && !filtered.stdout.contains("ascend"), filtered.stdout)
