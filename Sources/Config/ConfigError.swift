@@ -33,8 +33,13 @@ public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
-/// The closest candidate to `word` by edit distance, if it is close enough to be a likely misspelling.
+/// The closest candidate to `word`: the shortest one it begins (an id typed short, `h100` for
+/// `h100-sxm`), else the nearest by edit distance if it is close enough to be a likely misspelling.
 public func nearest(_ word: String, in candidates: [String]) -> String? {
+    let lowered = word.lowercased()
+    if lowered.count >= 3, let completed = candidates.filter({ $0.lowercased().hasPrefix(lowered) }).min(by: { $0.count < $1.count }) {
+        return completed
+    }
     var best: (String, Int)?
     for candidate in candidates {
         let distance = editDistance(word.lowercased(), candidate.lowercased())

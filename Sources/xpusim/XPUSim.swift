@@ -17,34 +17,47 @@ struct XPUSim: ParsableCommand {
     /// Parses the command line, runs the command, and reports every error in this one place.
     ///
     /// A problem with the user's input (a file, an option's value, the database) is printed by
-    /// ``ErrorReport`` and ends with exit status 1. A command line ArgumentParser rejects (an
-    /// unknown option, a value it cannot parse, a `ValidationError`) gets its message and usage
-    /// under the same `error: ` prefix and exit status 64; `--help` and `--version` print to
-    /// standard output and exit 0.
+    /// ``ErrorReport`` and ends with exit status 1. A command line that ArgumentParser rejects (an
+    /// unknown option, a value it cannot parse, a `ValidationError` of `validate()`) gets its
+    /// message and usage under the same `error: ` prefix and exit status 64, and so does a
+    /// `ValidationError` found while running, without the usage (ArgumentParser would print the
+    /// root command's there). `--help` and `--version` print to standard output and exit 0.
     ///
     /// ```
     /// $ xpusim run --chip h100-sxm --workload W --power-limit 900W
     /// error: --power-limit: 900 W is outside h100-sxm's range 200-700 W
     /// ```
     static func main() {
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            command = try parseAsRoot()
         } catch {
-            if let report = ErrorReport(error) {
-                FileHandle.standardError.write(Data(report.text.utf8))
-                Foundation.exit(1)
-            }
-            let code = exitCode(for: error)
-            let text = fullMessage(for: error)
-            if code.isSuccess {
-                print(text)
-            } else if !text.isEmpty {
-                let message = text.hasPrefix("Error: ") ? "error: " + text.dropFirst("Error: ".count) : text
-                FileHandle.standardError.write(Data((message + "\n").utf8))
-            }
-            Foundation.exit(code.rawValue)
+            exit(reporting: error)
         }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(reporting: error)
+        }
+    }
+
+    private static func exit(reporting error: Error) -> Never {
+        if let report = ErrorReport(error) {
+            FileHandle.standardError.write(Data(report.text.utf8))
+            Foundation.exit(1)
+        }
+        let code = exitCode(for: error)
+        let text = fullMessage(for: error)
+        if code.isSuccess {
+            print(text)
+        } else if !text.isEmpty {
+            let message = text.hasPrefix("Error: ") ? "error: " + text.dropFirst("Error: ".count) : text
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+        }
+        Foundation.exit(code.rawValue)
     }
 }
 
