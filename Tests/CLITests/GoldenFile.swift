@@ -52,7 +52,9 @@ extension XCTestCase {
             do {
                 try FileManager.default.createDirectory(at: GoldenFile.directory, withIntermediateDirectories: true)
                 try actual.write(to: url, atomically: true, encoding: .utf8)
-                XCTFail("recorded Golden/\(name) (\(expected == nil ? "new" : "changed")); review the diff and commit it", file: file, line: line)
+                XCTFail(
+                    "recorded Golden/\(name) (\(expected == nil ? "new" : "changed")); review the diff and commit it", file: file,
+                    line: line)
             } catch {
                 XCTFail("cannot write Golden/\(name): \(error)", file: file, line: line)
             }

@@ -42,11 +42,16 @@ final class GoldenTests: XCTestCase {
         try check("run-json", ["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--format", "json"])
         try check(
             "run-repeat-top",
-            ["run", "--chip", "ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--no-store", "--repeat", "4", "--top", "3"])
+            [
+                "run", "--chip", "ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--no-store", "--repeat", "4",
+                "--top", "3",
+            ])
         try check(
             "run-conditions",
-            ["run", "--chip", "h100-sxm", "--workload", "workloads/gemm-sweep.yaml", "--no-store", "--top", "2", "--power-limit", "400W",
-             "--ambient", "-10C", "--cooling", "air"])
+            [
+                "run", "--chip", "h100-sxm", "--workload", "workloads/gemm-sweep.yaml", "--no-store", "--top", "2", "--power-limit", "400W",
+                "--ambient", "-10C", "--cooling", "air",
+            ])
     }
 
     func testChips() throws {
@@ -65,7 +70,8 @@ final class GoldenTests: XCTestCase {
 
     func testErrorsOfBadTraces() throws {
         for name in ["bad-yaml", "unknown-field", "unknown-op", "unknown-dep", "cycle"] {
-            try check("error-trace-\(name)", ["run", "--chip", "h100-sxm", "--workload", "Tests/CLITests/Fixtures/\(name).yaml", "--no-store"])
+            try check(
+                "error-trace-\(name)", ["run", "--chip", "h100-sxm", "--workload", "Tests/CLITests/Fixtures/\(name).yaml", "--no-store"])
         }
         try check("error-trace-missing", ["run", "--chip", "h100-sxm", "--workload", "workloads/nowhere.yaml", "--no-store"])
         try check("error-trace-no-fp8", ["run", "--chip", "ascend-910b2", "--workload", "workloads/example.yaml", "--no-store"])
@@ -85,8 +91,10 @@ final class GoldenTests: XCTestCase {
         try Data([0x00, 0x9f, 0x92, 0x96, 0xff]).write(to: temporary.appendingPathComponent("a-binary.yaml"))
         try check(
             "error-chips-validate",
-            ["chips", "validate", temporary.appendingPathComponent("b-typos.yaml").path, "chips/nvidia-h20.yaml",
-             temporary.appendingPathComponent("a-binary.yaml").path])
+            [
+                "chips", "validate", temporary.appendingPathComponent("b-typos.yaml").path, "chips/nvidia-h20.yaml",
+                temporary.appendingPathComponent("a-binary.yaml").path,
+            ])
     }
 
     func testErrorsOfBadOptions() throws {
@@ -99,7 +107,9 @@ final class GoldenTests: XCTestCase {
         ]
         for (name, options) in cases { try check("error-option-\(name)", run + options) }
         try check("error-option-missing", ["run", "--chip", "h100-sxm"])
-        try check("error-option-baseline", ["compare", "--chips", "h100-sxm,h20", "--workload", "workloads/example.yaml", "--baseline", "a100-sxm"])
+        try check(
+            "error-option-baseline",
+            ["compare", "--chips", "h100-sxm,h20", "--workload", "workloads/example.yaml", "--baseline", "a100-sxm"])
     }
 
     func testErrorsOfBadDatabases() throws {
