@@ -76,7 +76,9 @@ public struct ChipDocument: Sendable {
         located.path = path
         var reader = ChipFileReader(file: "--set")
         guard let value = reader.parseValue(located, declaration.type) else {
-            throw reader.errors.first ?? ConfigError(file: "--set", path: path, message: "expected \(declaration.type.expected)")
+            // The value's line and column are those of the option's text, not of a file: the option names the place.
+            let error = reader.errors.first ?? ConfigError(file: "--set", path: path, message: "expected \(declaration.type.expected)")
+            throw ConfigError(file: "--set", path: error.path, message: error.message)
         }
         figures[path] = Figure(value: value, kind: .override, source: nil, how: "set on the command line", file: "--set")
     }

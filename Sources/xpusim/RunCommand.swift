@@ -58,7 +58,7 @@ struct RunCommand: ParsableCommand {
         }
         var runID: Int64?
         if !noStore {
-            let store = try RunStore(path: database.path)
+            let store = try openStore(database)
             let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
             var options = [
                 "chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
