@@ -83,7 +83,7 @@ public struct ChipCatalog: Sendable {
         } else {
             let catalog = try load(directory: directory)
             guard let found = catalog.documents.first(where: { $0.id == reference }) else {
-                let hint = nearest(reference, in: catalog.ids).map { "; did you mean \"\($0)\"?" } ?? ""
+                let hint = didYouMean(reference, in: catalog.ids)
                 throw ConfigError(
                     file: directory, message: "no chip with id \"\(reference)\"\(hint) (known: \(catalog.ids.joined(separator: ", ")))")
             }

@@ -68,7 +68,7 @@ public struct ChipDocument: Sendable {
         let text = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
         guard let declaration = ParameterCatalog.declaration(for: path) else {
             let known = ParameterCatalog.orderedPaths
-            let hint = nearest(path, in: known).map { "; did you mean \"\($0)\"?" } ?? ""
+            let hint = didYouMean(path, in: known)
             throw ConfigError(file: "--set", path: path, message: "unknown chip parameter\(hint)")
         }
         let node = try ConfigNode.parse(text: text.isEmpty ? "\"\"" : text, file: "--set")
@@ -76,7 +76,9 @@ public struct ChipDocument: Sendable {
         located.path = path
         var reader = ChipFileReader(file: "--set")
         guard let value = reader.parseValue(located, declaration.type) else {
-            throw reader.errors.first ?? ConfigError(file: "--set", path: path, message: "expected \(declaration.type.expected)")
+            // The value's line and column are those of the option's text, not of a file: the option names the place.
+            let error = reader.errors.first ?? ConfigError(file: "--set", path: path, message: "expected \(declaration.type.expected)")
+            throw ConfigError(file: "--set", path: error.path, message: error.message)
         }
         figures[path] = Figure(value: value, kind: .override, source: nil, how: "set on the command line", file: "--set")
     }
@@ -144,12 +146,8 @@ struct ChipFileReader {
     }
 
     func unknownKey(_ key: String, _ node: ConfigNode, _ known: [String]) -> ConfigError {
-        var message = "unknown field \"\(key)\""
-        if let suggestion = nearest(key, in: known) {
-            message += "; did you mean \"\(suggestion)\"?"
-        } else {
-            message += "; expected one of: \(known.joined(separator: ", "))"
-        }
+        let hint = didYouMean(key, in: known)
+        let message = "unknown field \"\(key)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint)
         return ConfigError(file: node.file, line: node.line, column: node.column, path: node.path, message: message)
     }
 
@@ -283,7 +281,7 @@ struct ChipFileReader {
             case .choice(let words):
                 let word = try node.string()
                 guard words.contains(word) else {
-                    let hint = nearest(word, in: words).map { "; did you mean \"\($0)\"?" } ?? ""
+                    let hint = didYouMean(word, in: words)
                     throw node.error("expected one of: \(words.joined(separator: ", ")), found \(node.found)\(hint)")
                 }
                 return .text(word)
@@ -378,7 +376,7 @@ struct ChipFileReader {
                     guard let declaration = ParameterCatalog.declaration(for: path), !path.hasPrefix("identity.id"),
                         !path.hasPrefix("identity.name")
                     else {
-                        let hint = nearest(path, in: ParameterCatalog.orderedPaths).map { "; did you mean \"\($0)\"?" } ?? ""
+                        let hint = didYouMean(path, in: ParameterCatalog.orderedPaths)
                         errors.append(figureNode.error("unknown chip parameter \"\(path)\"\(hint)"))
                         continue
                     }
@@ -407,7 +405,7 @@ struct ChipFileReader {
         for (path, var figure) in figures {
             guard let key = figure.source?.key else { continue }
             guard let source = sources[key] else {
-                let hint = nearest(key, in: Array(sources.keys).sorted()).map { "; did you mean \"\($0)\"?" } ?? ""
+                let hint = didYouMean(key, in: Array(sources.keys).sorted())
                 errors.append(
                     ConfigError(
                         file: figure.file, line: figure.line, path: path,

@@ -33,8 +33,13 @@ public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
-/// The closest candidate to `word` by edit distance, if it is close enough to be a likely misspelling.
+/// The closest candidate to `word`: the shortest one it begins (an id typed short, `h100` for
+/// `h100-sxm`), else the nearest by edit distance if it is close enough to be a likely misspelling.
 public func nearest(_ word: String, in candidates: [String]) -> String? {
+    let lowered = word.lowercased()
+    if lowered.count >= 3, let completed = candidates.filter({ $0.lowercased().hasPrefix(lowered) }).min(by: { $0.count < $1.count }) {
+        return completed
+    }
     var best: (String, Int)?
     for candidate in candidates {
         let distance = editDistance(word.lowercased(), candidate.lowercased())
@@ -42,6 +47,16 @@ public func nearest(_ word: String, in candidates: [String]) -> String? {
     }
     guard let (candidate, distance) = best else { return nil }
     return distance <= max(2, candidate.count / 3) ? candidate : nil
+}
+
+/// The hint for a message about an unknown word: `; did you mean "stream"?`, or "" when no
+/// candidate is close enough. Every "did you mean" the tool prints is built here.
+///
+/// ```
+/// throw node.error("unknown op \"\(name)\"\(didYouMean(name, in: opNames))")   // unknown op "gemn"; did you mean "gemm"?
+/// ```
+public func didYouMean(_ word: String, in candidates: [String]) -> String {
+    nearest(word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {

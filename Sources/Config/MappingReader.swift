@@ -38,12 +38,8 @@ public struct MappingReader {
     /// Throws for the first key that was never asked for, suggesting the nearest known key.
     public func finish() throws {
         for (key, value) in entries where !asked.contains(key) {
-            var message = "unknown field \"\(key)\""
-            if let suggestion = nearest(key, in: asked) {
-                message += "; did you mean \"\(suggestion)\"?"
-            } else {
-                message += "; expected one of: \(asked.joined(separator: ", "))"
-            }
+            let hint = didYouMean(key, in: asked)
+            let message = "unknown field \"\(key)\"" + (hint.isEmpty ? "; expected one of: \(asked.joined(separator: ", "))" : hint)
             throw ConfigError(file: value.file, line: value.line, column: value.column, path: value.path, message: message)
         }
     }

@@ -1,5 +1,6 @@
 import Chips
 import Foundation
+import SimCore
 import Workloads
 
 /// Power from what ran: dynamic energy per kernel, static power, uncore power.
@@ -133,21 +134,37 @@ public struct RunConditions: Sendable {
     /// Checks the conditions against the chip's allowed ranges; the message says what is allowed.
     public func validate(for spec: ChipSpec) throws {
         if let limit = powerLimit, !(spec.power.limitMin.value...spec.power.limitMax.value).contains(limit) {
-            throw SimulationError(
-                kernel: "-",
+            throw ConditionError(
+                condition: .powerLimit,
                 message:
-                    "power limit \(Int(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W"
+                    "\(formatNumber(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W"
             )
         }
         if let clock = fixedClock, !(spec.clocks.min.value...spec.clocks.boost.value * 1.0001).contains(clock) {
-            throw SimulationError(
-                kernel: "-",
+            throw ConditionError(
+                condition: .fixedClock,
                 message: String(
-                    format: "clock %.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min.value / 1e9,
+                    format: "%.3f GHz is outside %@'s range %.3f-%.3f GHz", clock / 1e9, spec.id, spec.clocks.min.value / 1e9,
                     spec.clocks.boost.value / 1e9))
         }
         if let ambient, !(-20...80).contains(ambient) {
-            throw SimulationError(kernel: "-", message: "ambient \(ambient) C is outside -20..80 C")
+            throw ConditionError(condition: .ambient, message: "\(formatNumber(ambient)) C is outside -20..80 C")
         }
     }
+}
+
+/// Operating conditions a chip does not allow: which condition, and the range that is allowed.
+///
+/// ```
+/// power limit 900 W is outside h100-sxm's range 200-700 W
+/// ```
+public struct ConditionError: Error, CustomStringConvertible, Sendable {
+    public enum Condition: String, Sendable {
+        case powerLimit = "power limit"
+        case fixedClock = "clock"
+        case ambient
+    }
+    public var condition: Condition
+    public var message: String
+    public var description: String { "\(condition.rawValue) \(message)" }
 }

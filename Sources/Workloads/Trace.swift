@@ -29,7 +29,7 @@ public struct Trace: Sendable {
     }
 
     /// The trace run `count` times back to back: kernel ids get "#i", dependencies stay within a
-    /// repetition, and each stream runs its repetitions in order.
+    /// repetition, each stream runs its repetitions in order, and the tokens are counted `count` times.
     public func repeated(_ count: Int) -> Trace {
         var kernels: [Kernel] = []
         kernels.reserveCapacity(self.kernels.count * count)
@@ -42,7 +42,12 @@ public struct Trace: Sendable {
                 kernels.append(copy)
             }
         }
-        return Trace(name: name, file: file, tokens: tokens, kernels: kernels)
+        // The repeated trace processes its tokens `count` times; nil where that overflows.
+        let total = tokens.flatMap { t -> Int? in
+            let (product, overflow) = t.multipliedReportingOverflow(by: count)
+            return overflow ? nil : product
+        }
+        return Trace(name: name, file: file, tokens: total, kernels: kernels)
     }
 
     public static func load(file: String) throws -> Trace {

@@ -174,7 +174,7 @@ enum TraceReader {
                 try checkProduct([bytes, ranks], k.node, "bytes x ranks")
                 return .collective(.init(kind: kind, bytes: bytes, ranks: ranks))
             }
-            let hint = nearest(name, in: opNames).map { "; did you mean \"\($0)\"?" } ?? ""
+            let hint = didYouMean(name, in: opNames)
             throw opNode.error("unknown op \"\(name)\"\(hint) (known ops: \(opNames.joined(separator: ", ")))")
         }
     }
@@ -182,7 +182,7 @@ enum TraceReader {
     static func dataType(_ node: ConfigNode) throws -> DataType {
         let name = try node.string()
         guard let dtype = DataType(rawValue: name) else {
-            let hint = nearest(name, in: DataType.allCases.map(\.rawValue)).map { "; did you mean \"\($0)\"?" } ?? ""
+            let hint = didYouMean(name, in: DataType.allCases.map(\.rawValue))
             throw node.error("unknown data type \"\(name)\"\(hint) (known: \(DataType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return dtype
@@ -218,7 +218,7 @@ enum TraceReader {
         for (index, deps) in depNames.enumerated() {
             for (name, node) in deps {
                 guard let target = indexByID[name] else {
-                    let hint = nearest(name, in: Array(indexByID.keys).sorted()).map { "; did you mean \"\($0)\"?" } ?? ""
+                    let hint = didYouMean(name, in: Array(indexByID.keys).sorted())
                     throw node.error("kernel \"\(kernels[index].id)\" depends on unknown kernel \"\(name)\"\(hint)")
                 }
                 graph[index].append(target)

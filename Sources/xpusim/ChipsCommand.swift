@@ -21,13 +21,11 @@ struct ChipsCommand: ParsableCommand {
         var format: OutputFormat = .table
 
         func run() throws {
-            let specs = try reportingErrors {
-                let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-                let libraries = KernelLibraries.directory(besideChipsIn: directory)
-                return try ChipCatalog.load(directory: directory).documents.map { try ChipSpec($0, libraries: libraries) }
-            }
+            let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+            let libraries = KernelLibraries.directory(besideChipsIn: directory)
+            let specs = try ChipCatalog.load(directory: directory).documents.map { try ChipSpec($0, libraries: libraries) }
             if format == .json {
-                printJSON(specs.map(chipSummary))
+                printJSON(["chips": specs.map(chipSummary)])
                 return
             }
             var table = TextTable(["id", "name", "vendor", "bf16/fp16", "int8/fp8", "HBM", "HBM bw", "TDP"], numeric: [3, 4, 5, 6, 7])
@@ -66,9 +64,7 @@ struct ChipsCommand: ParsableCommand {
         var format: OutputFormat = .table
 
         func run() throws {
-            let spec = try reportingErrors {
-                try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory())
-            }
+            let spec = try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let document = spec.document
             let rows = ParameterCatalog.orderedPaths.compactMap { path -> (String, ParameterDeclaration, Figure)? in
                 guard let figure = document.figures[path], let declaration = ParameterCatalog.declaration(for: path) else { return nil }
@@ -130,13 +126,16 @@ struct ChipsCommand: ParsableCommand {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check chip files: fields, units, sources, plausibility and the peak check.",
-            discussion: "Exits non-zero if any file has an error; every error names the file, the line and the field.")
+            discussion: """
+                Checks every file, prints "FILE: ok (ids)" for each good one, then every error of the others (each naming the file,
+                the line and the field) and exits non-zero.
+                """)
 
         @Argument(help: "Chip YAML files.")
         var files: [String]
 
         func run() throws {
-            var failed = false
+            var problems: [ConfigError] = []
             for file in files {
                 do {
                     let folder = (file as NSString).deletingLastPathComponent
@@ -147,14 +146,12 @@ struct ChipsCommand: ParsableCommand {
                     }
                     print("\(file): ok (\(([document.id] + document.variants.map(\.id)).joined(separator: ", ")))")
                 } catch let error as ConfigErrors {
-                    failed = true
-                    FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                    problems += error.errors
                 } catch let error as ConfigError {
-                    failed = true
-                    FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                    problems.append(error)
                 }
             }
-            if failed { throw ExitCode(1) }
+            if !problems.isEmpty { throw ConfigErrors(problems) }
         }
     }
 }

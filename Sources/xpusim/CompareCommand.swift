@@ -41,24 +41,25 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-        let ids = try reportingErrors { () -> [String] in
+        let ids =
             chips == "all"
-                ? try ChipCatalog.load(directory: directory).ids
-                : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        }
+            ? try ChipCatalog.load(directory: directory).ids
+            : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         guard !ids.isEmpty else { throw ValidationError("--chips names no chip") }
-        let trace = try reportingErrors { try Trace.load(file: workload) }
+        let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
         let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
+        let conditions = try operating.conditions()
         var rows: [Row] = []
         for id in ids {
-            let spec = try reportingErrors { try ChipCatalog.resolve(id, directory: directory) }
+            let spec = try ChipCatalog.resolve(id, directory: directory)
+            // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
             do {
-                let conditions = try operating.conditions()
                 rows.append(Row(chip: spec.id, result: try Engine(machine: Machine(spec)).run(runTrace, conditions: conditions)))
             } catch let error as SimulationError {
-                // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
                 rows.append(Row(chip: spec.id, error: error.message))
+            } catch let error as ConditionError {
+                rows.append(Row(chip: spec.id, error: operating.optionError(error).description))
             }
         }
         let baseID = baseline ?? rows[0].chip
@@ -66,10 +67,9 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("--baseline \(baseID) is not among the compared chips (\(rows.map(\.chip).joined(separator: ", ")))")
         }
         guard let baseResult = base.result else {
-            FileHandle.standardError.write(Data("error: the baseline \(baseID) cannot run \(workload): \(base.error ?? "")\n".utf8))
-            throw ExitCode(1)
+            throw OptionError(option: "--baseline", message: "\(baseID) cannot run \(workload): \(base.error ?? "")")
         }
-        let tokens = trace.tokens.map { Double($0 * `repeat`) }
+        let tokens = runTrace.tokens.map(Double.init)
         func metrics(_ r: RunResult) -> [String: Double] {
             var m: [String: Double] = [
                 "time_s": r.totalTime, "flops_per_s": r.totalFLOPs / r.totalTime, "avg_power_w": r.power.averagePower,

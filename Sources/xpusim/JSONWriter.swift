@@ -86,3 +86,15 @@ struct JSONWriter {
 
     private mutating func pad(_ level: Int) { output += String(repeating: "  ", count: level) }
 }
+
+/// The version of every JSON document the CLI prints or exports (docs/json.md): fields may be
+/// added under one version, none renamed or removed.
+let jsonSchemaVersion = 1
+
+/// Prints a JSON document: `object` with `"schema": 1` added at the top, keys sorted, so equal
+/// inputs print identical text. Lists are printed inside an object (`{"schema": 1, "chips": [...]}`).
+func printJSON(_ object: [String: Any]) {
+    var document = object
+    document["schema"] = jsonSchemaVersion
+    print(JSONWriter.render(document))
+}

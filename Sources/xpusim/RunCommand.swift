@@ -45,19 +45,16 @@ struct RunCommand: ParsableCommand {
     func conditions() throws -> RunConditions { try operating.conditions() }
 
     func run() throws {
-        let (spec, trace) = try reportingErrors {
-            (
-                try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory()),
-                try Trace.load(file: workload)
-            )
-        }
+        let spec = try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory())
+        let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
         let result: RunResult
         do {
             result = try Engine(machine: Machine(spec)).run(`repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
         } catch let error as SimulationError {
-            FileHandle.standardError.write(Data("error: \(workload): \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw ConfigError(file: workload, message: error.description)
+        } catch let error as ConditionError {
+            throw operating.optionError(error)
         }
         var runID: Int64?
         if !noStore {
@@ -72,10 +69,10 @@ struct RunCommand: ParsableCommand {
             let context = RunContext(
                 toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
                 workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
-            runID = try storing { try store.save(result, context: context) }
+            runID = try store.save(result, context: context)
         }
         if format == .json {
-            var object = runJSON(result)
+            var object = runJSON(result, repeat: `repeat`)
             if let runID { object["run_id"] = runID }
             printJSON(object)
             return
@@ -114,9 +111,8 @@ struct RunCommand: ParsableCommand {
             perf per watt   \(formatNumber(result.totalFLOPs / result.totalTime / 1e12 / max(result.power.averagePower, 1e-9))) TFLOPS/W
             """)
         if let tokens = result.tokens {
-            let total = Double(tokens * `repeat`)
             print(
-                "tokens          \(tokens * `repeat`), \(formatNumber(total / result.totalTime)) tokens/s, \(formatNumber(total / result.power.energy)) tokens/J"
+                "tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s, \(formatNumber(Double(tokens) / result.power.energy)) tokens/J"
             )
         }
         if let runID { print("stored as run \(runID) in \(database.path)") }
@@ -125,9 +121,10 @@ struct RunCommand: ParsableCommand {
 
 func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
 
-func runJSON(_ result: RunResult) -> [String: Any] {
+/// The run as `run --format json` prints it (docs/json.md); `result` is of the trace repeated `repeat` times.
+func runJSON(_ result: RunResult, repeat: Int) -> [String: Any] {
     var object: [String: Any] = [
-        "chip": result.chip, "workload": result.workload, "clock_hz": result.clock, "total_s": result.totalTime,
+        "chip": result.chip, "workload": result.workload, "repeat": `repeat`, "clock_hz": result.clock, "total_s": result.totalTime,
         "total_flops": result.totalFLOPs, "total_hbm_bytes": result.totalHBMBytes,
         "kernels": result.kernels.map { k -> [String: Any] in
             [
@@ -143,6 +140,7 @@ func runJSON(_ result: RunResult) -> [String: Any] {
     if let tokens = result.tokens {
         object["tokens"] = tokens
         object["tokens_per_s"] = Double(tokens) / result.totalTime
+        object["tokens_per_j"] = Double(tokens) / result.power.energy
     }
     let p = result.power
     object["energy_j"] = p.energy
@@ -163,11 +161,13 @@ func runJSON(_ result: RunResult) -> [String: Any] {
 
 /// Operating conditions shared by `run` and `compare`.
 struct ConditionOptions: ParsableArguments {
-    @Option(help: "Power limit, e.g. 500W (default: the chip's highest settable limit).")
+    // Values are taken as given even where they start with "-" ("--ambient -10C"), so a negative
+    // power limit is reported as such, not as a missing value.
+    @Option(parsing: .unconditional, help: "Power limit, e.g. 500W (default: the chip's highest settable limit).")
     var powerLimit: String?
-    @Option(help: "Run at a fixed core clock, e.g. 1.5GHz, instead of under the power-cap controller.")
+    @Option(parsing: .unconditional, help: "Run at a fixed core clock, e.g. 1.5GHz, instead of under the power-cap controller.")
     var clock: String?
-    @Option(help: "Ambient or coolant temperature, e.g. 35C (default: the chip file's).")
+    @Option(parsing: .unconditional, help: "Ambient or coolant temperature, e.g. 35C (default: the chip file's).")
     var ambient: String?
     @Option(help: "Cooling: air or liquid (default: the chip file's).")
     var cooling: String?
@@ -188,28 +188,45 @@ struct ConditionOptions: ParsableArguments {
                 "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one run; repeat fewer times"
             )
         }
+        if let tokens = trace.tokens, tokens.multipliedReportingOverflow(by: `repeat`).overflow {
+            throw ValidationError("--repeat \(`repeat`) x \(tokens) tokens is more tokens than can be counted; repeat fewer times")
+        }
+    }
+
+    /// A condition the chip does not allow, named by its option.
+    func optionError(_ error: ConditionError) -> OptionError {
+        let option: String
+        switch error.condition {
+        case .powerLimit: option = "--power-limit"
+        case .fixedClock: option = "--clock"
+        case .ambient: option = "--ambient"
+        }
+        return OptionError(option: option, message: error.message)
     }
 
     /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
     func conditions() throws -> RunConditions {
-        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String) throws -> Double? {
+        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String, positive: Bool) throws -> Double? {
             guard let text else { return nil }
             let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
             guard let q = Quantity.parse(spaced, as: kind) else {
                 throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"")
             }
+            if positive && q.value <= 0 { throw ValidationError("--\(flag): must be positive, found \"\(text)\"") }
             return q.value
         }
         var kind: Cooling?
         if let cooling {
+            let words = Cooling.allCases.map(\.rawValue)
             guard let known = Cooling(rawValue: cooling) else {
                 throw ValidationError(
-                    "--cooling: expected \(Cooling.allCases.map(\.rawValue).joined(separator: " or ")), found \"\(cooling)\"")
+                    "--cooling: expected \(words.joined(separator: " or ")), found \"\(cooling)\"\(didYouMean(cooling, in: words))")
             }
             kind = known
         }
         return RunConditions(
-            powerLimit: try parse(powerLimit, .power, "power-limit"), fixedClock: try parse(clock, .frequency, "clock"),
-            ambient: try parse(ambient, .temperature, "ambient"), cooling: kind)
+            powerLimit: try parse(powerLimit, .power, "power-limit", positive: true),
+            fixedClock: try parse(clock, .frequency, "clock", positive: true),
+            ambient: try parse(ambient, .temperature, "ambient", positive: false), cooling: kind)
     }
 }

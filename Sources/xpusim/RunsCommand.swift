@@ -16,16 +16,7 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 func openStore(_ options: DatabaseOptions) throws -> RunStore {
-    try storing { try RunStore(path: options.path) }
-}
-
-func storing<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as StoreError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
+    try RunStore(path: options.path)
 }
 
 func jsonValue(_ value: Any?) -> Any { value ?? NSNull() }
@@ -61,9 +52,9 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             let store = try openStore(database)
-            let runs = try storing { try store.list(RunFilter(chip: chip, workload: workload, since: since, until: until, limit: limit)) }
+            let runs = try store.list(RunFilter(chip: chip, workload: workload, since: since, until: until, limit: limit))
             if format == .json {
-                printJSON(runs.map { run in Dictionary(uniqueKeysWithValues: run.fields.map { ($0.0, jsonValue($0.1)) }) })
+                printJSON(["runs": runs.map { run in Dictionary(uniqueKeysWithValues: run.fields.map { ($0.0, jsonValue($0.1)) }) }])
                 return
             }
             var table = TextTable(
@@ -86,10 +77,8 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             let store = try openStore(database)
-            let (run, kernels) = try storing { () -> (StoredRun, [StoredKernel]) in
-                guard let run = try store.run(id) else { throw StoreError(path: database.path, message: "no run with id \(id)") }
-                return (run, try store.kernels(id))
-            }
+            guard let run = try store.run(id) else { throw StoreError(path: database.path, message: "no run with id \(id)") }
+            let kernels = try store.kernels(id)
             if format == .json {
                 var object = Dictionary(uniqueKeysWithValues: run.fields.map { ($0.0, jsonValue($0.1)) })
                 object["options"] = (try? JSONSerialization.jsonObject(with: Data(run.options.utf8))) ?? run.options
@@ -126,7 +115,7 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             let store = try openStore(database)
-            let comparison = try storing { try store.compare(ids) }
+            let comparison = try store.compare(ids)
             var kernels = comparison.kernels
             if let top { kernels = Array(kernels.prefix(max(0, top))) }
             if format == .json {
@@ -177,10 +166,9 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             let store = try openStore(database)
-            let (run, kernels, chip) = try storing { () -> (StoredRun, [StoredKernel], String) in
-                guard let run = try store.run(id) else { throw StoreError(path: database.path, message: "no run with id \(id)") }
-                return (run, try store.kernels(id), try store.chipJSON(id) ?? "{}")
-            }
+            guard let run = try store.run(id) else { throw StoreError(path: database.path, message: "no run with id \(id)") }
+            let kernels = try store.kernels(id)
+            let chip = try store.chipJSON(id) ?? "{}"
             switch format {
             case .csv:
                 print(StoredKernel.columns.joined(separator: ","))
@@ -208,11 +196,7 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             let store = try openStore(database)
-            let deleted = try storing { try store.delete(id) }
-            guard deleted else {
-                FileHandle.standardError.write(Data("error: \(database.path): no run with id \(id)\n".utf8))
-                throw ExitCode(1)
-            }
+            guard try store.delete(id) else { throw StoreError(path: database.path, message: "no run with id \(id)") }
             print("deleted run \(id)")
         }
     }

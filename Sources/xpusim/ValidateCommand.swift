@@ -53,9 +53,9 @@ struct ValidateCommand: ParsableCommand {
         guard let data else { return try runAll() }
         if let powerSet = PowerValidationSet.named(data) { return try runPower(powerSet) }
         let set = try dataSet(data)
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let spec = try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
         let rowsIn = try loadRows(set, dataDir)
-        let predictions = try simulate { try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness) }
+        let predictions = try Validator.predict(rowsIn, on: Machine(spec), harness: set.harness)
         let summary = Validator.summarise(predictions)
         if format == .json {
             printJSON([
@@ -97,10 +97,8 @@ struct ValidateCommand: ParsableCommand {
 extension ValidateCommand {
     func runAll() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-        let lines = try simulate {
-            try AccuracyReport.compute(directory: dataDir ?? ValidationSet.defaultDirectory()) { id in
-                Machine(try reportingErrors { try ChipCatalog.resolve(id, directory: directory) })
-            }
+        let lines = try AccuracyReport.compute(directory: dataDir ?? ValidationSet.defaultDirectory()) { id in
+            Machine(try ChipCatalog.resolve(id, directory: directory))
         }
         switch format {
         case .markdown: print(AccuracyReport.markdown(lines))
@@ -138,14 +136,8 @@ extension ValidateCommand {
     func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
     func runPower(_ set: PowerValidationSet) throws {
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
-        let predictions: [PowerPrediction]
-        do {
-            predictions = try simulate { try set.evaluate(dataDir ?? ValidationSet.defaultDirectory(), Machine(spec)) }
-        } catch let error as ValidationDataError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
-        }
+        let spec = try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
+        let predictions = try set.evaluate(dataDir ?? ValidationSet.defaultDirectory(), Machine(spec))
         let summary = PowerValidationSet.summarise(predictions)
         if format == .json {
             printJSON([
@@ -214,24 +206,22 @@ struct CalibrateCommand: ParsableCommand {
             return p
         }
         if let powerSet = PowerValidationSet.named(data) {
-            let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+            let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let directory = dataDir ?? ValidationSet.defaultDirectory()
-            let result = try simulate {
-                try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
-                    PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
-                }
+            let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
+                PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
             }
             print(
                 "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
             )
-            let hash = Calibrator.dataHash(try simulate { try powerSet.evaluate(directory, Machine(spec)) })
+            let hash = Calibrator.dataHash(try powerSet.evaluate(directory, Machine(spec)))
             print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(hash)):")
             for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
             printDiagnostics(result.diagnostics)
             return
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
-        let spec = try reportingErrors { try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory()) }
+        let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
         if (parameters.contains(.harness) || parameters.contains(.harnessCompiled)) && sets.count != 1 {
             throw ValidationError("--fit harness fits one data set's measurement overhead: give exactly one --data set")
         }
@@ -246,9 +236,9 @@ struct CalibrateCommand: ParsableCommand {
             for parameter in parameters where ![.harness, .harnessCompiled].contains(parameter) {
                 print("  \(parameter.rawValue): \(formatNumber(parameter.get(machine)))")
             }
-            return printDiagnostics(try simulate { try Calibrator.diagnose(machine, rows: rows, parameters: parameters, harness: harness) })
+            return printDiagnostics(try Calibrator.diagnose(machine, rows: rows, parameters: parameters, harness: harness))
         }
-        let result = try simulate { try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness) }
+        let result = try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness)
         print(
             "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))"
         )
@@ -269,7 +259,7 @@ struct CalibrateCommand: ParsableCommand {
             print("  \(name): \(text)")
         }
         printDiagnostics(result.diagnostics)
-        let after = try simulate { try Validator.predict(rows, on: result.machine, harness: result.harness) }
+        let after = try Validator.predict(rows, on: result.machine, harness: result.harness)
         print("\n" + summaryTable(Validator.summarise(after)))
     }
 }
@@ -295,30 +285,15 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
 
 func dataSet(_ id: String) throws -> ValidationSet {
     guard let set = ValidationSet.named(id) else {
-        let hint = nearest(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id)).map { "; did you mean \"\($0)\"?" } ?? ""
-        FileHandle.standardError.write(
-            Data("error: unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))\n".utf8))
-        throw ExitCode(1)
+        let hint = didYouMean(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id))
+        throw OptionError(
+            option: "--data", message: "unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))")
     }
     return set
 }
 
 func loadRows(_ set: ValidationSet, _ directory: String?) throws -> [ValidationRow] {
-    do {
-        return try set.load(directory ?? ValidationSet.defaultDirectory())
-    } catch let error as ValidationDataError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
-func simulate<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as SimulationError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
+    try set.load(directory ?? ValidationSet.defaultDirectory())
 }
 
 func summaryTable(_ summary: [Validator.Summary]) -> String {

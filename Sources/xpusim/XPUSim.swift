@@ -1,5 +1,4 @@
 import ArgumentParser
-import Config
 import Foundation
 
 @main
@@ -14,27 +13,54 @@ struct XPUSim: ParsableCommand {
         subcommands: [
             ChipsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self,
         ])
+
+    /// Parses the command line, runs the command, and reports every error in this one place.
+    ///
+    /// A problem with the user's input (a file, an option's value, the database) is printed by
+    /// ``ErrorReport`` and ends with exit status 1. A command line that ArgumentParser rejects (an
+    /// unknown option, a value it cannot parse, a `ValidationError` of `validate()`) gets its
+    /// message and usage under the same `error: ` prefix and exit status 64, and so does a
+    /// `ValidationError` found while running, without the usage (ArgumentParser would print the
+    /// root command's there). `--help` and `--version` print to standard output and exit 0.
+    ///
+    /// ```
+    /// $ xpusim run --chip h100-sxm --workload W --power-limit 900W
+    /// error: --power-limit: 900 W is outside h100-sxm's range 200-700 W
+    /// ```
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(reporting: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(reporting: error)
+        }
+    }
+
+    private static func exit(reporting error: Error) -> Never {
+        if let report = ErrorReport(error) {
+            FileHandle.standardError.write(Data(report.text.utf8))
+            Foundation.exit(1)
+        }
+        let code = exitCode(for: error)
+        let text = fullMessage(for: error)
+        if code.isSuccess {
+            print(text)
+        } else if !text.isEmpty {
+            let message = text.hasPrefix("Error: ") ? "error: " + text.dropFirst("Error: ".count) : text
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+        }
+        Foundation.exit(code.rawValue)
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
-}
-
-/// Runs a command body, turning input errors into one clear message and a non-zero exit.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as ConfigErrors {
-        FileHandle.standardError.write(
-            Data("error: \(error.errors.count == 1 ? "" : "\(error.errors.count) problems\n")\(error.description)\n".utf8))
-        throw ExitCode(1)
-    } catch let error as ConfigError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
-/// Prints a JSON value with sorted keys, so equal inputs print identical text.
-func printJSON(_ value: Any) {
-    print(JSONWriter.render(value))
 }

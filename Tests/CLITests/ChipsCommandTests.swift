@@ -15,7 +15,9 @@ final class ChipsCommandTests: XCTestCase {
     func testListAsJSON() throws {
         let result = try xpusim(["chips", "list", "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let items = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(document["schema"] as? Int, 1)
+        let items = try XCTUnwrap(document["chips"] as? [[String: Any]])
         XCTAssertGreaterThanOrEqual(items.count, 6)
         for item in items {
             XCTAssertNotNil(item["id"] as? String)

@@ -59,6 +59,40 @@ final class RunCommandTests: XCTestCase {
         }
     }
 
+    func testRepeatCountsTokensInJSONAsInTheTable() throws {
+        let arguments = ["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--no-store", "--repeat", "3"]
+        let json = try xpusim(arguments + ["--format", "json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["schema"] as? Int, 1)
+        XCTAssertEqual(object["repeat"] as? Int, 3)
+        XCTAssertEqual(object["tokens"] as? Int, 3, "one token per pass, three passes")
+        let total = try XCTUnwrap(object["total_s"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(object["tokens_per_s"] as? Double), 3 / total, accuracy: 1e-9 * 3 / total)
+        let table = try xpusim(arguments)
+        XCTAssertTrue(table.stdout.contains("tokens          3, "), table.stdout)
+    }
+
+    func testBadConditionsNameTheOption() throws {
+        let base = ["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store"]
+        let cases: [([String], Int32, String)] = [
+            (["--power-limit", "abc"], 64, "error: --power-limit: expected a power such as \"700 W\", found \"abc\""),
+            (["--power-limit", "-5W"], 64, "error: --power-limit: must be positive, found \"-5W\""),
+            (["--power-limit", "900W"], 1, "error: --power-limit: 900 W is outside h100-sxm's range 200-700 W"),
+            (["--clock", "3GHz"], 1, "error: --clock: 3.000 GHz is outside h100-sxm's range"),
+            (["--ambient", "90C"], 1, "error: --ambient: 90 C is outside -20..80 C"),
+            (["--cooling", "liqid"], 64, "did you mean \"liquid\"?"),
+        ]
+        for (options, status, expected) in cases {
+            let result = try xpusim(base + options)
+            XCTAssertEqual(result.status, status, options.joined(separator: " "))
+            XCTAssertTrue(result.stderr.contains(expected), "\(options): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("kernel"), "an option error names the option, not a kernel: \(result.stderr)")
+        }
+        let cold = try xpusim(base + ["--ambient", "-10C"])
+        XCTAssertEqual(cold.status, 0, "a negative ambient is a value, not an option: \(cold.stderr)")
+    }
+
     func testOverridesReachTheEngine() throws {
         let base = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json"])
         let fast = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json",

@@ -23,7 +23,9 @@ final class RunsCommandTests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("stored as run 4 in \(db)"), table.stdout)
 
         let list = try xpusim(["runs", "list", "--db", db, "--format", "json"])
-        let runs = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let listed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(listed["schema"] as? Int, 1)
+        let runs = try XCTUnwrap(listed["runs"] as? [[String: Any]])
         XCTAssertEqual(runs.map { $0["id"] as? Int }, [4, 3, 2, 1])
         let filtered = try xpusim(["runs", "list", "--db", db, "--chip", "h20"])
         XCTAssertTrue(filtered.stdout.contains("gemm-sweep") && !filtered.stdout.contains("ascend"), filtered.stdout)
@@ -32,6 +34,7 @@ final class RunsCommandTests: XCTestCase {
 
         let show = try xpusim(["runs", "show", "2", "--db", db, "--format", "json"])
         let shown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(shown["schema"] as? Int, 1)
         XCTAssertEqual(shown["chip_id"] as? String, "ascend-910b2")
         XCTAssertEqual((shown["kernels"] as? [[String: Any]])?.count, 11)
 
@@ -39,7 +42,9 @@ final class RunsCommandTests: XCTestCase {
         XCTAssertEqual(compare.status, 0, compare.stderr)
         XCTAssertTrue(compare.stdout.contains("run 1") && compare.stdout.contains("run 2") && compare.stdout.contains("max change"))
         let compareJSON = try xpusim(["runs", "compare", "1", "2", "--db", db, "--format", "json"])
-        let deltas = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(compareJSON.stdout.utf8)) as? [String: Any])?["kernels"] as? [[String: Any]])
+        let compared = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(compareJSON.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(compared["schema"] as? Int, 1)
+        let deltas = try XCTUnwrap(compared["kernels"] as? [[String: Any]])
         let changes = deltas.compactMap { $0["max_relative_change"] as? Double }
         XCTAssertEqual(changes, changes.sorted(by: >), "kernels that moved most come first")
 
@@ -49,6 +54,7 @@ final class RunsCommandTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix("seq,kernel_id,op,dtype"))
         let json = try xpusim(["runs", "export", "1", "--db", db, "--format", "json"])
         let exported = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(exported["schema"] as? Int, 1)
         XCTAssertNotNil((exported["chip"] as? [String: Any])?["figures"], "the full chip description travels with the run")
 
         XCTAssertEqual(try xpusim(["runs", "delete", "1", "--db", db]).status, 0)
