@@ -323,7 +323,7 @@ enum FlagPerfSet {
         noCheck:
             "every row set a figure: FP16 fitted efficiency.matrix and the MAC energies, FP32 chose the fp32 MAC rate, and all four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
         singleRowFigures:
-            "huawei-ascend-910b.yaml: efficiency.matrix and power.energy_per_mac (one common scale) rest on the FP16 row alone; compute.matrix.macs_per_cycle.fp32 on the FP32 row; power.limit_max on the four rows' average power",
+            "huawei-ascend-910b.yaml: efficiency.matrix and the MAC energies' common scale rest on these four rows of one benchmark (one GEMM shape, and that shape assumed); compute.matrix.macs_per_cycle.fp32 on the FP32 row alone; power.limit_max on the four rows' average power",
         read: { directory in
             try gemmRows(directory).map { row in
                 ValidationRow(
