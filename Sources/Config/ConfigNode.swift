@@ -89,6 +89,9 @@ public struct ConfigNode: Sendable {
         set { explicit = blank.with(path: newValue) }
     }
 
+    /// The document this node is a node of, when nothing about it was set in memory.
+    var readDocument: ParsedDocument? { explicit == nil ? document : nil }
+
     /// The read document's node, when nothing of its content was set in memory.
     @inline(__always) private var stored: ParsedDocument? {
         guard let document, explicit?.content == nil else { return nil }

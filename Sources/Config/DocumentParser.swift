@@ -49,10 +49,10 @@ struct DocumentParser {
         let parts = try bytes.withUnsafeBufferPointer { buffer in
             var parser = DocumentParser(buffer, file: file)
             try parser.document()
-            return (parser.kinds, parser.offsets, parser.extents, parser.children, parser.keys.strings)
+            return (parser.kinds, parser.offsets, parser.extents, parser.children, parser.keys)
         }
         return ParsedDocument(
-            file: file, bytes: bytes, kinds: parts.0, offsets: parts.1, extents: parts.2, children: parts.3, keys: parts.4)
+            file: file, bytes: bytes, kinds: parts.0, offsets: parts.1, extents: parts.2, children: parts.3, keyTable: parts.4)
     }
 
     // MARK: Bytes
@@ -724,9 +724,26 @@ struct KeyTable {
     private var hashes: [UInt32] = []
     private var slots = [Int32](repeating: -1, count: 64)
 
-    mutating func intern(_ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    @inline(__always) static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
         var hash: UInt32 = 2_166_136_261
         for c in key { hash = (hash ^ UInt32(c)) &* 16_777_619 }
+        return hash
+    }
+
+    /// The id of a key already interned, if it is.
+    func find(_ key: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let hash = KeyTable.hash(key)
+        var slot = Int(hash) & (slots.count - 1)
+        while true {
+            let id = slots[slot]
+            if id < 0 { return nil }
+            if hashes[Int(id)] == hash && strings[Int(id)].utf8.elementsEqual(key) { return UInt32(id) }
+            slot = (slot + 1) & (slots.count - 1)
+        }
+    }
+
+    mutating func intern(_ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let hash = KeyTable.hash(key)
         var slot = Int(hash) & (slots.count - 1)
         while true {
             let id = slots[slot]

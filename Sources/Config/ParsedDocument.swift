@@ -32,13 +32,14 @@ final class ParsedDocument: @unchecked Sendable {
     let extents: [UInt32]
     let children: [UInt32]
     let keys: [String]
+    let keyTable: KeyTable
 
     // The offsets where lines start, built the first time a line is asked for (under `lock`).
     private var lineStarts: [UInt32]?
     private let lock = NSLock()
 
     init(
-        file: String, bytes: [UInt8], kinds: [UInt8], offsets: [UInt32], extents: [UInt32], children: [UInt32], keys: [String]
+        file: String, bytes: [UInt8], kinds: [UInt8], offsets: [UInt32], extents: [UInt32], children: [UInt32], keyTable: KeyTable
     ) {
         self.file = file
         self.bytes = bytes
@@ -46,7 +47,14 @@ final class ParsedDocument: @unchecked Sendable {
         self.offsets = offsets
         self.extents = extents
         self.children = children
-        self.keys = keys
+        self.keys = keyTable.strings
+        self.keyTable = keyTable
+    }
+
+    /// The id of `key` if some mapping of the document has it.
+    func keyID(_ key: String) -> UInt32? {
+        var key = key
+        return key.withUTF8 { keyTable.find($0) }
     }
 
     @inline(__always) func kind(_ node: UInt32) -> Kind { Kind(rawValue: kinds[Int(node)])! }
