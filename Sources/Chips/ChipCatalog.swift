@@ -19,9 +19,13 @@ public struct ChipCatalog: Sendable {
         return ResourceLocator.find("chips")
     }
 
-    public static func load(directory: String = defaultDirectory()) throws -> ChipCatalog {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+    static func chipFiles(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+    }
+
+    public static func load(directory: String = defaultDirectory()) throws -> ChipCatalog {
+        let files = chipFiles(in: directory)
         var documents: [ChipDocument] = []
         var errors: [ConfigError] = []
         for name in files {
@@ -48,18 +52,33 @@ public struct ChipCatalog: Sendable {
     /// only the files needed; a file that does not read is skipped here (it reports its own errors).
     public static func resolvingCopies(_ document: ChipDocument, directory: String = defaultDirectory()) throws -> ChipDocument {
         guard document.hasUnresolvedCopies else { return document }
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         var cache: [String: ChipDocument] = [:]
         return try document.resolvingCopies { id in
             if let known = cache[id] { return known }
-            for name in files {
-                guard let base = try? ChipDocument.load(file: (directory as NSString).appendingPathComponent(name)) else { continue }
-                for candidate in [base] + base.variants.compactMap({ base.variant($0.id) }) { cache[candidate.id] = candidate }
-                if let found = cache[id] { return found }
-            }
-            return nil
+            let found = try? find(id, in: directory)
+            cache[id] = found
+            return found
         }
+    }
+
+    /// The chip with id `reference`, reading only the file that declares it: the ids of a file (its
+    /// own, its variants') are looked up in its node tree before the file is read and checked.
+    /// Nil when no file declares it (the caller then loads the whole catalogue, for its errors and
+    /// the nearest id).
+    static func find(_ reference: String, in directory: String) throws -> ChipDocument? {
+        for name in chipFiles(in: directory) {
+            guard let root = try? ConfigNode.load(file: (directory as NSString).appendingPathComponent(name)),
+                let entries = try? root.mapping()
+            else { continue }
+            let identity = entries.first { $0.key == "identity" }?.value
+            let id = (try? identity?.mapping())?.first { $0.key == "id" }.flatMap { try? $0.value.string() }
+            let variants = (try? entries.first { $0.key == "variants" }?.value.mapping())?.map(\.key) ?? []
+            guard id == reference || variants.contains(reference) else { continue }
+            let document = try ChipDocument.read(root)
+            if id == reference { return document }
+            return document.variant(reference)
+        }
+        return nil
     }
 
     /// The chip named by `reference`: a catalogue id, or the path of a YAML file (optionally
@@ -80,6 +99,8 @@ public struct ChipCatalog: Sendable {
                 document = variant
             }
             document = try resolvingCopies(document, directory: directory)
+        } else if let found = try find(reference, in: directory) {
+            document = try resolvingCopies(found, directory: directory)
         } else {
             let catalog = try load(directory: directory)
             guard let found = catalog.documents.first(where: { $0.id == reference }) else {

@@ -1,6 +1,4 @@
-import Foundation
 import SimCore
-import Yams
 
 /// One node of a YAML or JSON document, with the file, line and field path it came from.
 ///
@@ -14,22 +12,98 @@ public struct ConfigNode: Sendable {
         case null
     }
 
-    public var content: Content
-    public var file: String
-    public var line: Int?
-    public var column: Int?
-    public var path: String
+    /// A node of a document the built-in parser read (a reference and an index: its text, line and
+    /// path are worked out when asked for), or nil for a node built in memory or by Yams.
+    let document: ParsedDocument?
+    let index: UInt32
+    /// What was set explicitly: everything of a built node, the changed fields of a read one.
+    private var explicit: Explicit?
+
+    /// Immutable, replaced on every change, so copies of a node never share a change.
+    final class Explicit: Sendable {
+        let content: Content?
+        let file: String?
+        let line: Int??
+        let column: Int??
+        let path: String?
+        init(content: Content?, file: String?, line: Int??, column: Int??, path: String?) {
+            self.content = content
+            self.file = file
+            self.line = line
+            self.column = column
+            self.path = path
+        }
+        func with(content: Content?? = nil, file: String? = nil, line: Int?? = nil, column: Int?? = nil, path: String? = nil) -> Explicit {
+            Explicit(
+                content: content ?? self.content, file: file ?? self.file, line: line ?? self.line, column: column ?? self.column,
+                path: path ?? self.path)
+        }
+    }
 
     public init(content: Content, file: String, line: Int? = nil, column: Int? = nil, path: String) {
-        self.content = content
-        self.file = file
-        self.line = line
-        self.column = column
-        self.path = path
+        document = nil
+        index = 0
+        explicit = Explicit(content: content, file: file, line: .some(line), column: .some(column), path: path)
+    }
+
+    init(document: ParsedDocument, index: UInt32) {
+        self.document = document
+        self.index = index
+        explicit = nil
+    }
+
+    private var blank: Explicit { explicit ?? Explicit(content: nil, file: nil, line: nil, column: nil, path: nil) }
+
+    public var content: Content {
+        get {
+            if let content = explicit?.content { return content }
+            return document?.content(index) ?? .null
+        }
+        set { explicit = blank.with(content: .some(newValue)) }
+    }
+
+    public var file: String {
+        get { explicit?.file ?? document?.file ?? "" }
+        set { explicit = blank.with(file: newValue) }
+    }
+
+    public var line: Int? {
+        get {
+            if let line = explicit?.line { return line }
+            return document?.place(index).line
+        }
+        set { explicit = blank.with(line: .some(newValue)) }
+    }
+
+    public var column: Int? {
+        get {
+            if let column = explicit?.column { return column }
+            return document?.place(index).column
+        }
+        set { explicit = blank.with(column: .some(newValue)) }
+    }
+
+    /// The field path from the root (`kernels[3].m`).
+    public var path: String {
+        get { explicit?.path ?? document?.path(index) ?? "" }
+        set { explicit = blank.with(path: newValue) }
+    }
+
+    /// The document this node is a node of, when nothing about it was set in memory.
+    var readDocument: ParsedDocument? { explicit == nil ? document : nil }
+
+    /// The read document's node, when nothing of its content was set in memory.
+    @inline(__always) private var stored: ParsedDocument? {
+        guard let document, explicit?.content == nil else { return nil }
+        return document
     }
 
     public func error(_ message: String) -> ConfigError {
-        ConfigError(file: file, line: line, column: column, path: path, message: message)
+        if let document, explicit == nil {
+            let (line, column) = document.place(index)
+            return ConfigError(file: document.file, line: line, column: column, path: document.path(index), message: message)
+        }
+        return ConfigError(file: file, line: line, column: column, path: path, message: message)
     }
 
     /// A short description of what the node holds, for "found ..." in messages.
@@ -43,11 +117,18 @@ public struct ConfigNode: Sendable {
     }
 
     public var isNull: Bool {
+        if let stored { return stored.kind(index) == .null }
         if case .null = content { return true }
         return false
     }
 
     public func scalar() throws -> String {
+        if let stored {
+            switch stored.kind(index) {
+            case .plain, .quoted, .singleEscaped, .doubleEscaped: return stored.text(index)
+            default: throw error("expected a single value, found \(found)")
+            }
+        }
         guard case .scalar(let text, _) = content else { throw error("expected a single value, found \(found)") }
         return text
     }
@@ -59,6 +140,7 @@ public struct ConfigNode: Sendable {
     }
 
     public func int() throws -> Int {
+        if let stored, let value = stored.plainInteger(index) { return value }  // digits, read from the bytes
         let raw = try scalar()
         if let value = Int(raw) { return value }  // the common case, without copying
         let text = raw.replacingOccurrences(of: "_", with: "")
@@ -95,112 +177,15 @@ public struct ConfigNode: Sendable {
     }
 
     public func mapping() throws -> [(key: String, value: ConfigNode)] {
+        if let stored, stored.kind(index) != .mapping { throw error("expected a mapping of keys to values, found \(found)") }
         guard case .mapping(let entries) = content else { throw error("expected a mapping of keys to values, found \(found)") }
         return entries
     }
 
     public func sequence() throws -> [ConfigNode] {
+        if let stored, stored.kind(index) != .sequence { throw error("expected a list, found \(found)") }
         guard case .sequence(let items) = content else { throw error("expected a list, found \(found)") }
         return items
     }
 }
 
-extension ConfigNode {
-    /// Reads a YAML or JSON file into a node tree.
-    ///
-    /// An unreadable, empty, binary or malformed file throws a ``ConfigError`` naming the file and,
-    /// where the parser knows it, the line.
-    public static func load(file path: String) throws -> ConfigNode {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigError(file: path, message: "no such file")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, message: "cannot read the file")
-        }
-        return try parse(data: data, file: path)
-    }
-
-    public static func parse(data: Data, file: String) throws -> ConfigNode {
-        if data.isEmpty { throw ConfigError(file: file, message: "the file is empty; expected a YAML or JSON document") }
-        if data.contains(0) { throw ConfigError(file: file, message: "the file is binary, not YAML or JSON text") }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(file: file, message: "the file is not UTF-8 text; expected a YAML or JSON document")
-        }
-        return try parse(text: text, file: file)
-    }
-
-    public static func parse(text: String, file: String) throws -> ConfigNode {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw convert(error, file: file, yamlText: text)
-        } catch {
-            throw ConfigError(file: file, message: "cannot parse: \(error)")
-        }
-        guard let root else { throw ConfigError(file: file, message: "the file holds no document; expected a YAML or JSON document") }
-        return try convert(root, file: file, path: "")
-    }
-
-    static func convert(_ error: YamlError, file: String, yamlText: String) -> ConfigError {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let where_ = context.map { " (\($0.text))" } ?? ""
-            return ConfigError(file: file, line: mark.line, column: mark.column, message: "malformed YAML/JSON: \(problem)\(where_)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            // Yams reports the mapping's start; find the second occurrence of the key for the line.
-            let key = duplicates.sorted().first ?? ""
-            let lines = yamlText.components(separatedBy: "\n")
-            let start = max(0, context.mark.line - 1)
-            let hits = lines.indices.filter { $0 >= start && lines[$0].trimmingCharacters(in: .whitespaces).hasPrefix("\(key):") }
-            let line = hits.count > 1 ? hits[1] + 1 : context.mark.line
-            return ConfigError(file: file, line: line, message: "the key \"\(key)\" appears twice in one mapping")
-        case .reader(let problem, _, _, _):
-            return ConfigError(file: file, message: "unreadable text: \(problem)")
-        default:
-            return ConfigError(file: file, message: "malformed YAML/JSON: \(error)")
-        }
-    }
-
-    static func convert(_ node: Node, file: String, path: String) throws -> ConfigNode {
-        let line = node.mark?.line
-        let column = node.mark?.column
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
-                return ConfigNode(content: .null, file: file, line: line, column: column, path: path)
-            }
-            return ConfigNode(
-                content: .scalar(scalar.string, plain: scalar.style == .plain), file: file, line: line, column: column, path: path)
-        case .sequence(let sequence):
-            var items: [ConfigNode] = []
-            items.reserveCapacity(sequence.count)
-            for (index, item) in sequence.enumerated() {
-                items.append(try convert(item, file: file, path: "\(path)[\(index)]"))
-            }
-            return ConfigNode(content: .sequence(items), file: file, line: line, column: column, path: path)
-        case .mapping(let mapping):
-            var entries: [(key: String, value: ConfigNode)] = []
-            var seen = Set<String>()
-            for (keyNode, valueNode) in mapping {
-                guard case .scalar(let keyScalar) = keyNode else {
-                    throw ConfigError(
-                        file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: path,
-                        message: "a key must be a plain name, not a list or mapping")
-                }
-                let key = keyScalar.string
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                if !seen.insert(key).inserted {
-                    throw ConfigError(
-                        file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: childPath,
-                        message: "the key \"\(key)\" appears twice")
-                }
-                entries.append((key, try convert(valueNode, file: file, path: childPath)))
-            }
-            return ConfigNode(content: .mapping(entries), file: file, line: line, column: column, path: path)
-        case .alias:
-            throw ConfigError(file: file, line: line, column: column, path: path, message: "YAML aliases are not supported")
-        }
-    }
-}

@@ -10,18 +10,45 @@ public struct MappingReader {
     public let node: ConfigNode
     private let entries: [(key: String, value: ConfigNode)]
     private var asked: [String] = []
+    /// The entries some `optional` or `required` found (the first 64; the rest are looked up in `asked`).
+    private var found: UInt64 = 0
+    // A mapping of a read document is looked up by key id, without comparing strings.
+    private let document: ParsedDocument?
+    private let base: Int
 
     public init(_ node: ConfigNode) throws {
         self.node = node
         self.entries = try node.mapping()
+        asked.reserveCapacity(16)
+        if let document = node.readDocument {
+            self.document = document
+            base = Int(document.extents[Int(node.index)])
+        } else {
+            document = nil
+            base = 0
+        }
     }
 
     public var keys: [String] { entries.map(\.key) }
 
     public mutating func optional(_ key: String) -> ConfigNode? {
         asked.append(key)
-        guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
-        return value
+        var index: Int?
+        if let document {
+            if let id = document.keyID(key) {
+                let children = document.children
+                for i in 0..<entries.count where children[base + 1 + 2 * i] == id {
+                    index = i
+                    break
+                }
+            }
+        } else {
+            index = entries.firstIndex { $0.key == key }
+        }
+        guard let index else { return nil }
+        if index < 64 { found |= 1 << UInt64(index) }
+        let value = entries[index].value
+        return value.isNull ? nil : value
     }
 
     public mutating func required(_ key: String, _ expected: String = "") throws -> ConfigNode {
@@ -37,7 +64,7 @@ public struct MappingReader {
 
     /// Throws for the first key that was never asked for, suggesting the nearest known key.
     public func finish() throws {
-        for (key, value) in entries where !asked.contains(key) {
+        for (index, (key, value)) in entries.enumerated() where index < 64 ? found & (1 << UInt64(index)) == 0 : !asked.contains(key) {
             let hint = didYouMean(key, in: asked)
             let message = "unknown field \"\(key)\"" + (hint.isEmpty ? "; expected one of: \(asked.joined(separator: ", "))" : hint)
             throw ConfigError(file: value.file, line: value.line, column: value.column, path: value.path, message: message)

@@ -166,6 +166,14 @@ public struct Quantity: Sendable, Equatable {
     }
 }
 
+/// C's formatting of one double (what `String(format:)` does underneath, without its cost per call).
+func printfDouble(_ format: StaticString, _ value: Double) -> String {
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 400) { buffer in
+        let written = withVaList([value]) { vsnprintf(buffer.baseAddress!, 400, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0) }
+        return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(written, 399)))), as: UTF8.self)
+    }
+}
+
 /// Formats a number with up to four significant digits and no trailing zeros.
 public func formatNumber(_ value: Double) -> String {
     if value == 0 { return "0" }
@@ -178,9 +186,9 @@ public func formatNumber(_ value: Double) -> String {
     case 10...: decimals = 2
     case 1...: decimals = 3
     case 0.01...: decimals = 4
-    default: return String(format: "%.3e", value)
+    default: return printfDouble("%.3e", value)
     }
-    var text = String(format: "%.\(decimals)f", value)
+    var text = printfDouble(decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : decimals == 3 ? "%.3f" : "%.4f", value)
     if text.contains(".") {
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }

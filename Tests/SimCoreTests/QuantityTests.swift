@@ -34,4 +34,32 @@ final class QuantityTests: XCTestCase {
         XCTAssertEqual(Quantity.format(4e-6, .time), "4 us")
         XCTAssertEqual(Quantity.format(3.35e12, .bandwidth), "3350 GB/s")
     }
+
+    /// formatNumber formats with C's printf directly; it must print exactly what String(format:) does.
+    func testFormatNumberMatchesFoundationFormatting() {
+        var state: UInt64 = 42
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let mantissa = Double(state >> 11) / Double(1 << 53)
+            let exponent = Int(state % 40) - 20
+            let value = (state & 1 == 0 ? 1 : -1) * mantissa * pow(10, Double(exponent))
+            let magnitude = abs(value)
+            let expected: String
+            if value == value.rounded(), magnitude < 1e15 {
+                expected = String(Int64(value))
+            } else if magnitude < 0.01 {
+                expected = String(format: "%.3e", value)
+            } else {
+                let decimals = magnitude >= 1000 ? 1 : magnitude >= 10 ? 2 : magnitude >= 1 ? 3 : 4
+                var text = String(format: "%.\(decimals)f", value)
+                if text.contains(".") {
+                    while text.hasSuffix("0") { text.removeLast() }
+                    if text.hasSuffix(".") { text.removeLast() }
+                }
+                expected = text
+            }
+            XCTAssertEqual(formatNumber(value), expected, "\(value)")
+        }
+        XCTAssertEqual(formatNumber(1e300), String(format: "%.1f", 1e300).replacingOccurrences(of: ".0", with: ""))
+    }
 }

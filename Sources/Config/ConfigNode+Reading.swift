@@ -1,0 +1,218 @@
+import Foundation
+
+/// What the built-in parser does not read; with `.builtIn` it is thrown instead of asking Yams.
+public struct UnsupportedByBuiltInParser: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var reason: String
+    public var description: String { "\(file): outside the built-in parser's subset: \(reason)" }
+}
+
+extension ConfigNode {
+    /// Which parser reads a document. `.automatic` (what every reader uses) is the built-in
+    /// parser, and Yams for what it leaves; the other two are for tests and the fuzzer, which
+    /// compare them.
+    public enum Parser: Sendable {
+        case automatic
+        case builtIn
+        case yams
+    }
+
+    /// Reads a YAML or JSON file into a node tree.
+    ///
+    /// An unreadable, empty, binary or malformed file throws a ``ConfigError`` naming the file and,
+    /// where the parser knows it, the line.
+    public static func load(file path: String) throws -> ConfigNode {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(file: path, message: "no such file")
+        }
+        guard let bytes = readBytes(path) else {
+            throw ConfigError(file: path, message: "cannot read the file")
+        }
+        return try parse(bytes: bytes, file: path)
+    }
+
+    public static func parse(data: Data, file: String) throws -> ConfigNode {
+        try parse(bytes: [UInt8](data), file: file)
+    }
+
+    /// Reads the bytes of a file: empty, binary (NUL) and non-UTF-8 files are refused first.
+    public static func parse(bytes: [UInt8], file: String, parser: Parser = .automatic) throws -> ConfigNode {
+        if bytes.isEmpty { throw ConfigError(file: file, message: "the file is empty; expected a YAML or JSON document") }
+        if bytes.withUnsafeBufferPointer({ memchr($0.baseAddress!, 0, $0.count) != nil }) {
+            throw ConfigError(file: file, message: "the file is binary, not YAML or JSON text")
+        }
+        return try read(bytes, file: file, parser: parser)
+    }
+
+    public static func parse(text: String, file: String) throws -> ConfigNode {
+        try read(Array(text.utf8), file: file, parser: .automatic)
+    }
+
+    public static func parse(text: String, file: String, parser: Parser) throws -> ConfigNode {
+        try read(Array(text.utf8), file: file, parser: parser)
+    }
+
+    static func read(_ bytes: [UInt8], file: String, parser: Parser) throws -> ConfigNode {
+        let check = TextCheck(bytes)
+        if !check.isUTF8 {
+            throw ConfigError(file: file, message: "the file is not UTF-8 text; expected a YAML or JSON document")
+        }
+        if parser != .yams {
+            do {
+                if let reason = check.unsupported { throw DocumentParser.Unsupported(reason: reason, offset: 0) }
+                return ConfigNode(document: try DocumentParser.parse(bytes, file: file), index: 0)
+            } catch let unsupported as DocumentParser.Unsupported {
+                if parser == .builtIn { throw UnsupportedByBuiltInParser(file: file, reason: unsupported.reason) }
+            }
+        }
+        // Yams composes its tree recursively: refuse what would nest too deep before it starts, and
+        // give it a large stack for what the estimate lets through.
+        if TextCheck.nestingEstimate(bytes) > 4 * DocumentParser.maxDepth {
+            throw ConfigError(file: file, message: "malformed YAML/JSON: nested more than \(DocumentParser.maxDepth) levels deep")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return try onLargeStack { try parseWithYams(text: text, file: file) }
+    }
+
+    static func readBytes(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            return FileManager.default.contents(atPath: path).map { [UInt8]($0) }  // a pipe or device
+        }
+        let size = Int(info.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var total = 0
+            while total < size {
+                let n = Foundation.read(fd, buffer.baseAddress! + total, size - total)
+                if n < 0 { failed = true }
+                if n <= 0 { break }
+                total += n
+            }
+            initialized = total
+        }
+        return failed ? nil : bytes
+    }
+
+    final class Outcome<T>: @unchecked Sendable {
+        var result: Result<T, Error>?
+    }
+
+    /// Runs `body` on a thread with a 512 MiB stack (reserved, touched only as deep as it goes).
+    static func onLargeStack<T>(_ body: @escaping () throws -> T) throws -> T {
+        let outcome = Outcome<T>()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let work = body
+        let thread = Thread {
+            outcome.result = Result { try work() }
+            done.signal()
+        }
+        thread.stackSize = 512 << 20
+        thread.start()
+        done.wait()
+        return try outcome.result!.get()
+    }
+}
+
+/// One pass over a document's bytes before parsing: UTF-8 validity, and the characters the
+/// built-in parser leaves to Yams (control characters, CR, the Unicode line breaks, byte order
+/// marks and non-characters that libyaml treats specially).
+struct TextCheck {
+    var isUTF8 = true
+    var unsupported: String?
+
+    init(_ bytes: [UInt8]) {
+        var high: UInt8 = 0
+        var control: UInt8 = 0
+        bytes.withUnsafeBufferPointer { b in
+            for c in b {
+                high |= c
+                control |= (c < 0x20 && c != 0x0A && c != 0x09) || c == 0x7F ? 1 : 0
+            }
+        }
+        if control != 0 { unsupported = "a control character or CR" }
+        guard high & 0x80 != 0 else { return }
+        guard TextCheck.validUTF8(bytes) else {
+            isUTF8 = false
+            return
+        }
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count {
+                let c = b[i]
+                if c == 0xC2, i + 1 < b.count, b[i + 1] < 0xA0 { unsupported = "a C1 control character or NEL" }
+                if c == 0xE2, i + 2 < b.count, b[i + 1] == 0x80, b[i + 2] == 0xA8 || b[i + 2] == 0xA9 {
+                    unsupported = "a Unicode line or paragraph separator"
+                }
+                if c == 0xEF, i + 2 < b.count, (b[i + 1] == 0xBB && b[i + 2] == 0xBF) || (b[i + 1] == 0xBF && b[i + 2] >= 0xBE) {
+                    unsupported = "a byte order mark or non-character"
+                }
+                i += 1
+            }
+        }
+    }
+
+    /// Well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or values past U+10FFFF.
+    static func validUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            let n = b.count
+            while i < n {
+                let c = b[i]
+                if c < 0x80 {
+                    i += 1
+                    continue
+                }
+                let length: Int
+                var low: UInt8 = 0x80
+                var high: UInt8 = 0xBF
+                switch c {
+                case 0xC2...0xDF: length = 2
+                case 0xE0: length = 3; low = 0xA0
+                case 0xE1...0xEC, 0xEE...0xEF: length = 3
+                case 0xED: length = 3; high = 0x9F
+                case 0xF0: length = 4; low = 0x90
+                case 0xF1...0xF3: length = 4
+                case 0xF4: length = 4; high = 0x8F
+                default: return false
+                }
+                guard i + length <= n, b[i + 1] >= low, b[i + 1] <= high else { return false }
+                for k in 2..<length where b[i + k] & 0xC0 != 0x80 { return false }
+                i += length
+            }
+            return true
+        }
+    }
+
+    /// An upper estimate of how deep a document nests: the deepest run of unclosed brackets plus
+    /// the deepest indentation and list dashes of a line (quotes are not told apart, so brackets
+    /// inside texts count too).
+    static func nestingEstimate(_ bytes: [UInt8]) -> Int {
+        var flow = 0
+        var deepest = 0
+        var lineStart = true
+        var indent = 0
+        for c in bytes {
+            switch c {
+            case UInt8(ascii: "["), UInt8(ascii: "{"): flow += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
+            case 0x0A:
+                lineStart = true
+                indent = 0
+                continue
+            case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "?"):
+                if lineStart { indent += 1 }
+                deepest = max(deepest, flow + indent)
+                continue
+            default: break
+            }
+            lineStart = false
+            deepest = max(deepest, flow + indent)
+        }
+        return deepest
+    }
+}
