@@ -60,7 +60,7 @@ final class ChipsCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = try String(contentsOfFile: packageRoot + "/chips/nvidia-h100.yaml", encoding: .utf8)
         let bad = dir.appendingPathComponent("typo.yaml")
-        try good.replacingOccurrences(of: "    latency: {value: 645 ns", with: "    latncy: {value: 645 ns").write(to: bad, atomically: true, encoding: .utf8)
+        try good.replacingOccurrences(of: "    latency: {value: 635 ns", with: "    latncy: {value: 635 ns").write(to: bad, atomically: true, encoding: .utf8)
         let garbage = dir.appendingPathComponent("garbage.yaml")
         try Data([0x00, 0x9f, 0x92, 0x96, 0xff]).write(to: garbage)
         let result = try xpusim(["chips", "validate", bad.path, garbage.path, "chips/nvidia-h20.yaml"])
