@@ -321,7 +321,7 @@ enum FlagPerfSet {
             "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape not stated, \(size)^3 assumed",
         splitRule: "every row calibrates: each set a figure of the 910B file",
         noCheck:
-            "every row set a figure: FP16 fitted efficiency.matrix and the MAC energies, FP32 chose the fp32 MAC rate, and all four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
+            "every row set a figure: the four rows fit efficiency.matrix and the MAC energies, the FP32 row chose the fp32 MAC rate, and the four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
         singleRowFigures:
             "huawei-ascend-910b.yaml: efficiency.matrix and the MAC energies' common scale rest on these four rows of one benchmark (one GEMM shape, and that shape assumed); compute.matrix.macs_per_cycle.fp32 on the FP32 row alone; power.limit_max on the four rows' average power",
         read: { directory in

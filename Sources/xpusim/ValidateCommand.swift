@@ -199,9 +199,11 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         let parameters = try fit.split(separator: ",").map { name -> Calibrator.Parameter in
             guard let p = Calibrator.Parameter(rawValue: String(name)) else {
-                throw ValidationError(
-                    "unknown parameter \"\(name)\"; expected one of: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
+                let known = Calibrator.Parameter.allCases.map(\.rawValue)
+                let hint = didYouMean(String(name), in: known)
+                throw OptionError(
+                    option: "--fit",
+                    message: "unknown parameter \"\(name)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint))
             }
             return p
         }

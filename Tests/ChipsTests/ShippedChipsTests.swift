@@ -61,8 +61,12 @@ final class ShippedChipsTests: XCTestCase {
                 if case .label = declaration.type { continue }
                 if case .choice = declaration.type { continue }
                 let sourced = figure.source.map { !$0.url.isEmpty } ?? false
-                XCTAssertTrue(sourced || figure.how != nil, "\(document.id) \(path)")
+                let fitted = figure.kind == .fitted && figure.fit?.hasPrefix("xpusim calibrate ") == true && figure.dataHash?.hasPrefix("sha256:") == true
+                XCTAssertTrue(sourced || figure.how != nil || fitted, "\(document.id) \(path)")
                 if figure.kind == .estimated || figure.kind == .derived { XCTAssertNotNil(figure.how, "\(document.id) \(path)") }
+                if figure.kind == .fitted { XCTAssertTrue(fitted, "\(document.id) \(path): a fitted figure names its fit and data") }
+                // A copied figure is resolved, and says where it came from.
+                if figure.sameAs != nil { XCTAssertNotNil(figure.origin, "\(document.id) \(path)") }
             }
         }
     }
