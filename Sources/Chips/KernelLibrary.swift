@@ -52,6 +52,11 @@ public struct KernelLibrary: Sendable {
         /// Tile rows a raster group covers before moving along N (CUTLASS's swizzle), so that
         /// consecutive tiles share their A panels through L2.
         public var rasterGroup: Int
+        /// Fixed time a GEMM kernel of the library spends before its first tile's main loop and
+        /// after its last (argument and descriptor set-up, the pipeline's first fill and the last
+        /// drain beyond what the tile model costs); on top of the launch overhead. Zero when the
+        /// file gives none.
+        public var setupTime: Double = 0
     }
 
     public enum GemmScheduler: String, Sendable, CaseIterable {
@@ -175,6 +180,8 @@ extension KernelLibrary {
             return s
         }
         let raster = try figures.integer(try g.required("raster_group"), plausible: 1...64)
+        let setup = try g.optional("setup_time").map { try figures.value($0).quantity(.time).value } ?? 0
+        guard (0...100e-6).contains(setup) else { throw root.error("gemm.setup_time: expected 0 to 100 us, found \(setup) s") }
         try g.finish()
         guard kSlice >= 16 && kSlice <= 4096 else { throw root.error("gemm.k_slice: expected 16 B to 4 KiB, found \(kSlice) B") }
 
@@ -228,7 +235,9 @@ extension KernelLibrary {
         }
         return KernelLibrary(
             id: id, name: name, file: root.file,
-            gemm: Gemm(tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster),
+            gemm: Gemm(
+                tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster,
+                setupTime: setup),
             attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk))
     }
 

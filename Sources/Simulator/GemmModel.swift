@@ -88,8 +88,9 @@ enum GemmModel {
         var cost = best.cost
         cost.decomposition = best.decomposition
         cost.flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(shape.batch)
-        cost.duration += machine.launchOverhead
-        cost.matrixBusy = onMatrix ? cost.matrixBusy * (cost.duration - machine.launchOverhead) / cost.duration : 0
+        let fixed = machine.launchOverhead + machine.library.gemm.setupTime
+        cost.duration += fixed
+        cost.matrixBusy = onMatrix ? cost.matrixBusy * (cost.duration - fixed) / cost.duration : 0
         if !onMatrix {
             // Run on the vector units (e.g. fp32 GEMM on CUDA cores): the MACs are vector FMAs.
             cost.vectorFlops = cost.macs * 2
@@ -97,7 +98,7 @@ enum GemmModel {
         }
         cost.vectorBusy = onMatrix ? 0 : best.cost.matrixBusy
         cost.hbmBusy = cost.hbmBytes / machine.hbmBandwidth / cost.duration
-        cost.classify(compute: best.computeTime, memory: best.memoryTime, fixed: machine.launchOverhead + best.fixedTime)
+        cost.classify(compute: best.computeTime, memory: best.memoryTime, fixed: fixed + best.fixedTime)
         cost.computeFraction = min(1, best.computeTime / cost.duration)
         return cost
     }

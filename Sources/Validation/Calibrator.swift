@@ -29,6 +29,8 @@ public enum Calibrator {
         case gather = "efficiency.gather"
         case l2 = "efficiency.l2"
         case launchOverhead = "runtime.launch_overhead"
+        /// The kernel library's fixed GEMM set-up time.
+        case gemmSetup = "gemm.setup_time"
         /// Effective latencies a dependent load waits for (loaded, averaged over both L2 partitions).
         case l2Latency = "memory.l2.latency"
         case hbmLatency = "memory.hbm.latency"
@@ -49,6 +51,7 @@ public enum Calibrator {
         var start: Double {
             switch self {
             case .launchOverhead: return 2e-6
+            case .gemmSetup: return 0
             case .l2Latency: return 200e-9
             case .hbmLatency: return 600e-9
             case .clockPower: return 0
@@ -61,6 +64,7 @@ public enum Calibrator {
         var range: ClosedRange<Double> {
             switch self {
             case .launchOverhead: return 0.5e-6...20e-6
+            case .gemmSetup: return 0...10e-6
             case .l2Latency: return 50e-9...650e-9
             case .hbmLatency: return 200e-9...1400e-9
             case .clockPower: return 0...1200
@@ -82,6 +86,7 @@ public enum Calibrator {
             case .gather: return m.efficiency.gather
             case .l2: return m.efficiency.l2
             case .launchOverhead: return m.launchOverhead
+            case .gemmSetup: return m.library.gemm.setupTime
             case .l2Latency: return m.l2Latency
             case .hbmLatency: return m.hbmLatency
             case .clockPower: return m.spec.power.clockPower.value
@@ -104,6 +109,7 @@ public enum Calibrator {
             case .gather: m.efficiency.gather = value
             case .l2: m.efficiency.l2 = value
             case .launchOverhead: m.launchOverhead = value
+            case .gemmSetup: m.library.gemm.setupTime = value
             case .l2Latency: m.l2Latency = value
             case .hbmLatency: m.hbmLatency = value
             case .clockPower: m.spec.power.clockPower = Watts(value)

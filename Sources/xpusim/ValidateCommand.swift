@@ -250,7 +250,7 @@ struct CalibrateCommand: ParsableCommand {
         print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(Calibrator.dataHash(rows))):")
         for (parameter, value) in result.values {
             let text =
-                [.launchOverhead, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
+                [.launchOverhead, .gemmSetup, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
                 ? Quantity.format(value, .time) : String(format: "%.3f", value)
             let name: String
             switch parameter {
