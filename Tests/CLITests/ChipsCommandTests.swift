@@ -60,7 +60,7 @@ final class ChipsCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let good = try String(contentsOfFile: packageRoot + "/chips/nvidia-h100.yaml", encoding: .utf8)
         let bad = dir.appendingPathComponent("typo.yaml")
-        try good.replacingOccurrences(of: "    latency: {value: 635 ns", with: "    latncy: {value: 635 ns").write(to: bad, atomically: true, encoding: .utf8)
+        try misspellingHBMLatency(good).write(to: bad, atomically: true, encoding: .utf8)
         let garbage = dir.appendingPathComponent("garbage.yaml")
         try Data([0x00, 0x9f, 0x92, 0x96, 0xff]).write(to: garbage)
         let result = try xpusim(["chips", "validate", bad.path, garbage.path, "chips/nvidia-h20.yaml"])
@@ -97,4 +97,12 @@ final class ChipsCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("h100-sxm"))
     }
+}
+
+/// The chip file with its `memory.hbm.latency` key misspelt `latncy` (whatever its value).
+func misspellingHBMLatency(_ file: String) -> String {
+    guard let hbm = file.range(of: "\n  hbm:\n"), let key = file.range(of: "    latency:", range: hbm.upperBound..<file.endIndex) else {
+        return file
+    }
+    return file.replacingCharacters(in: key, with: "    latncy:")
 }

@@ -97,7 +97,7 @@ final class GoldenTests: XCTestCase {
         try check("error-chip-set-unit", ["chips", "show", "h100-sxm", "--set", "memory.hbm.bandwidth=4 TB"])
         // Two bad files given in reverse order: the report lists them sorted by file, then line.
         let good = try String(contentsOfFile: packageRoot + "/chips/nvidia-h100.yaml", encoding: .utf8)
-        let typos = good.replacingOccurrences(of: "    latency: {value: 635 ns", with: "    latncy: {value: 635 ns")
+        let typos = misspellingHBMLatency(good)
             .replacingOccurrences(of: "  tdp: {value: 700 W, source:", with: "  tdp: {value: 700 V, source:")
         XCTAssertNotEqual(typos, good)
         try typos.write(to: temporary.appendingPathComponent("b-typos.yaml"), atomically: true, encoding: .utf8)
