@@ -277,8 +277,17 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
         print("  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))")
     }
     let ridges = diagnostics.ridges()
-    if diagnostics.entries.count > 1 && diagnostics.correlation == nil {
-        print("  correlations: not defined (some parameter has no effect on any calibration row)")
+    if diagnostics.entries.count > 1 {
+        if let c = diagnostics.correlation {
+            print("correlations between the fitted values (from the residuals' Jacobian):")
+            var table = TextTable([""] + diagnostics.entries.indices.map { "(\($0 + 1))" }, numeric: Set(1...diagnostics.entries.count))
+            for (i, e) in diagnostics.entries.enumerated() {
+                table.add(["(\(i + 1)) \(e.parameter.rawValue)"] + c[i].map { String(format: "%+.2f", $0) })
+            }
+            print(table.rendered)
+        } else {
+            print("  correlations: not defined (some parameter has no effect on any calibration row)")
+        }
     }
     for (a, b, c) in ridges {
         print("  RIDGE: \(a.rawValue) and \(b.rawValue) correlate at \(String(format: "%+.2f", c)): the rows cannot tell them apart")
