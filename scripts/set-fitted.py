@@ -16,23 +16,36 @@ import sys
 
 
 def find_line(lines, path):
-    """Index of the line holding the last key of `path`, following indentation."""
+    """Index of the line holding the last key of `path`: each key a direct child of the one before
+    (at the indentation of its parent's first child), the first at the top level."""
     keys = path.split(".")
-    start, indent = 0, -1
-    for depth, key in enumerate(keys):
+    start, child_indent = -1, 0
+    for key in keys:
         pattern = re.compile(r"^(\s*)" + re.escape(key) + r":(\s|$)")
-        for i in range(start, len(lines)):
-            m = pattern.match(lines[i])
-            line_indent = len(lines[i]) - len(lines[i].lstrip())
-            if lines[i].strip() and not lines[i].lstrip().startswith("#") and line_indent <= indent and i > start:
+        found = None
+        for i in range(start + 1, len(lines)):
+            text = lines[i]
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            indent = len(text) - len(text.lstrip())
+            if indent < child_indent:
                 break  # left the parent block
-            if m and len(m.group(1)) > indent and (depth > 0 or not m.group(1)):
-                start, indent = i, len(m.group(1))
+            m = pattern.match(text)
+            if m and indent == child_indent:
+                found = i
                 break
-        else:
-            sys.exit(f"set-fitted: {path}: key {key!r} not found")
-        if not pattern.match(lines[start]):
-            sys.exit(f"set-fitted: {path}: key {key!r} not found under its parent")
+        if found is None:
+            sys.exit(f"set-fitted: {path}: key {key!r} is not a direct child of its parent")
+        start = found
+        # the indentation of the found key's first child
+        child_indent = None
+        for j in range(found + 1, len(lines)):
+            if lines[j].strip() and not lines[j].lstrip().startswith("#"):
+                child_indent = len(lines[j]) - len(lines[j].lstrip())
+                break
+        base = len(lines[found]) - len(lines[found].lstrip())
+        if child_indent is None or child_indent <= base:
+            child_indent = base + 1  # a leaf: no children (only the last key may be one)
     return start
 
 
@@ -47,6 +60,9 @@ def main():
     hows = dict(h.split("=", 1) for h in args.how)
     with open(args.file, encoding="utf-8") as f:
         lines = f.read().split("\n")
+    for text in [args.fit, args.data] + list(hows.values()):
+        if '"' in text or "\\" in text:
+            sys.exit("set-fitted: quotes and backslashes are not allowed in --fit, --data or --how")
     for assignment in args.values:
         path, value = assignment.split("=", 1)
         i = find_line(lines, path)

@@ -98,9 +98,8 @@ public struct ChipCatalog: Sendable {
                 }
                 document = variant
             }
-            document = try resolvingCopies(document, directory: directory)
         } else if let found = try find(reference, in: directory) {
-            document = try resolvingCopies(found, directory: directory)
+            document = found
         } else {
             let catalog = try load(directory: directory)
             guard let found = catalog.documents.first(where: { $0.id == reference }) else {
@@ -110,10 +109,16 @@ public struct ChipCatalog: Sendable {
             }
             document = found
         }
+        // Overrides first, so that a copy scaled by an overridden figure is scaled by the new value
+        // (an override of the copied figure itself replaces the copy). A file's copies come from the
+        // chips beside it, as its libraries do.
         for assignment in overrides { try document.override(assignment) }
         let chips =
             looksLikeFile
             ? ((reference.split(separator: "#").first.map(String.init) ?? reference) as NSString).deletingLastPathComponent : directory
+        if document.hasUnresolvedCopies || document.figures.values.contains(where: { $0.scaledBy != nil }) {
+            document = try resolvingCopies(document.unresolvingScaledCopies(), directory: chips.isEmpty ? "." : chips)
+        }
         return try ChipSpec(document, libraries: KernelLibraries.directory(besideChipsIn: chips.isEmpty ? "." : chips))
     }
 }

@@ -13,6 +13,18 @@ extension ChipDocument {
 
     var hasUnresolvedCopies: Bool { figures.values.contains { $0.sameAs != nil && $0.origin == nil } }
 
+    /// The document with its scaled copies marked unresolved again (their basis may have been
+    /// overridden since they were resolved, as a catalogue's documents are resolved when read).
+    func unresolvingScaledCopies() -> ChipDocument {
+        var copy = self
+        for (path, figure) in figures where figure.scaledBy != nil && figure.origin != nil {
+            var f = figure
+            f.origin = nil
+            copy.figures[path] = f
+        }
+        return copy
+    }
+
     func resolvingCopies(_ lookup: (String) throws -> ChipDocument?, chain: [String]) throws -> ChipDocument {
         guard hasUnresolvedCopies else { return self }
         var copy = self

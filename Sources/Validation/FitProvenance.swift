@@ -67,7 +67,7 @@ public enum FitProvenance {
             guard let set = ValidationSet.named(id) else { return nil }
             rows += try set.load(measured)
         }
-        return Calibrator.dataHash(rows)
+        return Calibrator.dataHash(ValidationSet.separatingTwins(rows))
     }
 
     /// Fitted figures whose data changed since they were fitted (or whose command names no data set).

@@ -32,13 +32,16 @@ public struct ValidationRow: Sendable {
     public var signature: Signature {
         Signature(
             ops: ([kernel] + followers).map(\.op), dtypes: ([kernel] + followers).map(\.dtype),
-            inputsInL2: ([kernel] + followers).map(\.inputsInL2), compiledCall: compiledCall)
+            inputsInL2: ([kernel] + followers).map(\.inputsInL2), activity: ([kernel] + followers).map(\.activity),
+            compiledCall: compiledCall)
     }
 
     public struct Signature: Hashable, Sendable {
         var ops: [Op]
         var dtypes: [DataType]
         var inputsInL2: [Bool?]
+        /// Operand activity sets the power-limited clock, so it is part of what the model sees.
+        var activity: [Double]
         var compiledCall: Bool
     }
 }
@@ -99,7 +102,8 @@ public struct ValidationSet: Sendable {
     /// kernel moves to calibration), so no kernel sits on both sides.
     public func load(_ directory: String) throws -> [ValidationRow] { Self.separatingTwins(try read(directory)) }
 
-    static func separatingTwins(_ rows: [ValidationRow]) -> [ValidationRow] {
+    /// The twin rule over any rows, e.g. the rows of several sets one fit joins.
+    public static func separatingTwins(_ rows: [ValidationRow]) -> [ValidationRow] {
         let fitted = Set(rows.filter { $0.split == .calibration }.map(\.signature))
         return rows.map { row in
             guard row.split == .check, fitted.contains(row.signature) else { return row }

@@ -208,6 +208,11 @@ struct CalibrateCommand: ParsableCommand {
             return p
         }
         if let powerSet = PowerValidationSet.named(data) {
+            if diagnose {
+                throw OptionError(
+                    option: "--diagnose",
+                    message: "diagnoses fits on timing data sets; a power set's fit reports its one objective (\(powerSet.id))")
+            }
             let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let directory = dataDir ?? ValidationSet.defaultDirectory()
             let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
@@ -229,6 +234,8 @@ struct CalibrateCommand: ParsableCommand {
         }
         var rows: [ValidationRow] = []
         for set in sets { rows += try loadRows(set, dataDir) }
+        // No kernel on both sides across the joined sets either.
+        rows = ValidationSet.separatingTwins(rows)
         let machine = Machine(spec)
         let harness = sets.count == 1 ? sets[0].harness : Harness()
         if diagnose {
@@ -286,7 +293,7 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
             }
             print(table.rendered)
         } else {
-            print("  correlations: not defined (some parameter has no effect on any calibration row)")
+            print("  correlations: not defined (the rows give fewer independent residuals than parameters, or some parameter has no effect)")
         }
     }
     for (a, b, c) in ridges {

@@ -91,3 +91,48 @@ final class ShippedChipsTests: XCTestCase {
         }
     }
 }
+
+/// Figures copied from another chip (`same_as`, `scaled_by`).
+final class CopiedFigureTests: XCTestCase {
+    func testACopyFollowsItsOriginAndAScaledCopyItsBasis() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chipsDirectory)
+        let h20 = try ChipCatalog.resolve("h20", directory: chipsDirectory)
+        XCTAssertEqual(h20.document.figures["efficiency.l2"]?.value.number, h100.document.figures["efficiency.l2"]?.value.number)
+        XCTAssertEqual(h20.document.figures["efficiency.l2"]?.origin?.hasPrefix("h100-sxm"), true)
+        // The A100's clock power is the H100's share of TDP; overriding the A100's TDP rescales it.
+        let a100 = try ChipCatalog.resolve("a100-sxm", directory: chipsDirectory)
+        let lower = try ChipCatalog.resolve("a100-sxm", overrides: ["power.tdp=300 W"], directory: chipsDirectory)
+        let share = h100.power.clockPower.value / h100.power.tdp.value
+        XCTAssertEqual(a100.power.clockPower.value, share * 400, accuracy: 1e-6)
+        XCTAssertEqual(lower.power.clockPower.value, share * 300, accuracy: 1e-6)
+    }
+
+    func testAChipFileTakesItsCopiesFromTheChipsBesideIt() throws {
+        let folder = NSTemporaryDirectory() + "xpusim-copies-\(ProcessInfo.processInfo.processIdentifier)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["nvidia-h100.yaml", "nvidia-h20.yaml"] {
+            var text = try String(contentsOfFile: chipsDirectory + "/" + name, encoding: .utf8)
+            if name == "nvidia-h100.yaml" {
+                let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("  l2: {value: ") })
+                text = text.replacingOccurrences(of: String(line), with: "  l2: {value: 0.5, kind: estimated, how: \"test\"}")
+            }
+            try text.write(toFile: folder + "/" + name, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(atPath: folder + "/libraries", withIntermediateDirectories: true)
+        for library in try FileManager.default.contentsOfDirectory(atPath: chipsDirectory + "/libraries") {
+            try FileManager.default.copyItem(atPath: chipsDirectory + "/libraries/" + library, toPath: folder + "/libraries/" + library)
+        }
+        let h20 = try ChipCatalog.resolve(folder + "/nvidia-h20.yaml", directory: chipsDirectory)
+        XCTAssertEqual(h20.document.figures["efficiency.l2"]?.value.number, 0.5)
+    }
+
+    func testACycleOfCopiesIsAnError() throws {
+        var a = try ChipCatalog.resolve("h20", directory: chipsDirectory).document
+        a.figures["efficiency.hbm"]?.origin = nil
+        a.figures["efficiency.hbm"]?.sameAs = "h20"
+        XCTAssertThrowsError(try a.resolvingCopies { _ in a }) { error in
+            XCTAssertTrue("\(error)".contains("cycle"), "\(error)")
+        }
+    }
+}

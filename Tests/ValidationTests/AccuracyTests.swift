@@ -29,7 +29,8 @@ func checkErrors(_ setID: String) throws -> [String: Double] {
 func generatedBlock(_ file: String, _ name: String) throws -> String {
     let text = try String(contentsOfFile: packageRoot + "/" + file, encoding: .utf8)
     guard let begin = text.range(of: "<!-- \(name):begin -->\n"), let end = text.range(of: "\n<!-- \(name):end -->") else {
-        throw XCTSkip("no \(name) block in \(file)")
+        XCTFail("no \(name) block in \(file): the generated table must stay there")
+        return ""
     }
     return String(text[begin.upperBound..<end.lowerBound])
 }
