@@ -33,6 +33,8 @@ struct PowerControl {
     private var intervalStart = 0.0
     private var intervalEnergy = 0.0
     private var intervalDynamicEnergy = DynamicEnergy()
+    /// The part of it whose rate of work follows the clock (each kernel's compute-bound share).
+    private var intervalScalingEnergy = DynamicEnergy()
     private var intervalHBMBytes = 0.0
     private var clockTime = 0.0
     private(set) var summary = PowerSummary()
@@ -72,12 +74,14 @@ struct PowerControl {
     /// Static, uncore and clock power now (kernels are running whenever the engine asks).
     var backgroundPower: Double { power.uncorePower + power.staticPower(temperature: junction, clock: clock) + power.clockPower(at: clock) }
 
-    /// `dynamicPower`: the running kernels' dynamic power, the core's at the reference voltage.
-    mutating func advance(by step: Double, dynamicPower: DynamicEnergy, hbmBandwidth: Double) {
+    /// `dynamicPower`: the running kernels' dynamic power, the core's at the reference voltage;
+    /// `scalingPower`: the part of it from their compute-bound shares, whose rate follows the clock.
+    mutating func advance(by step: Double, dynamicPower: DynamicEnergy, scalingPower: DynamicEnergy, hbmBandwidth: Double) {
         guard step > 0 else { return }
         let total = dynamicPower.total(coreScale: dynamicScale) + backgroundPower
         intervalEnergy += total * step
         intervalDynamicEnergy = intervalDynamicEnergy + dynamicPower * step
+        intervalScalingEnergy = intervalScalingEnergy + scalingPower * step
         intervalHBMBytes += hbmBandwidth * step
         clockTime += clock * step
     }
@@ -94,12 +98,16 @@ struct PowerControl {
         summary.peakPower = max(summary.peakPower, average)
         summary.peakTemperature = max(summary.peakTemperature, junction)
         samples.append(Sample(time: now, power: average, temperature: junction, clock: clock, hbmBandwidth: intervalHBMBytes / dt))
-        // The interval's dynamic power at the boost clock's rate of work (the core's at V0).
-        let dynamicAtReference = intervalDynamicEnergy * (1 / dt / (clock / machine.spec.clocks.boost.value))
-        setClock(dynamicAtReference: dynamicAtReference, over: dt)
+        // The interval's dynamic power (the core's at V0): the compute-bound part at the boost
+        // clock's rate of work, the memory-bound part as it ran (its rate does not follow the clock).
+        let demand = Demand(
+            scaling: intervalScalingEnergy * (1 / dt / (clock / machine.spec.clocks.boost.value)),
+            fixed: (intervalDynamicEnergy - intervalScalingEnergy) * (1 / dt))
+        setClock(demand, over: dt)
         intervalStart = now
         intervalEnergy = 0
         intervalDynamicEnergy = DynamicEnergy()
+        intervalScalingEnergy = DynamicEnergy()
         intervalHBMBytes = 0
         nextTick = now + interval
     }
@@ -122,7 +130,13 @@ struct PowerControl {
         }
     }
 
-    mutating func setClock(dynamicAtReference: DynamicEnergy, over dt: Double) {
+    /// Dynamic power the running work asks for, split by whether its rate follows the clock.
+    struct Demand {
+        var scaling: DynamicEnergy
+        var fixed: DynamicEnergy
+    }
+
+    mutating func setClock(_ demand: Demand, over dt: Double) {
         let spec = machine.spec
         let thermal = spec.thermal
         var target = fixedClock ?? spec.clocks.boost.value
@@ -133,9 +147,9 @@ struct PowerControl {
                 cap = min(cap, (thermal.maxOperating.value - ambient) / (rJunction + rSink))
                 thermalHeld = true
             }
-            let capped = highestClock(under: cap, dynamicAtReference: dynamicAtReference)
+            let capped = highestClock(under: cap, demand)
             if capped < target * 0.9995 {
-                if thermalHeld && highestClock(under: limit, dynamicAtReference: dynamicAtReference) <= capped * 1.0005 {
+                if thermalHeld && highestClock(under: limit, demand) <= capped * 1.0005 {
                     thermalHeld = false
                 }
                 if !thermalHeld { summary.powerThrottled += dt }
@@ -158,9 +172,9 @@ struct PowerControl {
     }
 
     /// The highest clock whose predicted power stays within `cap` (bisection on the V-f curve).
-    func highestClock(under cap: Double, dynamicAtReference: DynamicEnergy) -> Double {
+    func highestClock(under cap: Double, _ demand: Demand) -> Double {
         let spec = machine.spec
-        func predicted(_ f: Double) -> Double { power.power(dynamic: dynamicAtReference, clock: f, temperature: junction) }
+        func predicted(_ f: Double) -> Double { power.power(dynamic: demand.scaling, fixedRate: demand.fixed, clock: f, temperature: junction) }
         if predicted(spec.clocks.boost.value) <= cap { return spec.clocks.boost.value }
         if predicted(spec.clocks.min.value) >= cap { return spec.clocks.min.value }
         var low = spec.clocks.min.value

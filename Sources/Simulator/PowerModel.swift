@@ -73,13 +73,15 @@ public struct PowerModel: Sendable {
         return DynamicEnergy(core: core, memory: memory)
     }
 
-    /// Total power with `dynamic` W of dynamic power (the core's at V0, both at the boost clock's
-    /// rate of work) running at `clock` with the junction at `temperature`.
-    public func power(dynamic: DynamicEnergy, clock: Double, temperature: Double, workScales: Bool = true) -> Double {
+    /// Total power running at `clock` with the junction at `temperature`, with `dynamic` W of
+    /// dynamic power whose rate of work follows the clock (compute-bound work; given at the boost
+    /// clock's rate) and `fixedRate` W whose rate does not (memory-bound work), the core's part of
+    /// each at V0.
+    public func power(dynamic: DynamicEnergy, fixedRate: DynamicEnergy = DynamicEnergy(), clock: Double, temperature: Double) -> Double {
         let v = spec.clocks.voltage(at: clock) / referenceVoltage
-        let rate = workScales ? clock / spec.clocks.boost.value : 1
+        let rate = clock / spec.clocks.boost.value
         return uncorePower + staticPower(temperature: temperature, clock: clock) + clockPower(at: clock)
-            + (dynamic.core * v * v + dynamic.memory) * rate
+            + dynamic.total(coreScale: v * v) * rate + fixedRate.total(coreScale: v * v)
     }
 
     /// Clock-tree and always-active power while running at `clock`.
@@ -105,6 +107,7 @@ public struct DynamicEnergy: Sendable, Equatable {
     public func total(coreScale v2: Double) -> Double { core * v2 + memory }
     public static func * (e: DynamicEnergy, k: Double) -> DynamicEnergy { DynamicEnergy(core: e.core * k, memory: e.memory * k) }
     public static func + (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy { DynamicEnergy(core: a.core + b.core, memory: a.memory + b.memory) }
+    public static func - (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy { DynamicEnergy(core: a.core - b.core, memory: a.memory - b.memory) }
 }
 
 /// Operating conditions of a run.

@@ -138,16 +138,18 @@ struct Scheduler {
                 let voltageScale = control.dynamicScale
                 let background = control.backgroundPower / Double(running.count)
                 var dynamic = DynamicEnergy()
+                var scaling = DynamicEnergy()
                 var hbmRate = 0.0
                 for item in running {
                     let progress = network.rate(of: item.flow)
                     let power = energies[item.kernel] * progress
                     dynamic = dynamic + power
+                    scaling = scaling + power * costs[item.kernel].computeFraction
                     hbmRate += costs[item.kernel].hbmBytes * progress
                     kernelEnergy[item.kernel] += (power.total(coreScale: voltageScale) + background) * step
                     cycles[item.kernel] += control.clock * step
                 }
-                control.advance(by: step, dynamicPower: dynamic, hbmBandwidth: hbmRate)
+                control.advance(by: step, dynamicPower: dynamic, scalingPower: scaling, hbmBandwidth: hbmRate)
             }
             now = max(now, next)
             finishedFlows.removeAll(keepingCapacity: true)
