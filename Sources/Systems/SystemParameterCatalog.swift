@@ -44,6 +44,8 @@ public enum SystemParameterType: Sendable, Equatable {
     /// The value as `systems show` prints it, in its display unit.
     public func text(_ value: SystemValue) -> String {
         switch (value, self) {
+        // Rack- and domain-level power reads better in kW (chip-level figures stay in W, as chips show prints them).
+        case (.number(let n), .quantity(.power)) where n >= 1e4: return "\(formatNumber(n / 1e3)) kW"
         case (.number(let n), .quantity(let kind)): return Quantity.format(n, kind)
         case (.number(let n), _): return formatNumber(n)
         case (.text(let t), _): return t

@@ -48,7 +48,7 @@ struct SystemsCommand: ParsableCommand {
                 table.add([
                     system.id, system.name, system.chipID, String(system.nodes), String(system.totalChips), String(system.totalDevices),
                     (system.peakFLOPS(.bf16, .system) ?? system.peakFLOPS(.fp16, .system)).map { "\(formatNumber($0 / 1e15)) PF" } ?? "-",
-                    "\(formatNumber(system.hbmCapacity(.system).value / 1e12)) TB",
+                    system.hbmCapacity(.system).description,
                     "\(formatNumber(system.scaleUpBandwidth(.system).value / 1e12)) TB/s",
                     system.scaleOutBandwidth(.system).map { "\(formatNumber($0.value / 1e12)) TB/s" } ?? "-",
                     "\(formatNumber(system.systemPower.value / 1e3)) kW",
