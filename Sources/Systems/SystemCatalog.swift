@@ -86,7 +86,8 @@ public struct SystemCatalog: Sendable {
         } else {
             let known = try load(directory: directory, chips: chipsDirectory).ids
             throw ConfigError(
-                file: directory, message: "no system with id \"\(reference)\"\(didYouMean(reference, in: known)) (known: \(known.joined(separator: ", ")))")
+                file: directory,
+                message: "no system with id \"\(reference)\"\(didYouMean(reference, in: known)) (known: \(known.joined(separator: ", ")))")
         }
         for assignment in overrides { try document.override(assignment) }
         let system = try build(document, chips: try ChipCatalog.load(directory: chipsDirectory))

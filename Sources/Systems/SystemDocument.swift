@@ -58,7 +58,9 @@ public struct SystemDocument: Sendable {
         guard let declaration = SystemParameterCatalog.declaration(for: path), !path.hasPrefix("identity.") else {
             throw ConfigError(
                 file: "--set", path: path,
-                message: "unknown system parameter\(didYouMean(path, in: SystemParameterCatalog.orderedPaths.filter { !$0.hasPrefix("identity.") }))")
+                message:
+                    "unknown system parameter\(didYouMean(path, in: SystemParameterCatalog.orderedPaths.filter { !$0.hasPrefix("identity.") }))"
+            )
         }
         var node = try ConfigNode.parse(text: text.isEmpty ? "\"\"" : text, file: "--set")
         node.path = path
@@ -83,7 +85,8 @@ struct SystemFileReader {
     mutating func read(_ root: ConfigNode) -> SystemDocument {
         var document = SystemDocument(file: file, figures: [:], sources: [:])
         guard case .mapping(let entries) = root.content else {
-            errors.append(root.error("expected a system description (a mapping with schema, sources, identity, node, ...), found \(root.found)"))
+            errors.append(
+                root.error("expected a system description (a mapping with schema, sources, identity, node, ...), found \(root.found)"))
             return document
         }
         let topKeys = ["schema", "sources"] + SystemParameterCatalog.childKeys(of: [])
@@ -112,10 +115,12 @@ struct SystemFileReader {
             }
         }
         if !schemaSeen {
-            errors.append(root.error("missing required field \"schema\" (the system schema version, \(SystemParameterCatalog.schemaVersion))"))
+            errors.append(
+                root.error("missing required field \"schema\" (the system schema version, \(SystemParameterCatalog.schemaVersion))"))
         }
         resolveSources(&document.figures, document.sources)
-        for declaration in SystemParameterCatalog.declarations where document.figures[declaration.path] == nil && !present.contains(declaration.path) {
+        for declaration in SystemParameterCatalog.declarations
+        where document.figures[declaration.path] == nil && !present.contains(declaration.path) {
             let needed: Bool
             switch declaration.requirement {
             case .always: needed = true
@@ -182,7 +187,9 @@ struct SystemFileReader {
                 sourceKey = try? child.string()
                 if sourceKey == nil { errors.append(child.error("expected the key of an entry under sources:, found \(child.found)")) }
             case "kind":
-                if let text = try? child.string(), let k = FigureKind(rawValue: text), k == .derived || k == .estimated || k == .vendor || k == .measured {
+                if let text = try? child.string(), let k = FigureKind(rawValue: text),
+                    k == .derived || k == .estimated || k == .vendor || k == .measured
+                {
                     kind = k
                 } else {
                     errors.append(child.error("expected one of: vendor, measured, derived, estimated; found \(child.found)"))
@@ -197,7 +204,8 @@ struct SystemFileReader {
         }
         guard let value = parseValue(valueNode, declaration) else { return nil }
         if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated {
-            errors.append(node.error("a figure needs a source (source: KEY), or kind: derived/estimated with how: saying how it was obtained"))
+            errors.append(
+                node.error("a figure needs a source (source: KEY), or kind: derived/estimated with how: saying how it was obtained"))
         }
         if let kind, kind == .derived || kind == .estimated, how == nil {
             errors.append(node.error("a \(kind.rawValue) figure must say how it was obtained (how: ...)"))
@@ -240,7 +248,8 @@ struct SystemFileReader {
                 if case .quantity(let kind) = declaration.type { return Quantity.format(value, kind) }
                 return formatNumber(value)
             }
-            throw node.error("\(node.found) is not plausible here; expected between \(bound(range.lowerBound)) and \(bound(range.upperBound))")
+            throw node.error(
+                "\(node.found) is not plausible here; expected between \(bound(range.lowerBound)) and \(bound(range.upperBound))")
         }
         return .number(number)
     }
@@ -257,7 +266,8 @@ struct SystemFileReader {
                 let url = try reader.required("url", "a URL or the name of a primary document").string()
                 let kindNode = try reader.required("kind", "vendor or measured")
                 guard let kind = FigureKind(rawValue: try kindNode.string()), kind == .vendor || kind == .measured else {
-                    throw kindNode.error("expected vendor or measured (a derived or estimated figure says how instead), found \(kindNode.found)")
+                    throw kindNode.error(
+                        "expected vendor or measured (a derived or estimated figure says how instead), found \(kindNode.found)")
                 }
                 let note = try reader.optional("note")?.string()
                 try reader.finish()

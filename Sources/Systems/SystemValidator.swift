@@ -21,7 +21,9 @@ public enum SystemValidator {
         func n(_ path: String) -> Double? { document.number(path) }
         let chipLinks = Double(chip.interconnect.scaleUpLinks)
         if let links = n("scale_up.links_per_chip"), links > chipLinks {
-            fail("scale_up.links_per_chip", "\(formatNumber(links)) links, but \(chip.id) has \(formatNumber(chipLinks)) (interconnect.scale_up.links)")
+            fail(
+                "scale_up.links_per_chip",
+                "\(formatNumber(links)) links, but \(chip.id) has \(formatNumber(chipLinks)) (interconnect.scale_up.links)")
         }
         if let rate = n("scale_up.bandwidth_per_link"), rate > chip.interconnect.bandwidthPerLink.value * 1.0001 {
             fail(
@@ -33,20 +35,27 @@ public enum SystemValidator {
         if topology == Topology.switch.rawValue, !hasSwitches {
             fail("scale_up.topology", "a switch topology needs its switches (scale_up.switches.count, bandwidth_per_port, tiers)")
         }
-        if topology == Topology.fullMesh.rawValue, let chips = n("node.chips"), let links = n("scale_up.links_per_chip"), links < chips - 1 {
+        if topology == Topology.fullMesh.rawValue, let chips = n("node.chips"), let links = n("scale_up.links_per_chip"), links < chips - 1
+        {
             fail(
                 "scale_up.links_per_chip",
-                "a full mesh of \(formatNumber(chips)) chips needs at least \(formatNumber(chips - 1)) links per chip, found \(formatNumber(links))")
+                "a full mesh of \(formatNumber(chips)) chips needs at least \(formatNumber(chips - 1)) links per chip, found \(formatNumber(links))"
+            )
         }
         if topology == Topology.fullMesh.rawValue, let domain = n("scale_up.domain_nodes"), domain > 1 {
-            fail("scale_up.domain_nodes", "a full mesh joins the chips of one node; a domain of \(formatNumber(domain)) nodes needs switches")
+            fail(
+                "scale_up.domain_nodes", "a full mesh joins the chips of one node; a domain of \(formatNumber(domain)) nodes needs switches"
+            )
         }
         if document.figures["scale_up.in_switch_reduction"]?.value.text == "yes", !hasSwitches {
             fail("scale_up.in_switch_reduction", "in-network reduction needs switches (scale_up.switches)")
         }
         if let nodes = n("nodes"), let domain = n("scale_up.domain_nodes"), nodes > domain {
             if !document.has(section: "scale_out") {
-                fail("nodes", "\(formatNumber(nodes)) nodes are more than one scale-up domain (\(formatNumber(domain))): describe the scale_out network")
+                fail(
+                    "nodes",
+                    "\(formatNumber(nodes)) nodes are more than one scale-up domain (\(formatNumber(domain))): describe the scale_out network"
+                )
             } else if nodes.truncatingRemainder(dividingBy: domain) != 0 {
                 fail("nodes", "\(formatNumber(nodes)) nodes is not a whole number of scale-up domains of \(formatNumber(domain)) nodes")
             }

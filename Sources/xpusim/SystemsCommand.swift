@@ -60,7 +60,8 @@ struct SystemsCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show every figure of a system with its unit and source, and the derived figures per device, package, node and system.",
+            abstract:
+                "Show every figure of a system with its unit and source, and the derived figures per device, package, node and system.",
             discussion: """
                 A device is what software sees as one accelerator: a 910C package is two (one per die, joined by SIO), a B200 one.
 
@@ -85,16 +86,20 @@ struct SystemsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let spec = try SystemCatalog.resolve(system, overrides: overrides, nodes: nodes, directory: folders.systems, chips: folders.chips)
+            let spec = try SystemCatalog.resolve(
+                system, overrides: overrides, nodes: nodes, directory: folders.systems, chips: folders.chips)
             let rows = SystemParameterCatalog.orderedPaths.compactMap { path -> (String, SystemParameterDeclaration, SystemFigure)? in
-                guard let figure = spec.document.figures[path], let declaration = SystemParameterCatalog.declaration(for: path) else { return nil }
+                guard let figure = spec.document.figures[path], let declaration = SystemParameterCatalog.declaration(for: path) else {
+                    return nil
+                }
                 return (path, declaration, figure)
             }
             if format == .json {
                 var summary = systemSummary(spec)
                 summary["parameters"] = rows.map { path, declaration, figure -> [String: Any] in
                     var item: [String: Any] = [
-                        "path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue, "text": declaration.type.text(figure.value),
+                        "path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue,
+                        "text": declaration.type.text(figure.value),
                     ]
                     switch figure.value {
                     case .number(let n): item["value"] = n
@@ -114,7 +119,8 @@ struct SystemsCommand: ParsableCommand {
             for (path, declaration, figure) in rows {
                 let origin = [figure.source?.url, figure.how].compactMap { $0 }.joined(separator: "; ")
                 table.add([
-                    path, declaration.type.text(figure.value), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue, origin,
+                    path, declaration.type.text(figure.value), figure.source == nil && figure.how == nil ? "" : figure.kind.rawValue,
+                    origin,
                 ])
             }
             print(table.rendered)
@@ -144,7 +150,9 @@ struct SystemsCommand: ParsableCommand {
             row("power at TDP") { watts(spec.powerAtTDP($0)) }
             print(derived.rendered)
             if spec.power.domain.value > 0 {
-                print("\nThe system's power includes \(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain).")
+                print(
+                    "\nThe system's power includes \(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain)."
+                )
             }
         }
     }

@@ -49,7 +49,10 @@ final class SystemsCommandTests: XCTestCase {
         let nics = try XCTUnwrap(parameters.first { $0["path"] as? String == "scale_out.bandwidth_per_nic" })
         XCTAssertEqual(nics["value"] as? Double, 50e9)
         XCTAssertEqual(nics["si_unit"] as? String, "B/s")
-        XCTAssertEqual(nics["source"] as? String, "https://docs.nvidia.com/dgx-basepod/reference-architecture-infrastructure-foundation-enterprise-ai/latest/core-components.html")
+        XCTAssertEqual(
+            nics["source"] as? String,
+            "https://docs.nvidia.com/dgx-basepod/reference-architecture-infrastructure-foundation-enterprise-ai/latest/core-components.html"
+        )
     }
 
     func testShowNamesTheDevicesOfAMultiDiePackage() throws {

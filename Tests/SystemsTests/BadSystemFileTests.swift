@@ -56,7 +56,8 @@ final class BadSystemFileTests: XCTestCase {
 
     func testUnknownKeySuggestsTheNearest() {
         assertError(
-            mutated("  chips: {value: 8,", "  chps: {value: 8,"), path: "node.chps", contains: "unknown field \"chps\"; did you mean \"chips\"?",
+            mutated("  chips: {value: 8,", "  chps: {value: 8,"), path: "node.chps",
+            contains: "unknown field \"chps\"; did you mean \"chips\"?",
             line: lineOf("  chips: {value: 8,"))
         assertError(mutated("scale_out:\n", "scale_ot:\n"), path: "scale_ot", contains: "did you mean \"scale_out\"?")
     }
@@ -81,7 +82,8 @@ final class BadSystemFileTests: XCTestCase {
 
     func testUnknownChipId() {
         assertError(
-            mutated("  chip: h100-sxm", "  chip: h100-sx"), path: "node.chip", contains: "no chip with id \"h100-sx\"; did you mean \"h100-sxm\"?",
+            mutated("  chip: h100-sxm", "  chip: h100-sx"), path: "node.chip",
+            contains: "no chip with id \"h100-sx\"; did you mean \"h100-sxm\"?",
             line: lineOf("  chip: h100-sxm"))
     }
 
@@ -89,7 +91,9 @@ final class BadSystemFileTests: XCTestCase {
         assertError(
             mutated("  chips: {value: 8,", "  chips: {value: -8,"), path: "node.chips", contains: "must not be negative",
             line: lineOf("  chips: {value: 8,"))
-        assertError(mutated("nics_per_node: {value: 8,", "nics_per_node: {value: 0,"), path: "scale_out.nics_per_node", contains: "must be positive")
+        assertError(
+            mutated("nics_per_node: {value: 8,", "nics_per_node: {value: 0,"), path: "scale_out.nics_per_node", contains: "must be positive"
+        )
         assertError(
             mutated("bandwidth_per_nic: {value: 400 Gb/s", "bandwidth_per_nic: {value: 400 Tb/s"), path: "scale_out.bandwidth_per_nic",
             contains: "is not plausible here")
@@ -113,12 +117,15 @@ final class BadSystemFileTests: XCTestCase {
         assertError(
             mutated("bandwidth_per_link: {value: 25 GB/s", "bandwidth_per_link: {value: 30 GB/s"), path: "scale_up.bandwidth_per_link",
             contains: "faster than h100-sxm's links")
-        let start = dgxText.range(of: "  switches:\n")!, end = dgxText.range(of: "scale_out:\n")!
+        let start = dgxText.range(of: "  switches:\n")!
+        let end = dgxText.range(of: "scale_out:\n")!
         let noSwitches = dgxText.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
         assertError(noSwitches, path: "scale_up.topology", contains: "a switch topology needs its switches")
         assertError(noSwitches, path: "scale_up.in_switch_reduction", contains: "in-network reduction needs switches")
-        assertError(mutated("  fans: {value: 1200 W", "  fans: {value: 2200 W"), path: "power.rated_max", contains: "more than its rated 10200 W")
-        let start2 = dgxText.range(of: "scale_out:\n")!, end2 = dgxText.range(of: "power:\n")!
+        assertError(
+            mutated("  fans: {value: 1200 W", "  fans: {value: 2200 W"), path: "power.rated_max", contains: "more than its rated 10200 W")
+        let start2 = dgxText.range(of: "scale_out:\n")!
+        let end2 = dgxText.range(of: "power:\n")!
         let twoNodesNoNetwork = dgxText.replacingCharacters(in: start2.lowerBound..<end2.lowerBound, with: "")
             .replacingOccurrences(of: "\nnodes: 1\n", with: "\nnodes: 2\n")
         assertError(twoNodesNoNetwork, path: "nodes", contains: "describe the scale_out network")

@@ -18,7 +18,10 @@ final class ShippedSystemsTests: XCTestCase {
         let catalog = try SystemCatalog.load(directory: systemsDirectory, chips: chipsDirectory)
         XCTAssertEqual(
             Set(catalog.ids),
-            ["dgx-h100", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384", "gb200-nvl72", "mlu590-8card", "metax-c500-8card"])
+            [
+                "dgx-h100", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384", "gb200-nvl72", "mlu590-8card",
+                "metax-c500-8card",
+            ])
         for system in catalog.systems {
             XCTAssertGreaterThan(system.totalChips, 0, system.id)
             XCTAssertGreaterThan(system.peakFLOPS(.bf16, .system) ?? system.peakFLOPS(.fp16, .system) ?? 0, 1e15, system.id)
@@ -124,14 +127,16 @@ final class ShippedSystemsTests: XCTestCase {
         let half = try system("cloudmatrix-384", nodes: 24)
         XCTAssertEqual(half.chipsPerDomain, 192, "fewer nodes than a domain make one smaller domain")
         XCTAssertThrowsError(try system("cloudmatrix-384", nodes: 50)) { error in
-            XCTAssertTrue("\(error)".contains("--nodes: 50 nodes is not a whole number of cloudmatrix-384's scale-up domains of 48"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("--nodes: 50 nodes is not a whole number of cloudmatrix-384's scale-up domains of 48"), "\(error)")
         }
         XCTAssertThrowsError(try system("dgx-h100", nodes: 0)) { error in XCTAssertTrue("\(error)".contains("--nodes"), "\(error)") }
     }
 
     func testASingleDomainSystemWithoutScaleOutCannotGrow() throws {
         let text = try String(contentsOfFile: systemsDirectory + "/nvidia-gb200-nvl72.yaml", encoding: .utf8)
-        let start = try XCTUnwrap(text.range(of: "scale_out:\n")), end = try XCTUnwrap(text.range(of: "power:\n"))
+        let start = try XCTUnwrap(text.range(of: "scale_out:\n"))
+        let end = try XCTUnwrap(text.range(of: "power:\n"))
         let withoutScaleOut = text.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: "")
         let document = try SystemDocument.read(try ConfigNode.parse(text: withoutScaleOut, file: "nvl72.yaml"))
         let nvl = try SystemCatalog.build(document, chips: try ChipCatalog.load(directory: chipsDirectory))
