@@ -109,6 +109,8 @@ public struct ChipSpec: Sendable {
     public var vendor = ""
     public var process = ""
     public var dies = 1
+    /// Devices software sees in the package (CUDA/ACL device ids): each a share of the package's units, memory and links.
+    public var devicesPerPackage = 1
     public var clocks = Clocks()
     public var compute = Compute()
     public var memory = Memory()

@@ -74,6 +74,11 @@ public enum ChipValidator {
         if let dies = n("identity.dies_per_package"), dies > 1, document.figures["interconnect.die_to_die.bandwidth"] == nil {
             fail("identity.dies_per_package", "a package of \(Int(dies)) dies needs interconnect.die_to_die.bandwidth and latency")
         }
+        if let devices = n("identity.devices_per_package"), let dies = n("identity.dies_per_package"),
+            devices > dies || dies.truncatingRemainder(dividingBy: devices) != 0
+        {
+            fail("identity.devices_per_package", "\(Int(devices)) devices cannot split a package of \(Int(dies)) dies evenly")
+        }
         for dtype in DataType.allCases {
             let peakPath = "compute.matrix.vendor_peak.\(dtype.rawValue)"
             guard let vendor = n(peakPath) else { continue }

@@ -96,6 +96,10 @@ public enum ParameterCatalog {
         .init("identity.vendor", .label, "vendor", into: .text(\.vendor)),
         .init("identity.process", .text, "manufacturing process", into: .text(\.process)),
         .init("identity.dies_per_package", .integer, "compute dies in one package", plausible: 1...16, into: .integer(\.dies)),
+        .init(
+            "identity.devices_per_package", .integer,
+            "devices software sees in one package (910C: one per die; B200: one for both dies); default 1", required: false,
+            plausible: 1...16, into: .integer(\.devicesPerPackage)),
 
         .init("clocks.base", .quantity(.frequency), "base core clock", plausible: 1e8...5e9, into: .measure(\.clocks.base)),
         .init("clocks.boost", .quantity(.frequency), "maximum core clock", plausible: 1e8...5e9, into: .measure(\.clocks.boost)),

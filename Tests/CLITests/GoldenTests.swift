@@ -29,7 +29,8 @@ final class GoldenTests: XCTestCase {
 
     func testHelpTexts() throws {
         let commands: [[String]] = [
-            [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"], ["run"], ["compare"],
+            [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
+            ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"],
         ]
@@ -72,6 +73,26 @@ final class GoldenTests: XCTestCase {
         try check("chips-list-json", ["chips", "list", "--format", "json"])
         try check("chips-show", ["chips", "show", "h100-sxm"])
         try check("chips-show-json", ["chips", "show", "h20", "--set", "memory.hbm.bandwidth=4.5 TB/s", "--format", "json"])
+    }
+
+    func testSystems() throws {
+        try check("systems-list", ["systems", "list"])
+        try check("systems-list-json", ["systems", "list", "--format", "json"])
+        try check("systems-show", ["systems", "show", "dgx-h100"])
+        try check("systems-show-json", ["systems", "show", "cloudmatrix-384", "--format", "json"])
+        try check("systems-show-nodes-set", ["systems", "show", "atlas-800t-a3", "--nodes", "4", "--set", "scale_out.bandwidth_per_nic=800 Gb/s"])
+        try check("systems-validate", ["systems", "validate"] + (try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/chips/systems")).sorted().map { "chips/systems/" + $0 })
+    }
+
+    func testErrorsOfBadSystems() throws {
+        let fixtures = "Tests/CLITests/Fixtures/"
+        try check("error-systems-validate", ["systems", "validate", fixtures + "system-unknown-chip.yaml", fixtures + "system-bad.yaml", "chips/systems/nvidia-dgx-h100.yaml"])
+        try check("error-system-unknown", ["systems", "show", "dgx-h10"])
+        try check("error-system-set-unknown", ["systems", "show", "dgx-h100", "--set", "scale_out.nic=2"])
+        try check("error-system-set-unit", ["systems", "show", "dgx-h100", "--set", "scale_up.bandwidth_per_link=25 GB"])
+        try check("error-system-nodes-domain", ["systems", "show", "cloudmatrix-384", "--nodes", "50"])
+        try check("error-system-nodes-no-scale-out", ["systems", "show", fixtures + "system-no-scale-out.yaml", "--nodes", "36"])
+        try check("error-system-nodes-zero", ["systems", "show", "dgx-h100", "--nodes", "0"])
     }
 
     func testCompare() throws {

@@ -52,6 +52,13 @@ final class BadChipFileTests: XCTestCase {
         assertError(text, path: "memory.hbm.bandwidth", contains: "missing required field")
     }
 
+    func testDevicesMustSplitThePackageEvenly() {
+        let text = mutated(
+            "  dies_per_package: {value: 1, source: exxact}\n",
+            "  dies_per_package: {value: 1, source: exxact}\n  devices_per_package: {value: 2, source: exxact}\n")
+        assertError(text, path: "identity.devices_per_package", contains: "2 devices cannot split a package of 1 dies evenly")
+    }
+
     func testNegativeValue() {
         assertError(mutated("units_per_die: {value: 132,", "units_per_die: {value: -132,"), path: "compute.units_per_die",
                     contains: "negative", line: lineOf("units_per_die"))

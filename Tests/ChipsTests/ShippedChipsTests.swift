@@ -11,7 +11,7 @@ final class ShippedChipsTests: XCTestCase {
     func testEveryShippedChipLoadsAndValidates() throws {
         let catalog = try ChipCatalog.load(directory: chipsDirectory)
         XCTAssertEqual(Set(catalog.ids), ["h100-sxm", "h200-sxm", "h800-sxm", "h20", "a100-sxm", "ascend-910b2", "ascend-910b3", "ascend-910b4",
-                                          "ascend-910c", "mlu590", "metax-c500"])
+                                          "ascend-910c", "mlu590", "metax-c500", "b200", "b200-gb200"])
         for document in catalog.documents {
             let spec = try ChipSpec(document)
             XCTAssertGreaterThan(spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16) ?? 0, 1e14, spec.id)
@@ -38,6 +38,12 @@ final class ShippedChipsTests: XCTestCase {
         XCTAssertEqual(c.dies, 2)
         XCTAssertEqual(c.peakMatrixFLOPS(.bf16)! / 1e12, 752, accuracy: 8)
         XCTAssertNil(c.peakMatrixFLOPS(.fp8), "the 910C has no fp8")
+        let b200 = try ChipCatalog.resolve("b200", directory: chipsDirectory)
+        XCTAssertEqual(b200.dies, 2)
+        XCTAssertEqual(b200.devicesPerPackage, 1, "both dies are one CUDA device")
+        XCTAssertEqual(c.devicesPerPackage, 2, "each 910C die is an NPU of its own")
+        XCTAssertEqual(b200.peakMatrixFLOPS(.bf16)! / 1e12, 2250, accuracy: 1)
+        XCTAssertEqual(try ChipCatalog.resolve("b200-gb200", directory: chipsDirectory).peakMatrixFLOPS(.bf16)! / 1e12, 2500, accuracy: 1)
         let h20 = try ChipCatalog.resolve("h20", directory: chipsDirectory)
         XCTAssertEqual(h20.peakMatrixFLOPS(.bf16)! / 1e12, 148, accuracy: 4.4)
     }
