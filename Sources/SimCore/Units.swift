@@ -122,7 +122,8 @@ public struct Quantity: Sendable, Equatable {
                 break
             }
         }
-        let numberText = trimmed[..<numberEnd].replacingOccurrences(of: "_", with: "")
+        let numberPart = trimmed[..<numberEnd]
+        let numberText = numberPart.contains("_") ? String(numberPart.filter { $0 != "_" }) : String(numberPart)
         guard let number = Double(numberText), number.isFinite else { return nil }
         let unitText = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces)
         for unit in kind.units where unit.symbol == unitText {
