@@ -38,7 +38,7 @@ enum TraceReader {
             var k = try MappingReader(node)
             let idNode = try k.required("id")
             let id = try idNode.string()
-            if indexByID[id] != nil { throw idNode.error("kernel id \"\(id)\" is used twice") }
+            if indexByID.updateValue(kernels.count, forKey: id) != nil { throw idNode.error("kernel id \"\(id)\" is used twice") }
             let opNode = try k.required("op", opExpected)
             let opName = try opNode.string()
             // Byte-sized ops (copies, collectives) need no data type; everything else does.
@@ -57,7 +57,6 @@ enum TraceReader {
             }
             let op = try readOp(opName, opNode, &k)
             try k.finish()
-            indexByID[id] = kernels.count
             kernels.append(Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity, inputsInL2: inputsInL2))
             depNames.append(deps)
         }
@@ -220,6 +219,11 @@ enum TraceReader {
         var graph: [[Int]] = Array(repeating: [], count: kernels.count)
         for (index, deps) in depNames.enumerated() {
             for (name, node) in deps {
+                // Most kernels depend on the one before: no hashing for that (ids are unique).
+                if index > 0, kernels[index - 1].id == name {
+                    graph[index].append(index - 1)
+                    continue
+                }
                 guard let target = indexByID[name] else {
                     let hint = nearest(name, in: Array(indexByID.keys).sorted()).map { "; did you mean \"\($0)\"?" } ?? ""
                     throw node.error("kernel \"\(kernels[index].id)\" depends on unknown kernel \"\(name)\"\(hint)")
