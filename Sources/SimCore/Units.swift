@@ -168,10 +168,19 @@ public struct Quantity: Sendable, Equatable {
 }
 
 /// C's formatting of one double (what `String(format:)` does underneath, without its cost per call).
-func printfDouble(_ format: StaticString, _ value: Double) -> String {
+/// With `trimmingZeros`, a fraction loses its trailing zeros, and its point when nothing is left.
+func printfDouble(_ format: StaticString, _ value: Double, trimmingZeros: Bool = false) -> String {
     withUnsafeTemporaryAllocation(of: CChar.self, capacity: 400) { buffer in
-        let written = withVaList([value]) { vsnprintf(buffer.baseAddress!, 400, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0) }
-        return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(written, 399)))), as: UTF8.self)
+        let written = withVaList([value]) {
+            vsnprintf(buffer.baseAddress!, 400, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0)
+        }
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(written, 399))))
+        var count = bytes.count
+        if trimmingZeros, bytes.contains(UInt8(ascii: ".")) {
+            while count > 0, bytes[count - 1] == UInt8(ascii: "0") { count -= 1 }
+            if count > 0, bytes[count - 1] == UInt8(ascii: ".") { count -= 1 }
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<count]), as: UTF8.self)
     }
 }
 
@@ -189,10 +198,5 @@ public func formatNumber(_ value: Double) -> String {
     case 0.01...: decimals = 4
     default: return printfDouble("%.3e", value)
     }
-    var text = printfDouble(decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : decimals == 3 ? "%.3f" : "%.4f", value)
-    if text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-    }
-    return text
+    return printfDouble(decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : decimals == 3 ? "%.3f" : "%.4f", value, trimmingZeros: true)
 }

@@ -86,6 +86,8 @@ enum TraceFiles {
 enum ChildProcess {
     struct Measurement {
         var seconds: Double
+        /// User and system time of the child.
+        var cpuSeconds: Double
         var peakMiB: Double
         var status: Int32
     }
@@ -100,14 +102,17 @@ enum ChildProcess {
         defer { for p in argv { free(p) } }
         let start = DispatchTime.now().uptimeNanoseconds
         guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
-            return Measurement(seconds: 0, peakMiB: 0, status: -1)
+            return Measurement(seconds: 0, cpuSeconds: 0, peakMiB: 0, status: -1)
         }
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         posix_spawn_file_actions_destroy(&actions)
-        return Measurement(seconds: seconds, peakMiB: Double(usage.ru_maxrss) / 1024, status: status)
+        let cpu =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        return Measurement(seconds: seconds, cpuSeconds: cpu, peakMiB: Double(usage.ru_maxrss) / 1024, status: status)
     }
 
     /// The median of `count` runs.
