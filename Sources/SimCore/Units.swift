@@ -108,7 +108,7 @@ public struct Quantity: Sendable, Equatable {
     ///
     /// Returns nil when the text is not a number followed by a unit of `kind`.
     public static func parse(_ text: String, as kind: QuantityKind) -> Quantity? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingHorizontalSpace(text)
         var numberEnd = trimmed.startIndex
         for index in trimmed.indices {
             let c = trimmed[index]
@@ -125,7 +125,7 @@ public struct Quantity: Sendable, Equatable {
         let numberPart = trimmed[..<numberEnd]
         let numberText = numberPart.contains("_") ? String(numberPart.filter { $0 != "_" }) : String(numberPart)
         guard let number = Double(numberText), number.isFinite else { return nil }
-        let unitText = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces)
+        let unitText = trimmingHorizontalSpace(trimmed[numberEnd...])
         for unit in kind.units where unit.symbol == unitText {
             return Quantity(number * unit.factor, kind)
         }
@@ -165,6 +165,16 @@ public struct Quantity: Sendable, Equatable {
         }
         return "\(formatNumber(bytes)) B"
     }
+}
+
+/// `text` without the spaces and tabs at either end: what `trimmingCharacters(in: .whitespaces)`
+/// does (tab and the Unicode space separators, not line ends), without Foundation's cost per call.
+func trimmingHorizontalSpace<S: StringProtocol>(_ text: S) -> String {
+    func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator }
+    let scalars = text.unicodeScalars
+    guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
+    let last = scalars.lastIndex(where: { !isSpace($0) })!
+    return String(String.UnicodeScalarView(scalars[first...last]))
 }
 
 /// C's formatting of one double (what `String(format:)` does underneath, without its cost per call).
