@@ -189,29 +189,62 @@ struct TextCheck {
     }
 
     /// An upper estimate of how deep a document nests: the deepest run of unclosed brackets plus
-    /// the deepest indentation and list dashes of a line (quotes are not told apart, so brackets
-    /// inside texts count too).
+    /// the deepest indentation and list dashes of a line. Quoted texts and comments are skipped
+    /// the way YAML reads them (a quote that starts a token opens a text; `#` after a space or at
+    /// a line's start opens a comment), so brackets written inside them do not count.
     static func nestingEstimate(_ bytes: [UInt8]) -> Int {
         var flow = 0
         var deepest = 0
         var lineStart = true
         var indent = 0
-        for c in bytes {
+        var previous: UInt8 = 0x0A
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let c = bytes[i]
+            let tokenStart =
+                previous == 0x20 || previous == 0x09 || previous == 0x0A || previous == UInt8(ascii: "[")
+                || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":")
+                || previous == UInt8(ascii: "-") || previous == UInt8(ascii: "?")
             switch c {
-            case UInt8(ascii: "["), UInt8(ascii: "{"): flow += 1
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
+            case UInt8(ascii: "\""), UInt8(ascii: "'") where tokenStart:
+                // To the closing quote (`\"` escapes in double quotes, `''` in single ones).
+                i += 1
+                while i < n {
+                    if c == UInt8(ascii: "\"") && bytes[i] == UInt8(ascii: "\\") {
+                        i += 2
+                        continue
+                    }
+                    if bytes[i] == c {
+                        if c == UInt8(ascii: "'") && i + 1 < n && bytes[i + 1] == c {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    i += 1
+                }
+                lineStart = false
+            case UInt8(ascii: "#") where previous == 0x20 || previous == 0x09 || previous == 0x0A:
+                while i < n && bytes[i] != 0x0A { i += 1 }
+                continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flow += 1
+                lineStart = false
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flow = max(0, flow - 1)
+                lineStart = false
             case 0x0A:
                 lineStart = true
                 indent = 0
-                continue
             case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "?"):
                 if lineStart { indent += 1 }
-                deepest = max(deepest, flow + indent)
-                continue
-            default: break
+            default:
+                lineStart = false
             }
-            lineStart = false
             deepest = max(deepest, flow + indent)
+            previous = i < n ? bytes[i] : 0
+            i += 1
         }
         return deepest
     }
