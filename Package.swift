@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["SimCore", "Chips", "TestSupport"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),

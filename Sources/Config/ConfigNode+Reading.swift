@@ -188,20 +188,37 @@ struct TextCheck {
         }
     }
 
-    /// An upper estimate of how deep a document nests: the deepest run of unclosed brackets plus
-    /// the deepest indentation and list dashes of a line. Quoted texts and comments are skipped
-    /// the way YAML reads them (a quote that starts a token opens a text; `#` after a space or at
-    /// a line's start opens a comment), so brackets written inside them do not count.
+    /// An upper estimate of how deep a document nests: unclosed brackets, plus in block context
+    /// the levels of indentation still open (a block collection nests only by indenting further)
+    /// and the list dashes that open a line. Quoted texts and comments are skipped the way YAML
+    /// reads them (a quote that starts a token opens a text; `#` after a space or at a line's
+    /// start opens a comment), so brackets written inside them do not count.
     static func nestingEstimate(_ bytes: [UInt8]) -> Int {
         var flow = 0
         var deepest = 0
-        var lineStart = true
-        var indent = 0
+        var indents: [Int] = []  // the open block indentations, increasing
         var previous: UInt8 = 0x0A
         var i = 0
         let n = bytes.count
         while i < n {
             let c = bytes[i]
+            if previous == 0x0A && flow == 0 {
+                // A line in block context: its indentation, then the dashes and `?` that open it.
+                var k = i
+                while k < n && bytes[k] == 0x20 { k += 1 }
+                let indent = k - i
+                var dashes = 0
+                while k + 1 < n, bytes[k] == UInt8(ascii: "-") || bytes[k] == UInt8(ascii: "?"), bytes[k + 1] == 0x20 || bytes[k + 1] == 0x09 {
+                    dashes += 1
+                    k += 2
+                    while k < n && bytes[k] == 0x20 { k += 1 }
+                }
+                if k < n && bytes[k] != 0x0A && bytes[k] != UInt8(ascii: "#") {
+                    while let last = indents.last, last >= indent { indents.removeLast() }
+                    indents.append(indent)
+                    deepest = max(deepest, indents.count + dashes)
+                }
+            }
             let tokenStart =
                 previous == 0x20 || previous == 0x09 || previous == 0x0A || previous == UInt8(ascii: "[")
                 || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":")
@@ -224,25 +241,17 @@ struct TextCheck {
                     }
                     i += 1
                 }
-                lineStart = false
             case UInt8(ascii: "#") where previous == 0x20 || previous == 0x09 || previous == 0x0A:
                 while i < n && bytes[i] != 0x0A { i += 1 }
+                previous = UInt8(ascii: "#")
                 continue
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 flow += 1
-                lineStart = false
+                deepest = max(deepest, indents.count + flow)
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
                 flow = max(0, flow - 1)
-                lineStart = false
-            case 0x0A:
-                lineStart = true
-                indent = 0
-            case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "?"):
-                if lineStart { indent += 1 }
-            default:
-                lineStart = false
+            default: break
             }
-            deepest = max(deepest, flow + indent)
             previous = i < n ? bytes[i] : 0
             i += 1
         }

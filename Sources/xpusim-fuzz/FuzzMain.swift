@@ -12,7 +12,7 @@ import Foundation
 /// Before each input runs it is written to `OUT/current-input`, so a crash leaves it behind; a
 /// watchdog thread ends the run (exit 3) when one input takes longer than `--time-limit` seconds
 /// or the process holds more than `--memory-limit` MiB, saving the input as `OUT/hang-*` or
-/// `OUT/memory-*`. Findings are saved as `OUT/finding-N-KIND.yaml` and make the exit status 1.
+/// `OUT/memory-*`. Findings are saved as they are found, as `OUT/finding-N-KIND.yaml`, and make the exit status 1.
 @main
 struct FuzzMain {
     static func main() throws {
@@ -34,6 +34,9 @@ struct FuzzMain {
             case "--memory-limit": memoryLimit = Double(value) ?? { usage("--memory-limit: expected MiB") }()
             case "--compare-every": compareEvery = Int(value) ?? { usage("--compare-every: expected a number") }()
             case "--root": root = value
+            case "--explain":
+                explain(value)
+                return
             default: usage("unknown option \(flag)")
             }
         }
@@ -56,13 +59,24 @@ struct FuzzMain {
         var total = ReaderFuzzer.Summary()
         let batch = 10_000
         var done = 0
+        var findingNumber = 0
         while done < inputs {
             let n = min(batch, inputs - done)
-            let summary = fuzzer.round(count: n, compareEvery: compareEvery) { input in
-                watchdog.began(input.kind)
-                try? handle.truncate(atOffset: 0)
-                handle.write(Data(input.bytes))
-            }
+            let summary = fuzzer.round(
+                count: n, compareEvery: compareEvery,
+                before: { input in
+                    watchdog.began(input.kind)
+                    try? handle.truncate(atOffset: 0)
+                    handle.write(Data(input.bytes))
+                },
+                found: { input, what in
+                    // Saved at once, so a run stopped early keeps it.
+                    let path = "\(out)/finding-\(findingNumber)-\(input.kind.rawValue).yaml"
+                    findingNumber += 1
+                    FileManager.default.createFile(atPath: path, contents: Data(input.bytes))
+                    print("finding (\(input.kind.rawValue), from \(input.name)): \(what) -> \(path)")
+                    fflush(nil)
+                })
             total.inputs += summary.inputs
             total.read += summary.read
             total.refused += summary.refused
@@ -81,11 +95,6 @@ struct FuzzMain {
         }
         watchdog.stop()
         try? FileManager.default.removeItem(atPath: current)
-        for (index, (input, what)) in total.findings.enumerated() {
-            let path = "\(out)/finding-\(index)-\(input.kind.rawValue).yaml"
-            FileManager.default.createFile(atPath: path, contents: Data(input.bytes))
-            print("finding \(index) (\(input.kind.rawValue), from \(input.name)): \(what) -> \(path)")
-        }
         let seconds = Date().timeIntervalSince(start)
         print(
             "\(total.inputs) inputs in \(String(format: "%.1f", seconds)) s (\(Int(Double(total.inputs) / seconds))/s): \(total.read) read, \(total.refused) refused, \(total.compared) compared with Yams, \(total.findings.count) findings; slowest \(String(format: "%.3f", total.slowest)) s (\(total.slowestInput?.name ?? "-")); seed \(seed)"
@@ -96,10 +105,28 @@ struct FuzzMain {
         if !total.findings.isEmpty { exit(1) }
     }
 
+    /// Triage of a saved input: what each parser makes of it.
+    static func explain(_ path: String) {
+        guard let data = FileManager.default.contents(atPath: path) else { usage("cannot read \(path)") }
+        for parser in [ConfigNode.Parser.builtIn, .yams, .automatic] {
+            do {
+                _ = try ConfigNode.parse(bytes: [UInt8](data), file: path, parser: parser)
+                print("\(parser): read")
+            } catch {
+                print("\(parser): \(error)")
+            }
+        }
+        if let ours = try? ConfigNode.parse(bytes: [UInt8](data), file: path, parser: .builtIn),
+            let yams = try? ConfigNode.parse(bytes: [UInt8](data), file: path, parser: .yams)
+        {
+            print("difference: \(ours.firstDifference(from: yams) ?? "none")")
+        }
+    }
+
     static func usage(_ message: String) -> Never {
         FileHandle.standardError.write(
             Data(
-                "error: \(message)\nusage: xpusim-fuzz [--seed N] [--inputs N] [--out DIR] [--time-limit S] [--memory-limit MiB] [--compare-every N] [--root DIR]\n"
+                "error: \(message)\nusage: xpusim-fuzz [--seed N] [--inputs N] [--out DIR] [--time-limit S] [--memory-limit MiB] [--compare-every N] [--root DIR] | --explain FILE\n"
                     .utf8))
         exit(2)
     }

@@ -213,7 +213,9 @@ struct ReaderFuzzer {
 
     /// Runs `count` mutated inputs; `before` is told each input before it runs (the executable
     /// saves it, so a crash leaves it behind).
-    mutating func round(count: Int, compareEvery: Int, before: (Input) -> Void = { _ in }) -> Summary {
+    mutating func round(
+        count: Int, compareEvery: Int, before: (Input) -> Void = { _ in }, found: (Input, String) -> Void = { _, _ in }
+    ) -> Summary {
         var summary = Summary()
         for i in 0..<count {
             let seed = seeds[Int(rng.next() % UInt64(seeds.count))]
@@ -231,7 +233,9 @@ struct ReaderFuzzer {
             switch outcome {
             case .read: summary.read += 1
             case .refused: summary.refused += 1
-            case .finding(let what): summary.findings.append((input, what))
+            case .finding(let what):
+                summary.findings.append((input, what))
+                found(input, what)
             }
         }
         return summary

@@ -117,7 +117,11 @@ final class BuiltInParserTests: XCTestCase {
         // Brackets inside quoted text and comments are not nesting, also for what goes to Yams (the
         // tab sends it there): found by the fuzzer, which had the estimate count them.
         let brackets = String(repeating: "[", count: 600)
-        for text in ["a:\t1\nb: \"\(brackets)\"\n", "a:\t1\nb: '\(brackets)'\n", "a:\t1\nb: 1 # \(brackets)\n"] {
+        let spaces = String(repeating: " ", count: 600)
+        for text in [
+            "a:\t1\nb: \"\(brackets)\"\n", "a:\t1\nb: '\(brackets)'\n", "a:\t1\nb: 1 # \(brackets)\n", "{\"a\": 1,\n\(spaces)\"b\":\t2}",
+            "a:\t1\nb:\n\(spaces)c: 2\n",
+        ] {
             XCTAssertNoThrow(try ConfigNode.parse(text: text, file: "q.yaml"), text)
         }
         // Within the limit, nesting reads.
