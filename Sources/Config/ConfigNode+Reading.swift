@@ -66,13 +66,17 @@ extension ConfigNode {
             }
         }
         // Yams composes its tree recursively: refuse what would nest too deep before it starts, and
-        // give it a large stack for what the estimate lets through.
-        if TextCheck.nestingEstimate(bytes) > 4 * DocumentParser.maxDepth {
-            throw ConfigError(file: file, message: "malformed YAML/JSON: nested more than \(DocumentParser.maxDepth) levels deep")
+        // give it a large stack for what the estimate lets through. The estimate errs high (text
+        // that looks like brackets or indentation), so its limit is far above any real file's.
+        if TextCheck.nestingEstimate(bytes) > ConfigNode.yamsNestingLimit {
+            throw ConfigError(file: file, message: "malformed YAML/JSON: nested more than \(ConfigNode.yamsNestingLimit) levels deep")
         }
         let text = String(decoding: bytes, as: UTF8.self)
         return try onLargeStack { try parseWithYams(text: text, file: file) }
     }
+
+    /// What the depth estimate lets through to Yams, on its 512 MiB stack (a few KiB a level).
+    static let yamsNestingLimit = 10_000
 
     static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)

@@ -124,6 +124,16 @@ final class BuiltInParserTests: XCTestCase {
         ] {
             XCTAssertNoThrow(try ConfigNode.parse(text: text, file: "q.yaml"), text)
         }
+        // What goes to Yams (the anchor sends it there) nests up to libyaml's limit (1000 levels),
+        // then is refused with a line; past the estimate's limit it is refused before Yams starts.
+        let yamsDeep = "&x " + String(repeating: "[", count: 900) + String(repeating: "]", count: 900)
+        XCTAssertNoThrow(try ConfigNode.parse(text: yamsDeep, file: "y.yaml"))
+        XCTAssertThrowsError(try ConfigNode.parse(text: "&x " + String(repeating: "[", count: 5000), file: "y.yaml")) { error in
+            XCTAssertEqual((error as? ConfigError)?.line, 1, "\(error)")
+        }
+        XCTAssertThrowsError(try ConfigNode.parse(text: "&x " + String(repeating: "[", count: 20_000), file: "y.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("nested more than 10000 levels"), "\(error)")
+        }
         // Within the limit, nesting reads.
         let fine = String(repeating: "[", count: 100) + "1" + String(repeating: "]", count: 100)
         XCTAssertNoThrow(try ConfigNode.parse(text: fine, file: "t.yaml", parser: .builtIn))
