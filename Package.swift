@@ -31,6 +31,8 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Workloads", "Simulator", "Store"]),
+        // Reader fuzzer: seeded mutations of chip, library and trace files through the full readers (scripts/fuzz.sh).
+        .executableTarget(name: "xpusim-fuzz", dependencies: ["Config", "Chips", "Workloads"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
         .executableTarget(name: "xpusim-store-stress", dependencies: ["Chips", "Simulator", "Store"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -38,7 +40,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["SimCore", "Chips", "TestSupport"]),
         .testTarget(name: "SystemsTests", dependencies: ["SimCore", "Config", "Chips", "Systems", "TestSupport"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),

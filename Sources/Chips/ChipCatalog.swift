@@ -61,13 +61,36 @@ public struct ChipCatalog: Sendable {
         }
     }
 
+    static func contains(_ data: Data, _ wanted: [UInt8]) -> Bool {
+        guard !wanted.isEmpty else { return true }
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let n = wanted.count
+            guard raw.count >= n else { return false }
+            let first = wanted[0]
+            var i = 0
+            while i <= raw.count - n {
+                if raw[i] == first {
+                    var k = 1
+                    while k < n && raw[i + k] == wanted[k] { k += 1 }
+                    if k == n { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
     /// The chip with id `reference`, reading only the file that declares it: the ids of a file (its
     /// own, its variants') are looked up in its node tree before the file is read and checked.
     /// Nil when no file declares it (the caller then loads the whole catalogue, for its errors and
     /// the nearest id).
     static func find(_ reference: String, in directory: String) throws -> ChipDocument? {
+        let wanted = Array(reference.utf8)
         for name in chipFiles(in: directory) {
-            guard let root = try? ConfigNode.load(file: (directory as NSString).appendingPathComponent(name)),
+            let path = (directory as NSString).appendingPathComponent(name)
+            // A file whose text does not hold the id cannot declare it: not even parsed.
+            guard let bytes = FileManager.default.contents(atPath: path), contains(bytes, wanted) else { continue }
+            guard let root = try? ConfigNode.parse(data: bytes, file: path),
                 let entries = try? root.mapping()
             else { continue }
             let identity = entries.first { $0.key == "identity" }?.value

@@ -153,7 +153,12 @@ struct ChipFileReader {
 
     mutating func walk(_ node: ConfigNode, prefix: [Substring], into figures: inout [String: Figure]) {
         let path = prefix.joined(separator: ".")
-        if let declaration = ParameterCatalog.declarations.first(where: { ParameterCatalog.matches($0.segments, prefix) }) {
+        // A key with a dot in it is not a path: it matches no declaration segment by segment.
+        let declaration =
+            prefix.contains { $0.isEmpty || $0.contains(".") }
+            ? ParameterCatalog.declarations.first(where: { ParameterCatalog.matches($0.segments, prefix) })
+            : ParameterCatalog.declaration(for: path)
+        if let declaration {
             present.insert(path)
             if let figure = parseFigure(node, declaration) { figures[path] = figure }
             return

@@ -200,7 +200,7 @@ extension ChipSpec {
         static func byType(_ field: WritableKeyPath<ChipSpec, [DataType: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
                 for dtype in DataType.allCases {
-                    if let v = document.number(pattern.replacingOccurrences(of: "<dtype>", with: dtype.rawValue)) {
+                    if let v = document.number(pattern.replacing("<dtype>", with: dtype.rawValue)) {
                         spec[keyPath: field][dtype] = v
                     }
                 }
@@ -210,7 +210,7 @@ extension ChipSpec {
         static func byKey(_ field: WritableKeyPath<ChipSpec, [String: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
                 for key in ParameterKeys.buffer {
-                    if let v = document.number(pattern.replacingOccurrences(of: "<buffer>", with: key)) { spec[keyPath: field][key] = v }
+                    if let v = document.number(pattern.replacing("<buffer>", with: key)) { spec[keyPath: field][key] = v }
                 }
             }
         }
@@ -218,7 +218,7 @@ extension ChipSpec {
         static func byLevel(_ field: WritableKeyPath<ChipSpec, [MemoryLevel: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
                 for level in MemoryLevel.allCases {
-                    if let v = document.number(pattern.replacingOccurrences(of: "<level>", with: level.rawValue)) {
+                    if let v = document.number(pattern.replacing("<level>", with: level.rawValue)) {
                         spec[keyPath: field][level] = v
                     }
                 }

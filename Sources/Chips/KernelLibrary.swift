@@ -330,6 +330,8 @@ public enum KernelLibraries {
     final class Cache: @unchecked Sendable {
         let lock = NSLock()
         var loaded: [String: [String: KernelLibrary]] = [:]
+        /// Libraries read alone (by `single`), by directory and id.
+        var alone: [String: KernelLibrary] = [:]
     }
     static let cache = Cache()
 
@@ -362,8 +364,35 @@ public enum KernelLibraries {
         return libraries
     }
 
+    /// The library `id` read from the one file whose text holds the id, when exactly one file
+    /// declares it (a one-kernel run need not read every library); nil sends the caller to the
+    /// whole directory, for its errors and the list of known ids.
+    static func single(_ id: String, in directory: String) -> KernelLibrary? {
+        let key = directory + "\u{0}" + id
+        cache.lock.lock()
+        let known = cache.loaded[directory]
+        let alone = cache.alone[key]
+        cache.lock.unlock()
+        if let known { return known[id] }
+        if let alone { return alone }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        var found: [KernelLibrary] = []
+        for name in files {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), ChipCatalog.contains(data, Array(id.utf8)) else { continue }
+            guard let root = try? ConfigNode.parse(data: data, file: path), let library = try? KernelLibrary.read(root) else { return nil }
+            if library.id == id { found.append(library) }
+        }
+        guard found.count == 1 else { return nil }
+        cache.lock.lock()
+        cache.alone[key] = found[0]
+        cache.lock.unlock()
+        return found[0]
+    }
+
     /// The library a chip names, or an error that lists the known ones.
     public static func named(_ id: String, for file: String, directory: String = defaultDirectory()) throws -> KernelLibrary {
+        if let library = single(id, in: directory) { return library }
         let libraries = try load(directory: directory)
         guard let library = libraries[id] else {
             throw ConfigError(

@@ -1,3 +1,4 @@
+import Foundation
 import SimCore
 
 /// What kind of value a chip parameter holds.
@@ -43,7 +44,7 @@ public enum ParameterType: Sendable, Equatable {
 /// Declared once here; it drives reading, validation, `xpusim chips show` and the schema docs.
 public struct ParameterDeclaration: Sendable {
     /// Dot-separated path; `<dtype>`, `<buffer>` and `<level>` stand for any key of that set.
-    public var path: String
+    public var path: String { didSet { segments = path.split(separator: ".") } }
     public var type: ParameterType
     public var meaning: String
     public var required: Bool
@@ -58,6 +59,7 @@ public struct ParameterDeclaration: Sendable {
         into fill: ChipSpec.Fill
     ) {
         self.path = path
+        self.segments = path.split(separator: ".")
         self.type = type
         self.meaning = meaning
         self.required = required
@@ -65,7 +67,8 @@ public struct ParameterDeclaration: Sendable {
         self.fill = fill
     }
 
-    var segments: [Substring] { path.split(separator: ".") }
+    /// The path's segments, split once: every lookup of a file's key walks all declarations.
+    private(set) var segments: [Substring]
 }
 
 /// The key sets that `<placeholder>` segments stand for.
@@ -313,9 +316,25 @@ public enum ParameterCatalog {
 
     /// The declaration that a concrete path such as `compute.matrix.macs_per_cycle.bf16` falls under.
     public static func declaration(for path: String) -> ParameterDeclaration? {
-        let segments = path.split(separator: ".")
-        return declarations.first { matches($0.segments, segments) }
+        let normalized = path.contains("..") || path.hasPrefix(".") || path.hasSuffix(".") ? path.split(separator: ".").joined(separator: ".") : path
+        return declarationIndex[normalized].map { declarations[$0] }
     }
+
+    /// The first declaration of every concrete path (placeholders expanded), by path: a chip file's
+    /// every key is looked up, so the lookup must not walk the catalogue.
+    static let declarationIndex: [String: Int] = {
+        var index: [String: Int] = [:]
+        for (position, declaration) in declarations.enumerated() {
+            for path in expand(declaration) where index[path] == nil { index[path] = position }
+        }
+        return index
+    }()
+
+    final class ChildKeyCache: @unchecked Sendable {
+        let lock = NSLock()
+        var keys: [String: [String]] = [:]
+    }
+    static let childKeyCache = ChildKeyCache()
 
     static func matches(_ pattern: [Substring], _ segments: [Substring]) -> Bool {
         guard pattern.count == segments.count else { return false }
@@ -327,6 +346,16 @@ public enum ParameterCatalog {
 
     /// The keys allowed under a concrete prefix, for walking a file and suggesting near misses.
     static func childKeys(of prefix: [Substring]) -> [String] {
+        let name = prefix.joined(separator: ".")
+        childKeyCache.lock.lock()
+        defer { childKeyCache.lock.unlock() }
+        if let known = childKeyCache.keys[name] { return known }
+        let keys = computeChildKeys(of: prefix)
+        childKeyCache.keys[name] = keys
+        return keys
+    }
+
+    static func computeChildKeys(of prefix: [Substring]) -> [String] {
         var keys: [String] = []
         for declaration in declarations {
             let pattern = declaration.segments

@@ -66,13 +66,17 @@ extension ConfigNode {
             }
         }
         // Yams composes its tree recursively: refuse what would nest too deep before it starts, and
-        // give it a large stack for what the estimate lets through.
-        if TextCheck.nestingEstimate(bytes) > 4 * DocumentParser.maxDepth {
-            throw ConfigError(file: file, message: "malformed YAML/JSON: nested more than \(DocumentParser.maxDepth) levels deep")
+        // give it a large stack for what the estimate lets through. The estimate errs high (text
+        // that looks like brackets or indentation), so its limit is far above any real file's.
+        if TextCheck.nestingEstimate(bytes) > ConfigNode.yamsNestingLimit {
+            throw ConfigError(file: file, message: "malformed YAML/JSON: nested more than \(ConfigNode.yamsNestingLimit) levels deep")
         }
         let text = String(decoding: bytes, as: UTF8.self)
         return try onLargeStack { try parseWithYams(text: text, file: file) }
     }
+
+    /// What the depth estimate lets through to Yams, on its 512 MiB stack (a few KiB a level).
+    static let yamsNestingLimit = 10_000
 
     static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)
@@ -188,30 +192,72 @@ struct TextCheck {
         }
     }
 
-    /// An upper estimate of how deep a document nests: the deepest run of unclosed brackets plus
-    /// the deepest indentation and list dashes of a line (quotes are not told apart, so brackets
-    /// inside texts count too).
+    /// An upper estimate of how deep a document nests: unclosed brackets, plus in block context
+    /// the levels of indentation still open (a block collection nests only by indenting further)
+    /// and the list dashes that open a line. Quoted texts and comments are skipped the way YAML
+    /// reads them (a quote that starts a token opens a text; `#` after a space or at a line's
+    /// start opens a comment), so brackets written inside them do not count.
     static func nestingEstimate(_ bytes: [UInt8]) -> Int {
         var flow = 0
         var deepest = 0
-        var lineStart = true
-        var indent = 0
-        for c in bytes {
+        var indents: [Int] = []  // the open block indentations, increasing
+        var previous: UInt8 = 0x0A
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let c = bytes[i]
+            if previous == 0x0A && flow == 0 {
+                // A line in block context: its indentation, then the dashes and `?` that open it.
+                var k = i
+                while k < n && bytes[k] == 0x20 { k += 1 }
+                let indent = k - i
+                var dashes = 0
+                while k + 1 < n, bytes[k] == UInt8(ascii: "-") || bytes[k] == UInt8(ascii: "?"), bytes[k + 1] == 0x20 || bytes[k + 1] == 0x09 {
+                    dashes += 1
+                    k += 2
+                    while k < n && bytes[k] == 0x20 { k += 1 }
+                }
+                if k < n && bytes[k] != 0x0A && bytes[k] != UInt8(ascii: "#") {
+                    while let last = indents.last, last >= indent { indents.removeLast() }
+                    indents.append(indent)
+                    deepest = max(deepest, indents.count + dashes)
+                }
+            }
+            let tokenStart =
+                previous == 0x20 || previous == 0x09 || previous == 0x0A || previous == UInt8(ascii: "[")
+                || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":")
+                || previous == UInt8(ascii: "-") || previous == UInt8(ascii: "?")
             switch c {
-            case UInt8(ascii: "["), UInt8(ascii: "{"): flow += 1
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
-            case 0x0A:
-                lineStart = true
-                indent = 0
+            case UInt8(ascii: "\""), UInt8(ascii: "'") where tokenStart:
+                // To the closing quote (`\"` escapes in double quotes, `''` in single ones).
+                i += 1
+                while i < n {
+                    if c == UInt8(ascii: "\"") && bytes[i] == UInt8(ascii: "\\") {
+                        i += 2
+                        continue
+                    }
+                    if bytes[i] == c {
+                        if c == UInt8(ascii: "'") && i + 1 < n && bytes[i + 1] == c {
+                            i += 2
+                            continue
+                        }
+                        break
+                    }
+                    i += 1
+                }
+            case UInt8(ascii: "#") where previous == 0x20 || previous == 0x09 || previous == 0x0A:
+                while i < n && bytes[i] != 0x0A { i += 1 }
+                previous = UInt8(ascii: "#")
                 continue
-            case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "?"):
-                if lineStart { indent += 1 }
-                deepest = max(deepest, flow + indent)
-                continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flow += 1
+                deepest = max(deepest, indents.count + flow)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flow = max(0, flow - 1)
             default: break
             }
-            lineStart = false
-            deepest = max(deepest, flow + indent)
+            previous = i < n ? bytes[i] : 0
+            i += 1
         }
         return deepest
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The built-in reader of JSON and of the YAML the project writes, straight from UTF-8 bytes.
 ///
 /// It reads flow mappings and lists (`{id: qkv, op: gemm}`, `[1, 2]`, JSON), block mappings and
@@ -48,6 +50,11 @@ struct DocumentParser {
         }
         let parts = try bytes.withUnsafeBufferPointer { buffer in
             var parser = DocumentParser(buffer, file: file)
+            // About one node per 7 bytes in traces; reserved, not touched, beyond what is used.
+            parser.kinds.reserveCapacity(bytes.count / 6 + 16)
+            parser.offsets.reserveCapacity(bytes.count / 6 + 16)
+            parser.extents.reserveCapacity(bytes.count / 6 + 16)
+            parser.children.reserveCapacity(bytes.count / 5 + 16)
             try parser.document()
             return (parser.kinds, parser.offsets, parser.extents, parser.children, parser.keys)
         }
@@ -722,12 +729,23 @@ enum QuotedScalar {
 struct KeyTable {
     var strings: [String] = []
     private var hashes: [UInt32] = []
+    /// Every key's bytes, one after another, for comparing without going through `String`.
+    private var arena: [UInt8] = []
+    private var starts: [Int] = [0]
     private var slots = [Int32](repeating: -1, count: 64)
 
     @inline(__always) static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
         var hash: UInt32 = 2_166_136_261
         for c in key { hash = (hash ^ UInt32(c)) &* 16_777_619 }
         return hash
+    }
+
+    @inline(__always) private func equal(_ id: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = starts[id]
+        guard starts[id + 1] - start == key.count else { return false }
+        return arena.withUnsafeBufferPointer { a in
+            key.isEmpty || memcmp(a.baseAddress! + start, key.baseAddress!, key.count) == 0
+        }
     }
 
     /// The id of a key already interned, if it is.
@@ -737,7 +755,7 @@ struct KeyTable {
         while true {
             let id = slots[slot]
             if id < 0 { return nil }
-            if hashes[Int(id)] == hash && strings[Int(id)].utf8.elementsEqual(key) { return UInt32(id) }
+            if hashes[Int(id)] == hash && equal(Int(id), key) { return UInt32(id) }
             slot = (slot + 1) & (slots.count - 1)
         }
     }
@@ -748,12 +766,14 @@ struct KeyTable {
         while true {
             let id = slots[slot]
             if id < 0 { break }
-            if hashes[Int(id)] == hash && strings[Int(id)].utf8.elementsEqual(key) { return UInt32(id) }
+            if hashes[Int(id)] == hash && equal(Int(id), key) { return UInt32(id) }
             slot = (slot + 1) & (slots.count - 1)
         }
         let id = Int32(strings.count)
         strings.append(String(decoding: key, as: UTF8.self))
         hashes.append(hash)
+        arena.append(contentsOf: key)
+        starts.append(arena.count)
         slots[slot] = id
         if strings.count * 2 > slots.count { grow() }
         return UInt32(id)

@@ -108,7 +108,7 @@ public struct Quantity: Sendable, Equatable {
     ///
     /// Returns nil when the text is not a number followed by a unit of `kind`.
     public static func parse(_ text: String, as kind: QuantityKind) -> Quantity? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingHorizontalSpace(text)
         var numberEnd = trimmed.startIndex
         for index in trimmed.indices {
             let c = trimmed[index]
@@ -122,9 +122,10 @@ public struct Quantity: Sendable, Equatable {
                 break
             }
         }
-        let numberText = trimmed[..<numberEnd].replacingOccurrences(of: "_", with: "")
+        let numberPart = trimmed[..<numberEnd]
+        let numberText = numberPart.contains("_") ? String(numberPart.filter { $0 != "_" }) : String(numberPart)
         guard let number = Double(numberText), number.isFinite else { return nil }
-        let unitText = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces)
+        let unitText = trimmingHorizontalSpace(trimmed[numberEnd...])
         for unit in kind.units where unit.symbol == unitText {
             return Quantity(number * unit.factor, kind)
         }
@@ -166,11 +167,30 @@ public struct Quantity: Sendable, Equatable {
     }
 }
 
+/// `text` without the spaces and tabs at either end: what `trimmingCharacters(in: .whitespaces)`
+/// does (tab and the Unicode space separators, not line ends), without Foundation's cost per call.
+func trimmingHorizontalSpace<S: StringProtocol>(_ text: S) -> String {
+    func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator }
+    let scalars = text.unicodeScalars
+    guard let first = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
+    let last = scalars.lastIndex(where: { !isSpace($0) })!
+    return String(String.UnicodeScalarView(scalars[first...last]))
+}
+
 /// C's formatting of one double (what `String(format:)` does underneath, without its cost per call).
-func printfDouble(_ format: StaticString, _ value: Double) -> String {
+/// With `trimmingZeros`, a fraction loses its trailing zeros, and its point when nothing is left.
+func printfDouble(_ format: StaticString, _ value: Double, trimmingZeros: Bool = false) -> String {
     withUnsafeTemporaryAllocation(of: CChar.self, capacity: 400) { buffer in
-        let written = withVaList([value]) { vsnprintf(buffer.baseAddress!, 400, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0) }
-        return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(written, 399)))), as: UTF8.self)
+        let written = withVaList([value]) {
+            vsnprintf(buffer.baseAddress!, 400, UnsafeRawPointer(format.utf8Start).assumingMemoryBound(to: CChar.self), $0)
+        }
+        let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(written, 399))))
+        var count = bytes.count
+        if trimmingZeros, bytes.contains(UInt8(ascii: ".")) {
+            while count > 0, bytes[count - 1] == UInt8(ascii: "0") { count -= 1 }
+            if count > 0, bytes[count - 1] == UInt8(ascii: ".") { count -= 1 }
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<count]), as: UTF8.self)
     }
 }
 
@@ -188,10 +208,5 @@ public func formatNumber(_ value: Double) -> String {
     case 0.01...: decimals = 4
     default: return printfDouble("%.3e", value)
     }
-    var text = printfDouble(decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : decimals == 3 ? "%.3f" : "%.4f", value)
-    if text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-    }
-    return text
+    return printfDouble(decimals == 1 ? "%.1f" : decimals == 2 ? "%.2f" : decimals == 3 ? "%.3f" : "%.4f", value, trimmingZeros: true)
 }

@@ -44,10 +44,12 @@ public struct Engine: Sendable {
     public func run(_ trace: Trace, conditions: RunConditions = RunConditions()) throws -> RunResult {
         try conditions.validate(for: machine.spec)
         // Traces read from files are checked by their reader; a trace built in code is checked here.
-        for (index, kernel) in trace.kernels.enumerated() {
-            for dep in kernel.deps where dep < 0 || dep >= index {
+        // (By index throughout: a kernel copied whole costs retains of its strings and lists.)
+        let kernels = trace.kernels
+        for index in kernels.indices {
+            for dep in kernels[index].deps where dep < 0 || dep >= index {
                 throw SimulationError(
-                    kernel: kernel.id,
+                    kernel: kernels[index].id,
                     message:
                         "depends on kernel \(dep), which is not an earlier kernel of the trace (kernels may depend only on earlier ones)")
             }
@@ -59,23 +61,31 @@ public struct Engine: Sendable {
             var warm: Bool
         }
         var cache: [Key: KernelCost] = [:]
-        let costs = try trace.kernels.map { kernel -> KernelCost in
-            let key = Key(op: kernel.op, dtype: kernel.dtype, warm: kernel.inputsInL2 ?? !kernel.deps.isEmpty)
-            if let known = cache[key] { return known }
-            let computed = try cost(of: kernel)
+        var costs: [KernelCost] = []
+        costs.reserveCapacity(kernels.count)
+        for index in kernels.indices {
+            let key = Key(
+                op: kernels[index].op, dtype: kernels[index].dtype, warm: kernels[index].inputsInL2 ?? !kernels[index].deps.isEmpty)
+            if let known = cache[key] {
+                costs.append(known)
+                continue
+            }
+            let computed = try cost(of: kernels[index])
             cache[key] = computed
-            return computed
+            costs.append(computed)
         }
         let power = PowerModel(machine.spec)
-        let energies = zip(trace.kernels, costs).map { power.dynamicEnergy($1, dtype: $0.dtype, activity: $0.activity) }
+        let energies = kernels.indices.map {
+            power.dynamicEnergy(costs[$0], dtype: kernels[$0].dtype, activity: kernels[$0].activity)
+        }
         var control = PowerControl(machine: machine, power: power, conditions: conditions)
         var scheduler = Scheduler(machine: machine, trace: trace, costs: costs, energies: energies)
         let (starts, ends, kernelEnergy, clockCycles) = scheduler.run(&control)
         var results: [KernelResult] = []
-        results.reserveCapacity(trace.kernels.count)
-        for (index, kernel) in trace.kernels.enumerated() {
+        results.reserveCapacity(kernels.count)
+        for index in kernels.indices {
             var result = KernelResult(
-                id: kernel.id, op: kernel.op.name, dtype: kernel.dtype, stream: kernel.stream,
+                id: kernels[index].id, op: kernels[index].op.name, dtype: kernels[index].dtype, stream: kernels[index].stream,
                 start: starts[index], end: ends[index], cycles: clockCycles[index], cost: costs[index])
             result.energy = kernelEnergy[index]
             results.append(result)

@@ -92,10 +92,11 @@ struct Scheduler {
         var waitingOn = [Int](repeating: 0, count: count)
         var dependents = [[Int]](repeating: [], count: count)
         var lastOnStream: [Int: Int] = [:]
-        for (index, kernel) in trace.kernels.enumerated() {
-            var deps = kernel.deps
-            if let previous = lastOnStream[kernel.stream], !deps.contains(previous) { deps.append(previous) }
-            lastOnStream[kernel.stream] = index
+        for index in trace.kernels.indices {
+            let stream = trace.kernels[index].stream
+            var deps = trace.kernels[index].deps
+            if let previous = lastOnStream[stream], !deps.contains(previous) { deps.append(previous) }
+            lastOnStream[stream] = index
             waitingOn[index] = deps.count
             for dep in deps { dependents[dep].append(index) }
         }

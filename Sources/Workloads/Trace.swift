@@ -57,4 +57,9 @@ public struct Trace: Sendable {
     public static func parse(text: String, file: String = "<text>") throws -> Trace {
         try TraceReader.read(try ConfigNode.parse(text: text, file: file))
     }
+
+    /// Reads a trace from a document already parsed (the fuzzer feeds it parsed mutations).
+    public static func read(_ root: ConfigNode) throws -> Trace {
+        try TraceReader.read(root)
+    }
 }

@@ -13,6 +13,7 @@ enum TraceReader {
     static let opNames =
         ["gemm", "grouped_gemm", "attention", "elementwise", "norm", "softmax", "reduction", "embedding", "memcpy"]
         + Op.CollectiveKind.allCases.map(\.rawValue)
+    static let opExpected = "one of: \(opNames.joined(separator: ", "))"
 
     static func read(_ root: ConfigNode) throws -> Trace {
         var reader = try MappingReader(root)
@@ -31,12 +32,14 @@ enum TraceReader {
         var indexByID: [String: Int] = [:]
         var depNames: [[(String, ConfigNode)]] = []
         kernels.reserveCapacity(kernelNodes.count)
+        indexByID.reserveCapacity(kernelNodes.count)
+        depNames.reserveCapacity(kernelNodes.count)
         for node in kernelNodes {
             var k = try MappingReader(node)
             let idNode = try k.required("id")
             let id = try idNode.string()
-            if indexByID[id] != nil { throw idNode.error("kernel id \"\(id)\" is used twice") }
-            let opNode = try k.required("op", "one of: \(opNames.joined(separator: ", "))")
+            if indexByID.updateValue(kernels.count, forKey: id) != nil { throw idNode.error("kernel id \"\(id)\" is used twice") }
+            let opNode = try k.required("op", opExpected)
             let opName = try opNode.string()
             // Byte-sized ops (copies, collectives) need no data type; everything else does.
             let bytesOnly = opName == "memcpy" || Op.CollectiveKind(rawValue: opName) != nil
@@ -54,7 +57,6 @@ enum TraceReader {
             }
             let op = try readOp(opName, opNode, &k)
             try k.finish()
-            indexByID[id] = kernels.count
             kernels.append(Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity, inputsInL2: inputsInL2))
             depNames.append(deps)
         }
@@ -217,6 +219,11 @@ enum TraceReader {
         var graph: [[Int]] = Array(repeating: [], count: kernels.count)
         for (index, deps) in depNames.enumerated() {
             for (name, node) in deps {
+                // Most kernels depend on the one before: no hashing for that (ids are unique).
+                if index > 0, kernels[index - 1].id == name {
+                    graph[index].append(index - 1)
+                    continue
+                }
                 guard let target = indexByID[name] else {
                     let hint = didYouMean(name, in: Array(indexByID.keys).sorted())
                     throw node.error("kernel \"\(kernels[index].id)\" depends on unknown kernel \"\(name)\"\(hint)")
@@ -238,8 +245,12 @@ enum TraceReader {
                     )
                 }
             }
-            var seen = Set<Int>()
-            kernels[index].deps = graph[index].filter { seen.insert($0).inserted }
+            if graph[index].count < 2 {
+                kernels[index].deps = graph[index]
+            } else {
+                var seen = Set<Int>()
+                kernels[index].deps = graph[index].filter { seen.insert($0).inserted }
+            }
         }
     }
 

@@ -114,6 +114,26 @@ final class BuiltInParserTests: XCTestCase {
             XCTAssertTrue(e.message.contains("nested more than"), "\(e)")
             XCTAssertNotNil(text.count < 3000 ? e.line : 1)
         }
+        // Brackets inside quoted text and comments are not nesting, also for what goes to Yams (the
+        // tab sends it there): found by the fuzzer, which had the estimate count them.
+        let brackets = String(repeating: "[", count: 600)
+        let spaces = String(repeating: " ", count: 600)
+        for text in [
+            "a:\t1\nb: \"\(brackets)\"\n", "a:\t1\nb: '\(brackets)'\n", "a:\t1\nb: 1 # \(brackets)\n", "{\"a\": 1,\n\(spaces)\"b\":\t2}",
+            "a:\t1\nb:\n\(spaces)c: 2\n",
+        ] {
+            XCTAssertNoThrow(try ConfigNode.parse(text: text, file: "q.yaml"), text)
+        }
+        // What goes to Yams (the anchor sends it there) nests up to libyaml's limit (1000 levels),
+        // then is refused with a line; past the estimate's limit it is refused before Yams starts.
+        let yamsDeep = "&x " + String(repeating: "[", count: 900) + String(repeating: "]", count: 900)
+        XCTAssertNoThrow(try ConfigNode.parse(text: yamsDeep, file: "y.yaml"))
+        XCTAssertThrowsError(try ConfigNode.parse(text: "&x " + String(repeating: "[", count: 5000), file: "y.yaml")) { error in
+            XCTAssertEqual((error as? ConfigError)?.line, 1, "\(error)")
+        }
+        XCTAssertThrowsError(try ConfigNode.parse(text: "&x " + String(repeating: "[", count: 20_000), file: "y.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("nested more than 10000 levels"), "\(error)")
+        }
         // Within the limit, nesting reads.
         let fine = String(repeating: "[", count: 100) + "1" + String(repeating: "]", count: 100)
         XCTAssertNoThrow(try ConfigNode.parse(text: fine, file: "t.yaml", parser: .builtIn))

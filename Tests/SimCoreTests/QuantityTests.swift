@@ -62,4 +62,15 @@ final class QuantityTests: XCTestCase {
         }
         XCTAssertEqual(formatNumber(1e300), String(format: "%.1f", 1e300).replacingOccurrences(of: ".0", with: ""))
     }
+
+    func testUnitsParseWithSpacesAsBefore() {
+        for text in [" 3.35 TB/s ", "\t1.98\tGHz", "\u{00A0}700 W\u{3000}", "64  KiB", "1_000 MHz", " \n5 W", "5 W\n"] {
+            let kind: QuantityKind = text.contains("B/s") ? .bandwidth : text.contains("Hz") ? .frequency : text.contains("W") ? .power : .bytes
+            let foundation = text.trimmingCharacters(in: .whitespaces)
+            XCTAssertEqual(
+                Quantity.parse(text, as: kind)?.value, Quantity.parse(foundation, as: kind)?.value, "\(text.debugDescription)")
+        }
+        XCTAssertEqual(Quantity.parse("\u{00A0}700 W\u{3000}", as: .power)?.value, 700)
+        XCTAssertNil(Quantity.parse(" \n5 W", as: .power))
+    }
 }
