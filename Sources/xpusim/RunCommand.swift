@@ -81,7 +81,13 @@ struct RunCommand: ParsableCommand {
             "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, \(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"
         )
         var shown = result.kernels
-        if let top { shown = Array(shown.sorted { $0.duration > $1.duration }.prefix(top)) }
+        if let top {
+            // Sort indices, not the results themselves (large values with strings): a million-kernel
+            // run's --top spent seconds moving them.
+            let durations = result.kernels.map(\.duration)
+            let order = durations.indices.sorted { durations[$0] > durations[$1] }
+            shown = order.prefix(top).map { result.kernels[$0] }
+        }
         var table = TextTable(
             [
                 "kernel", "op", "dtype", "stream", "start", "duration", "TFLOPS", "TB/s", "bound", "matrix", "vector", "hbm",

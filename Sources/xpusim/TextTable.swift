@@ -14,20 +14,47 @@ struct TextTable {
 
     mutating func add(_ row: [String]) { rows.append(row) }
 
+    /// Characters a cell takes on screen: its byte count when it is ASCII (every cell the CLI
+    /// prints, and cheap), else its characters.
+    static func width(_ cell: String) -> Int {
+        var ascii = true
+        var bytes = 0
+        for byte in cell.utf8 {
+            if byte >= 0x80 { ascii = false }
+            bytes += 1
+        }
+        return ascii ? bytes : cell.count
+    }
+
     var rendered: String {
         let all = [headers] + rows
-        let widths = headers.indices.map { column in all.map { $0.count > column ? $0[column].count : 0 }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            var text = cells.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return numeric.contains(column) ? pad + cell : cell + pad
-            }.joined(separator: "  ")
+        let cellWidths = all.map { $0.map(TextTable.width) }
+        var widths = Array(repeating: 0, count: headers.count)
+        for row in cellWidths { for (column, w) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], w) } }
+        var out = ""
+        func line(_ cells: [String], _ sizes: [Int]) {
+            var text = ""
+            for (column, cell) in cells.enumerated() {
+                if column > 0 { text += "  " }
+                let pad = String(repeating: " ", count: max(0, (column < widths.count ? widths[column] : 0) - sizes[column]))
+                if numeric.contains(column) {
+                    text += pad
+                    text += cell
+                } else {
+                    text += cell
+                    text += pad
+                }
+            }
             // Trailing padding goes (a regular expression here was most of a large table's cost).
             while text.utf8.last == UInt8(ascii: " ") { text.removeLast() }
-            return text
+            out += text
         }
-        var lines = [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
-        lines += rows.map(line)
-        return lines.joined(separator: "\n")
+        line(headers, cellWidths[0])
+        out += "\n" + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        for (index, row) in rows.enumerated() {
+            out += "\n"
+            line(row, cellWidths[index + 1])
+        }
+        return out
     }
 }
