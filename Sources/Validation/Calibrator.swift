@@ -141,8 +141,9 @@ public enum Calibrator {
         let (state, before, after) = try search(State(machine: machine, harness: Harness()), parameters: parameters, rounds: rounds) {
             try objective($0.machine)
         }
-        let diagnostics = try diagnose(state, parameters: parameters, objective: { try objective($0.machine) }) {
-            [try objective($0.machine)]
+        let diagnostics = try diagnose(state, parameters: parameters) { trial in
+            let value = try objective(trial.machine)
+            return (value, [value])
         }
         return Result(
             values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: Harness(),
@@ -159,8 +160,9 @@ public enum Calibrator {
         }
         let (state, before, after) = try search(
             State(machine: machine, harness: harness), parameters: parameters, rounds: rounds, objective: objective)
-        let diagnostics = try diagnose(state, parameters: parameters, objective: objective) {
-            weightedResiduals(try Validator.predict(calibration, on: $0.machine, harness: $0.harness))
+        let diagnostics = try diagnose(state, parameters: parameters) { trial in
+            let predictions = try Validator.predict(calibration, on: trial.machine, harness: trial.harness)
+            return (Validator.balancedMAPE(predictions), weightedResiduals(predictions))
         }
         return Result(
             values: parameters.map { ($0, state.get($0)) }, before: before, after: after, machine: state.machine, harness: state.harness,
@@ -172,10 +174,10 @@ public enum Calibrator {
         -> FitDiagnostics
     {
         let calibration = rows.filter { $0.split == .calibration }
-        return try diagnose(
-            State(machine: machine, harness: harness), parameters: parameters,
-            objective: { Validator.balancedMAPE(try Validator.predict(calibration, on: $0.machine, harness: $0.harness)) },
-            residuals: { weightedResiduals(try Validator.predict(calibration, on: $0.machine, harness: $0.harness)) })
+        return try diagnose(State(machine: machine, harness: harness), parameters: parameters) { trial in
+            let predictions = try Validator.predict(calibration, on: trial.machine, harness: trial.harness)
+            return (Validator.balancedMAPE(predictions), weightedResiduals(predictions))
+        }
     }
 
     /// A short hash of the calibration rows a fit sees (label, regime and measured value of each, in
@@ -280,11 +282,11 @@ public struct FitDiagnostics: Sendable {
 extension Calibrator {
     /// Diagnoses a fitted state: per-parameter sensitivity and bound, and the correlation matrix.
     /// `residuals` gives one signed error per calibration row, weighted as the objective weighs it.
+    /// `evaluate` gives a trial's objective and its weighted residuals from one prediction.
     static func diagnose(
-        _ state: State, parameters: [Parameter], objective: (State) throws -> Double, residuals: (State) throws -> [Double]
+        _ state: State, parameters: [Parameter], evaluate: (State) throws -> (objective: Double, residuals: [Double])
     ) throws -> FitDiagnostics {
-        let base = try objective(state)
-        let r0 = try residuals(state)
+        let (base, r0) = try evaluate(state)
         var entries: [FitDiagnostics.Entry] = []
         var jacobian: [[Double]] = []
         for parameter in parameters {
@@ -293,19 +295,15 @@ extension Calibrator {
             let value = state.get(parameter)
             let up = min(range.upperBound, value + step)
             let down = max(range.lowerBound, value - step)
-            var rise = 0.0
-            var column = Array(repeating: 0.0, count: r0.count)
             var trialUp = state
             trialUp.set(parameter, up)
             var trialDown = state
             trialDown.set(parameter, down)
-            if up > value { rise = max(rise, try objective(trialUp) - base) }
-            if down < value { rise = max(rise, try objective(trialDown) - base) }
-            if up > down {
-                let rUp = try residuals(trialUp)
-                let rDown = try residuals(trialDown)
-                for k in column.indices { column[k] = (rUp[k] - rDown[k]) / (up - down) * step }
-            }
+            let (upObjective, rUp) = up > value ? try evaluate(trialUp) : (base, r0)
+            let (downObjective, rDown) = down < value ? try evaluate(trialDown) : (base, r0)
+            let rise = max(0, upObjective - base, downObjective - base)
+            var column = Array(repeating: 0.0, count: r0.count)
+            if up > down { for k in column.indices { column[k] = (rUp[k] - rDown[k]) / (up - down) * step } }
             jacobian.append(column)
             let fine = step / 10
             entries.append(
