@@ -31,10 +31,7 @@ enum VidurSet {
 
     static func load(_ path: String, model: String, split: Split) throws -> [ValidationRow] {
         let (header, data) = try CSV.read(path)
-        func column(_ name: String) throws -> Int {
-            guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: path, message: "no column \"\(name)\"") }
-            return index
-        }
+        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: path) }
         let cHeads = try column("n_head")
         let cKV = try column("n_kv_head")
         let cEmbd = try column("n_embd")
@@ -369,10 +366,7 @@ enum FlashAttentionSet {
 
     static func load(_ file: String, fitted: Bool) throws -> [ValidationRow] {
         let (header, data) = try CSV.read(file)
-        func column(_ name: String) throws -> Int {
-            guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
-            return index
-        }
+        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
         let cSource = try column("source")
         let cImpl = try column("impl")
         let cType = try column("dtype")

@@ -89,10 +89,7 @@ enum MLEnergySet {
         evaluate: { directory, machine in
             let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)
-            func column(_ name: String) throws -> Int {
-                guard let i = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \(name)") }
-                return i
-            }
+            func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
             let cModel = try column("model_id")
             let cTask = try column("task")
             let cGPU = try column("gpu_model")

@@ -164,6 +164,12 @@ enum CSV {
         return (head, rows)
     }
 
+    /// The index of the column `name` in `header`, or an error naming the file and the column.
+    static func column(_ name: String, in header: [String], file: String) throws -> Int {
+        guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
+        return index
+    }
+
     static func split(_ line: String) -> [String] {
         var fields: [String] = []
         var current = ""
