@@ -1,6 +1,6 @@
 import Config
-import SimCore
 import Foundation
+import SimCore
 
 extension ChipDocument {
     /// Figures written `{same_as: CHIP, how: ...}` take the origin chip's value at the same path

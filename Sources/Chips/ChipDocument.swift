@@ -219,7 +219,10 @@ struct ChipFileReader {
             }
             if let sameAs {
                 if valueNode != nil || kind != nil || sourceKey != nil {
-                    errors.append(node.error("a copied figure (same_as: \(sameAs)) takes its value, kind and source from its origin: drop value, kind and source"))
+                    errors.append(
+                        node.error(
+                            "a copied figure (same_as: \(sameAs)) takes its value, kind and source from its origin: drop value, kind and source"
+                        ))
                 }
                 if how == nil { errors.append(node.error("a copied figure must say why the copy holds (how: ...)")) }
                 if scaledBy != nil, !declaration.type.isQuantity { errors.append(node.error("scaled_by applies to quantities only")) }
@@ -235,13 +238,18 @@ struct ChipFileReader {
             }
             guard let value = parseValue(valueNode, declaration.type) else { return nil }
             if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated, kind != .fitted {
-                errors.append(node.error("a figure needs a source (source: KEY), kind: derived/estimated with how:, or kind: fitted with fit: and data:"))
+                errors.append(
+                    node.error(
+                        "a figure needs a source (source: KEY), kind: derived/estimated with how:, or kind: fitted with fit: and data:"))
             }
             if kind == .derived || kind == .estimated, how == nil {
                 errors.append(node.error("a \(kind!.rawValue) figure must say how it was obtained (how: ...)"))
             }
             if kind == .fitted, fit == nil || dataHash == nil {
-                errors.append(node.error("a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...), as xpusim calibrate prints them"))
+                errors.append(
+                    node.error(
+                        "a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...), as xpusim calibrate prints them"
+                    ))
             }
             if kind != .fitted, fit != nil || dataHash != nil {
                 errors.append(node.error("fit: and data: belong to a figure of kind: fitted"))

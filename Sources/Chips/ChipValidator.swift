@@ -17,7 +17,10 @@ public enum ChipValidator {
             errors.append(ConfigError(file: file, line: document.figures[path]?.line, path: path, message: message))
         }
         for (path, figure) in document.figures.sorted(by: { $0.key < $1.key }) where figure.sameAs != nil && figure.origin == nil {
-            fail(path, "copied figure (same_as: \(figure.sameAs!)) not resolved: load the chip through the catalogue (ChipCatalog.resolvingCopies)")
+            fail(
+                path,
+                "copied figure (same_as: \(figure.sameAs!)) not resolved: load the chip through the catalogue (ChipCatalog.resolvingCopies)"
+            )
         }
         if document.hasUnresolvedCopies { return errors }
         func n(_ path: String) -> Double? { document.number(path) }

@@ -280,7 +280,8 @@ struct FigureReader {
             }
         } else {
             guard let kind, kind == "fitted" || ((kind == "derived" || kind == "estimated") && how?.isEmpty == false) else {
-                throw node.error("a figure needs a source, kind: derived or estimated with how: saying from what, or kind: fitted with fit: and data:")
+                throw node.error(
+                    "a figure needs a source, kind: derived or estimated with how: saying from what, or kind: fitted with fit: and data:")
             }
         }
         return value

@@ -316,7 +316,8 @@ public enum ParameterCatalog {
 
     /// The declaration that a concrete path such as `compute.matrix.macs_per_cycle.bf16` falls under.
     public static func declaration(for path: String) -> ParameterDeclaration? {
-        let normalized = path.contains("..") || path.hasPrefix(".") || path.hasSuffix(".") ? path.split(separator: ".").joined(separator: ".") : path
+        let normalized =
+            path.contains("..") || path.hasPrefix(".") || path.hasSuffix(".") ? path.split(separator: ".").joined(separator: ".") : path
         return declarationIndex[normalized].map { declarations[$0] }
     }
 

@@ -176,12 +176,20 @@ struct TextCheck {
                 var high: UInt8 = 0xBF
                 switch c {
                 case 0xC2...0xDF: length = 2
-                case 0xE0: length = 3; low = 0xA0
+                case 0xE0:
+                    length = 3
+                    low = 0xA0
                 case 0xE1...0xEC, 0xEE...0xEF: length = 3
-                case 0xED: length = 3; high = 0x9F
-                case 0xF0: length = 4; low = 0x90
+                case 0xED:
+                    length = 3
+                    high = 0x9F
+                case 0xF0:
+                    length = 4
+                    low = 0x90
                 case 0xF1...0xF3: length = 4
-                case 0xF4: length = 4; high = 0x8F
+                case 0xF4:
+                    length = 4
+                    high = 0x8F
                 default: return false
                 }
                 guard i + length <= n, b[i + 1] >= low, b[i + 1] <= high else { return false }
@@ -212,7 +220,9 @@ struct TextCheck {
                 while k < n && bytes[k] == 0x20 { k += 1 }
                 let indent = k - i
                 var dashes = 0
-                while k + 1 < n, bytes[k] == UInt8(ascii: "-") || bytes[k] == UInt8(ascii: "?"), bytes[k + 1] == 0x20 || bytes[k + 1] == 0x09 {
+                while k + 1 < n, bytes[k] == UInt8(ascii: "-") || bytes[k] == UInt8(ascii: "?"),
+                    bytes[k + 1] == 0x20 || bytes[k + 1] == 0x09
+                {
                     dashes += 1
                     k += 2
                     while k < n && bytes[k] == 0x20 { k += 1 }
@@ -228,7 +238,8 @@ struct TextCheck {
                 || previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":")
                 || previous == UInt8(ascii: "-") || previous == UInt8(ascii: "?")
             switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "'") where tokenStart:
+            case UInt8(ascii: "\""),
+                UInt8(ascii: "'") where tokenStart:
                 // To the closing quote (`\"` escapes in double quotes, `''` in single ones).
                 i += 1
                 while i < n {

@@ -188,4 +188,3 @@ public struct ConfigNode: Sendable {
         return items
     }
 }
-

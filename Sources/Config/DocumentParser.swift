@@ -149,7 +149,10 @@ struct DocumentParser {
             var i = mark
             var found = false
             while i < pending.count {
-                if pending[i] == key { found = true; break }
+                if pending[i] == key {
+                    found = true
+                    break
+                }
                 i += 2
             }
             if !found { return }
@@ -639,7 +642,8 @@ struct DocumentParser {
 
     func unclosedQuote(_ open: Int) -> ConfigError {
         let opened = error("", at: open)
-        return error("malformed YAML/JSON: the quoted text opened at line \(opened.line ?? 0), column \(opened.column ?? 0) is never closed", at: p)
+        return error(
+            "malformed YAML/JSON: the quoted text opened at line \(opened.line ?? 0), column \(opened.column ?? 0) is never closed", at: p)
     }
 }
 

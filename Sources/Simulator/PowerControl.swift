@@ -174,7 +174,9 @@ struct PowerControl {
     /// The highest clock whose predicted power stays within `cap` (bisection on the V-f curve).
     func highestClock(under cap: Double, _ demand: Demand) -> Double {
         let spec = machine.spec
-        func predicted(_ f: Double) -> Double { power.power(dynamic: demand.scaling, fixedRate: demand.fixed, clock: f, temperature: junction) }
+        func predicted(_ f: Double) -> Double {
+            power.power(dynamic: demand.scaling, fixedRate: demand.fixed, clock: f, temperature: junction)
+        }
         if predicted(spec.clocks.boost.value) <= cap { return spec.clocks.boost.value }
         if predicted(spec.clocks.min.value) >= cap { return spec.clocks.min.value }
         var low = spec.clocks.min.value

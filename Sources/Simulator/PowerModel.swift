@@ -106,8 +106,12 @@ public struct DynamicEnergy: Sendable, Equatable {
     /// At the voltage scale `v2` (V^2 relative to the reference) of the core clock.
     public func total(coreScale v2: Double) -> Double { core * v2 + memory }
     public static func * (e: DynamicEnergy, k: Double) -> DynamicEnergy { DynamicEnergy(core: e.core * k, memory: e.memory * k) }
-    public static func + (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy { DynamicEnergy(core: a.core + b.core, memory: a.memory + b.memory) }
-    public static func - (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy { DynamicEnergy(core: a.core - b.core, memory: a.memory - b.memory) }
+    public static func + (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy {
+        DynamicEnergy(core: a.core + b.core, memory: a.memory + b.memory)
+    }
+    public static func - (a: DynamicEnergy, b: DynamicEnergy) -> DynamicEnergy {
+        DynamicEnergy(core: a.core - b.core, memory: a.memory - b.memory)
+    }
 }
 
 /// Operating conditions of a run.

@@ -272,9 +272,11 @@ public struct FitDiagnostics: Sendable {
     public func ridges(limit: Double = 0.95) -> [(Calibrator.Parameter, Calibrator.Parameter, Double)] {
         guard let correlation else { return [] }
         var result: [(Calibrator.Parameter, Calibrator.Parameter, Double)] = []
-        for i in entries.indices { for j in entries.indices where j > i && abs(correlation[i][j]) > limit {
-            result.append((entries[i].parameter, entries[j].parameter, correlation[i][j]))
-        } }
+        for i in entries.indices {
+            for j in entries.indices where j > i && abs(correlation[i][j]) > limit {
+                result.append((entries[i].parameter, entries[j].parameter, correlation[i][j]))
+            }
+        }
         return result
     }
 }

@@ -303,7 +303,9 @@ enum FlagPerfSet {
         for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
             guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
             var power: Double?
-            if let cPower, f.count > cPower, f[cPower].first?.isNumber == true { power = try CSV.number(f[cPower], file: file, row: f.line) }
+            if let cPower, f.count > cPower, f[cPower].first?.isNumber == true {
+                power = try CSV.number(f[cPower], file: file, row: f.line)
+            }
             rows.append(
                 GEMMRow(
                     benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),

@@ -19,7 +19,8 @@ public enum FitProvenance {
     }
 
     /// Every fitted figure: (file, line, path, fit command, recorded hash).
-    public static func fittedFigures(chipsDirectory: String) throws -> [(file: String, line: Int?, path: String, fit: String, data: String)] {
+    public static func fittedFigures(chipsDirectory: String) throws -> [(file: String, line: Int?, path: String, fit: String, data: String)]
+    {
         var files: [String] = []
         for folder in [chipsDirectory, chipsDirectory + "/libraries"] {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
@@ -84,7 +85,8 @@ public enum FitProvenance {
             }
             if current != figure.data {
                 result.append(
-                    Stale(file: figure.file, line: figure.line, path: figure.path, recorded: figure.data, current: current ?? "no data set"))
+                    Stale(file: figure.file, line: figure.line, path: figure.path, recorded: figure.data, current: current ?? "no data set")
+                )
             }
         }
         return result

@@ -149,8 +149,10 @@ struct Benchmark {
             )
         }
         let bigPath = directory.appendingPathComponent("decode-1m.json").path
-        try TraceFiles.json(TraceFiles.decodeKernels(1_000_000), name: "decode-1m").write(toFile: bigPath, atomically: false, encoding: .utf8)
-        let big = ChildProcess.run(xpusim, ["run", "--chip", "h100-sxm", "--workload", bigPath, "--no-store", "--top", "10", "--chips-dir", chips])
+        try TraceFiles.json(TraceFiles.decodeKernels(1_000_000), name: "decode-1m").write(
+            toFile: bigPath, atomically: false, encoding: .utf8)
+        let big = ChildProcess.run(
+            xpusim, ["run", "--chip", "h100-sxm", "--workload", bigPath, "--no-store", "--top", "10", "--chips-dir", chips])
         if big.seconds >= 10 || big.peakMiB >= 1024 || big.status != 0 { missed = true }
         print(
             "xpusim run 1M:   1000000 JSON kernels (--top 10) in \(String(format: "%.2f", big.seconds)) s (CPU \(String(format: "%.2f", big.cpuSeconds)) s), peak \(Int(big.peakMiB)) MiB (target < 10 s, < 1024 MiB)\(big.status == 0 ? "" : " FAILED with status \(big.status)")"

@@ -49,10 +49,12 @@ struct FuzzMain {
         let current = out + "/current-input"
         let watchdog = Watchdog(timeLimit: timeLimit, memoryLimit: memoryLimit, current: current, out: out)
         watchdog.start()
-        let handle = FileHandle(forWritingAtPath: current) ?? {
-            FileManager.default.createFile(atPath: current, contents: nil)
-            return FileHandle(forWritingAtPath: current)!
-        }()
+        let handle =
+            FileHandle(forWritingAtPath: current)
+            ?? {
+                FileManager.default.createFile(atPath: current, contents: nil)
+                return FileHandle(forWritingAtPath: current)!
+            }()
 
         var fuzzer = ReaderFuzzer(seeds: seeds, libraries: libraries, seed: seed)
         let start = Date()

@@ -30,7 +30,9 @@ struct TextTable {
         let all = [headers] + rows
         let cellWidths = all.map { $0.map(TextTable.width) }
         var widths = Array(repeating: 0, count: headers.count)
-        for row in cellWidths { for (column, w) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], w) } }
+        for row in cellWidths {
+            for (column, w) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], w) }
+        }
         var out = ""
         func line(_ cells: [String], _ sizes: [Int]) {
             var text = ""

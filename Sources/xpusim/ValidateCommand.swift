@@ -29,7 +29,8 @@ struct ValidateCommand: ParsableCommand {
     var all = false
     @Option(help: "Print per-row predictions: all, none, or check (only the check rows).")
     var rows: RowsShown = .all
-    @Option(help: "Output format: table or json (with --all also markdown, markdown-summary: the tables of docs/validation.md and README.md).")
+    @Option(
+        help: "Output format: table or json (with --all also markdown, markdown-summary: the tables of docs/validation.md and README.md).")
     var format: ValidateFormat = .table
     @Option(help: "Folder of the measured digest (default: $XPUSIM_MEASURED or chips/measured).")
     var dataDir: String?
@@ -203,7 +204,8 @@ struct CalibrateCommand: ParsableCommand {
                 let hint = didYouMean(String(name), in: known)
                 throw OptionError(
                     option: "--fit",
-                    message: "unknown parameter \"\(name)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint))
+                    message: "unknown parameter \"\(name)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint)
+                )
             }
             return p
         }
@@ -281,7 +283,9 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
         var flags: [String] = []
         if e.atBound { flags.append("AT A BOUND of its range: the model misses something, or the bound is wrong") }
         if e.sensitivity < 0.0005 { flags.append("UNPINNED: the objective hardly moves") }
-        print("  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))")
+        print(
+            "  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))"
+        )
     }
     let ridges = diagnostics.ridges()
     if diagnostics.entries.count > 1 {
@@ -293,7 +297,8 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
             }
             print(table.rendered)
         } else {
-            print("  correlations: not defined (the rows give fewer independent residuals than parameters, or some parameter has no effect)")
+            print(
+                "  correlations: not defined (the rows give fewer independent residuals than parameters, or some parameter has no effect)")
         }
     }
     for (a, b, c) in ridges {

@@ -11,7 +11,8 @@ struct XPUSim: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ChipsCommand.self, SystemsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self, CalibrateCommand.self,
+            ChipsCommand.self, SystemsCommand.self, RunCommand.self, CompareCommand.self, RunsCommand.self, ValidateCommand.self,
+            CalibrateCommand.self,
         ])
 
     /// Parses the command line, runs the command, and reports every error in this one place.
