@@ -221,7 +221,8 @@ struct ChipFileReader {
                 if valueNode != nil || kind != nil || sourceKey != nil {
                     errors.append(
                         node.error(
-                            "a copied figure (same_as: \(sameAs)) takes its value, kind and source from its origin: drop value, kind and source"
+                            "a copied figure (same_as: \(sameAs)) takes its value, kind and source from its origin: drop value, kind "
+                                + "and source"
                         ))
                 }
                 if how == nil { errors.append(node.error("a copied figure must say why the copy holds (how: ...)")) }
@@ -248,7 +249,8 @@ struct ChipFileReader {
             if kind == .fitted, fit == nil || dataHash == nil {
                 errors.append(
                     node.error(
-                        "a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...), as xpusim calibrate prints them"
+                        "a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...), as xpusim "
+                            + "calibrate prints them"
                     ))
             }
             if kind != .fitted, fit != nil || dataHash != nil {

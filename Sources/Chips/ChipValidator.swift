@@ -60,7 +60,8 @@ public enum ChipValidator {
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.y < a.y {
                 fail(
                     "clocks.vf_table",
-                    "voltage must not fall as the clock rises (\(Quantity.format(b.x, .frequency)) has \(formatNumber(b.y)) V, below \(formatNumber(a.y)) V)"
+                    "voltage must not fall as the clock rises (\(Quantity.format(b.x, .frequency)) has \(formatNumber(b.y)) V, below "
+                        + "\(formatNumber(a.y)) V)"
                 )
             }
             if let boost = n("clocks.boost"), let top = sorted.last?.x, top < boost * 0.999 {

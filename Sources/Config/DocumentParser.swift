@@ -589,7 +589,8 @@ struct DocumentParser {
     func unclosed(_ what: String, _ open: Int, _ expected: String) -> ConfigError {
         let opened = error("", at: open)
         return error(
-            "malformed YAML/JSON: the file ends inside the \(what) opened at line \(opened.line ?? 0), column \(opened.column ?? 0); expected \(expected)",
+            "malformed YAML/JSON: the file ends inside the \(what) opened at line \(opened.line ?? 0), column \(opened.column ?? 0); "
+                + "expected \(expected)",
             at: p)
     }
 

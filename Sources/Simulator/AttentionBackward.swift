@@ -42,7 +42,8 @@ extension AttentionModel {
             throw SimulationError(
                 kernel: kernel,
                 message:
-                    "no \(family.id) backward tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer"
+                    "no \(family.id) backward tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s "
+                        + "\(Int(machine.stagingBytes / 1024)) KiB unit buffer"
             )
         }
         return best

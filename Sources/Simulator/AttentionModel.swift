@@ -39,7 +39,8 @@ enum AttentionModel {
             throw SimulationError(
                 kernel: kernel,
                 message:
-                    "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: \(library.attention.map(\.id).joined(separator: ", "))"
+                    "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: "
+                        + "\(library.attention.map(\.id).joined(separator: ", "))"
             )
         }
         if a.backward {
@@ -53,7 +54,8 @@ enum AttentionModel {
             throw SimulationError(
                 kernel: kernel,
                 message:
-                    "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: \(family.tiles.map(\.headDim).max() ?? 0))"
+                    "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: "
+                        + "\(family.tiles.map(\.headDim).max() ?? 0))"
             )
         }
         // Decode packs a KV head's query rows into one tile while they fit the kernel's largest block.
@@ -74,7 +76,8 @@ enum AttentionModel {
             throw SimulationError(
                 kernel: kernel,
                 message:
-                    "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s \(Int(machine.stagingBytes / 1024)) KiB unit buffer"
+                    "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s "
+                        + "\(Int(machine.stagingBytes / 1024)) KiB unit buffer"
             )
         }
         return best.cost
@@ -208,7 +211,8 @@ enum AttentionModel {
         let memoryPart = totalSteps / Double(units) * max(stepMemory, stepLittle)
         cost.classify(compute: computePart, memory: memoryPart, fixed: fixed + machine.launchOverhead)
         cost.decomposition =
-            "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), \(Int(totalSteps)) KV steps, "
+            "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), "
+                + "\(Int(totalSteps)) KV steps, "
             + (fits || packed ? "K/V read once" : "K/V read once per wave a head appears in")
         return Evaluation(cost: cost)
     }

@@ -36,7 +36,8 @@ public struct Engine: Sendable {
             throw SimulationError(
                 kernel: kernel.id,
                 message:
-                    "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips; a single-chip run cannot simulate collectives"
+                    "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips; a single-chip run cannot simulate "
+                        + "collectives"
             )
         }
     }

@@ -46,7 +46,8 @@ enum GemmModel {
                 throw SimulationError(
                     kernel: kernel,
                     message:
-                        "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: \(library.schedulers.map(\.rawValue).joined(separator: ", "))"
+                        "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: "
+                            + "\(library.schedulers.map(\.rawValue).joined(separator: ", "))"
                 )
             }
             schedulers = [chosen]

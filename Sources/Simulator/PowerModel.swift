@@ -144,7 +144,8 @@ public struct RunConditions: Sendable {
             throw ConditionError(
                 condition: .powerLimit,
                 message:
-                    "\(formatNumber(limit)) W is outside \(spec.id)'s range \(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W"
+                    "\(formatNumber(limit)) W is outside \(spec.id)'s range "
+                        + "\(Int(spec.power.limitMin.value))-\(Int(spec.power.limitMax.value)) W"
             )
         }
         if let clock = fixedClock, !(spec.clocks.min.value...spec.clocks.boost.value * 1.0001).contains(clock) {

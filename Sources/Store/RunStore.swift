@@ -72,7 +72,8 @@ public final class RunStore: @unchecked Sendable {
                 throw StoreError(
                     path: path,
                     message:
-                        "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim or another --db"
+                        "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim "
+                            + "or another --db"
                 )
             }
             if try migrator.hasBeenSuperseded(db) {

@@ -99,7 +99,8 @@ struct SystemFileReader {
                     if version != SystemParameterCatalog.schemaVersion {
                         errors.append(
                             node.error(
-                                "unsupported system schema version \(version); this xpusim reads version \(SystemParameterCatalog.schemaVersion)"
+                                "unsupported system schema version \(version); this xpusim reads version "
+                                    + "\(SystemParameterCatalog.schemaVersion)"
                             ))
                     }
                 } else {

@@ -39,7 +39,8 @@ public enum SystemValidator {
         {
             fail(
                 "scale_up.links_per_chip",
-                "a full mesh of \(formatNumber(chips)) chips needs at least \(formatNumber(chips - 1)) links per chip, found \(formatNumber(links))"
+                "a full mesh of \(formatNumber(chips)) chips needs at least \(formatNumber(chips - 1)) links per chip, found "
+                    + "\(formatNumber(links))"
             )
         }
         if topology == Topology.fullMesh.rawValue, let domain = n("scale_up.domain_nodes"), domain > 1 {
@@ -54,7 +55,8 @@ public enum SystemValidator {
             if !document.has(section: "scale_out") {
                 fail(
                     "nodes",
-                    "\(formatNumber(nodes)) nodes are more than one scale-up domain (\(formatNumber(domain))): describe the scale_out network"
+                    "\(formatNumber(nodes)) nodes are more than one scale-up domain (\(formatNumber(domain))): describe the "
+                        + "scale_out network"
                 )
             } else if nodes.truncatingRemainder(dividingBy: domain) != 0 {
                 fail("nodes", "\(formatNumber(nodes)) nodes is not a whole number of scale-up domains of \(formatNumber(domain)) nodes")
@@ -65,7 +67,8 @@ public enum SystemValidator {
             if spec.nodePower.value > rated * (1 + ratedTolerance) {
                 fail(
                     "power.rated_max",
-                    "the node draws \(spec.nodePower) at TDP (\(spec.chipsPerNode) x \(chip.power.tdp) + \(spec.power.nodeExtras)), more than its rated \(Quantity.format(rated, .power))"
+                    "the node draws \(spec.nodePower) at TDP (\(spec.chipsPerNode) x \(chip.power.tdp) + \(spec.power.nodeExtras)), "
+                        + "more than its rated \(Quantity.format(rated, .power))"
                 )
             }
         }

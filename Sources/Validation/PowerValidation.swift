@@ -85,7 +85,8 @@ enum MLEnergySet {
         provenance: "ml-energy/leaderboard @ 0cd52da public/data/models/*.json (Apache-2.0 dataset card); GPU power via Zeus/NVML",
         splitRule: "per model, rows sorted by max_num_seqs: even positions calibrate, odd positions check",
         assumptions:
-            "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) prompt tokens + half the average output length",
+            "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) "
+                + "prompt tokens + half the average output length",
         evaluate: { directory, machine in
             let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)

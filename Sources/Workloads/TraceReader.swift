@@ -241,7 +241,8 @@ enum TraceReader {
                 let target = graph[index][offset]
                 if target >= index {
                     throw node.error(
-                        "kernel \"\(kernels[index].id)\" depends on \"\(name)\", which comes later in the trace; list kernels in an order that respects their dependencies"
+                        "kernel \"\(kernels[index].id)\" depends on \"\(name)\", which comes later in the trace; list kernels in an "
+                            + "order that respects their dependencies"
                     )
                 }
             }

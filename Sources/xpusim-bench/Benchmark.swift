@@ -81,10 +81,12 @@ struct Benchmark {
         let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports KiB
 
         print(
-            "GEMM sweep:     \(simulated) kernels on \(machines.count) chips in \(String(format: "%.2f", elapsed)) s = \(Int(gemmRate)) kernels/s (target >= 100000)"
+            "GEMM sweep:     \(simulated) kernels on \(machines.count) chips in \(String(format: "%.2f", elapsed)) s = "
+                + "\(Int(gemmRate)) kernels/s (target >= 100000)"
         )
         print(
-            "decoder layer:  \(layer.kernels.count) kernels, median \(String(format: "%.1f", median * 1e6)) us per simulation (target < 1000 us)"
+            "decoder layer:  \(layer.kernels.count) kernels, median \(String(format: "%.1f", median * 1e6)) us per simulation "
+                + "(target < 1000 us)"
         )
         print("store run:      10000 kernels in \(String(format: "%.1f", storeTimes[2] * 1e3)) ms (median of 5; target < 200 ms)")
         print("peak memory:    \(String(format: "%.1f", peakMiB)) MiB")
@@ -145,7 +147,8 @@ struct Benchmark {
         for (syntax, path) in [("JSON", jsonPath), ("YAML", yamlPath)] {
             let run = ChildProcess.median(3, xpusim, ["run", "--chip", "h100-sxm", "--workload", path, "--no-store", "--chips-dir", chips])
             print(
-                "xpusim run \(syntax): 20000 kernels, process start to printed table in \(String(format: "%.0f", run.seconds * 1e3)) ms = \(Int(20_000 / run.seconds)) kernels/s (CPU \(String(format: "%.0f", run.cpuSeconds * 1e3)) ms; median of 3)"
+                "xpusim run \(syntax): 20000 kernels, process start to printed table in \(String(format: "%.0f", run.seconds * 1e3)) "
+                    + "ms = \(Int(20_000 / run.seconds)) kernels/s (CPU \(String(format: "%.0f", run.cpuSeconds * 1e3)) ms; median of 3)"
             )
         }
         let bigPath = directory.appendingPathComponent("decode-1m.json").path

@@ -128,8 +128,8 @@ struct FuzzMain {
     static func usage(_ message: String) -> Never {
         FileHandle.standardError.write(
             Data(
-                "error: \(message)\nusage: xpusim-fuzz [--seed N] [--inputs N] [--out DIR] [--time-limit S] [--memory-limit MiB] [--compare-every N] [--root DIR] | --explain FILE\n"
-                    .utf8))
+                ("error: \(message)\nusage: xpusim-fuzz [--seed N] [--inputs N] [--out DIR] [--time-limit S] [--memory-limit MiB] "
+                    + "[--compare-every N] [--root DIR] | --explain FILE\n").utf8))
         exit(2)
     }
 }

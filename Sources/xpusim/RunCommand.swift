@@ -78,7 +78,8 @@ struct RunCommand: ParsableCommand {
             return
         }
         print(
-            "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, \(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"
+            "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, "
+                + "\(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"
         )
         var shown = result.kernels
         if let top {
@@ -118,7 +119,8 @@ struct RunCommand: ParsableCommand {
             """)
         if let tokens = result.tokens {
             print(
-                "tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s, \(formatNumber(Double(tokens) / result.power.energy)) tokens/J"
+                "tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s, "
+                    + "\(formatNumber(Double(tokens) / result.power.energy)) tokens/J"
             )
         }
         if let runID { print("stored as run \(runID) in \(database.path)") }
@@ -191,7 +193,8 @@ struct ConditionOptions: ParsableArguments {
     func checkSize(of trace: Trace) throws {
         if trace.kernels.count * `repeat` > ConditionOptions.maxKernels {
             throw ValidationError(
-                "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one run; repeat fewer times"
+                "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one "
+                    + "run; repeat fewer times"
             )
         }
         if let tokens = trace.tokens, tokens.multipliedReportingOverflow(by: `repeat`).overflow {

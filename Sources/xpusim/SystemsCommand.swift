@@ -151,7 +151,8 @@ struct SystemsCommand: ParsableCommand {
             print(derived.rendered)
             if spec.power.domain.value > 0 {
                 print(
-                    "\nThe system's power includes \(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain)."
+                    "\nThe system's power includes \(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each "
+                        + "scale-up domain (power.domain)."
                 )
             }
         }

@@ -221,7 +221,8 @@ struct CalibrateCommand: ParsableCommand {
                 PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
             }
             print(
-                "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
+                "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) "
+                    + "-> \(String(format: "%.2f%%", result.after * 100))\n"
             )
             let hash = Calibrator.dataHash(try powerSet.evaluate(directory, Machine(spec)))
             print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(hash)):")
@@ -242,7 +243,8 @@ struct CalibrateCommand: ParsableCommand {
         let harness = sets.count == 1 ? sets[0].harness : Harness()
         if diagnose {
             print(
-                "values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows (\(sets.map(\.id).joined(separator: ", "))), data \(Calibrator.dataHash(rows))"
+                "values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows "
+                    + "(\(sets.map(\.id).joined(separator: ", "))), data \(Calibrator.dataHash(rows))"
             )
             for parameter in parameters where ![.harness, .harnessCompiled].contains(parameter) {
                 print("  \(parameter.rawValue): \(formatNumber(parameter.get(machine)))")
@@ -251,10 +253,12 @@ struct CalibrateCommand: ParsableCommand {
         }
         let result = try Calibrator.fit(machine, rows: rows, parameters: parameters, harness: harness)
         print(
-            "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) (\(sets.map(\.id).joined(separator: ", ")))"
+            "calibration rows: \(rows.filter { $0.split == .calibration }.count) of \(rows.count) "
+                + "(\(sets.map(\.id).joined(separator: ", ")))"
         )
         print(
-            "calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> \(String(format: "%.2f%%", result.after * 100))\n"
+            "calibration objective (mean of per-regime MAPEs): \(String(format: "%.2f%%", result.before * 100)) -> "
+                + "\(String(format: "%.2f%%", result.after * 100))\n"
         )
         print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(Calibrator.dataHash(rows))):")
         for (parameter, value) in result.values {
@@ -284,7 +288,8 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
         if e.atBound { flags.append("AT A BOUND of its range: the model misses something, or the bound is wrong") }
         if e.sensitivity < 0.0005 { flags.append("UNPINNED: the objective hardly moves") }
         print(
-            "  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))"
+            "  \(e.parameter.rawValue): +\(String(format: "%.2f", e.sensitivity * 100)) "
+                + "points\(flags.isEmpty ? "" : "  " + flags.joined(separator: "; "))"
         )
     }
     let ridges = diagnostics.ridges()
