@@ -135,25 +135,34 @@ struct ChipsCommand: ParsableCommand {
         var files: [String]
 
         func run() throws {
-            var problems: [ConfigError] = []
-            for file in files {
-                do {
-                    let folder = (file as NSString).deletingLastPathComponent
-                    let document = try ChipDocument.load(file: file)
-                    let libraries = KernelLibraries.directory(besideChipsIn: folder)
-                    for chip in [document] + document.variants.compactMap({ document.variant($0.id) }) {
-                        _ = try ChipSpec(ChipCatalog.resolvingCopies(chip, directory: folder.isEmpty ? "." : folder), libraries: libraries)
-                    }
-                    print("\(file): ok (\(([document.id] + document.variants.map(\.id)).joined(separator: ", ")))")
-                } catch let error as ConfigErrors {
-                    problems += error.errors
-                } catch let error as ConfigError {
-                    problems.append(error)
+            try validateFiles(files) { file in
+                let folder = (file as NSString).deletingLastPathComponent
+                let document = try ChipDocument.load(file: file)
+                let libraries = KernelLibraries.directory(besideChipsIn: folder)
+                for chip in [document] + document.variants.compactMap({ document.variant($0.id) }) {
+                    _ = try ChipSpec(ChipCatalog.resolvingCopies(chip, directory: folder.isEmpty ? "." : folder), libraries: libraries)
                 }
+                return ([document.id] + document.variants.map(\.id)).joined(separator: ", ")
             }
-            if !problems.isEmpty { throw ConfigErrors(problems) }
         }
     }
+}
+
+/// Checks each file with `check` (which returns the ids the file holds), prints "FILE: ok (ids)"
+/// for each good one, and throws every other file's errors together, as `chips validate` and
+/// `systems validate` do.
+func validateFiles(_ files: [String], _ check: (String) throws -> String) throws {
+    var problems: [ConfigError] = []
+    for file in files {
+        do {
+            print("\(file): ok (\(try check(file)))")
+        } catch let error as ConfigErrors {
+            problems += error.errors
+        } catch let error as ConfigError {
+            problems.append(error)
+        }
+    }
+    if !problems.isEmpty { throw ConfigErrors(problems) }
 }
 
 func chipSummary(_ spec: ChipSpec) -> [String: Any] {

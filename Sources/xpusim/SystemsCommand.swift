@@ -173,18 +173,7 @@ struct SystemsCommand: ParsableCommand {
 
         func run() throws {
             let chips = try ChipCatalog.load(directory: chipsDir ?? ChipCatalog.defaultDirectory())
-            var problems: [ConfigError] = []
-            for file in files {
-                do {
-                    let system = try SystemCatalog.build(try SystemDocument.load(file: file), chips: chips)
-                    print("\(file): ok (\(system.id))")
-                } catch let error as ConfigErrors {
-                    problems += error.errors
-                } catch let error as ConfigError {
-                    problems.append(error)
-                }
-            }
-            if !problems.isEmpty { throw ConfigErrors(problems) }
+            try validateFiles(files) { file in try SystemCatalog.build(try SystemDocument.load(file: file), chips: chips).id }
         }
     }
 }
