@@ -1,14 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Simulator <- Store/Reports <- xpusim.
+// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Fabric <- Simulator <- Store/Reports <- xpusim.
 // Each outside dependency is owned by one module: Yams by Config, GRDB by Store, ArgumentParser by the CLI.
 let package = Package(
     name: "xpusim",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Validation", "Store"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Validation", "Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,12 +22,13 @@ let package = Package(
         .target(name: "Chips", dependencies: ["SimCore", "Config"]),
         .target(name: "Systems", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
-        .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "Fabric", dependencies: ["SimCore", "Chips", "Systems", "Workloads"]),
+        .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Store", dependencies: ["SimCore", "Chips", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Validation", dependencies: ["Config", "Chips", "Workloads", "Simulator"]),
+        .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Validation", "Store",
+            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Validation", "Store",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Workloads", "Simulator", "Store"]),
@@ -40,10 +41,11 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "ChipsTests", dependencies: ["SimCore", "Chips", "TestSupport"]),
         .testTarget(name: "SystemsTests", dependencies: ["SimCore", "Config", "Chips", "Systems", "TestSupport"]),
+        .testTarget(name: "FabricTests", dependencies: ["Chips", "Systems", "Fabric", "Workloads"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Simulator", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),
         // Golden/ holds the CLI's recorded outputs, Fixtures/ the bad inputs they are recorded from.
         .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"], exclude: ["Golden", "Fixtures"]),
     ],

@@ -34,6 +34,20 @@ VIDUR_SHAPE = ["n_head", "n_kv_head", "n_embd", "n_expanded_embd", "use_gated_ml
                "num_tensor_parallel_workers"]
 
 
+# Sources without a licence whose measured figures alone are kept (numbers, no text), and why that is enough.
+FIGURES_ONLY = {
+    "nccl_tests_h100/gcp_a3mega_2node_16xH100_all_reduce_perf.csv":
+        "message size and the out-of-place and in-place times of nccl-tests' all_reduce_perf",
+}
+# Where MANIFEST.csv's units are wrong, and what the source's code says instead.
+VIDUR_NETWORK_UNITS = ("ms; size = bytes per rank (vidur/profiling/collectives/collectives_wrapper.py writes "
+                       "\"size\": self._size * 2 for fp16 buffers of _size elements; MANIFEST.csv says elements)")
+UNITS_CORRECTED = {
+    "vidur/network__h100_dgx__all_reduce.csv": VIDUR_NETWORK_UNITS,
+    "vidur/network__h100_dgx__send_recv.csv": VIDUR_NETWORK_UNITS,
+}
+
+
 def spec():
     """(raw file, header to give a headerless file or None, columns kept (None: all; "?name": if present), row filter or None)."""
     files = []
@@ -57,6 +71,16 @@ def spec():
          ["model_id", "task", "weight_precision", "gpu_model", "num_gpus", "max_num_seqs", "avg_batch_size",
           "avg_output_len", "avg_power_watts", "median_itl_ms", "energy_per_token_joules"],
          lambda row: "H100" in row["gpu_model"] and row["num_gpus"] == "1" and row["task"] == "lm-arena-chat"),
+        # Collectives (Sources/Validation/CollectiveValidation.swift). Vidur's `size` column is bytes:
+        # its profiler writes `"size": self._size * 2  # bytes` for fp16 buffers of _size elements
+        # (vidur/profiling/collectives/collectives_wrapper.py), whatever ../shared/validation/README.md says.
+        ("vidur/network__h100_dgx__all_reduce.csv", None,
+         ["num_workers", "devices_per_node", "size", "time_stats.all_reduce.median"], None),
+        ("vidur/network__h100_dgx__send_recv.csv", None,
+         ["num_workers", "devices_per_node", "size", "time_stats.send_recv.median"], None),
+        ("azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv", None, None, None),
+        ("nccl_tests_h100/gcp_a3mega_2node_16xH100_all_reduce_perf.csv", None,
+         ["size_B", "oop_time_us", "ip_time_us"], None),
     ]
     return files
 
@@ -86,8 +110,9 @@ def main():
         if info is None:
             sys.exit(f"make-digest: {name} is not in MANIFEST.csv")
         licence = info["license"].strip()
-        if not licence or licence.lower().startswith("none"):
-            sys.exit(f"make-digest: {name} has no licence: give its figures only, by hand")
+        unlicensed = not licence or licence.lower().startswith(("none", "no licen"))
+        if unlicensed and name not in FIGURES_ONLY:
+            sys.exit(f"make-digest: {name} has no licence: give its figures only (FIGURES_ONLY), by hand")
         head, rows = read_csv(os.path.join(args.raw, name), header)
         if head and head[0] == "":
             head = ["kernel"] + head[1:]
@@ -101,7 +126,10 @@ def main():
         writer = csv.writer(out, lineterminator="\n")
         out.write(f"# Digest of shared/validation/raw/{name}, written by scripts/make-digest.py; do not edit by hand.\n")
         out.write(f"# Source: {info['source_repo']} {info['source_path']} @ {info['source_commit']} ({licence}).\n")
-        out.write(f"# Hardware: {info['hardware']}. Software: {info['software']}. Units: {info['units']}.\n")
+        units = UNITS_CORRECTED.get(name, info["units"])
+        out.write(f"# Hardware: {info['hardware']}. Software: {info['software']}. Units: {units}.\n")
+        if name in FIGURES_ONLY:
+            out.write(f"# No licence: only the measured figures are kept ({FIGURES_ONLY[name]}).\n")
         writer.writerow(columns + ["source_repo", "source_commit", "license"])
         kept = 0
         for r in rows:

@@ -38,6 +38,8 @@ public struct KernelLibrary: Sendable {
     public var defaultAttention: String
     /// Elements one unit takes per chunk in the library's element-wise and copy kernels.
     public var chunkElements: Double
+    /// The collective library of the same software stack (NCCL, HCCL, ...), where the file has one.
+    public var collectives: CollectiveLibrary?
 
     /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
     public struct Gemm: Sendable {
@@ -228,6 +230,7 @@ extension KernelLibrary {
                     matrixRate: rate, softmaxOverlap: overlap, decodeSplitMinimum: splitMinimum, path: node.path))
         }
         try a.finish()
+        let collectives = try top.optional("collectives").map { try CollectiveLibrary.read($0, figures: &figures) }
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {
             throw defaultNode.error(
@@ -238,7 +241,7 @@ extension KernelLibrary {
             gemm: Gemm(
                 tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster,
                 setupTime: setup),
-            attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk))
+            attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk), collectives: collectives)
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {

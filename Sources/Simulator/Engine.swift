@@ -1,4 +1,5 @@
 import Chips
+import Systems
 import Workloads
 
 /// Runs a trace on a machine: kernels on streams with dependencies, overlapping where the trace
@@ -10,8 +11,13 @@ import Workloads
 /// never simulated one by one (the cost models cost a full wave once).
 public struct Engine: Sendable {
     public var machine: Machine
+    /// The system the trace's rank runs on, for its collectives; nil for a single chip.
+    public var system: SystemSpec?
 
-    public init(machine: Machine) { self.machine = machine }
+    public init(machine: Machine, system: SystemSpec? = nil) {
+        self.machine = machine
+        self.system = system
+    }
 
     public func cost(of kernel: Kernel) throws -> KernelCost {
         let m = machine
@@ -33,12 +39,14 @@ public struct Engine: Sendable {
         case .memcpy(let c):
             return StreamingModel.memcpy(c, m)
         case .collective(let c):
-            throw SimulationError(
-                kernel: kernel.id,
-                message:
-                    "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips; a single-chip run cannot simulate "
-                        + "collectives"
-            )
+            guard let system else {
+                throw SimulationError(
+                    kernel: kernel.id,
+                    message:
+                        "\(c.kind.rawValue) across \(c.ranks) ranks needs a system of several chips (run --system ID); a single-chip run "
+                        + "cannot simulate collectives")
+            }
+            return try CollectiveCosting.cost(c, kernel: kernel.id, machine: m, system: system)
         }
     }
 

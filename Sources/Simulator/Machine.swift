@@ -1,4 +1,5 @@
 import Chips
+import Fabric
 import Workloads
 
 /// A chip's simulation resources, derived once from its ``ChipSpec``.
@@ -81,6 +82,8 @@ public struct Machine: Sendable {
 /// Why a kernel takes the time it takes.
 public enum Bound: String, Sendable {
     case compute, memory, latency
+    /// Bound by the links between chips (a collective's transfers).
+    case link
 }
 
 /// The cost of one kernel running alone on the machine.
@@ -112,6 +115,8 @@ public struct KernelCost: Sendable {
     /// competes for: 1 for tiled kernels (a tile fills the unit's staging buffer for its whole life),
     /// the compute fraction for streaming kernels (their small blocks leave room beside them).
     public var occupancy: Double = 1
+    /// For a collective: the algorithm and protocol its library ran, its bandwidths and link use.
+    public var collective: CollectiveResult?
 
     public init() {}
 

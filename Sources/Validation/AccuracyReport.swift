@@ -1,6 +1,7 @@
 import Chips
 import Foundation
 import Simulator
+import Systems
 
 /// Error statistics of one group of rows: absolute relative errors.
 public struct ErrorStats: Sendable, Equatable {
@@ -65,9 +66,15 @@ public enum AccuracyReport {
         }
     }
 
-    /// Runs every data set on the chip it was measured on.
-    public static func compute(directory: String, machine: (String) throws -> Machine) throws -> [AccuracyLine] {
+    /// Runs every data set on the chip (or system, at the node count of each row) it was measured on.
+    public static func compute(
+        directory: String, machine: (String) throws -> Machine, system: (String, Int) throws -> SystemSpec
+    ) throws -> [AccuracyLine] {
         var result: [AccuracyLine] = []
+        for set in CollectiveValidationSet.all {
+            let predictions = try CollectiveValidator.predict(try set.load(directory)) { nodes in try system(set.system, nodes) }
+            result += CollectiveValidator.lines(set, predictions)
+        }
         for set in ValidationSet.all {
             let m = try machine(set.chip)
             result += lines(set, chip: m.spec.id, try Validator.predict(try set.load(directory), on: m, harness: set.harness))

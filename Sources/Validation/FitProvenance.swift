@@ -59,6 +59,9 @@ public enum FitProvenance {
     public static func currentHash(of command: String, measured: String, chipsDirectory: String) throws -> String? {
         let (chip, data) = arguments(command)
         guard !data.isEmpty else { return nil }
+        if data.count == 1, let collective = CollectiveValidationSet.named(data[0]) {
+            return CollectiveValidator.dataHash(try collective.load(measured).filter { $0.split == .calibration })
+        }
         if data.count == 1, let power = PowerValidationSet.named(data[0]) {
             let spec = try ChipCatalog.resolve(chip ?? power.chip, directory: chipsDirectory)
             return Calibrator.dataHash(try power.evaluate(measured, Machine(spec)))

@@ -164,10 +164,13 @@ public enum Op: Sendable, Hashable {
 
     public struct Collective: Sendable, Hashable {
         public var kind: CollectiveKind, bytes: Int, ranks: Int
-        public init(kind: CollectiveKind, bytes: Int, ranks: Int) {
+        /// Ranks per node when the job spreads them (a pipeline stage per node); nil: packed, filling each node first.
+        public var ranksPerNode: Int?
+        public init(kind: CollectiveKind, bytes: Int, ranks: Int, ranksPerNode: Int? = nil) {
             self.kind = kind
             self.bytes = bytes
             self.ranks = ranks
+            self.ranksPerNode = ranksPerNode
         }
     }
 

@@ -174,7 +174,12 @@ enum TraceReader {
                 let ranks = try positive(k.required("ranks"))
                 if ranks < 2, let node = k.optional("ranks") { throw node.error("a collective needs at least 2 ranks") }
                 try checkProduct([bytes, ranks], k.node, "bytes x ranks")
-                return .collective(.init(kind: kind, bytes: bytes, ranks: ranks))
+                let perNode = try k.optional("ranks_per_node").map { node -> Int in
+                    let value = try positive(node)
+                    guard value <= ranks else { throw node.error("ranks_per_node \(value) is more than the collective's \(ranks) ranks") }
+                    return value
+                }
+                return .collective(.init(kind: kind, bytes: bytes, ranks: ranks, ranksPerNode: perNode))
             }
             let hint = didYouMean(name, in: opNames)
             throw opNode.error("unknown op \"\(name)\"\(hint) (known ops: \(opNames.joined(separator: ", ")))")

@@ -5,25 +5,34 @@ import Foundation
 import SimCore
 import Simulator
 import Store
+import Systems
 import Workloads
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Simulate a kernel trace on one chip.",
+        abstract: "Simulate a kernel trace on one chip, or one rank of a system.",
         discussion: """
             Prints one row per kernel (start, duration, achieved TFLOPS and TB/s, what bounds it) and the totals.
+            With --system the trace is one representative rank's (all ranks run the same trace): its
+            collectives run over the system's links with the algorithm its collective library
+            chooses, and the power covers the whole system (chips, switches, NICs, hosts).
 
             Examples:
               xpusim run --chip h100-sxm --workload workloads/llama2-7b-layer-prefill2048.yaml
               xpusim run --chip ascend-910b2 --workload workloads/gemm-sweep.yaml --top 10 --format json
+              xpusim run --system dgx-h100 --workload workloads/tp8-allreduce.yaml
             """)
 
     @Option(help: "A chip id from `xpusim chips list`, or the path of a chip YAML file.")
-    var chip: String
+    var chip: String?
+    @Option(help: "A system id from `xpusim systems list`, or the path of a system YAML file (instead of --chip).")
+    var system: String?
+    @Option(help: "Nodes of the system (with --system): whole scale-up domains joined over its scale-out network.")
+    var nodes: Int?
     @Option(help: "A trace file (YAML or JSON).")
     var workload: String
-    @Option(name: .customLong("set"), help: "Override one chip figure: PATH=VALUE (repeatable).")
+    @Option(name: .customLong("set"), help: "Override one chip figure (with --system: one system figure): PATH=VALUE (repeatable).")
     var overrides: [String] = []
     @Option(help: "Show only the N longest kernels in the table (totals still cover all).")
     var top: Int?
@@ -38,6 +47,8 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of kernels") }
+        guard (chip == nil) != (system == nil) else { throw ValidationError("give either --chip or --system") }
+        if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
     }
 
     var `repeat`: Int { operating.repeat }
@@ -45,12 +56,15 @@ struct RunCommand: ParsableCommand {
     func conditions() throws -> RunConditions { try operating.conditions() }
 
     func run() throws {
-        let spec = try ChipCatalog.resolve(chip, overrides: overrides, directory: chipsDir ?? ChipCatalog.defaultDirectory())
+        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let systemSpec = try system.map { try SystemCatalog.resolve($0, overrides: overrides, nodes: nodes, chips: directory) }
+        let spec = try systemSpec?.chip ?? ChipCatalog.resolve(chip ?? "", overrides: overrides, directory: directory)
         let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
         let result: RunResult
         do {
-            result = try Engine(machine: Machine(spec)).run(`repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
+            result = try Engine(machine: Machine(spec), system: systemSpec).run(
+                `repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
         } catch let error as SimulationError {
             throw ConfigError(file: workload, message: error.description)
         } catch let error as ConditionError {
@@ -61,24 +75,31 @@ struct RunCommand: ParsableCommand {
             let store = try openStore(database)
             let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
             var options = [
-                "chip": chip, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
+                "chip": chip ?? spec.id, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
                 "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling.rawValue,
             ]
             if let clock { options["clock"] = clock }
             if !overrides.isEmpty { options["set"] = overrides.joined(separator: "; ") }
+            if let systemSpec {
+                options["system"] = systemSpec.id
+                options["nodes"] = "\(systemSpec.nodes)"
+            }
             let context = RunContext(
                 toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
                 workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
             runID = try store.save(result, context: context)
         }
+        let systemRun = systemSpec.map { SystemRun(result, system: $0) }
         if format == .json {
             var object = runJSON(result, repeat: `repeat`)
+            if let systemRun { systemRun.addJSON(to: &object) }
             if let runID { object["run_id"] = runID }
             printJSON(object)
             return
         }
+        let on = systemSpec.map { "one rank of \($0.name) (\($0.nodes) node\($0.nodes == 1 ? "" : "s"), \($0.totalDevices) devices of \(spec.name))" } ?? spec.name
         print(
-            "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(spec.name), \(Int(result.power.powerLimit)) W limit, "
+            "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(on), \(Int(result.power.powerLimit)) W limit, "
                 + "\(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"
         )
         var shown = result.kernels
@@ -123,6 +144,7 @@ struct RunCommand: ParsableCommand {
                     + "\(formatNumber(Double(tokens) / result.power.energy)) tokens/J"
             )
         }
+        if let systemRun { print(systemRun.rendered) }
         if let runID { print("stored as run \(runID) in \(database.path)") }
     }
 }

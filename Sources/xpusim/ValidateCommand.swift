@@ -4,6 +4,7 @@ import Config
 import Foundation
 import SimCore
 import Simulator
+import Systems
 import Validation
 
 struct ValidateCommand: ParsableCommand {
@@ -15,6 +16,7 @@ struct ValidateCommand: ParsableCommand {
             writes it from ../shared/validation):
             \(ValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
             \(PowerValidationSet.all.map { "  \($0.id): \($0.title) [\($0.chip)]" }.joined(separator: "\n"))
+            \(CollectiveValidationSet.all.map { "  \($0.id): \($0.title) [system \($0.system)]" }.joined(separator: "\n"))
 
             Each set is split into a calibration part (efficiency parameters are fitted on it, see
             `xpusim calibrate`) and a check part (never used for fitting). The summary gives MAPE,
@@ -52,6 +54,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         guard let data else { return try runAll() }
+        if let collectiveSet = CollectiveValidationSet.named(data) { return try runCollectives(collectiveSet) }
         if let powerSet = PowerValidationSet.named(data) { return try runPower(powerSet) }
         let set = try dataSet(data)
         let spec = try ChipCatalog.resolve(chip ?? set.chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
@@ -98,9 +101,10 @@ struct ValidateCommand: ParsableCommand {
 extension ValidateCommand {
     func runAll() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-        let lines = try AccuracyReport.compute(directory: dataDir ?? ValidationSet.defaultDirectory()) { id in
-            Machine(try ChipCatalog.resolve(id, directory: directory))
-        }
+        let lines = try AccuracyReport.compute(
+            directory: dataDir ?? ValidationSet.defaultDirectory(),
+            machine: { id in Machine(try ChipCatalog.resolve(id, directory: directory)) },
+            system: { id, nodes in try SystemCatalog.resolve(id, nodes: nodes, chips: directory) })
         switch format {
         case .markdown: print(AccuracyReport.markdown(lines))
         case .markdownSummary: print(AccuracyReport.summary(lines))
@@ -183,8 +187,8 @@ struct CalibrateCommand: ParsableCommand {
               xpusim calibrate --chip h100-sxm --data vidur-h100 --fit efficiency.matrix,efficiency.hbm,runtime.launch_overhead
             """)
 
-    @Option(help: "Chip id or file.")
-    var chip: String
+    @Option(help: "Chip id or file (not for a collective data set, which fits the collective library of its system's chip).")
+    var chip: String?
     @Option(help: "Comma-separated data set ids.")
     var data: String
     @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -209,6 +213,8 @@ struct CalibrateCommand: ParsableCommand {
             }
             return p
         }
+        if let collectiveSet = CollectiveValidationSet.named(data) { return try fitCollectives(collectiveSet) }
+        guard let chip else { throw ValidationError("give --chip: the chip whose figures are fitted") }
         if let powerSet = PowerValidationSet.named(data) {
             if diagnose {
                 throw OptionError(

@@ -2,6 +2,7 @@ import Chips
 import Foundation
 import SimCore
 import Simulator
+import Systems
 import Workloads
 import TestSupport
 import XCTest
@@ -330,6 +331,23 @@ final class EngineTests: XCTestCase {
         XCTAssertThrowsError(try engine.run(Trace(name: "c", kernels: [ar]))) { error in
             XCTAssertTrue("\(error)".contains("needs a system"), "\(error)")
         }
+    }
+
+    /// On a system, a collective costs its fabric time, and beside a GEMM on another stream it holds
+    /// its channels' units, so the GEMM runs slower than alone.
+    func testCollectiveOnASystemOverlapsComputeAndHoldsUnits() throws {
+        let dgx = try SystemCatalog.resolve("dgx-h100", chips: packageRoot + "/chips")
+        let engine = Engine(machine: Machine(dgx.chip), system: dgx)
+        let ar = Kernel(id: "ar", op: .collective(.init(kind: .all_reduce, bytes: 1 << 28, ranks: 8)), dtype: .bf16, stream: 1)
+        let g = gemm("g", 8192, 8192, 8192)
+        let alone = try engine.run(Trace(name: "g", kernels: [g])).totalTime
+        let both = try engine.run(Trace(name: "g+ar", kernels: [g, ar]))
+        let cost = try engine.cost(of: ar)
+        XCTAssertEqual(cost.bound, .link)
+        XCTAssertNotNil(cost.collective)
+        XCTAssertEqual(cost.unitsUsed, dgx.chip.library.collectives?.channels)
+        XCTAssertGreaterThan(both.kernels[0].duration, alone * 1.01, "the GEMM loses the collective's units")
+        XCTAssertLessThan(both.totalTime, alone + cost.duration, "they overlap")
     }
 
     func testRunsAreDeterministic() throws {

@@ -1,6 +1,7 @@
 import Chips
 import Foundation
 import Simulator
+import Systems
 @testable import Validation
 import Workloads
 import TestSupport
@@ -15,7 +16,11 @@ func machine(_ id: String) throws -> Machine { Machine(try ChipCatalog.resolve(i
 
 /// Every data set against the model, computed once for all the tests here (a debug build is slow):
 /// the table `xpusim validate --all` prints.
-let accuracyLines = Result { try AccuracyReport.compute(directory: try validationDirectory(), machine: machine) }
+let accuracyLines = Result {
+    try AccuracyReport.compute(
+        directory: try validationDirectory(), machine: machine,
+        system: { id, nodes in try SystemCatalog.resolve(id, nodes: nodes, chips: packageRoot + "/chips") })
+}
 
 /// Check-split MAPE per regime, for a data set on the chip it was measured on.
 func checkErrors(_ setID: String) throws -> [String: Double] {

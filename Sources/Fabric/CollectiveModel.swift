@@ -1,0 +1,282 @@
+import Chips
+import Foundation
+import SimCore
+import Systems
+import Workloads
+
+/// What one collective costs on a system: the algorithm and protocol the library runs, its time,
+/// and what it moved over which links.
+public struct CollectiveResult: Sendable {
+    public var kind: Op.CollectiveKind
+    public var bytes: Int
+    public var placement: Placement
+    public var algorithm: CollectiveLibrary.Algorithm
+    public var `protocol`: CollectiveLibrary.ProtocolKind
+    /// Seconds from start to end.
+    public var time: Double
+    /// The latency part: fixed, base and per-step latencies.
+    public var latency: Double
+    /// Channels (compute units) it occupies on each rank.
+    public var channels: Int
+    /// Per link class of one rank: bytes sent, seconds busy, line rate (per direction).
+    public var links: [LinkUse]
+
+    public struct LinkUse: Sendable {
+        public var name: String
+        public var bytes: Double
+        public var busy: Double
+        public var lineRate: Double
+    }
+
+    /// Algorithm bandwidth (nccl-tests): bytes / time.
+    public var algorithmBandwidth: Double { time > 0 ? Double(bytes) / time : 0 }
+    /// Bus bandwidth (nccl-tests' factor per collective), comparable with link rates.
+    public var busBandwidth: Double { algorithmBandwidth * CollectiveModel.busFactor(kind, ranks: placement.ranks) }
+}
+
+/// Collectives as the vendor libraries run them, over one representative rank's links.
+///
+/// For each algorithm the library offers that fits the system (NVLS needs switches that reduce, a
+/// mesh needs direct links or a switch, trees span several domains), the model lays out what each
+/// rank sends over which link class and how many sequential steps the algorithm takes; the steps
+/// cost the library's own latency constants, the bytes move as flows over the rank's links at the
+/// rates the library reaches on them (fitted efficiencies), and the protocol's payload fraction and
+/// bandwidth cap apply. NCCL-family libraries take the least predicted time over (algorithm,
+/// protocol), as NCCL's tuner does with its own model; HCCL follows its documented rule (mesh in
+/// the server, ring across 2-3 servers, NHR from 4).
+public struct CollectiveModel: Sendable {
+    public var system: SystemSpec
+    public var library: CollectiveLibrary
+
+    public init(system: SystemSpec, library: CollectiveLibrary) {
+        self.system = system
+        self.library = library
+    }
+
+    /// nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md).
+    public static func busFactor(_ kind: Op.CollectiveKind, ranks n: Int) -> Double {
+        let n = Double(n)
+        switch kind {
+        case .all_reduce: return 2 * (n - 1) / n
+        case .all_gather, .reduce_scatter, .all_to_all: return (n - 1) / n
+        case .broadcast, .send_recv: return 1
+        }
+    }
+
+    /// One candidate's layout: bytes per rank over the scale-up and scale-out links, how hard each
+    /// flow leans on its link (in-switch reduction), and sequential steps over each link class.
+    struct Plan {
+        var algorithm: CollectiveLibrary.Algorithm
+        var upBytes = 0.0
+        var netBytes = 0.0
+        var upUsage = 1.0
+        var upSteps = 0
+        var netSteps = 0
+        /// Phases that cannot overlap (HCCL's hierarchical all-reduce) run one after another.
+        var sequential = false
+    }
+
+    public func cost(_ c: Op.Collective) throws -> CollectiveResult {
+        guard c.bytes >= 0 else { throw FabricError("a collective moves a non-negative number of bytes, found \(c.bytes)") }
+        let placement = try Placement(ranks: c.ranks, perNode: c.ranksPerNode, on: system)
+        if placement.domains > 1, system.scaleOut == nil {
+            throw FabricError("\(c.ranks) ranks span \(placement.domains) scale-up domains of \(system.id), which has no scale-out network")
+        }
+        var best: CollectiveResult?
+        for plan in plans(c, placement) {
+            guard let figures = library.figures(plan.algorithm) else { continue }
+            for (index, kind) in figures.protocols.enumerated() {
+                guard let proto = library.protocolFigures(kind) else { continue }
+                let result = evaluate(c, placement, plan, figures, index, proto)
+                if best == nil || result.time < best!.time { best = result }
+            }
+        }
+        guard let best else {
+            throw FabricError(
+                "\(library.name) offers no algorithm for \(c.kind.rawValue) across \(c.ranks) ranks of \(system.id) (it has: \(library.algorithms.map(\.algorithm.rawValue).joined(separator: ", ")))")
+        }
+        return best
+    }
+
+    /// The layouts of the algorithms that fit this collective on this system, in the library's order of preference.
+    func plans(_ c: Op.Collective, _ p: Placement) -> [Plan] {
+        let n = Double(p.ranks)
+        let s = Double(c.bytes)
+        let inDomain = Double(p.perDomain)
+        let domains = p.domains
+        let offered = Set(library.algorithms.map(\.algorithm))
+        var plans: [Plan] = []
+        switch c.kind {
+        case .send_recv:
+            // One message to one peer: over the scale-up link when the peer shares the domain.
+            var plan = Plan(algorithm: .direct)
+            if domains > 1 { plan.netBytes = s; plan.netSteps = 1 } else { plan.upBytes = s; plan.upSteps = 1 }
+            return [plan]
+        case .all_to_all:
+            // Every rank sends 1/n of its buffer to each peer, all at once.
+            var plan = Plan(algorithm: .direct)
+            plan.upBytes = s * (inDomain - 1) / n
+            plan.netBytes = s * (n - inDomain) / n
+            plan.upSteps = inDomain > 1 ? 1 : 0
+            plan.netSteps = domains > 1 ? 1 : 0
+            return [plan]
+        default: break
+        }
+        // Volume factor of a ring for this collective, and its steps.
+        let ringFactor: Double
+        let ringSteps: Int
+        let interSteps: Int
+        switch c.kind {
+        case .all_reduce:
+            ringFactor = 2 * (n - 1) / n
+            ringSteps = 2 * (p.ranks - 1)
+            interSteps = 2 * (domains - 1)
+        case .broadcast:
+            ringFactor = 1
+            ringSteps = p.ranks
+            interSteps = domains - 1
+        default:
+            ringFactor = (n - 1) / n
+            ringSteps = p.ranks - 1
+            interSteps = domains - 1
+        }
+        let log2Domains = Int((Double(domains)).log2Ceiling)
+
+        switch library.family {
+        case .nccl:
+            if offered.contains(.ring) {
+                var ring = Plan(algorithm: .ring)
+                // Every chunk passes every rank; of a ring's hops, one per domain crosses the network
+                // and the domain's ranks share those crossings' NIC traffic.
+                ring.upBytes = s * ringFactor * (domains > 1 ? (n - Double(domains)) / n : 1)
+                ring.netBytes = domains > 1 ? s * ringFactor / Double(p.perNode) : 0
+                ring.upSteps = ringSteps - interSteps
+                ring.netSteps = interSteps
+                plans.append(ring)
+            }
+            if c.kind == .all_reduce, domains > 1, offered.contains(.tree) {
+                // A chain within each domain (reduce up, broadcast down), a double binary tree across.
+                var tree = Plan(algorithm: .tree)
+                tree.upBytes = 2 * s * (inDomain - 1) / inDomain
+                tree.netBytes = s / Double(p.perNode)
+                tree.upSteps = 2 * (p.perDomain - 1)
+                tree.netSteps = 2 * log2Domains
+                plans.append(tree)
+            }
+            if c.kind == .all_reduce, system.scaleUp.inSwitchReduction, p.perDomain > 1 {
+                // The switch reduces and multicasts: each rank sends and receives its buffer once.
+                if domains == 1, offered.contains(.nvls) {
+                    var nvls = Plan(algorithm: .nvls)
+                    nvls.upBytes = s
+                    nvls.upUsage = 1 / library.inSwitchEfficiency
+                    nvls.upSteps = 1
+                    plans.append(nvls)
+                } else if domains > 1, offered.contains(.nvlsTree) {
+                    var nvlsTree = Plan(algorithm: .nvlsTree)
+                    nvlsTree.upBytes = s
+                    nvlsTree.upUsage = 1 / library.inSwitchEfficiency
+                    nvlsTree.netBytes = s / Double(p.perNode)
+                    nvlsTree.upSteps = 1
+                    nvlsTree.netSteps = 2 * log2Domains
+                    plans.append(nvlsTree)
+                }
+            }
+        case .hccl:
+            // Within a domain: mesh (every peer at once, one step per phase); across domains the
+            // domain-level result is combined by ring (2-3 servers) or NHR (4 and more) on each
+            // rank's 1/perDomain slice, between the intra-domain phases.
+            let phases = c.kind == .all_reduce ? 2 : 1
+            var plan = Plan(algorithm: domains == 1 ? .mesh : (domains <= 3 ? .ring : .nhr))
+            if !offered.contains(plan.algorithm) { plan.algorithm = offered.contains(.ring) ? .ring : .mesh }
+            plan.upBytes = Double(phases) * s * (inDomain - 1) / inDomain
+            plan.upSteps = inDomain > 1 ? phases : 0
+            if domains > 1 {
+                let d = Double(domains)
+                let slice = s / inDomain
+                let factor = c.kind == .all_reduce ? 2 * (d - 1) / d : (d - 1) / d
+                plan.netBytes = slice * factor * inDomain / Double(p.perNode)
+                let steps = plan.algorithm == .nhr ? log2Domains : domains - 1
+                plan.netSteps = c.kind == .all_reduce ? 2 * steps : steps
+                plan.sequential = true
+            }
+            plans.append(plan)
+        }
+        return plans
+    }
+
+    func evaluate(
+        _ c: Op.Collective, _ placement: Placement, _ plan: Plan, _ figures: CollectiveLibrary.AlgorithmFigures, _ index: Int,
+        _ proto: CollectiveLibrary.ProtocolFigures
+    ) -> CollectiveResult {
+        let latency =
+            library.fixedLatency + figures.baseLatency[index] + Double(plan.upSteps) * figures.hopLatencyScaleUp[index]
+            + Double(plan.netSteps) * figures.hopLatencyScaleOut[index]
+        var links = RankLinks(system, library, placement: placement)
+        // The protocol's bus-bandwidth cap as a cap on each flow: at the cap, the flow's bytes take
+        // the time the cap gives the whole collective.
+        let factor = Self.busFactor(c.kind, ranks: placement.ranks)
+        func cap(_ bytes: Double) -> Double? {
+            guard let limit = proto.bandwidthCap, c.bytes > 0 else { return nil }
+            return limit * bytes / (Double(c.bytes) * factor)
+        }
+        let wire = 1 / proto.payload
+        var upFlow: FlowNetwork.FlowID?
+        var netFlow: FlowNetwork.FlowID?
+        var upTime = 0.0
+        var netTime = 0.0
+        if plan.upBytes > 0 {
+            upFlow = links.network.startFlow(
+                amount: plan.upBytes,
+                path: [FlowNetwork.Hop(links.upOut, usage: wire * plan.upUsage), FlowNetwork.Hop(links.upIn, usage: wire * plan.upUsage)],
+                cap: cap(plan.upBytes))
+        }
+        func runNet() {
+            guard plan.netBytes > 0, let out = links.netOut, let inbound = links.netIn else { return }
+            netFlow = links.network.startFlow(
+                amount: plan.netBytes, path: [FlowNetwork.Hop(out, usage: wire), FlowNetwork.Hop(inbound, usage: wire)],
+                cap: cap(plan.netBytes))
+        }
+        if !plan.sequential { runNet() }
+        var transfer0 = 0.0
+        var started = links.network.now
+        while let next = links.network.nextEventTime {
+            let done = links.network.advance(to: next)
+            for flow in done {
+                if flow == upFlow { upTime = links.network.now - started }
+                if flow == netFlow { netTime = links.network.now - (plan.sequential ? started : 0) }
+            }
+            if plan.sequential, upFlow.map({ !links.network.isLive($0) }) ?? true, netFlow == nil, plan.netBytes > 0 {
+                started = links.network.now
+                runNet()
+            }
+        }
+        transfer0 = links.network.now
+        // Pipeline fill: the algorithm's sequential steps each hold a chunk per channel; the first
+        // chunk crosses all of them before the data streams (one step's chunk time per further step).
+        let steps = plan.upSteps + plan.netSteps
+        var fill = 0.0
+        if steps > 1, transfer0 > 0 {
+            let bytes = max(plan.upBytes, plan.netBytes)
+            let perChannelStep = bytes / (Double(library.channels) * Double(steps))
+            let chunk = min(library.pipelineChunk, perChannelStep)
+            // A step's chunk on every channel at once, at the rate the bytes moved.
+            fill = Double(steps - 1) * chunk * Double(library.channels) / (bytes / transfer0)
+        }
+        let transfer = transfer0 + fill
+        var uses: [CollectiveResult.LinkUse] = []
+        if plan.upBytes > 0 {
+            uses.append(.init(name: "scale-up", bytes: plan.upBytes * wire, busy: upTime, lineRate: links.upLineRate))
+        }
+        if plan.netBytes > 0 {
+            uses.append(.init(name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate))
+        }
+        return CollectiveResult(
+            kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,
+            time: latency + transfer, latency: latency, channels: library.channels, links: uses)
+    }
+}
+
+extension Double {
+    /// log2, rounded up, of a count of at least 1.
+    var log2Ceiling: Double { self <= 1 ? 0 : log2(self).rounded(.up) }
+}

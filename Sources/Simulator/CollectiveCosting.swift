@@ -1,0 +1,39 @@
+import Chips
+import Fabric
+import Systems
+import Workloads
+
+/// A collective as a kernel of its rank: its time from the fabric model, plus what it holds of the
+/// chip while it runs, so it slows the compute it overlaps (NCCL's channels run one thread block
+/// per SM; HCCL's SDMA engines or AI vector cores read and write HBM).
+enum CollectiveCosting {
+    static func cost(_ c: Op.Collective, kernel: String, machine: Machine, system: SystemSpec) throws -> KernelCost {
+        guard let library = machine.library.collectives else {
+            throw SimulationError(
+                kernel: kernel,
+                message: "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run \(c.kind.rawValue) with")
+        }
+        let result: CollectiveResult
+        do {
+            result = try CollectiveModel(system: system, library: library).cost(c)
+        } catch let error as FabricError {
+            throw SimulationError(kernel: kernel, message: error.description)
+        }
+        var cost = KernelCost()
+        cost.duration = result.time + machine.launchOverhead
+        cost.collective = result
+        cost.linkBytes = result.links.reduce(0) { $0 + $1.bytes }
+        // Each byte sent is read from HBM, each byte received written (and reduced with what is there).
+        let reduces = c.kind == .all_reduce || c.kind == .reduce_scatter
+        cost.hbmBytes = cost.linkBytes * (reduces ? 3 : 2)
+        cost.unitsUsed = min(result.channels, machine.units)
+        cost.occupancy = 1
+        cost.hbmBusy = cost.duration > 0 ? min(1, cost.hbmBytes / (machine.streamBandwidth * cost.duration)) : 0
+        cost.bound = result.latency >= result.time - result.latency ? .latency : .link
+        cost.computeFraction = 0
+        cost.decomposition =
+            "\(result.algorithm.rawValue)/\(result.protocol.rawValue), \(result.placement.ranks) ranks"
+            + (result.placement.domains > 1 ? " (\(result.placement.domains) x \(result.placement.perDomain))" : "")
+        return cost
+    }
+}

@@ -1,0 +1,268 @@
+import Chips
+import Fabric
+import Foundation
+import SimCore
+import Systems
+import Workloads
+
+/// One measured collective: what ran, on which system, and how long it took.
+public struct CollectiveRow: Sendable {
+    public var label: String
+    public var collective: Op.Collective
+    /// Nodes of the system it ran on.
+    public var nodes: Int
+    public var measured: Double
+    public var regime: String
+    public var split: Split
+}
+
+/// A data set of measured collectives, run through the fabric model on the system it was measured on.
+///
+/// Split by source and by message size: a source (or a rank count of one source) is calibration or
+/// check as a whole, so no collective of the same algorithm, rank count and size sits on both sides.
+public struct CollectiveValidationSet: Sendable {
+    public var id: String
+    public var title: String
+    /// The system file it was measured on.
+    public var system: String
+    public var provenance: String
+    public var splitRule: String
+    let read: @Sendable (String) throws -> [CollectiveRow]
+
+    public func load(_ directory: String) throws -> [CollectiveRow] { try read(directory) }
+
+    public static let all: [CollectiveValidationSet] = [vidurDGX, azureNVLS, a3MegaTwoNode]
+    public static func named(_ id: String) -> CollectiveValidationSet? { all.first { $0.id == id } }
+
+    /// Message-size regimes: latency-bound, between, and the plateau (64 MiB and up) the issue's
+    /// bus-bandwidth target is on.
+    static func regime(_ bytes: Int) -> String {
+        bytes < 1 << 20 ? "small (< 1 MiB)" : (bytes < 64 << 20 ? "medium (1-64 MiB)" : "plateau (>= 64 MiB)")
+    }
+
+    /// Vidur's DGX H100 profiles: all-reduce on 2, 4 and 8 GPUs of one node; send/recv within a node
+    /// (devices_per_node 2) and across two nodes (devices_per_node 1).
+    static let vidurDGX = CollectiveValidationSet(
+        id: "vidur-dgx-h100-collectives", title: "Vidur DGX H100 all-reduce and send/recv (NCCL via PyTorch, Kineto kernel time)",
+        system: "dgx-h100",
+        provenance: "microsoft/vidur data/profiling/network/h100_dgx @ 7d475133 (MIT)",
+        splitRule:
+            "calibration: all-reduce on 2 and 4 GPUs, send/recv within a node and across nodes; check: all-reduce on 8 GPUs (its own rank count, and NVLS)"
+    ) { directory in
+        var rows: [CollectiveRow] = []
+        for (file, kind) in [("network__h100_dgx__all_reduce.csv", Op.CollectiveKind.all_reduce), ("network__h100_dgx__send_recv.csv", .send_recv)] {
+            let path = directory + "/vidur/" + file
+            let (header, lines) = try CSV.read(path)
+            let workers = try CSV.column("num_workers", in: header, file: path)
+            let perNode = try CSV.column("devices_per_node", in: header, file: path)
+            let size = try CSV.column("size", in: header, file: path)
+            let time = try CSV.column("time_stats.\(kind.rawValue).median", in: header, file: path)
+            for line in lines {
+                guard let n = Int(line[workers]), let p = Int(line[perNode]), let bytes = Int(line[size]), let ms = Double(line[time]), n >= 2,
+                    p >= 1, bytes > 0, ms > 0
+                else { throw ValidationDataError(file: path, message: "line \(line.line): expected ranks, devices per node, bytes and a time") }
+                let nodes = (n + p - 1) / p
+                let split: Split = kind == .all_reduce && n == 8 ? .check : .calibration
+                rows.append(
+                    CollectiveRow(
+                        label: "\(kind.rawValue) \(n) ranks\(nodes > 1 ? " over \(nodes) nodes" : "") \(Quantity.format(Double(bytes), .bytes))",
+                        collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: p), nodes: nodes, measured: ms * 1e-3,
+                        regime: regime(bytes), split: split))
+            }
+        }
+        return rows
+    }
+
+    /// Azure's ND H100 v5 all-reduce curve (nccl-tests, 8 GPUs, NVLS, NCCL 2.18.5): busbw against size.
+    static let azureNVLS = CollectiveValidationSet(
+        id: "azure-h100-nccl", title: "Azure ND H100 v5 8-GPU all-reduce (nccl-tests busbw, NCCL 2.18.5)", system: "dgx-h100",
+        provenance: "Azure/AI-benchmarking-guide Azure_Results/ND_H100_v5_results.md @ 8fd0c6e1 (MIT)",
+        splitRule: "check only: a source of its own (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
+    ) { directory in
+        let path = directory + "/azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv"
+        let (header, lines) = try CSV.read(path)
+        let sizeColumn = try CSV.column("Message Size (Bytes)", in: header, file: path)
+        let busColumn = try CSV.column("ND H100 V5 (GB/s)", in: header, file: path)
+        return try lines.map { line in
+            // nccl-tests' -f 2 sizes are powers of two; the table prints them as 1K, 65K, 132K, 1G.
+            let text = line[sizeColumn]
+            guard let unit = text.last, let scale = ["K": 1024.0, "M": 1024.0 * 1024, "G": 1024.0 * 1024 * 1024][String(unit)],
+                let value = Double(text.dropLast()), let bus = Double(line[busColumn]), bus > 0
+            else { throw ValidationDataError(file: path, message: "line \(line.line): expected a size such as 64K and a bus bandwidth") }
+            let bytes = Int(pow(2, (log2(value * scale)).rounded()))
+            let seconds = Double(bytes) * CollectiveModel.busFactor(.all_reduce, ranks: 8) / (bus * 1e9)
+            return CollectiveRow(
+                label: "all_reduce 8 ranks \(Quantity.format(Double(bytes), .bytes))", collective: .init(kind: .all_reduce, bytes: bytes, ranks: 8),
+                nodes: 1, measured: seconds, regime: regime(bytes), split: .check)
+        }
+    }
+
+    /// nccl-tests all_reduce_perf on two A3 Mega VMs (16 H100), out-of-place times.
+    static let a3MegaTwoNode = CollectiveValidationSet(
+        id: "nccl-tests-a3mega", title: "nccl-tests all-reduce on 2 x 8 H100 (GCP A3 Mega, GPUDirect-TCPXO)", system: "gcp-a3-mega",
+        provenance: "lessizzmore/create-a3mega-ztan-fork ztan-NCCL-test-result.markdown @ 346b825a (no licence: figures only)",
+        splitRule: "check only: a source of its own, on a scale-out network nothing else measures"
+    ) { directory in
+        let path = directory + "/nccl_tests_h100/gcp_a3mega_2node_16xH100_all_reduce_perf.csv"
+        let (header, lines) = try CSV.read(path)
+        let sizeColumn = try CSV.column("size_B", in: header, file: path)
+        let timeColumn = try CSV.column("oop_time_us", in: header, file: path)
+        return try lines.map { line in
+            guard let bytes = Int(line[sizeColumn]), bytes > 0, let us = Double(line[timeColumn]), us > 0 else {
+                throw ValidationDataError(file: path, message: "line \(line.line): expected a size in bytes and a time in us")
+            }
+            return CollectiveRow(
+                label: "all_reduce 16 ranks over 2 nodes \(Quantity.format(Double(bytes), .bytes))",
+                collective: .init(kind: .all_reduce, bytes: bytes, ranks: 16), nodes: 2, measured: us * 1e-6, regime: regime(bytes),
+                split: .check)
+        }
+    }
+}
+
+/// A collective row against the model.
+public struct CollectivePrediction: Sendable {
+    public var row: CollectiveRow
+    public var result: CollectiveResult
+    public var predicted: Double { result.time }
+    public var error: Double { predicted / row.measured - 1 }
+}
+
+public enum CollectiveValidator {
+    /// The system a set was measured on, at each node count its rows use.
+    public static func predict(
+        _ rows: [CollectiveRow], system: (Int) throws -> SystemSpec, library: CollectiveLibrary? = nil
+    ) throws -> [CollectivePrediction] {
+        var systems: [Int: CollectiveModel] = [:]
+        return try rows.map { row in
+            if systems[row.nodes] == nil {
+                let spec = try system(row.nodes)
+                guard let collectives = library ?? spec.chip.library.collectives else {
+                    throw FabricError("\(spec.chip.library.id) has no collectives section")
+                }
+                systems[row.nodes] = CollectiveModel(system: spec, library: collectives)
+            }
+            return CollectivePrediction(row: row, result: try systems[row.nodes]!.cost(row.collective))
+        }
+    }
+
+    /// Accuracy lines per regime, and the plateau's bus-bandwidth error (predicted over measured bus
+    /// bandwidth, minus one) as its own line.
+    public static func lines(_ set: CollectiveValidationSet, _ predictions: [CollectivePrediction]) -> [AccuracyLine] {
+        var regimes: [String] = []
+        for p in predictions where !regimes.contains(p.row.regime) { regimes.append(p.row.regime) }
+        regimes.append("all sizes")
+        var lines = regimes.map { regime in
+            let inRegime = predictions.filter { regime == "all sizes" || $0.row.regime == regime }
+            return AccuracyLine(
+                set: set.id, chip: set.system, regime: regime, calibration: ErrorStats(inRegime.filter { $0.row.split == .calibration }.map(\.error)),
+                check: ErrorStats(inRegime.filter { $0.row.split == .check }.map(\.error)), twins: 0)
+        }
+        let plateau = predictions.filter { $0.row.collective.bytes >= 64 << 20 }
+        func busErrors(_ split: Split) -> [Double] { plateau.filter { $0.row.split == split }.map { $0.row.measured / $0.predicted - 1 } }
+        if !plateau.isEmpty {
+            lines.append(
+                AccuracyLine(
+                    set: set.id, chip: set.system, regime: "plateau bus bandwidth", calibration: ErrorStats(busErrors(.calibration)),
+                    check: ErrorStats(busErrors(.check)), twins: 0))
+        }
+        return lines
+    }
+
+    /// The hash of the rows a fit used: their collectives, node counts and measured times.
+    public static func dataHash(_ rows: [CollectiveRow]) -> String {
+        let text = rows.map { "\($0.collective.kind.rawValue),\($0.collective.bytes),\($0.collective.ranks),\($0.nodes),\($0.measured)" }
+        return "sha256:" + ContentHash.sha256(text.joined(separator: "\n")).prefix(16)
+    }
+}
+
+/// Fits a collective library's efficiencies and fixed latency on calibration rows: MAPE of the
+/// time, minimised one figure at a time by golden-section search over its range, in rounds until
+/// nothing moves (five figures, each with a clear effect: the scale-up plateau of rings, of
+/// in-switch reduction, the scale-out plateau, the small-message floor, the mid-size ramp).
+public enum CollectiveCalibrator {
+    public struct Figure: Sendable {
+        public var path: String
+        public var range: ClosedRange<Double>
+        let set: @Sendable (inout CollectiveLibrary, Double) -> Void
+        let get: @Sendable (CollectiveLibrary) -> Double
+    }
+
+    public static let figures: [Figure] = [
+        Figure(path: "collectives.scale_up_efficiency", range: 0.3...1, set: { $0.scaleUpEfficiency = $1 }, get: { $0.scaleUpEfficiency }),
+        Figure(path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.scaleOutEfficiency = $1 }, get: { $0.scaleOutEfficiency }),
+        Figure(path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.inSwitchEfficiency = $1 }, get: { $0.inSwitchEfficiency }),
+        Figure(path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.fixedLatency = $1 }, get: { $0.fixedLatency }),
+        Figure(path: "collectives.pipeline_chunk", range: 1024...8_388_608, set: { $0.pipelineChunk = $1 }, get: { $0.pipelineChunk }),
+    ]
+
+    public struct Fit: Sendable {
+        public var library: CollectiveLibrary
+        public var values: [(path: String, value: Double, atBound: Bool)]
+        public var before: Double
+        public var after: Double
+    }
+
+    public static func fit(_ rows: [CollectiveRow], library start: CollectiveLibrary, system: (Int) throws -> SystemSpec) throws -> Fit {
+        let calibration = rows.filter { $0.split == .calibration }
+        guard !calibration.isEmpty else { throw FabricError("no calibration rows to fit on") }
+        var systems: [Int: SystemSpec] = [:]
+        for row in calibration where systems[row.nodes] == nil { systems[row.nodes] = try system(row.nodes) }
+        func objective(_ library: CollectiveLibrary) -> Double {
+            var total = 0.0
+            for row in calibration {
+                let model = CollectiveModel(system: systems[row.nodes]!, library: library)
+                guard let t = try? model.cost(row.collective).time else { return .infinity }
+                total += abs(t / row.measured - 1)
+            }
+            return total / Double(calibration.count)
+        }
+        var library = start
+        let before = objective(library)
+        var current = before
+        for _ in 0..<4 {
+            let previous = current
+            for figure in figures {
+                var lo = figure.range.lowerBound
+                var hi = figure.range.upperBound
+                let ratio = (sqrt(5) - 1) / 2
+                func at(_ x: Double) -> Double {
+                    var trial = library
+                    figure.set(&trial, x)
+                    return objective(trial)
+                }
+                var a = hi - ratio * (hi - lo)
+                var b = lo + ratio * (hi - lo)
+                var fa = at(a)
+                var fb = at(b)
+                for _ in 0..<30 {
+                    if fa <= fb {
+                        hi = b
+                        b = a
+                        fb = fa
+                        a = hi - ratio * (hi - lo)
+                        fa = at(a)
+                    } else {
+                        lo = a
+                        a = b
+                        fa = fb
+                        b = lo + ratio * (hi - lo)
+                        fb = at(b)
+                    }
+                }
+                let x = (lo + hi) / 2
+                let fx = at(x)
+                if fx < current {
+                    figure.set(&library, x)
+                    current = fx
+                }
+            }
+            if previous - current < 1e-5 { break }
+        }
+        let values = figures.map { f -> (path: String, value: Double, atBound: Bool) in
+            let v = f.get(library)
+            let span = f.range.upperBound - f.range.lowerBound
+            return (f.path, v, v - f.range.lowerBound < 0.01 * span || f.range.upperBound - v < 0.01 * span)
+        }
+        return Fit(library: library, values: values, before: before, after: current)
+    }
+}

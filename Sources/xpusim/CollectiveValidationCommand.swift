@@ -1,0 +1,80 @@
+import ArgumentParser
+import Chips
+import Fabric
+import Foundation
+import SimCore
+import Systems
+import Validation
+
+extension ValidateCommand {
+    /// `validate --data <collective set>`: per-row predictions with the algorithm the library ran,
+    /// and the errors per split and message-size regime.
+    func runCollectives(_ set: CollectiveValidationSet) throws {
+        let chips = chipsDir ?? ChipCatalog.defaultDirectory()
+        let predictions = try CollectiveValidator.predict(try set.load(dataDir ?? ValidationSet.defaultDirectory())) { nodes in
+            try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips)
+        }
+        let lines = CollectiveValidator.lines(set, predictions)
+        if format == .json {
+            func stats(_ s: ErrorStats?) -> Any {
+                guard let s else { return NSNull() }
+                return ["rows": s.count, "mape": s.mape, "median": s.median, "worst": s.worst]
+            }
+            printJSON([
+                "data": set.id, "system": set.system, "split": set.splitRule, "rows": predictions.count,
+                "summary": lines.map { ["regime": $0.regime, "calibration": stats($0.calibration), "check": stats($0.check)] as [String: Any] },
+            ])
+            return
+        }
+        print("\(set.title) on \(set.system)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\n")
+        if rows != .none {
+            var table = TextTable(["row", "split", "algorithm", "measured", "predicted", "error", "busbw"], numeric: [3, 4, 5, 6])
+            for p in predictions where rows == .all || p.row.split == .check {
+                table.add([
+                    p.row.label, p.row.split.rawValue, "\(p.result.algorithm.rawValue)/\(p.result.protocol.rawValue)",
+                    Quantity.format(p.row.measured, .time), Quantity.format(p.predicted, .time), String(format: "%+.1f%%", p.error * 100),
+                    Quantity.format(p.result.busBandwidth, .bandwidth),
+                ])
+            }
+            print(table.rendered + "\n")
+        }
+        var table = TextTable(["regime", "cal rows", "cal MAPE", "check rows", "check MAPE", "median", "worst"], numeric: [1, 2, 3, 4, 5, 6])
+        for l in lines {
+            table.add([
+                l.regime, String(l.calibration?.count ?? 0), percent(l.calibration?.mape), String(l.check?.count ?? 0), percent(l.check?.mape),
+                percent(l.check?.median), percent(l.check?.worst),
+            ])
+        }
+        print(table.rendered)
+    }
+}
+
+extension CalibrateCommand {
+    /// `calibrate --data <collective set>`: fits the collective library of the set's system's chip.
+    func fitCollectives(_ set: CollectiveValidationSet) throws {
+        if diagnose { throw OptionError(option: "--diagnose", message: "diagnoses fits on chip timing sets, not collective sets (\(set.id))") }
+        let chips = chipsDir ?? ChipCatalog.defaultDirectory()
+        let system = { (nodes: Int) in try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips) }
+        let base = try system(1)
+        if let chip, chip != base.chip.id {
+            throw OptionError(option: "--chip", message: "\(set.id) was measured on \(set.system), whose chip is \(base.chip.id), not \(chip)")
+        }
+        guard let library = base.chip.library.collectives else {
+            throw ValidationError("\(base.chip.library.id) (\(base.chip.library.file)) has no collectives section to fit")
+        }
+        let rows = try set.load(dataDir ?? ValidationSet.defaultDirectory())
+        let fit = try CollectiveCalibrator.fit(rows, library: library, system: system)
+        let after = try CollectiveValidator.predict(rows, system: system, library: fit.library)
+        let check = ErrorStats(after.filter { $0.row.split == .check }.map(\.error))
+        print(
+            "calibration objective (MAPE of collective time on calibration rows): \(String(format: "%.2f%%", fit.before * 100)) "
+                + "-> \(String(format: "%.2f%%", fit.after * 100))"
+                + (check.map { "; check part after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "") + "\n")
+        let hash = CollectiveValidator.dataHash(rows.filter { $0.split == .calibration })
+        print("fitted values (for \(base.chip.library.file); write them as kind: fitted, data: \(hash)):")
+        for value in fit.values {
+            let shown = value.path.hasSuffix("latency") ? Quantity.format(value.value, .time) : formatNumber(value.value)
+            print("  \(value.path): \(shown)\(value.atBound ? "  (at a bound of its range)" : "")")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Chips
+import Fabric
+import Foundation
+import Systems
+import Workloads
+import XCTest
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let chipsDirectory = packageRoot + "/chips"
+
+func system(_ id: String, nodes: Int? = nil) throws -> SystemSpec { try SystemCatalog.resolve(id, nodes: nodes, chips: chipsDirectory) }
+func model(_ id: String, nodes: Int? = nil) throws -> CollectiveModel {
+    let spec = try system(id, nodes: nodes)
+    return CollectiveModel(system: spec, library: try XCTUnwrap(spec.chip.library.collectives))
+}
+
+/// Collectives against hand-computed layouts: the bytes each rank moves over which link, the
+/// latencies the library charges, the algorithm the library would choose.
+final class CollectiveModelTests: XCTestCase {
+    /// Two GPUs of a DGX H100, 1 GiB: ring, Simple, each rank sends S over NVLink (reduce-scatter
+    /// S/2, all-gather S/2), two steps, one chunk of pipeline fill.
+    func testTwoRankRingAllReduceMatchesTheHandLayout() throws {
+        let m = try model("dgx-h100")
+        let lib = m.library
+        let s = Double(1 << 30)
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 2))
+        XCTAssertEqual(r.algorithm, .ring)
+        XCTAssertEqual(r.protocol, .simple)
+        let rate = 18 * 25e9 * lib.scaleUpEfficiency
+        let stream = s / rate
+        let fill = min(lib.pipelineChunk, s / (Double(lib.channels) * 2)) * Double(lib.channels) / rate
+        let ring = try XCTUnwrap(lib.figures(.ring))
+        let latency = lib.fixedLatency + ring.baseLatency[2] + 2 * ring.hopLatencyScaleUp[2]
+        XCTAssertEqual(r.time, latency + stream + fill, accuracy: 1e-9 * r.time)
+        XCTAssertEqual(r.busBandwidth, s / r.time, accuracy: 1e-6 * r.busBandwidth, "busbw = algbw for two ranks")
+        XCTAssertEqual(r.links.map(\.name), ["scale-up"])
+        XCTAssertEqual(r.links[0].bytes, s, accuracy: 1)
+    }
+
+    /// Eight GPUs on NVSwitch with in-switch reduction: NVLS for large messages, each rank sends its
+    /// buffer once, so the bus bandwidth exceeds what a ring's link traffic allows.
+    func testEightRankLargeAllReduceRunsNVLSAboveTheRingLimit() throws {
+        let m = try model("dgx-h100")
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1 << 32, ranks: 8))
+        XCTAssertEqual(r.algorithm, .nvls)
+        let ringLimit = 18 * 25e9 * m.library.scaleUpEfficiency
+        XCTAssertGreaterThan(r.busBandwidth, ringLimit)
+        // Small messages take a low-latency protocol instead.
+        let small = try m.cost(.init(kind: .all_reduce, bytes: 4096, ranks: 8))
+        XCTAssertEqual(small.protocol, .ll)
+        XCTAssertLessThan(small.time, r.time)
+    }
+
+    /// Without in-switch reduction (HGX H800 has NVSwitch but the file says no NVLS? use a full
+    /// mesh instead): the Atlas 800T A2's HCCL mesh sends S/p to every peer in each of two phases.
+    func testHCCLMeshOnAFullMesh() throws {
+        let m = try model("atlas-800t-a2")
+        XCTAssertEqual(m.library.family, .hccl)
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1 << 28, ranks: 8))
+        XCTAssertEqual(r.algorithm, .mesh)
+        XCTAssertEqual(r.links[0].bytes, 2 * Double(1 << 28) * 7 / 8, accuracy: 1)
+        // Across servers: hierarchical, ring for 2 servers, NHR for 4.
+        XCTAssertEqual(try model("atlas-800t-a2", nodes: 2).cost(.init(kind: .all_reduce, bytes: 1 << 28, ranks: 16)).algorithm, .ring)
+        XCTAssertEqual(try model("atlas-800t-a2", nodes: 4).cost(.init(kind: .all_reduce, bytes: 1 << 28, ranks: 32)).algorithm, .nhr)
+    }
+
+    /// A send/recv between ranks on two nodes goes over the NICs, one per GPU; within a node over NVLink.
+    func testSendRecvAcrossNodesUsesTheRanksNIC() throws {
+        let m = try model("dgx-h100", nodes: 2)
+        let across = try m.cost(.init(kind: .send_recv, bytes: 1 << 26, ranks: 2, ranksPerNode: 1))
+        XCTAssertEqual(across.links.map(\.name), ["scale-out"])
+        XCTAssertEqual(across.links[0].lineRate, 50e9, accuracy: 1, "8 x 400 Gb/s NICs over 8 GPUs")
+        let within = try m.cost(.init(kind: .send_recv, bytes: 1 << 26, ranks: 2))
+        XCTAssertEqual(within.links.map(\.name), ["scale-up"])
+        XCTAssertLessThan(within.time, across.time)
+    }
+
+    /// Two nodes: a tree (or NVLS tree) moves S per node over the network against a ring's 2(n-1)/n S,
+    /// so it wins for large messages.
+    func testTwoNodeAllReducePrefersATreeForLargeMessages() throws {
+        let m = try model("dgx-h100", nodes: 2)
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1 << 31, ranks: 16))
+        XCTAssertTrue([.tree, .nvlsTree].contains(r.algorithm), "\(r.algorithm)")
+        XCTAssertEqual(r.placement, try Placement(ranks: 16, on: try system("dgx-h100", nodes: 2)))
+        XCTAssertEqual(r.placement.domains, 2)
+    }
+
+    /// A CloudMatrix 384 all-to-all across every die stays inside the UB domain, and is fast to cost.
+    func testCloudMatrixAllToAllAcrossEveryDie() throws {
+        let spec = try system("cloudmatrix-384")
+        let m = CollectiveModel(system: spec, library: try XCTUnwrap(spec.chip.library.collectives))
+        let r = try m.cost(.init(kind: .all_to_all, bytes: 1 << 24, ranks: spec.totalDevices))
+        XCTAssertEqual(r.placement.domains, 1)
+        XCTAssertEqual(r.links.map(\.name), ["scale-up"])
+    }
+
+    func testTooManyRanksIsAClearError() throws {
+        let m = try model("dgx-h100")
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1024, ranks: 16))) { error in
+            XCTAssertTrue("\(error)".contains("--nodes"), "\(error)")
+        }
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1024, ranks: 4, ranksPerNode: 9))) { error in
+            XCTAssertTrue("\(error)".contains("ranks_per_node"), "\(error)")
+        }
+    }
+}
