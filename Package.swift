@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Fabric", dependencies: ["SimCore", "Chips", "Systems", "Workloads"]),
         .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
-        .target(name: "Store", dependencies: ["SimCore", "Chips", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator"]),
         .executableTarget(
             name: "xpusim",

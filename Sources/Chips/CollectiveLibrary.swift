@@ -94,11 +94,6 @@ public struct CollectiveLibrary: Sendable {
     /// Time every collective kernel spends beyond its algorithm's latency and transfers: the
     /// kernel's start, its proxy and peers' first handshake.
     public var fixedLatency: Double
-    /// Bytes a channel moves per pipeline step at most (the library's chunk: NCCL's Simple protocol
-    /// moves a step's slice of its 4 MiB buffer at a time). An algorithm of D sequential steps fills
-    /// its pipeline in D - 1 chunk times before the data streams, so mid-size messages reach less
-    /// than the plateau bandwidth.
-    public var pipelineChunk: Double
     /// Where the section is, for messages.
     public var path: String
 
@@ -164,12 +159,9 @@ extension CollectiveLibrary {
         let fixedNode = try c.required("fixed_latency")
         let fixed = try figures.value(fixedNode).quantity(.time).value
         guard (0...1e-3).contains(fixed) else { throw fixedNode.error("fixed_latency: expected 0 to 1 ms, found \(fixed) s") }
-        let chunkNode = try c.required("pipeline_chunk")
-        let chunk = try figures.value(chunkNode).quantity(.bytes).value
-        guard chunk >= 1024 && chunk <= 64 * 1024 * 1024 else { throw chunkNode.error("pipeline_chunk: expected 1 KiB to 64 MiB, found \(chunk) B") }
         try c.finish()
         return CollectiveLibrary(
             name: name, family: family, channels: channels, protocols: protocols, algorithms: algorithms, scaleUpEfficiency: up,
-            scaleOutEfficiency: out, inSwitchEfficiency: inSwitch, fixedLatency: fixed, pipelineChunk: chunk, path: node.path)
+            scaleOutEfficiency: out, inSwitchEfficiency: inSwitch, fixedLatency: fixed, path: node.path)
     }
 }

@@ -251,18 +251,7 @@ public struct CollectiveModel: Sendable {
             }
         }
         transfer0 = links.network.now
-        // Pipeline fill: the algorithm's sequential steps each hold a chunk per channel; the first
-        // chunk crosses all of them before the data streams (one step's chunk time per further step).
-        let steps = plan.upSteps + plan.netSteps
-        var fill = 0.0
-        if steps > 1, transfer0 > 0 {
-            let bytes = max(plan.upBytes, plan.netBytes)
-            let perChannelStep = bytes / (Double(library.channels) * Double(steps))
-            let chunk = min(library.pipelineChunk, perChannelStep)
-            // A step's chunk on every channel at once, at the rate the bytes moved.
-            fill = Double(steps - 1) * chunk * Double(library.channels) / (bytes / transfer0)
-        }
-        let transfer = transfer0 + fill
+        let transfer = transfer0
         var uses: [CollectiveResult.LinkUse] = []
         if plan.upBytes > 0 {
             uses.append(.init(name: "scale-up", bytes: plan.upBytes * wire, busy: upTime, lineRate: links.upLineRate))

@@ -104,6 +104,31 @@ extension RunStore {
                     PRAGMA user_version = 1;
                     """)
         }
+        // v2: runs on systems (run --system): the system, its nodes and its whole power; per
+        // collective kernel the algorithm and protocol its library ran and its bus bandwidth.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE runs ADD COLUMN system_id TEXT;            -- null for a single-chip run
+                    ALTER TABLE runs ADD COLUMN system_hash TEXT;          -- SHA-256 of system_json
+                    ALTER TABLE runs ADD COLUMN system_json TEXT;
+                    ALTER TABLE runs ADD COLUMN nodes INTEGER;
+                    ALTER TABLE runs ADD COLUMN devices INTEGER;
+                    ALTER TABLE runs ADD COLUMN system_avg_power_w REAL;  -- chips, hosts, NICs, switches and fans
+                    ALTER TABLE runs ADD COLUMN system_energy_j REAL;
+                    CREATE INDEX runs_by_system ON runs(system_id, created_at);
+                    ALTER TABLE kernels ADD COLUMN algorithm TEXT;         -- collectives only
+                    ALTER TABLE kernels ADD COLUMN protocol TEXT;
+                    ALTER TABLE kernels ADD COLUMN busbw_bytes_per_s REAL;
+                    DROP VIEW run_summary;
+                    CREATE VIEW run_summary AS
+                        SELECT id, created_at, chip_id, system_id, nodes, workload_id, kernel_count,
+                               time_s, throughput_flops_per_s / 1e12 AS tflops, tokens_per_s,
+                               energy_j, avg_power_w, peak_power_w, peak_temp_c, system_avg_power_w, system_energy_j
+                        FROM runs;
+                    PRAGMA user_version = 2;
+                    """)
+        }
         return migrator
     }()
 }

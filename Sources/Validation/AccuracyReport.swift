@@ -71,8 +71,9 @@ public enum AccuracyReport {
         directory: String, machine: (String) throws -> Machine, system: (String, Int) throws -> SystemSpec
     ) throws -> [AccuracyLine] {
         var result: [AccuracyLine] = []
-        for set in CollectiveValidationSet.all {
-            let predictions = try CollectiveValidator.predict(try set.load(directory)) { nodes in try system(set.system, nodes) }
+        let collectiveRows = CollectiveValidator.separatingTwins(try CollectiveValidationSet.all.map { try $0.load(directory) })
+        for (set, rows) in zip(CollectiveValidationSet.all, collectiveRows) {
+            let predictions = try CollectiveValidator.predict(rows) { nodes in try system(set.system, nodes) }
             result += CollectiveValidator.lines(set, predictions)
         }
         for set in ValidationSet.all {

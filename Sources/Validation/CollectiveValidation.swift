@@ -14,6 +14,8 @@ public struct CollectiveRow: Sendable {
     public var measured: Double
     public var regime: String
     public var split: Split
+    /// A check row that is the same collective as a calibration row (of any collective set) and counts as calibration.
+    public var twin = false
 }
 
 /// A data set of measured collectives, run through the fabric model on the system it was measured on.
@@ -66,18 +68,22 @@ public struct CollectiveValidationSet: Sendable {
                 rows.append(
                     CollectiveRow(
                         label: "\(kind.rawValue) \(n) ranks\(nodes > 1 ? " over \(nodes) nodes" : "") \(Quantity.format(Double(bytes), .bytes))",
-                        collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: p), nodes: nodes, measured: ms * 1e-3,
+                        collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: nodes > 1 ? p : nil), nodes: nodes, measured: ms * 1e-3,
                         regime: regime(bytes), split: split))
             }
         }
         return rows
     }
 
+    /// Below this size a message's time is the call's latency floor (Azure's curve is flat to 32 KiB).
+    static let floorSize = 64 << 10
+
     /// Azure's ND H100 v5 all-reduce curve (nccl-tests, 8 GPUs, NVLS, NCCL 2.18.5): busbw against size.
     static let azureNVLS = CollectiveValidationSet(
         id: "azure-h100-nccl", title: "Azure ND H100 v5 8-GPU all-reduce (nccl-tests busbw, NCCL 2.18.5)", system: "dgx-h100",
         provenance: "Azure/AI-benchmarking-guide Azure_Results/ND_H100_v5_results.md @ 8fd0c6e1 (MIT)",
-        splitRule: "check only: a source of its own (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
+        splitRule:
+            "by message size: below 64 KiB (the latency floor of an NCCL call as nccl-tests times it) calibration, 64 KiB and up check (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
     ) { directory in
         let path = directory + "/azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv"
         let (header, lines) = try CSV.read(path)
@@ -93,7 +99,7 @@ public struct CollectiveValidationSet: Sendable {
             let seconds = Double(bytes) * CollectiveModel.busFactor(.all_reduce, ranks: 8) / (bus * 1e9)
             return CollectiveRow(
                 label: "all_reduce 8 ranks \(Quantity.format(Double(bytes), .bytes))", collective: .init(kind: .all_reduce, bytes: bytes, ranks: 8),
-                nodes: 1, measured: seconds, regime: regime(bytes), split: .check)
+                nodes: 1, measured: seconds, regime: regime(bytes), split: bytes < floorSize ? .calibration : .check)
         }
     }
 
@@ -165,7 +171,30 @@ public enum CollectiveValidator {
                     set: set.id, chip: set.system, regime: "plateau bus bandwidth", calibration: ErrorStats(busErrors(.calibration)),
                     check: ErrorStats(busErrors(.check)), twins: 0))
         }
+        let twins = predictions.filter(\.row.twin).count
+        for index in lines.indices where lines[index].regime == "all sizes" { lines[index].twins = twins }
         return lines
+    }
+
+    /// Rows of several sets with the twin rule applied across them: a check row whose collective
+    /// (op, bytes, ranks, placement, nodes) is a calibration row's in any of the sets counts as
+    /// calibration, so no collective sits on both sides.
+    public static func separatingTwins(_ sets: [[CollectiveRow]]) -> [[CollectiveRow]] {
+        struct Key: Hashable {
+            var collective: Op.Collective
+            var nodes: Int
+        }
+        let fitted = Set(sets.joined().filter { $0.split == .calibration }.map { Key(collective: $0.collective, nodes: $0.nodes) })
+        return sets.map { rows in
+            rows.map { row in
+                var row = row
+                if row.split == .check, fitted.contains(Key(collective: row.collective, nodes: row.nodes)) {
+                    row.split = .calibration
+                    row.twin = true
+                }
+                return row
+            }
+        }
     }
 
     /// The hash of the rows a fit used: their collectives, node counts and measured times.
@@ -177,8 +206,8 @@ public enum CollectiveValidator {
 
 /// Fits a collective library's efficiencies and fixed latency on calibration rows: MAPE of the
 /// time, minimised one figure at a time by golden-section search over its range, in rounds until
-/// nothing moves (five figures, each with a clear effect: the scale-up plateau of rings, of
-/// in-switch reduction, the scale-out plateau, the small-message floor, the mid-size ramp).
+/// nothing moves (four figures, each with a clear effect: the scale-up plateau of rings, that
+/// of in-switch reduction, the scale-out plateau, the small-message floor).
 public enum CollectiveCalibrator {
     public struct Figure: Sendable {
         public var path: String
@@ -192,7 +221,6 @@ public enum CollectiveCalibrator {
         Figure(path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.scaleOutEfficiency = $1 }, get: { $0.scaleOutEfficiency }),
         Figure(path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.inSwitchEfficiency = $1 }, get: { $0.inSwitchEfficiency }),
         Figure(path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.fixedLatency = $1 }, get: { $0.fixedLatency }),
-        Figure(path: "collectives.pipeline_chunk", range: 1024...8_388_608, set: { $0.pipelineChunk = $1 }, get: { $0.pipelineChunk }),
     ]
 
     public struct Fit: Sendable {
@@ -202,19 +230,41 @@ public enum CollectiveCalibrator {
         public var after: Double
     }
 
-    public static func fit(_ rows: [CollectiveRow], library start: CollectiveLibrary, system: (Int) throws -> SystemSpec) throws -> Fit {
-        let calibration = rows.filter { $0.split == .calibration }
-        guard !calibration.isEmpty else { throw FabricError("no calibration rows to fit on") }
-        var systems: [Int: SystemSpec] = [:]
-        for row in calibration where systems[row.nodes] == nil { systems[row.nodes] = try system(row.nodes) }
+    /// One source's rows and the system they ran on (by node count).
+    public struct Source {
+        public var rows: [CollectiveRow]
+        public var system: (Int) throws -> SystemSpec
+        public init(rows: [CollectiveRow], system: @escaping (Int) throws -> SystemSpec) {
+            self.rows = rows
+            self.system = system
+        }
+    }
+
+    /// The objective is the mean over sources of each source's calibration MAPE: every source
+    /// counts once, however many rows it has (Vidur's thousands of sizes would otherwise drown the
+    /// few rows that show nccl-tests' latency floor).
+    public static func fit(_ sources: [Source], library start: CollectiveLibrary) throws -> Fit {
+        var parts: [(rows: [CollectiveRow], systems: [Int: SystemSpec])] = []
+        for source in sources {
+            let calibration = source.rows.filter { $0.split == .calibration }
+            guard !calibration.isEmpty else { continue }
+            var systems: [Int: SystemSpec] = [:]
+            for row in calibration where systems[row.nodes] == nil { systems[row.nodes] = try source.system(row.nodes) }
+            parts.append((calibration, systems))
+        }
+        guard !parts.isEmpty else { throw FabricError("no calibration rows to fit on") }
         func objective(_ library: CollectiveLibrary) -> Double {
-            var total = 0.0
-            for row in calibration {
-                let model = CollectiveModel(system: systems[row.nodes]!, library: library)
-                guard let t = try? model.cost(row.collective).time else { return .infinity }
-                total += abs(t / row.measured - 1)
+            var sum = 0.0
+            for part in parts {
+                var total = 0.0
+                for row in part.rows {
+                    let model = CollectiveModel(system: part.systems[row.nodes]!, library: library)
+                    guard let t = try? model.cost(row.collective).time else { return .infinity }
+                    total += abs(t / row.measured - 1)
+                }
+                sum += total / Double(part.rows.count)
             }
-            return total / Double(calibration.count)
+            return sum / Double(parts.count)
         }
         var library = start
         let before = objective(library)

@@ -59,8 +59,9 @@ public enum FitProvenance {
     public static func currentHash(of command: String, measured: String, chipsDirectory: String) throws -> String? {
         let (chip, data) = arguments(command)
         guard !data.isEmpty else { return nil }
-        if data.count == 1, let collective = CollectiveValidationSet.named(data[0]) {
-            return CollectiveValidator.dataHash(try collective.load(measured).filter { $0.split == .calibration })
+        if data.allSatisfy({ CollectiveValidationSet.named($0) != nil }) {
+            let rows = CollectiveValidator.separatingTwins(try data.map { try CollectiveValidationSet.named($0)!.load(measured) })
+            return CollectiveValidator.dataHash(rows.joined().filter { $0.split == .calibration })
         }
         if data.count == 1, let power = PowerValidationSet.named(data[0]) {
             let spec = try ChipCatalog.resolve(chip ?? power.chip, directory: chipsDirectory)

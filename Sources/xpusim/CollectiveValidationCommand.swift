@@ -11,7 +11,11 @@ extension ValidateCommand {
     /// and the errors per split and message-size regime.
     func runCollectives(_ set: CollectiveValidationSet) throws {
         let chips = chipsDir ?? ChipCatalog.defaultDirectory()
-        let predictions = try CollectiveValidator.predict(try set.load(dataDir ?? ValidationSet.defaultDirectory())) { nodes in
+        // The twin rule across every collective set, as `validate --all` applies it.
+        let directory = dataDir ?? ValidationSet.defaultDirectory()
+        let all = CollectiveValidator.separatingTwins(try CollectiveValidationSet.all.map { try $0.load(directory) })
+        let rowsIn = all[CollectiveValidationSet.all.firstIndex { $0.id == set.id }!]
+        let predictions = try CollectiveValidator.predict(rowsIn) { nodes in
             try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips)
         }
         let lines = CollectiveValidator.lines(set, predictions)
@@ -26,7 +30,10 @@ extension ValidateCommand {
             ])
             return
         }
-        print("\(set.title) on \(set.system)\nsource: \(set.provenance)\nsplit: \(set.splitRule)\n")
+        print("\(set.title) on \(set.system)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
+        let twins = rowsIn.filter(\.twin).count
+        if twins > 0 { print("twins: \(twins) check rows are the same collectives as calibration rows of a collective set and count as calibration") }
+        print("")
         if rows != .none {
             var table = TextTable(["row", "split", "algorithm", "measured", "predicted", "error", "busbw"], numeric: [3, 4, 5, 6])
             for p in predictions where rows == .all || p.row.split == .check {
@@ -50,28 +57,44 @@ extension ValidateCommand {
 }
 
 extension CalibrateCommand {
-    /// `calibrate --data <collective set>`: fits the collective library of the set's system's chip.
-    func fitCollectives(_ set: CollectiveValidationSet) throws {
-        if diagnose { throw OptionError(option: "--diagnose", message: "diagnoses fits on chip timing sets, not collective sets (\(set.id))") }
+    /// `calibrate --data <collective sets>`: fits the collective library of the sets' systems' chip.
+    func fitCollectives(_ sets: [CollectiveValidationSet]) throws {
+        if diagnose {
+            throw OptionError(option: "--diagnose", message: "diagnoses fits on chip timing sets, not collective sets (\(sets.map(\.id).joined(separator: ", ")))")
+        }
         let chips = chipsDir ?? ChipCatalog.defaultDirectory()
-        let system = { (nodes: Int) in try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips) }
-        let base = try system(1)
-        if let chip, chip != base.chip.id {
-            throw OptionError(option: "--chip", message: "\(set.id) was measured on \(set.system), whose chip is \(base.chip.id), not \(chip)")
+        let directory = dataDir ?? ValidationSet.defaultDirectory()
+        var sources: [CollectiveCalibrator.Source] = []
+        var library: CollectiveLibrary?
+        var libraryFile = ""
+        for set in sets {
+            let system = { (nodes: Int) in try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips) }
+            let base = try system(1)
+            if let chip, chip != base.chip.id {
+                throw OptionError(option: "--chip", message: "\(set.id) was measured on \(set.system), whose chip is \(base.chip.id), not \(chip)")
+            }
+            guard let collectives = base.chip.library.collectives else {
+                throw ValidationError("\(base.chip.library.id) (\(base.chip.library.file)) has no collectives section to fit")
+            }
+            if library != nil, libraryFile != base.chip.library.file {
+                throw ValidationError("\(set.id) runs \(base.chip.library.file), not \(libraryFile): fit one collective library at a time")
+            }
+            library = collectives
+            libraryFile = base.chip.library.file
+            sources.append(.init(rows: try set.load(directory), system: system))
         }
-        guard let library = base.chip.library.collectives else {
-            throw ValidationError("\(base.chip.library.id) (\(base.chip.library.file)) has no collectives section to fit")
+        for (index, rows) in CollectiveValidator.separatingTwins(sources.map(\.rows)).enumerated() { sources[index].rows = rows }
+        let fit = try CollectiveCalibrator.fit(sources, library: library!)
+        var check: [Double] = []
+        for source in sources {
+            check += try CollectiveValidator.predict(source.rows, system: source.system, library: fit.library).filter { $0.row.split == .check }.map(\.error)
         }
-        let rows = try set.load(dataDir ?? ValidationSet.defaultDirectory())
-        let fit = try CollectiveCalibrator.fit(rows, library: library, system: system)
-        let after = try CollectiveValidator.predict(rows, system: system, library: fit.library)
-        let check = ErrorStats(after.filter { $0.row.split == .check }.map(\.error))
         print(
-            "calibration objective (MAPE of collective time on calibration rows): \(String(format: "%.2f%%", fit.before * 100)) "
-                + "-> \(String(format: "%.2f%%", fit.after * 100))"
-                + (check.map { "; check part after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "") + "\n")
-        let hash = CollectiveValidator.dataHash(rows.filter { $0.split == .calibration })
-        print("fitted values (for \(base.chip.library.file); write them as kind: fitted, data: \(hash)):")
+            "calibration objective (mean over sources of the MAPE of collective time on calibration rows): "
+                + "\(String(format: "%.2f%%", fit.before * 100)) -> \(String(format: "%.2f%%", fit.after * 100))"
+                + (ErrorStats(check).map { "; check rows after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "") + "\n")
+        let hash = CollectiveValidator.dataHash(sources.flatMap { $0.rows.filter { $0.split == .calibration } })
+        print("fitted values (for \(libraryFile); write them as kind: fitted, data: \(hash)):")
         for value in fit.values {
             let shown = value.path.hasSuffix("latency") ? Quantity.format(value.value, .time) : formatNumber(value.value)
             print("  \(value.path): \(shown)\(value.atBound ? "  (at a bound of its range)" : "")")

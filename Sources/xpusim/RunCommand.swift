@@ -84,9 +84,15 @@ struct RunCommand: ParsableCommand {
                 options["system"] = systemSpec.id
                 options["nodes"] = "\(systemSpec.nodes)"
             }
+            let systemContext = systemSpec.map { sys -> SystemContext in
+                let run = SystemRun(result, system: sys)
+                return SystemContext(
+                    id: sys.id, json: sys.document.canonicalJSON, nodes: sys.nodes, devices: sys.totalDevices, averagePower: run.averagePower,
+                    energy: run.energy)
+            }
             let context = RunContext(
                 toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
-                workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options)
+                workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options, system: systemContext)
             runID = try store.save(result, context: context)
         }
         let systemRun = systemSpec.map { SystemRun(result, system: $0) }

@@ -213,7 +213,16 @@ struct CalibrateCommand: ParsableCommand {
             }
             return p
         }
-        if let collectiveSet = CollectiveValidationSet.named(data) { return try fitCollectives(collectiveSet) }
+        let ids = data.split(separator: ",").map(String.init)
+        if ids.contains(where: { CollectiveValidationSet.named($0) != nil }) {
+            return try fitCollectives(
+                try ids.map { id in
+                    guard let set = CollectiveValidationSet.named(id) else {
+                        throw ValidationError("\(id) is not a collective data set; a collective fit takes only collective sets")
+                    }
+                    return set
+                })
+        }
         guard let chip else { throw ValidationError("give --chip: the chip whose figures are fitted") }
         if let powerSet = PowerValidationSet.named(data) {
             if diagnose {

@@ -97,6 +97,22 @@ final class AccuracyTests: XCTestCase {
         assertMAPE(e, "gemm memory-bound", below: 0.21)   // target 15%
     }
 
+    /// Collectives (issue 11's targets on the check parts: plateau bus bandwidth within 10%, MAPE
+    /// across sizes at most 15%). Met on Azure's nccl-tests curve; Vidur's 8-GPU all-reduce misses
+    /// both narrowly (its NCCL runs NVLS slower than nccl-tests'); the two-node A3 Mega sweep misses
+    /// by far (GPUDirect-TCPXO's latency and its mid-size algorithm choice are not modelled).
+    func testCollectives() throws {
+        let vidur = try checkErrors("vidur-dgx-h100-collectives")
+        assertMAPE(vidur, "all sizes", below: 0.17)  // target 15%: MISSED
+        assertMAPE(vidur, "plateau bus bandwidth", below: 0.16)  // target 10%: MISSED (one row)
+        let azure = try checkErrors("azure-h100-nccl")
+        assertMAPE(azure, "all sizes", below: 0.15)
+        assertMAPE(azure, "plateau bus bandwidth", below: 0.10)
+        let a3 = try checkErrors("nccl-tests-a3mega")
+        assertMAPE(a3, "plateau (>= 64 MiB)", below: 0.24)  // target 10% on bus bandwidth: MISSED
+        assertMAPE(a3, "all sizes", below: 0.62)  // target 15%: MISSED
+    }
+
     func testAzureH100() throws {
         let e = try checkErrors("azure-h100")
         assertMAPE(e, "gemm compute-bound", below: 0.10)
