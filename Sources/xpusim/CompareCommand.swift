@@ -4,26 +4,32 @@ import Config
 import Foundation
 import SimCore
 import Simulator
+import Systems
 import Workloads
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Run one workload on several chips and compare speed, power, energy and perf per watt.",
+        abstract: "Run one workload on several chips (or systems) and compare speed, power, energy and perf per watt.",
         discussion: """
             Per chip: time, throughput (FLOP/s, tokens/s where the workload states its tokens), average and peak
             power, energy, TFLOPS/W and tokens/J, peak temperature and throttled time, each relative to the baseline.
+            With --systems the trace is one rank's on each system (as `run --system`): time is the rank's, the
+            FLOP rate is every chip's, power and energy are the whole system's (chips, hosts, NICs, switches, fans).
 
             Examples:
               xpusim compare --chips h100-sxm,h20,ascend-910b2 --workload workloads/llama2-7b-layer-decode-b64.yaml
               xpusim compare --chips all --workload workloads/llama2-7b-layer-prefill2048.yaml --power-limit 400W --repeat 100
+              xpusim compare --systems dgx-h100,atlas-800t-a2,hgx-h20 --workload workloads/llama2-70b-layer-tp8-prefill2048.yaml
             """)
 
     @Option(help: "Comma-separated chip ids or files, or \"all\" for every shipped chip.")
-    var chips: String
+    var chips: String?
+    @Option(help: "Comma-separated system ids or files, or \"all\" for every shipped system (instead of --chips).")
+    var systems: String?
     @Option(help: "A trace file (YAML or JSON).")
     var workload: String
-    @Option(help: "The chip the others are compared with (default: the first).")
+    @Option(help: "The chip (or system) the others are compared with (default: the first).")
     var baseline: String?
     @OptionGroup var operating: ConditionOptions
     @Option(help: "Output format: table or json.")
@@ -37,21 +43,40 @@ struct CompareCommand: ParsableCommand {
         var chip: String
         var result: RunResult?
         var error: String?
+        var system: SystemRun?
+    }
+
+    func validate() throws {
+        guard (chips == nil) != (systems == nil) else { throw ValidationError("give either --chips or --systems") }
     }
 
     func run() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let list = chips ?? systems ?? ""
         let ids =
-            chips == "all"
-            ? try ChipCatalog.load(directory: directory).ids
-            : chips.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        guard !ids.isEmpty else { throw ValidationError("--chips names no chip") }
+            list == "all"
+            ? (systems != nil ? try SystemCatalog.load(chips: directory).ids : try ChipCatalog.load(directory: directory).ids)
+            : list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !ids.isEmpty else { throw ValidationError(systems != nil ? "--systems names no system" : "--chips names no chip") }
         let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
         let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
         let conditions = try operating.conditions()
         var rows: [Row] = []
-        for id in ids {
+        if systems != nil {
+            for id in ids {
+                let spec = try SystemCatalog.resolve(id, chips: directory)
+                do {
+                    let result = try Engine(machine: Machine(spec.chip), system: spec).run(runTrace, conditions: conditions)
+                    rows.append(Row(chip: spec.id, result: result, system: SystemRun(result, system: spec)))
+                } catch let error as SimulationError {
+                    rows.append(Row(chip: spec.id, error: error.message))
+                } catch let error as ConditionError {
+                    rows.append(Row(chip: spec.id, error: operating.optionError(error).description))
+                }
+            }
+        }
+        for id in systems == nil ? ids : [] {
             let spec = try ChipCatalog.resolve(id, directory: directory)
             // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
             do {
@@ -70,39 +95,47 @@ struct CompareCommand: ParsableCommand {
             throw OptionError(option: "--baseline", message: "\(baseID) cannot run \(workload): \(base.error ?? "")")
         }
         let tokens = runTrace.tokens.map(Double.init)
-        func metrics(_ r: RunResult) -> [String: Double] {
+        func metrics(_ r: RunResult, _ system: SystemRun?) -> [String: Double] {
+            // On a system every chip runs the rank's trace (the simulated chip is a whole package);
+            // power and energy are the whole system's.
+            let devices = Double(system?.system.totalChips ?? 1)
+            let power = system?.averagePower ?? r.power.averagePower
+            let energy = system?.energy ?? r.power.energy
             var m: [String: Double] = [
-                "time_s": r.totalTime, "flops_per_s": r.totalFLOPs / r.totalTime, "avg_power_w": r.power.averagePower,
-                "peak_power_w": r.power.peakPower, "energy_j": r.power.energy,
-                "tflops_per_w": r.totalFLOPs / r.totalTime / 1e12 / r.power.averagePower,
+                "time_s": r.totalTime, "flops_per_s": r.totalFLOPs * devices / r.totalTime, "avg_power_w": power,
+                "peak_power_w": system.map { $0.extrasPower + r.power.peakPower * devices } ?? r.power.peakPower,
+                "energy_j": energy, "tflops_per_w": r.totalFLOPs * devices / r.totalTime / 1e12 / power,
                 "peak_temp_c": r.power.peakTemperature, "throttled_s": r.power.powerThrottled + r.power.thermalThrottled,
                 "avg_clock_hz": r.power.averageClock,
             ]
             if let tokens {
                 m["tokens_per_s"] = tokens / r.totalTime
-                m["tokens_per_j"] = tokens / r.power.energy
+                if system == nil { m["tokens_per_j"] = tokens / energy }
             }
             return m
         }
-        let baseMetrics = metrics(baseResult)
+        let baseMetrics = metrics(baseResult, base.system)
         if format == .json {
+            let key = systems != nil ? "system" : "chip"
             printJSON([
                 "workload": trace.name, "baseline": baseID, "repeat": `repeat`,
-                "chips": rows.map { row -> [String: Any] in
-                    guard let r = row.result else { return ["chip": row.chip, "error": row.error ?? ""] }
-                    let m = metrics(r)
+                systems != nil ? "systems" : "chips": rows.map { row -> [String: Any] in
+                    guard let r = row.result else { return [key: row.chip, "error": row.error ?? ""] }
+                    let m = metrics(r, row.system)
                     var relative: [String: Double] = [:]
                     for (key, value) in m where (baseMetrics[key] ?? 0) > 0 { relative[key] = value / baseMetrics[key]! }
-                    var object: [String: Any] = ["chip": row.chip, "relative_to_baseline": relative]
+                    var object: [String: Any] = [key: row.chip, "relative_to_baseline": relative]
+                    if let system = row.system { object["chip"] = system.system.chip.id }
                     for (key, value) in m { object[key] = value }
                     return object
                 },
             ])
             return
         }
-        print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) chips; ratios against \(baseID)\n")
-        var headers = ["chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
-        if tokens != nil { headers += ["tokens/s", "tokens/J"] }
+        let what = systems != nil ? "systems (one rank's trace on every chip)" : "chips"
+        print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) \(what); ratios against \(baseID)\n")
+        var headers = [systems != nil ? "system" : "chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
+        if tokens != nil { headers += systems != nil ? ["tokens/s"] : ["tokens/s", "tokens/J"] }
         headers += ["peak C", "throttled"]
         var table = TextTable(headers, numeric: Set(1..<headers.count))
         for row in rows {
@@ -110,7 +143,7 @@ struct CompareCommand: ParsableCommand {
                 table.add([row.chip, "cannot run: \(row.error ?? "")"])
                 continue
             }
-            let m = metrics(r)
+            let m = metrics(r, row.system)
             func cell(_ key: String, _ text: String) -> String {
                 guard row.chip != baseID, let b = baseMetrics[key], b > 0, let v = m[key] else { return text }
                 return text + String(format: " (%.2fx)", v / b)
@@ -121,7 +154,8 @@ struct CompareCommand: ParsableCommand {
                 cell("energy_j", formatNumber(m["energy_j"]!)), cell("tflops_per_w", formatNumber(m["tflops_per_w"]!)),
             ]
             if tokens != nil {
-                cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!)), cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))]
+                cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!))]
+                if systems == nil { cells += [cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))] }
             }
             cells += [formatNumber(m["peak_temp_c"]!), Quantity.format(m["throttled_s"]!, .time)]
             table.add(cells)
