@@ -31,7 +31,7 @@ let package = Package(
             dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Validation", "Store",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
-        .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Workloads", "Simulator", "Store"]),
+        .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
         // Reader fuzzer: seeded mutations of chip, library and trace files through the full readers (scripts/fuzz.sh).
         .executableTarget(name: "xpusim-fuzz", dependencies: ["Config", "Chips", "Workloads"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "FabricTests", dependencies: ["Chips", "Systems", "Fabric", "Workloads"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
         .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),
         // Golden/ holds the CLI's recorded outputs, Fixtures/ the bad inputs they are recorded from.
         .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"], exclude: ["Golden", "Fixtures"]),

@@ -24,6 +24,12 @@ public struct StoredRun: Sendable {
     public var peakPower: Double?
     public var peakTemperature: Double?
     public var throttled: Double?
+    /// For a run on a system (schema 2 on): the system, its nodes and devices, and its whole power.
+    public var systemID: String?
+    public var nodes: Int?
+    public var devices: Int?
+    public var systemAveragePower: Double?
+    public var systemEnergy: Double?
 
     init(_ row: Row) {
         id = row["id"]
@@ -47,6 +53,11 @@ public struct StoredRun: Sendable {
         peakPower = row["peak_power_w"]
         peakTemperature = row["peak_temp_c"]
         throttled = row["throttled_s"]
+        systemID = row["system_id"]
+        nodes = row["nodes"]
+        devices = row["devices"]
+        systemAveragePower = row["system_avg_power_w"]
+        systemEnergy = row["system_energy_j"]
     }
 
     /// Column name to value, in SI units, for JSON and tables.
@@ -56,7 +67,8 @@ public struct StoredRun: Sendable {
             ("workload_id", workloadID), ("workload_hash", workloadHash), ("kernel_count", kernelCount), ("time_s", time),
             ("flops", flops), ("hbm_bytes", hbmBytes), ("throughput_flops_per_s", throughput), ("tokens", tokens),
             ("tokens_per_s", tokensPerSecond), ("clock_hz", clock), ("energy_j", energy), ("avg_power_w", averagePower),
-            ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature), ("throttled_s", throttled),
+            ("peak_power_w", peakPower), ("peak_temp_c", peakTemperature), ("throttled_s", throttled), ("system_id", systemID),
+            ("nodes", nodes), ("devices", devices), ("system_avg_power_w", systemAveragePower), ("system_energy_j", systemEnergy),
         ]
     }
 }

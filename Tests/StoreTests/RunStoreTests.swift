@@ -54,6 +54,40 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    /// A database written at schema version 1 (before runs on systems) opens, migrates to the
+    /// current schema, keeps its runs, and takes runs on systems beside them.
+    func testVersionOneDatabaseMigratesAndKeepsItsRuns() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/runs-v1.sql").path
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["sqlite3", path, ".read \(fixture)"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        XCTAssertEqual(sqlite.terminationStatus, 0)
+        let store = try RunStore(path: path)
+        let old = try XCTUnwrap(try store.run(1))
+        XCTAssertEqual(old.workloadID, "old-workload")
+        XCTAssertNil(old.systemID)
+        XCTAssertEqual(try store.kernels(1).map(\.kernelID), ["k0", "k1"])
+        var withSystem = context("w2")
+        withSystem.system = SystemContext(id: "dgx-h100", json: "{}", nodes: 2, devices: 16, averagePower: 17_000, energy: 1.7)
+        let id = try store.save(syntheticRun(4), context: withSystem)
+        let new = try XCTUnwrap(try store.run(id))
+        XCTAssertEqual(new.systemID, "dgx-h100")
+        XCTAssertEqual(new.nodes, 2)
+        XCTAssertEqual(new.systemAveragePower ?? 0, 17_000, accuracy: 1e-9)
+        XCTAssertEqual(try store.list().count, 2)
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+        let version = Process()
+        let pipe = Pipe()
+        version.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        version.arguments = ["sqlite3", path, "PRAGMA user_version;"]
+        version.standardOutput = pipe
+        try version.run()
+        version.waitUntilExit()
+        XCTAssertEqual(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "\(RunStore.schemaVersion)")
+    }
+
     func testNewerSchemaIsRefusedAndUntouched() throws {
         _ = try RunStore(path: path)
         let store = try RunStore(path: path)
