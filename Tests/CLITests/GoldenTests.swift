@@ -95,6 +95,17 @@ final class GoldenTests: XCTestCase {
         try check("error-system-nodes-zero", ["systems", "show", "dgx-h100", "--nodes", "0"])
     }
 
+    /// A trace as one rank of a system: its collectives, its links and the whole system's power.
+    func testRunOnSystems() throws {
+        let tp8 = "workloads/llama2-70b-layer-tp8-prefill2048.yaml"
+        try check("run-system-table", ["run", "--system", "dgx-h100", "--workload", tp8, "--no-store"])
+        try check("run-system-json", ["run", "--system", "atlas-800t-a2", "--workload", tp8, "--no-store", "--format", "json"])
+        try check("compare-systems", ["compare", "--systems", "dgx-h100,atlas-800t-a2,hgx-h20", "--workload", tp8])
+        try check("validate-collectives", ["validate", "--data", "azure-h100-nccl"])
+        try check("error-run-chip-and-system", ["run", "--chip", "h100-sxm", "--system", "dgx-h100", "--workload", tp8, "--no-store"])
+        try check("error-run-collective-too-many-ranks", ["run", "--system", "hgx-h20", "--workload", "Tests/CLITests/Fixtures/trace-allreduce-16.yaml", "--no-store"])
+    }
+
     func testCompare() throws {
         let arguments = ["compare", "--chips", "h100-sxm,h20,ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b64.yaml"]
         try check("compare-table", arguments)

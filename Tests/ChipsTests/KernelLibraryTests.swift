@@ -15,6 +15,9 @@ final class KernelLibraryTests: XCTestCase {
         XCTAssertEqual(hopper.attentionKernel("fa3")?.pipeline, .warpSpecialized)
         XCTAssertEqual(hopper.attentionKernel("fa2")?.tiles(for: 128).map(\.blockN), [64])
         XCTAssertEqual(hopper.gemm.schedulers, [.dataParallel, .streamK])
+        XCTAssertEqual(hopper.collectives?.family, .nccl)
+        XCTAssertEqual(libraries["cann-ascend"]?.collectives?.family, .hccl)
+        XCTAssertTrue(libraries.values.allSatisfy { $0.collectives != nil || $0.id == "cuda-sm80" })
         for document in try ChipCatalog.load(directory: chipsDirectory).documents {
             XCTAssertNotNil(libraries[try ChipSpec(document, libraries: directory).library.id], document.id)
         }
@@ -47,6 +50,13 @@ final class KernelLibraryTests: XCTestCase {
             ("[data_parallel, stream_k]", "[data_parallel, split_k]", "unknown GEMM scheduler \"split_k\""),
             ("default: fa2", "default: fa9", "\"fa9\" is not among the kernels: fa2, fa3"),
             ("[[64, 128, 128], [128, 128, 64], [256, 64, 64]]", "[[64, 128], [128, 128, 64]]", "expected [head_dim_max, block_m, block_n]"),
+            // The collectives section.
+            ("  family: nccl", "  family: mpi", "expected one of: nccl, hccl"),
+            ("    ring:\n      protocols: [ll, ll128, simple]", "    rings:\n      protocols: [ll, ll128, simple]", "unknown algorithm \"rings\""),
+            ("      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us, 8.4 us]",
+             "      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us]", "expected 3 latencies"),
+            ("    nvls:\n      protocols: [simple]", "    nvls:\n      protocols: [ll256]", "protocol \"ll256\" is not among the section's protocols"),
+            ("  in_switch_efficiency: {value: 0.665", "  in_switch_efficiency: {value: 1.665", "expected a fraction above 0 up to 1"),
         ]
         for item in cases {
             let message = error(replacing: item.old, with: item.new)
