@@ -81,6 +81,8 @@ def spec():
         ("azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv", None, None, None),
         ("nccl_tests_h100/gcp_a3mega_2node_16xH100_all_reduce_perf.csv", None,
          ["size_B", "oop_time_us", "ip_time_us"], None),
+        ("deepseek_deepep/deepep_h800_readme_tables.csv", None, None, None),
+        ("sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", None, None, None),
     ]
     return files
 

@@ -16,6 +16,12 @@ public struct CollectiveRow: Sendable {
     public var split: Split
     /// A check row that is the same collective as a calibration row (of any collective set) and counts as calibration.
     public var twin = false
+    /// Where the source reports a bandwidth instead of a time (DeepEP's normal kernels): the
+    /// bytes per second it measured on `link` ("scale-up" or "scale-out"), compared with the
+    /// bytes the model moves on that link class over the collective's whole time. `measured` is
+    /// then nil-equivalent (0) and unused.
+    public var measuredBandwidth: Double?
+    public var link: String?
 }
 
 /// A data set of measured collectives, run through the fabric model on the system it was measured on.
@@ -33,7 +39,7 @@ public struct CollectiveValidationSet: Sendable {
 
     public func load(_ directory: String) throws -> [CollectiveRow] { try read(directory) }
 
-    public static let all: [CollectiveValidationSet] = [vidurDGX, azureNVLS, a3MegaTwoNode]
+    public static let all: [CollectiveValidationSet] = [vidurDGX, azureNVLS, a3MegaTwoNode, deepEPH800, deepEPAscend]
     public static func named(_ id: String) -> CollectiveValidationSet? { all.first { $0.id == id } }
 
     /// Message-size regimes: latency-bound, between, and the plateau (64 MiB and up) the issue's
@@ -125,12 +131,94 @@ public struct CollectiveValidationSet: Sendable {
     }
 }
 
+extension CollectiveValidationSet {
+    /// DeepEP's dispatch and combine: each of `tokens` tokens goes to 8 experts on other ranks
+    /// (an all-to-all whose per-rank buffer is tokens x 8 x hidden x element bytes; FP8 and INT8
+    /// dispatch carry a 4-byte scale per 128 values, BF16 combine 2 bytes a value). DeepEP is not
+    /// NCCL: these rows check the transport the model gives an all-to-all, never fit it. Normal
+    /// kernels report the bandwidth of their bottleneck link, low-latency kernels a time.
+    static func deepEP(
+        id: String, title: String, system: String, provenance: String, path: String, dispatchBytes: Double,
+        placement: @escaping @Sendable (_ lowLatency: Bool, _ ranks: Int) -> (nodes: Int, perNode: Int?, link: String)
+    ) -> CollectiveValidationSet {
+        CollectiveValidationSet(
+            id: id, title: title, system: system, provenance: provenance,
+            splitRule: "check only: DeepEP's own kernels, not the collective library the figures were fitted on"
+        ) { directory in
+            let file = directory + "/" + path
+            let (header, lines) = try CSV.read(file)
+            let type = try CSV.column("Type", in: header, file: file)
+            // DeepEP's README changed its kernels between versions: the regimes keep them apart.
+            let version = header.firstIndex(of: "readme_version")
+            var rows: [CollectiveRow] = []
+            for line in lines {
+                let lowLatency = line[type] == "low-latency"
+                let release = version.map { " (README \(line[$0].prefix(7)))" } ?? ""
+                let tokens = lowLatency ? 128 : 4096
+                for (phase, elementBytes) in [("Dispatch", dispatchBytes), ("Combine", 2.0)] {
+                    let epColumn = try CSV.column("\(phase) #EP", in: header, file: file)
+                    let latencyColumn = try CSV.column("\(phase) Latency", in: header, file: file)
+                    let bandwidthColumn = try CSV.column("\(phase) bandwidth", in: header, file: file)
+                    guard let ranks = Int(line[epColumn]), ranks >= 2 else {
+                        throw ValidationDataError(file: file, message: "line \(line.line): expected the EP size in \(phase) #EP")
+                    }
+                    func number(_ text: String) -> Double? { Double(text.split(separator: " ").first.map(String.init) ?? "") }
+                    let bytes = Int(Double(tokens * 8 * 7168) * elementBytes)
+                    let where_ = placement(lowLatency, ranks)
+                    var row = CollectiveRow(
+                        label: "\(phase.lowercased()) EP\(ranks) \(lowLatency ? "low-latency" : "normal")\(release)",
+                        collective: .init(kind: .all_to_all, bytes: bytes, ranks: ranks, ranksPerNode: where_.perNode), nodes: where_.nodes,
+                        measured: 0, regime: (lowLatency ? "low-latency time" : "normal bandwidth") + release, split: .check)
+                    if lowLatency, let us = number(line[latencyColumn]) {
+                        row.measured = us * 1e-6
+                    } else if let gbps = number(line[bandwidthColumn]) {
+                        row.measuredBandwidth = gbps * 1e9
+                        row.link = where_.link
+                        row.measured = Double(bytes) / row.measuredBandwidth!
+                    } else {
+                        throw ValidationDataError(file: file, message: "line \(line.line): expected a latency or a bandwidth for \(phase)")
+                    }
+                    rows.append(row)
+                }
+            }
+            return rows
+        }
+    }
+
+    /// DeepEP on H800 (NVLink within 8 GPUs, one 400 Gb/s CX7 per GPU): normal kernels forward
+    /// through NVLink and RDMA; low-latency kernels send every token over RDMA, also to peers in the
+    /// node (modelled as one rank per node, so every peer is over the network).
+    static let deepEPH800 = deepEP(
+        id: "deepep-h800", title: "DeepEP dispatch and combine on H800 (README tables)", system: "hgx-h800",
+        provenance: "deepseek-ai/DeepEP README @ ebfe47e4 and 567632dd (MIT)",
+        path: "deepseek_deepep/deepep_h800_readme_tables.csv", dispatchBytes: 1 + 4.0 / 128
+    ) { lowLatency, ranks in
+        lowLatency ? (ranks, 1, "scale-out") : (max(1, ranks / 8), nil, ranks > 8 ? "scale-out" : "scale-up")
+    }
+
+    /// DeepEP-Ascend on the A3 SuperPoD (CloudMatrix 384): pure HCCS / UB, every rank a 910C die.
+    static let deepEPAscend = deepEP(
+        id: "deepep-ascend-a3", title: "DeepEP-Ascend dispatch and combine on an A3 SuperPoD (910C, HCCS)", system: "cloudmatrix-384",
+        provenance: "sgl-project/sgl-kernel-npu README @ f425bdf1 (MIT)",
+        path: "sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", dispatchBytes: 1 + 4.0 / 128
+    ) { _, _ in (48, nil, "scale-up") }
+}
+
 /// A collective row against the model.
 public struct CollectivePrediction: Sendable {
     public var row: CollectiveRow
     public var result: CollectiveResult
     public var predicted: Double { result.time }
-    public var error: Double { predicted / row.measured - 1 }
+    /// The bandwidth the model gives on the row's link class: its bytes there over the whole time.
+    public var predictedBandwidth: Double? {
+        guard let link = row.link else { return nil }
+        let bytes = result.links.filter { $0.name == link }.reduce(0) { $0 + $1.bytes }
+        return result.time > 0 ? bytes / result.time : 0
+    }
+    public var error: Double {
+        if let measured = row.measuredBandwidth, let predicted = predictedBandwidth { return predicted / measured - 1 }
+        return predicted / row.measured - 1
+    }
 }
 
 public enum CollectiveValidator {
@@ -163,7 +251,7 @@ public enum CollectiveValidator {
                 set: set.id, chip: set.system, regime: regime, calibration: ErrorStats(inRegime.filter { $0.row.split == .calibration }.map(\.error)),
                 check: ErrorStats(inRegime.filter { $0.row.split == .check }.map(\.error)), twins: 0)
         }
-        let plateau = predictions.filter { $0.row.collective.bytes >= 64 << 20 }
+        let plateau = predictions.filter { $0.row.collective.bytes >= 64 << 20 && $0.row.measuredBandwidth == nil }
         func busErrors(_ split: Split) -> [Double] { plateau.filter { $0.row.split == split }.map { $0.row.measured / $0.predicted - 1 } }
         if !plateau.isEmpty {
             lines.append(

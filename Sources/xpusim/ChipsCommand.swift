@@ -28,13 +28,17 @@ struct ChipsCommand: ParsableCommand {
                 printJSON(["chips": specs.map(chipSummary)])
                 return
             }
-            var table = TextTable(["id", "name", "vendor", "bf16/fp16", "int8/fp8", "HBM", "HBM bw", "TDP"], numeric: [3, 4, 5, 6, 7])
+            var table = TextTable(
+                ["id", "name", "vendor", "dies/devices", "bf16/fp16", "per device", "int8/fp8", "HBM", "HBM bw", "TDP"],
+                numeric: [3, 4, 5, 6, 7, 8, 9])
             for spec in specs {
                 let half = spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16)
                 let low = [spec.peakMatrixFLOPS(.fp8), spec.peakMatrixFLOPS(.int8)].compactMap { $0 }.max()
+                let devices = max(1, spec.devicesPerPackage)
                 table.add([
-                    spec.id, spec.name, spec.vendor,
+                    spec.id, spec.name, spec.vendor, "\(spec.dies)/\(devices)",
                     half.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
+                    half.map { "\(formatNumber($0 / Double(devices) / 1e12)) TF" } ?? "-",
                     low.map { "\(formatNumber($0 / 1e12)) TF" } ?? "-",
                     spec.memory.hbmCapacity.description,
                     "\(formatNumber(spec.memory.hbmBandwidth.value / 1e12)) TB/s",
@@ -42,6 +46,7 @@ struct ChipsCommand: ParsableCommand {
                 ])
             }
             print(table.rendered)
+            print("\nFigures are per package; \"per device\" is what software sees as one device (a 910C die, a whole B200).")
         }
     }
 
@@ -169,7 +174,7 @@ func chipSummary(_ spec: ChipSpec) -> [String: Any] {
     var peaks: [String: Double] = [:]
     for dtype in DataType.allCases { if let p = spec.peakMatrixFLOPS(dtype) { peaks[dtype.rawValue] = p } }
     return [
-        "id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies,
+        "id": spec.id, "name": spec.name, "vendor": spec.vendor, "dies": spec.dies, "devices_per_package": max(1, spec.devicesPerPackage),
         "compute_units": spec.totalUnits, "peak_flops": peaks,
         "hbm_capacity_bytes": spec.memory.hbmCapacity.value, "hbm_bandwidth_bytes_per_s": spec.memory.hbmBandwidth.value,
         "tdp_w": spec.power.tdp.value, "file": spec.document.file,

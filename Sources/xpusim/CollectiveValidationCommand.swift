@@ -37,10 +37,13 @@ extension ValidateCommand {
         if rows != .none {
             var table = TextTable(["row", "split", "algorithm", "measured", "predicted", "error", "busbw"], numeric: [3, 4, 5, 6])
             for p in predictions where rows == .all || p.row.split == .check {
+                // A row measured as a bandwidth (DeepEP's normal kernels) is shown as one.
+                let shown: (String, String) =
+                    p.row.measuredBandwidth.map { (Quantity.format($0, .bandwidth), Quantity.format(p.predictedBandwidth ?? 0, .bandwidth)) }
+                    ?? (Quantity.format(p.row.measured, .time), Quantity.format(p.predicted, .time))
                 table.add([
-                    p.row.label, p.row.split.rawValue, "\(p.result.algorithm.rawValue)/\(p.result.protocol.rawValue)",
-                    Quantity.format(p.row.measured, .time), Quantity.format(p.predicted, .time), String(format: "%+.1f%%", p.error * 100),
-                    Quantity.format(p.result.busBandwidth, .bandwidth),
+                    p.row.label, p.row.split.rawValue, "\(p.result.algorithm.rawValue)/\(p.result.protocol.rawValue)", shown.0, shown.1,
+                    String(format: "%+.1f%%", p.error * 100), Quantity.format(p.result.busBandwidth, .bandwidth),
                 ])
             }
             print(table.rendered + "\n")

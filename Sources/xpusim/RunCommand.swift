@@ -103,6 +103,11 @@ struct RunCommand: ParsableCommand {
             printJSON(object)
             return
         }
+        if spec.devicesPerPackage > 1 {
+            print(
+                "\(spec.name) is \(spec.devicesPerPackage) devices to its software (one per die): this run simulates the whole package, "
+                    + "its \(spec.dies) dies sharing each kernel's tiles\(systemSpec == nil ? "" : "; a rank's collectives are per device")")
+        }
         let on = systemSpec.map { "one rank of \($0.name) (\($0.nodes) node\($0.nodes == 1 ? "" : "s"), \($0.totalDevices) devices of \(spec.name))" } ?? spec.name
         print(
             "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(on), \(Int(result.power.powerLimit)) W limit, "
