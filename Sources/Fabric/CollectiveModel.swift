@@ -26,6 +26,10 @@ public struct CollectiveResult: Sendable {
         public var bytes: Double
         public var busy: Double
         public var lineRate: Double
+        /// Bytes counted against the link's capacity: more than `bytes` where the switch's
+        /// reduction reaches less than a plain transfer (NVLS), so that concurrent collectives
+        /// share the link as the model's own flows do.
+        public var loadBytes: Double
     }
 
     /// Algorithm bandwidth (nccl-tests): bytes / time.
@@ -254,10 +258,14 @@ public struct CollectiveModel: Sendable {
         let transfer = transfer0
         var uses: [CollectiveResult.LinkUse] = []
         if plan.upBytes > 0 {
-            uses.append(.init(name: "scale-up", bytes: plan.upBytes * wire, busy: upTime, lineRate: links.upLineRate))
+            uses.append(
+                .init(
+                    name: "scale-up", bytes: plan.upBytes * wire, busy: upTime, lineRate: links.upLineRate,
+                    loadBytes: plan.upBytes * wire * plan.upUsage))
         }
         if plan.netBytes > 0 {
-            uses.append(.init(name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate))
+            uses.append(
+                .init(name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate, loadBytes: plan.netBytes * wire))
         }
         return CollectiveResult(
             kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,

@@ -52,7 +52,8 @@ public struct ChipResources: Sendable {
 }
 
 /// Runs a trace's kernels over time: streams are in-order queues, dependencies gate starts, and
-/// each running kernel is a flow over the chip's resources.
+/// each running kernel is a flow over the chip's resources (and a collective's over the rank's
+/// links, which collectives running at once share).
 ///
 /// A kernel's flow carries the kernel's progress, from 0 to 1: its cap is 1 / its duration alone
 /// (it cannot run faster than alone), its weight the same (so sharing slows kernels by equal
@@ -118,14 +119,29 @@ struct Scheduler {
         let unitCapacity = Double(machine.units)
         let l2Capacity = machine.achievableL2Bandwidth
         let hbmCapacity = machine.streamBandwidth
+        // The rank's links, where the trace has collectives: each link class at the rate the
+        // collective library reaches on it, so collectives running at once share it.
+        var links: [String: (id: FlowNetwork.ResourceID, capacity: Double)] = [:]
+        if let library = machine.library.collectives {
+            for cost in costs {
+                for use in cost.collective?.links ?? [] where links[use.name] == nil && use.lineRate > 0 {
+                    let capacity = use.lineRate * (use.name == "scale-out" ? library.scaleOutEfficiency : library.scaleUpEfficiency)
+                    links[use.name] = (network.addResource(use.name, capacity: capacity), capacity)
+                }
+            }
+        }
         func shape(_ index: Int) -> (hops: [FlowNetwork.Hop], rate: Double) {
             let cost = costs[index]
             let alone = durationAlone(index, stretch)
             // Alone, a kernel's cost never asks more of a resource than it has; the clamps only
             // absorb rounding, so a kernel alone always runs at its own speed.
-            let hops = chip.hops(
+            var hops = chip.hops(
                 units: min(Double(cost.unitsUsed) * cost.occupancy, unitCapacity) * alone,
                 l2: min(cost.l2Bytes, l2Capacity * alone), hbm: min(cost.hbmBytes, hbmCapacity * alone))
+            for use in cost.collective?.links ?? [] {
+                guard let link = links[use.name] else { continue }
+                hops.append(FlowNetwork.Hop(link.id, usage: min(use.loadBytes, link.capacity * alone)))
+            }
             return (hops, 1 / alone)
         }
 

@@ -350,6 +350,20 @@ final class EngineTests: XCTestCase {
         XCTAssertLessThan(both.totalTime, alone + cost.duration, "they overlap")
     }
 
+    /// Two large all-reduces on two streams share the rank's NVLink: together they take about as
+    /// long as one after the other, not as long as one alone.
+    func testConcurrentCollectivesShareTheLinks() throws {
+        let dgx = try SystemCatalog.resolve("dgx-h100", chips: packageRoot + "/chips")
+        let engine = Engine(machine: Machine(dgx.chip), system: dgx)
+        func ar(_ id: String, _ stream: Int) -> Kernel {
+            Kernel(id: id, op: .collective(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 8)), dtype: .bf16, stream: stream)
+        }
+        let alone = try engine.run(Trace(name: "one", kernels: [ar("a", 0)])).totalTime
+        let both = try engine.run(Trace(name: "two", kernels: [ar("a", 0), ar("b", 1)])).totalTime
+        XCTAssertGreaterThan(both, 1.8 * alone)
+        XCTAssertLessThan(both, 2.05 * alone)
+    }
+
     func testRunsAreDeterministic() throws {
         let trace = try Trace.load(file: packageRoot + "/workloads/example.yaml")
         let engine = Engine(machine: try machine("h100-sxm"))
