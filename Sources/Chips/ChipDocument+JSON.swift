@@ -1,23 +1,19 @@
-import Foundation
+import Config
 
 extension ChipDocument {
-    /// The full description actually used (file figures, variant and `--set` overrides), as JSON
-    /// with sorted keys: stored with every run and hashed to identify it.
+    /// The full description actually used (file figures, variant and `--set` overrides), as
+    /// canonical JSON: stored with every run and hashed to identify it.
     public var canonicalJSON: String {
-        var figures: [String: Any] = [:]
-        for (path, figure) in self.figures {
-            var item: [String: Any] = ["kind": figure.kind.rawValue]
+        var entries: [String: Any] = [:]
+        for (path, figure) in figures {
+            let value: Any
             switch figure.value {
-            case .number(let n): item["value"] = n
-            case .text(let t): item["value"] = t
-            case .curve(let points): item["value"] = points.map { [$0.x, $0.y] }
+            case .number(let n): value = n
+            case .text(let t): value = t
+            case .curve(let points): value = points.map { [$0.x, $0.y] }
             }
-            if let source = figure.source { item["source"] = source.url }
-            if let how = figure.how { item["how"] = how }
-            figures[path] = item
+            entries[path] = CanonicalJSON.figure(value: value, kind: figure.kind.rawValue, source: figure.source?.url, how: figure.how)
         }
-        let object: [String: Any] = ["schema": ParameterCatalog.schemaVersion, "id": id, "file": file, "figures": figures]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return CanonicalJSON.document(schema: ParameterCatalog.schemaVersion, id: id, file: file, figures: entries)
     }
 }

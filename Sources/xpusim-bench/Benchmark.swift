@@ -46,14 +46,7 @@ struct Benchmark {
 
         // Decoder layer: whole-trace runs on the H100, median of many.
         let engine = Engine(machine: machines.first { $0.spec.id == "h100-sxm" } ?? machines[0])
-        var times: [Double] = []
-        for _ in 0..<2000 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            checksum += try engine.run(layer).totalTime
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        times.sort()
-        let median = times[times.count / 2]
+        let median = try medianSeconds(runs: 2000) { checksum += try engine.run(layer).totalTime }
 
         // Storing a run of 10,000 kernels (one transaction) in a fresh database.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -108,19 +101,15 @@ struct Benchmark {
         guard let library = system.chip.library.collectives else { return true }
         let ranks = system.totalDevices
         let model = CollectiveModel(system: system, library: library)
-        var times: [Double] = []
         var checksum = 0.0
-        for _ in 0..<50 {
-            let start = DispatchTime.now().uptimeNanoseconds
+        let allToAll = try medianSeconds(runs: 50) {
             checksum += try model.cost(.init(kind: .all_to_all, bytes: 128 * 7168 * 8, ranks: ranks)).time
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        times.sort()
-        let allToAll = times[times.count / 2]
 
         // One decode step per rank: 96 tokens, hidden 7168, MLA attention over a 4096-token cache
-        // (MLA as one KV head of 192, its query-key width; the 576-wide absorbed form exceeds the library tiles), 8 of 256 experts per token, 2048-wide experts, one
-        // expert (replica) per die, so each die's expert sees tokens x 8 rows on average.
+        // (one KV head of 192, MLA's query-key width; the 576-wide absorbed form exceeds the
+        // library's tiles), 8 of 256 experts per token, 2048-wide experts, one expert (replica) per
+        // die, so each die's expert sees tokens x 8 rows on average.
         let tokens = 96, hidden = 7168, layers = 61
         var kernels: [Kernel] = []
         for layer in 0..<layers {
@@ -138,14 +127,7 @@ struct Benchmark {
         }
         let trace = Trace(name: "moe-decode-step", tokens: tokens, kernels: kernels)
         let engine = Engine(machine: Machine(system.chip), system: system)
-        var stepTimes: [Double] = []
-        for _ in 0..<5 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            checksum += try engine.run(trace).totalTime
-            stepTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        stepTimes.sort()
-        let step = stepTimes[stepTimes.count / 2]
+        let step = try medianSeconds(runs: 5) { checksum += try engine.run(trace).totalTime }
         print(
             "all-to-all:     \(ranks) ranks of \(system.id) in \(String(format: "%.3f", allToAll * 1e3)) ms per collective "
                 + "(median of 50; target < 100 ms)")
@@ -153,6 +135,18 @@ struct Benchmark {
             "MoE decode:     \(kernels.count) kernels (\(layers) layers, \(ranks)-rank all-to-alls) in \(String(format: "%.1f", step * 1e3)) ms "
                 + "(median of 5; target < 1000 ms); checksum \(checksum)")
         return allToAll >= 0.1 || step >= 1
+    }
+
+    /// The median wall time of `runs` calls of `body`, in seconds.
+    static func medianSeconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        return times[times.count / 2]
     }
 
     /// CPU time of the calling thread, in seconds (wall time on a shared machine counts the others too).
