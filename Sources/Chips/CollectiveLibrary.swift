@@ -11,7 +11,7 @@ import Config
 ///
 /// ```yaml
 /// collectives:
-///   name: NCCL 2.18-2.21
+///   name: NCCL (tuning-model constants of NCCL 2.30)
 ///   family: nccl
 ///   channels: {value: 16, source: nccl}
 ///   protocols:
@@ -63,6 +63,8 @@ public struct CollectiveLibrary: Sendable {
         public var payload: Double
         /// Bus bandwidth the protocol cannot exceed (NCCL's llMaxBw), when the library has one.
         public var bandwidthCap: Double?
+        /// The same across nodes (NCCL's multi-node llMaxBw, by host CPU); nil: `bandwidthCap`.
+        public var bandwidthCapMultiNode: Double?
     }
 
     public struct AlgorithmFigures: Sendable {
@@ -114,10 +116,15 @@ extension CollectiveLibrary {
             }
             var p = try MappingReader(value)
             let payload = try figures.ratio(try p.required("payload"))
-            let cap = try p.optional("bandwidth_cap").map { try figures.value($0).quantity(.bandwidth).value }
-            if let cap, !(cap > 0 && cap < 1e14) { throw value.error("bandwidth_cap: expected a positive bandwidth, found \(cap) B/s") }
+            func bandwidth(_ field: String) throws -> Double? {
+                let cap = try p.optional(field).map { try figures.value($0).quantity(.bandwidth).value }
+                if let cap, !(cap > 0 && cap < 1e14) { throw value.error("\(field): expected a positive bandwidth, found \(cap) B/s") }
+                return cap
+            }
+            let cap = try bandwidth("bandwidth_cap")
+            let multiNode = try bandwidth("bandwidth_cap_multi_node")
             try p.finish()
-            protocols.append(ProtocolFigures(kind: kind, payload: payload, bandwidthCap: cap))
+            protocols.append(ProtocolFigures(kind: kind, payload: payload, bandwidthCap: cap, bandwidthCapMultiNode: multiNode))
         }
         guard !protocols.isEmpty else { throw node.error("protocols: expected at least one protocol") }
         var algorithms: [AlgorithmFigures] = []

@@ -20,6 +20,8 @@ public struct CollectiveResult: Sendable {
     public var channels: Int
     /// Per link class of one rank: bytes sent, seconds busy, line rate (per direction).
     public var links: [LinkUse]
+    /// Data bytes one rank sends over all its links (without the protocol's flag bytes).
+    public var dataBytes: Double
 
     public struct LinkUse: Sendable {
         public var name: String
@@ -40,14 +42,15 @@ public struct CollectiveResult: Sendable {
 
 /// Collectives as the vendor libraries run them, over one representative rank's links.
 ///
-/// For each algorithm the library offers that fits the system (NVLS needs switches that reduce, a
-/// mesh needs direct links or a switch, trees span several domains), the model lays out what each
+/// For each algorithm the library offers that fits the system (NVLS needs switches that reduce,
+/// trees span several domains; a message to one peer of a full mesh has one of the rank's links,
+/// and in a ring or torus traffic to all peers crosses several), the model lays out what each
 /// rank sends over which link class and how many sequential steps the algorithm takes; the steps
 /// cost the library's own latency constants, the bytes move as flows over the rank's links at the
 /// rates the library reaches on them (fitted efficiencies), and the protocol's payload fraction and
 /// bandwidth cap apply. NCCL-family libraries take the least predicted time over (algorithm,
 /// protocol), as NCCL's tuner does with its own model; HCCL follows its documented rule (mesh in
-/// the server, ring across 2-3 servers, NHR from 4).
+/// the server, ring across 2-3 servers, NHR from 4; its pipeline algorithm is not modelled).
 public struct CollectiveModel: Sendable {
     public var system: SystemSpec
     public var library: CollectiveLibrary
@@ -110,16 +113,42 @@ public struct CollectiveModel: Sendable {
         let domains = p.domains
         let offered = Set(library.algorithms.map(\.algorithm))
         var plans: [Plan] = []
+        // How the domain's links carry traffic that is not to every peer at once: in a full mesh a
+        // message to one peer has one link of the rank's (chips - 1); in a ring or torus a message
+        // crosses about a quarter of the ring's ranks on average, loading the links it passes.
+        let chips = Double(max(2, system.chipsPerNode))
+        let onePeer: Double
+        let spread: Double
+        switch system.scaleUp.topology {
+        case .switch:
+            onePeer = 1
+            spread = 1
+        case .fullMesh:
+            onePeer = chips - 1
+            spread = 1
+        case .ring, .torus:
+            onePeer = 2
+            spread = max(1, inDomain / 4)
+        }
         switch c.kind {
         case .send_recv:
-            // One message to one peer: over the scale-up link when the peer shares the domain.
+            // One message to one peer (a pipeline's neighbour): over the scale-up links when the
+            // peer shares the domain.
             var plan = Plan(algorithm: .direct)
-            if domains > 1 { plan.netBytes = s; plan.netSteps = 1 } else { plan.upBytes = s; plan.upSteps = 1 }
+            if domains > 1 {
+                plan.netBytes = s
+                plan.netSteps = 1
+            } else {
+                plan.upBytes = s
+                plan.upUsage = onePeer
+                plan.upSteps = 1
+            }
             return [plan]
         case .all_to_all:
             // Every rank sends 1/n of its buffer to each peer, all at once.
             var plan = Plan(algorithm: .direct)
             plan.upBytes = s * (inDomain - 1) / n
+            plan.upUsage = spread
             plan.netBytes = s * (n - inDomain) / n
             plan.upSteps = inDomain > 1 ? 1 : 0
             plan.netSteps = domains > 1 ? 1 : 0
@@ -150,19 +179,25 @@ public struct CollectiveModel: Sendable {
         case .nccl:
             if offered.contains(.ring) {
                 var ring = Plan(algorithm: .ring)
-                // Every chunk passes every rank; of a ring's hops, one per domain crosses the network
-                // and the domain's ranks share those crossings' NIC traffic.
+                // Every chunk passes every rank; of a ring's n hops, one per domain crosses the
+                // network, and the channels' rings spread those crossings over the NICs of all the
+                // domain's ranks.
                 ring.upBytes = s * ringFactor * (domains > 1 ? (n - Double(domains)) / n : 1)
-                ring.netBytes = domains > 1 ? s * ringFactor / Double(p.perNode) : 0
+                ring.netBytes = domains > 1 ? s * ringFactor / inDomain : 0
                 ring.upSteps = ringSteps - interSteps
                 ring.netSteps = interSteps
                 plans.append(ring)
             }
+            // A double binary tree across domains: each domain is interior in one tree and a leaf
+            // in the other, so it sends and receives about 2S (NCCL converts a tree's bus bandwidth
+            // to algorithm bandwidth with x0.5); with two domains each tree is one edge and S
+            // crosses (NCCL doubles bwInter there). The domain's ranks share it over their NICs.
+            let treeNetBytes = (domains == 2 ? 1 : 2) * s / inDomain
             if c.kind == .all_reduce, domains > 1, offered.contains(.tree) {
-                // A chain within each domain (reduce up, broadcast down), a double binary tree across.
+                // A chain within each domain (reduce up, broadcast down), the tree across.
                 var tree = Plan(algorithm: .tree)
                 tree.upBytes = 2 * s * (inDomain - 1) / inDomain
-                tree.netBytes = s / Double(p.perNode)
+                tree.netBytes = treeNetBytes
                 tree.upSteps = 2 * (p.perDomain - 1)
                 tree.netSteps = 2 * log2Domains
                 plans.append(tree)
@@ -179,7 +214,7 @@ public struct CollectiveModel: Sendable {
                     var nvlsTree = Plan(algorithm: .nvlsTree)
                     nvlsTree.upBytes = s
                     nvlsTree.upUsage = 1 / library.inSwitchEfficiency
-                    nvlsTree.netBytes = s / Double(p.perNode)
+                    nvlsTree.netBytes = treeNetBytes
                     nvlsTree.upSteps = 1
                     nvlsTree.netSteps = 2 * log2Domains
                     plans.append(nvlsTree)
@@ -187,18 +222,19 @@ public struct CollectiveModel: Sendable {
             }
         case .hccl:
             // Within a domain: mesh (every peer at once, one step per phase); across domains the
-            // domain-level result is combined by ring (2-3 servers) or NHR (4 and more) on each
-            // rank's 1/perDomain slice, between the intra-domain phases.
+            // domain-level result is combined by ring (2-3 servers) or NHR (4 and more), each rank
+            // its own 1/perDomain slice over its own NIC, between the intra-domain phases. HCCL's
+            // pipeline algorithm, which overlaps the two, and the A3's double ring are not modelled.
             let phases = c.kind == .all_reduce ? 2 : 1
             var plan = Plan(algorithm: domains == 1 ? .mesh : (domains <= 3 ? .ring : .nhr))
-            if !offered.contains(plan.algorithm) { plan.algorithm = offered.contains(.ring) ? .ring : .mesh }
             plan.upBytes = Double(phases) * s * (inDomain - 1) / inDomain
+            plan.upUsage = spread
             plan.upSteps = inDomain > 1 ? phases : 0
             if domains > 1 {
                 let d = Double(domains)
                 let slice = s / inDomain
                 let factor = c.kind == .all_reduce ? 2 * (d - 1) / d : (d - 1) / d
-                plan.netBytes = slice * factor * inDomain / Double(p.perNode)
+                plan.netBytes = slice * factor
                 let steps = plan.algorithm == .nhr ? log2Domains : domains - 1
                 plan.netSteps = c.kind == .all_reduce ? 2 * steps : steps
                 plan.sequential = true
@@ -220,7 +256,9 @@ public struct CollectiveModel: Sendable {
         // the time the cap gives the whole collective.
         let factor = Self.busFactor(c.kind, ranks: placement.ranks)
         func cap(_ bytes: Double) -> Double? {
-            guard let limit = proto.bandwidthCap, c.bytes > 0 else { return nil }
+            guard let limit = placement.domains > 1 ? (proto.bandwidthCapMultiNode ?? proto.bandwidthCap) : proto.bandwidthCap,
+                c.bytes > 0
+            else { return nil }
             return limit * bytes / (Double(c.bytes) * factor)
         }
         let wire = 1 / proto.payload
@@ -234,22 +272,34 @@ public struct CollectiveModel: Sendable {
                 path: [FlowNetwork.Hop(links.upOut, usage: wire * plan.upUsage), FlowNetwork.Hop(links.upIn, usage: wire * plan.upUsage)],
                 cap: cap(plan.upBytes))
         }
+        var upDone = false
+        var netStarted = false
         func runNet() {
-            guard plan.netBytes > 0, let out = links.netOut, let inbound = links.netIn else { return }
+            guard !netStarted, plan.netBytes > 0, let out = links.netOut, let inbound = links.netIn else { return }
+            netStarted = true
             netFlow = links.network.startFlow(
                 amount: plan.netBytes, path: [FlowNetwork.Hop(out, usage: wire), FlowNetwork.Hop(inbound, usage: wire)],
                 cap: cap(plan.netBytes))
         }
-        if !plan.sequential { runNet() }
+        // Phases in sequence start the network phase when the domain phase is done (at once when
+        // there is none).
+        if !plan.sequential || upFlow == nil { runNet() }
         var transfer0 = 0.0
         var started = links.network.now
         while let next = links.network.nextEventTime {
             let done = links.network.advance(to: next)
             for flow in done {
-                if flow == upFlow { upTime = links.network.now - started }
-                if flow == netFlow { netTime = links.network.now - (plan.sequential ? started : 0) }
+                // A finished flow's slot is reused by the next one started: forget it once done.
+                if flow == upFlow {
+                    upTime = links.network.now - started
+                    upFlow = nil
+                    upDone = true
+                } else if flow == netFlow {
+                    netTime = links.network.now - (plan.sequential ? started : 0)
+                    netFlow = nil
+                }
             }
-            if plan.sequential, upFlow.map({ !links.network.isLive($0) }) ?? true, netFlow == nil, plan.netBytes > 0 {
+            if plan.sequential, upDone, !netStarted, plan.netBytes > 0 {
                 started = links.network.now
                 runNet()
             }
@@ -269,7 +319,7 @@ public struct CollectiveModel: Sendable {
         }
         return CollectiveResult(
             kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,
-            time: latency + transfer, latency: latency, channels: library.channels, links: uses)
+            time: latency + transfer, latency: latency, channels: library.channels, links: uses, dataBytes: plan.upBytes + plan.netBytes)
     }
 }
 

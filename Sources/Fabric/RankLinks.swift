@@ -18,6 +18,7 @@ public struct Placement: Sendable, Equatable {
     /// `perNode`: ranks per node when the job spreads them (one rank per node for a pipeline's
     /// send/recv across nodes); nil packs them.
     public init(ranks: Int, perNode: Int? = nil, on system: SystemSpec) throws {
+        guard ranks >= 1 else { throw FabricError("a collective needs at least one rank, found \(ranks)") }
         let packed = min(ranks, system.devicesPerNode)
         let perNode = perNode ?? packed
         guard perNode >= 1, perNode <= packed else {
@@ -26,7 +27,8 @@ public struct Placement: Sendable, Equatable {
         let nodes = (ranks + perNode - 1) / perNode
         guard nodes <= system.nodes else {
             throw FabricError(
-                "a collective across \(ranks) ranks at \(perNode) per node needs \(nodes) nodes; \(system.id) has \(system.nodes) (of \(system.devicesPerNode) devices each); give more nodes with --nodes")
+                "a collective across \(ranks) ranks at \(perNode) per node needs \(nodes) nodes; \(system.id) has \(system.nodes) (of \(system.devicesPerNode) devices each)"
+                    + (system.scaleOut == nil ? " and no scale-out network to add more" : "; give more nodes with --nodes"))
         }
         self.ranks = ranks
         self.perNode = perNode
@@ -34,6 +36,11 @@ public struct Placement: Sendable, Equatable {
         let nodesPerDomain = min(system.scaleUp.domainNodes, nodes)
         perDomain = min(ranks, perNode * nodesPerDomain)
         domains = (ranks + perDomain - 1) / perDomain
+        // Every rank is costed as the representative one: the domains must hold as many each.
+        guard ranks % perDomain == 0 else {
+            throw FabricError(
+                "\(ranks) ranks do not fill whole scale-up domains of \(perDomain) (\(system.id)): the model costs every rank alike; give a multiple of \(perDomain)")
+        }
     }
 }
 

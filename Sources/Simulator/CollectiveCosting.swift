@@ -20,12 +20,15 @@ enum CollectiveCosting {
             throw SimulationError(kernel: kernel, message: error.description)
         }
         var cost = KernelCost()
-        cost.duration = result.time + machine.launchOverhead
+        // The library's fitted fixed latency already holds the kernel's start (it was fitted on
+        // measured collective kernels), so no launch overhead is added.
+        cost.duration = result.time
         cost.collective = result
         cost.linkBytes = result.links.reduce(0) { $0 + $1.bytes }
-        // Each byte sent is read from HBM, each byte received written (and reduced with what is there).
+        // Each data byte sent is read from HBM, each byte received written, and a reduction also
+        // reads what is there.
         let reduces = c.kind == .all_reduce || c.kind == .reduce_scatter
-        cost.hbmBytes = cost.linkBytes * (reduces ? 3 : 2)
+        cost.hbmBytes = result.dataBytes * (reduces ? 3 : 2)
         cost.unitsUsed = min(result.channels, machine.units)
         cost.occupancy = 1
         cost.hbmBusy = cost.duration > 0 ? min(1, cost.hbmBytes / (machine.streamBandwidth * cost.duration)) : 0

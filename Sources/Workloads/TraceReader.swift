@@ -170,7 +170,7 @@ enum TraceReader {
             return .memcpy(.init(bytes: bytes, kind: kind))
         default:
             if let kind = Op.CollectiveKind(rawValue: name) {
-                let bytes = try positive(k.required("bytes", "bytes per rank"))
+                let bytes = try positive(k.required("bytes", "the collective's size as nccl-tests gives it"))
                 let ranks = try positive(k.required("ranks"))
                 if ranks < 2, let node = k.optional("ranks") { throw node.error("a collective needs at least 2 ranks") }
                 try checkProduct([bytes, ranks], k.node, "bytes x ranks")

@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
             Examples:
               xpusim run --chip h100-sxm --workload workloads/llama2-7b-layer-prefill2048.yaml
               xpusim run --chip ascend-910b2 --workload workloads/gemm-sweep.yaml --top 10 --format json
-              xpusim run --system dgx-h100 --workload workloads/tp8-allreduce.yaml
+              xpusim run --system dgx-h100 --workload workloads/llama2-70b-layer-tp8-prefill2048.yaml
             """)
 
     @Option(help: "A chip id from `xpusim chips list`, or the path of a chip YAML file.")

@@ -1,5 +1,5 @@
 import Chips
-import Fabric
+@testable import Fabric
 import Foundation
 import Systems
 import Workloads
@@ -93,6 +93,68 @@ final class CollectiveModelTests: XCTestCase {
         let r = try m.cost(.init(kind: .all_to_all, bytes: 1 << 24, ranks: spec.totalDevices))
         XCTAssertEqual(r.placement.domains, 1)
         XCTAssertEqual(r.links.map(\.name), ["scale-up"])
+    }
+
+    /// NCCL's worked latency (collectives.md 1.1): 8 GPUs, ring, LL: 6.6 + 14 x 0.6 = 15.0 us, plus
+    /// the library's fixed latency; a 1 KiB message is all latency.
+    func testEightRankRingLLLatencyIsNCCLsWorkedFigure() throws {
+        var spec = try system("dgx-h100")
+        spec.scaleUp.inSwitchReduction = false
+        let m = CollectiveModel(system: spec, library: try XCTUnwrap(spec.chip.library.collectives))
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1024, ranks: 8))
+        XCTAssertEqual(r.algorithm, .ring)
+        XCTAssertEqual(r.protocol, .ll)
+        XCTAssertEqual(r.latency, 15.0e-6 + m.library.fixedLatency, accuracy: 1e-9)
+    }
+
+    /// Four nodes: a double binary tree sends about 2S per node over the network (NCCL's x0.5), shared
+    /// by the node's ranks; two nodes send S.
+    func testTreeNetworkBytesFollowTheDoubleBinaryTree() throws {
+        let s = 1 << 30
+        for (nodes, perNode) in [(2, 1.0), (4, 2.0)] {
+            let m = try model("dgx-h100", nodes: nodes)
+            let plan = try XCTUnwrap(m.plans(.init(kind: .all_reduce, bytes: s, ranks: 8 * nodes), try Placement(ranks: 8 * nodes, on: m.system))
+                .first { $0.algorithm == .tree })
+            XCTAssertEqual(plan.netBytes, perNode * Double(s) / 8, accuracy: 1, "\(nodes) nodes")
+        }
+    }
+
+    /// HCCL across servers with one rank per server: the whole collective is the network phase,
+    /// which must still take its time; and in a sequential plan each link class keeps its own busy time.
+    func testHCCLAcrossServersWithOneRankEach() throws {
+        let m = try model("atlas-800t-a2", nodes: 16)
+        let s = 1 << 30
+        let r = try m.cost(.init(kind: .all_reduce, bytes: s, ranks: 16, ranksPerNode: 1))
+        XCTAssertEqual(r.links.map(\.name), ["scale-out"])
+        XCTAssertGreaterThan(r.time, 2 * 15.0 / 16 * Double(s) / r.links[0].lineRate)
+        let two = try model("atlas-800t-a2", nodes: 2).cost(.init(kind: .all_reduce, bytes: s, ranks: 16))
+        XCTAssertEqual(two.links.map(\.name), ["scale-up", "scale-out"])
+        for link in two.links { XCTAssertLessThanOrEqual(link.bytes / link.busy, link.lineRate * 1.0001, link.name) }
+        XCTAssertNotEqual(two.links[0].busy, two.links[1].busy)
+    }
+
+    /// In a full mesh a message to one peer has one link, not all seven.
+    func testFullMeshSendRecvUsesOneLink() throws {
+        let m = try model("atlas-800t-a2")
+        let s = 1 << 28
+        let r = try m.cost(.init(kind: .send_recv, bytes: s, ranks: 2))
+        let oneLink = Double(m.system.scaleUp.linksPerChip) * m.system.scaleUp.bandwidthPerLink.value / 7
+        XCTAssertGreaterThan(r.time, Double(s) / oneLink)
+    }
+
+    /// LL across nodes is capped at NCCL's multi-node llMaxBw.
+    func testLLIsCappedLowerAcrossNodes() throws {
+        let m = try model("dgx-h100", nodes: 2)
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 16))
+        if r.protocol == .ll { XCTAssertLessThanOrEqual(r.busBandwidth, 45e9 * 1.0001) }
+        let plan = try XCTUnwrap(m.library.protocolFigures(.ll))
+        XCTAssertEqual(plan.bandwidthCapMultiNode ?? 0, 45e9, accuracy: 1)
+    }
+
+    func testUnevenDomainsAreRefused() throws {
+        XCTAssertThrowsError(try model("dgx-h100", nodes: 2).cost(.init(kind: .all_to_all, bytes: 1 << 20, ranks: 12))) { error in
+            XCTAssertTrue("\(error)".contains("whole scale-up domains"), "\(error)")
+        }
     }
 
     func testTooManyRanksIsAClearError() throws {
