@@ -15,7 +15,7 @@ struct CompareCommand: ParsableCommand {
             Per chip: time, throughput (FLOP/s, tokens/s where the workload states its tokens), average and peak
             power, energy, TFLOPS/W and tokens/J, peak temperature and throttled time, each relative to the baseline.
             With --systems the trace is one rank's on each system (as `run --system`): time is the rank's, the
-            FLOP rate is every chip's, power and energy are the whole system's (chips, hosts, NICs, switches, fans).
+            FLOP rate is every device's, power and energy are the whole system's (chips, hosts, NICs, switches, fans).
 
             Examples:
               xpusim compare --chips h100-sxm,h20,ascend-910b2 --workload workloads/llama2-7b-layer-decode-b64.yaml
@@ -67,7 +67,7 @@ struct CompareCommand: ParsableCommand {
             for id in ids {
                 let spec = try SystemCatalog.resolve(id, chips: directory)
                 do {
-                    let result = try Engine(machine: Machine(spec.chip), system: spec).run(runTrace, conditions: conditions)
+                    let result = try Engine(machine: Machine(spec.chip.device), system: spec).run(runTrace, conditions: conditions)
                     rows.append(Row(chip: spec.id, result: result, system: SystemRun(result, system: spec)))
                 } catch let error as SimulationError {
                     rows.append(Row(chip: spec.id, error: error.message))
@@ -96,9 +96,8 @@ struct CompareCommand: ParsableCommand {
         }
         let tokens = runTrace.tokens.map(Double.init)
         func metrics(_ r: RunResult, _ system: SystemRun?) -> [String: Double] {
-            // On a system every chip runs the rank's trace (the simulated chip is a whole package);
-            // power and energy are the whole system's.
-            let devices = Double(system?.system.totalChips ?? 1)
+            // On a system every device runs the rank's trace; power and energy are the whole system's.
+            let devices = Double(system?.system.totalDevices ?? 1)
             let power = system?.averagePower ?? r.power.averagePower
             let energy = system?.energy ?? r.power.energy
             var m: [String: Double] = [
@@ -132,7 +131,7 @@ struct CompareCommand: ParsableCommand {
             ])
             return
         }
-        let what = systems != nil ? "systems (one rank's trace on every chip)" : "chips"
+        let what = systems != nil ? "systems (one rank's trace on every device)" : "chips"
         print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) \(what); ratios against \(baseID)\n")
         var headers = [systems != nil ? "system" : "chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
         if tokens != nil { headers += systems != nil ? ["tokens/s"] : ["tokens/s", "tokens/J"] }

@@ -58,7 +58,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let directory = chipsDir ?? ChipCatalog.defaultDirectory()
         let systemSpec = try system.map { try SystemCatalog.resolve($0, overrides: overrides, nodes: nodes, chips: directory) }
-        let spec = try systemSpec?.chip ?? ChipCatalog.resolve(chip ?? "", overrides: overrides, directory: directory)
+        // On a system each rank is one device (a 910C die); alone, a chip run simulates the package.
+        let spec = try systemSpec?.chip.device ?? ChipCatalog.resolve(chip ?? "", overrides: overrides, directory: directory)
         let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
         let result: RunResult
@@ -106,9 +107,15 @@ struct RunCommand: ParsableCommand {
         if spec.devicesPerPackage > 1 {
             print(
                 "\(spec.name) is \(spec.devicesPerPackage) devices to its software (one per die): this run simulates the whole package, "
-                    + "its \(spec.dies) dies sharing each kernel's tiles\(systemSpec == nil ? "" : "; a rank's collectives are per device")")
+                    + "its \(spec.dies) dies sharing each kernel's tiles (with --system each rank is one device)")
         }
-        let on = systemSpec.map { "one rank of \($0.name) (\($0.nodes) node\($0.nodes == 1 ? "" : "s"), \($0.totalDevices) devices of \(spec.name))" } ?? spec.name
+        let on =
+            systemSpec.map { sys in
+                let devices =
+                    sys.devicesPerPackage > 1
+                    ? "\(sys.totalDevices) devices, each one of a \(sys.chip.name)'s \(sys.devicesPerPackage) dies" : "\(sys.totalDevices) devices of \(spec.name)"
+                return "one rank of \(sys.name) (\(sys.nodes) node\(sys.nodes == 1 ? "" : "s"), \(devices))"
+            } ?? spec.name
         print(
             "\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(on), \(Int(result.power.powerLimit)) W limit, "
                 + "\(result.power.cooling) cooling at \(formatNumber(result.power.ambient)) C\n"

@@ -18,8 +18,9 @@ struct SystemRun {
         collectives = result.kernels.compactMap { k in k.cost.collective.map { (k.id, $0, k.duration) } }
     }
 
-    /// The simulated chip is a package; each of its devices runs a rank.
-    var chipsPower: Double { result.power.averagePower * Double(system.totalChips) }
+    /// Each device runs a rank (the simulated machine is one device: a whole package, or one die
+    /// of a package that software sees as several).
+    var chipsPower: Double { result.power.averagePower * Double(system.totalDevices) }
     var extrasPower: Double {
         Double(system.nodes) * system.power.nodeExtras.value + Double(system.domains) * system.power.domain.value
     }
@@ -77,7 +78,7 @@ struct SystemRun {
         object["system"] = system.id
         object["nodes"] = system.nodes
         object["devices"] = system.totalDevices
-        object["chip_avg_power_w"] = result.power.averagePower
+        object["device_avg_power_w"] = result.power.averagePower
         object["avg_power_w"] = averagePower
         object["energy_j"] = energy
         object["power_parts_w"] = ["chips": chipsPower, "node_and_domain": extrasPower]

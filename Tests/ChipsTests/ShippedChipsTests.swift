@@ -48,6 +48,27 @@ final class ShippedChipsTests: XCTestCase {
         XCTAssertEqual(h20.peakMatrixFLOPS(.bf16)! / 1e12, 148, accuracy: 4.4)
     }
 
+    /// A 910C is two devices to its software: one device is one die with half the package's HBM,
+    /// links and power, and the same per-unit figures; a one-device package is its own device.
+    func testOneDeviceOfAMultiDevicePackage() throws {
+        let package = try ChipCatalog.resolve("ascend-910c", directory: chipsDirectory)
+        let die = package.device
+        XCTAssertEqual(die.devicesPerPackage, 1)
+        XCTAssertEqual(die.dies, 1)
+        XCTAssertEqual(die.totalUnits * 2, package.totalUnits)
+        XCTAssertEqual(die.memory.hbmBandwidth.value * 2, package.memory.hbmBandwidth.value, accuracy: 1)
+        XCTAssertEqual(die.memory.hbmCapacity.value * 2, package.memory.hbmCapacity.value, accuracy: 1)
+        XCTAssertEqual(die.power.tdp.value * 2, package.power.tdp.value, accuracy: 1e-9)
+        XCTAssertEqual(die.interconnect.scaleUpLinks * 2, package.interconnect.scaleUpLinks)
+        XCTAssertNil(die.interconnect.dieToDieBandwidth)
+        XCTAssertEqual(die.compute.macsPerCycle, package.compute.macsPerCycle)
+        XCTAssertEqual((die.peakMatrixFLOPS(.bf16) ?? 0) * 2, package.peakMatrixFLOPS(.bf16) ?? 0, accuracy: 1e6)
+        // Same heat per unit of power: at half the power a die reaches the package's temperature rise.
+        XCTAssertEqual(die.thermal.junctionResistance.value, package.thermal.junctionResistance.value * 2, accuracy: 1e-12)
+        let b200 = try ChipCatalog.resolve("b200", directory: chipsDirectory)
+        XCTAssertEqual(b200.device.totalUnits, b200.totalUnits, "a B200's two dies are one device")
+    }
+
     func testVariantsOverrideTheBase() throws {
         let b3 = try ChipCatalog.resolve("ascend-910b3", directory: chipsDirectory)
         XCTAssertEqual(b3.compute.unitsPerDie, 20)
