@@ -59,6 +59,22 @@ public struct KernelLibrary: Sendable {
         /// drain beyond what the tile model costs); on top of the launch overhead. Zero when the
         /// file gives none.
         public var setupTime: Double = 0
+        /// GEMM kernels of their own the library also ships (DeepGEMM beside cuBLAS), named by a
+        /// kernel's `impl:`; the figures above are the default kernels'.
+        public var kernels: [GemmKernel] = []
+
+        public func kernel(_ id: String) -> GemmKernel? { kernels.first { $0.id == id } }
+    }
+
+    /// A GEMM kernel family with its own schedule: the tiles and schedulers of the library, its
+    /// own set-up time, and whether a unit's next tile runs its main loop while the last tile's
+    /// epilogue writes C (CUTLASS's ping-pong kernels) or after it (cooperative warp groups that
+    /// wait for their TMA store).
+    public struct GemmKernel: Sendable {
+        public var id: String
+        public var name: String
+        public var setupTime: Double
+        public var epilogueOverlap: Bool
     }
 
     public enum GemmScheduler: String, Sendable, CaseIterable {
@@ -184,6 +200,20 @@ extension KernelLibrary {
         let raster = try figures.integer(try g.required("raster_group"), plausible: 1...64)
         let setup = try g.optional("setup_time").map { try figures.value($0).quantity(.time).value } ?? 0
         guard (0...100e-6).contains(setup) else { throw root.error("gemm.setup_time: expected 0 to 100 us, found \(setup) s") }
+        var gemmKernels: [GemmKernel] = []
+        for (kid, node) in try g.optional("kernels")?.mapping() ?? [] {
+            guard GemmScheduler(rawValue: kid) == nil else {
+                throw node.error("a GEMM kernel may not be named like a scheduler (\(kid))")
+            }
+            var k = try MappingReader(node)
+            let kname = try k.required("name").string()
+            let kSetupNode = try k.required("setup_time")
+            let kSetup = try figures.value(kSetupNode).quantity(.time).value
+            guard (0...100e-6).contains(kSetup) else { throw kSetupNode.error("setup_time: expected 0 to 100 us, found \(kSetup) s") }
+            let overlap = try figures.value(try k.required("epilogue_overlap", "yes or no")).bool()
+            try k.finish()
+            gemmKernels.append(GemmKernel(id: kid, name: kname, setupTime: kSetup, epilogueOverlap: overlap))
+        }
         try g.finish()
         guard kSlice >= 16 && kSlice <= 4096 else { throw root.error("gemm.k_slice: expected 16 B to 4 KiB, found \(kSlice) B") }
 
@@ -240,7 +270,7 @@ extension KernelLibrary {
             id: id, name: name, file: root.file,
             gemm: Gemm(
                 tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster,
-                setupTime: setup),
+                setupTime: setup, kernels: gemmKernels),
             attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk), collectives: collectives)
     }
 

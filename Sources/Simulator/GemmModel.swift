@@ -41,17 +41,24 @@ enum GemmModel {
         // (Searching stream-K as an alternative raised the calibration objective on the Vidur,
         // DeepGEMM and Azure rows: their libraries ran data-parallel kernels for those shapes.)
         var schedulers = Array(library.schedulers.prefix(1))
+        // A kernel family of its own (DeepGEMM) names its set-up time and epilogue behaviour.
+        var family: KernelLibrary.GemmKernel?
         if let impl = shape.impl {
-            guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), library.schedulers.contains(chosen) else {
-                throw SimulationError(
-                    kernel: kernel,
-                    message:
-                        "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: "
-                            + "\(library.schedulers.map(\.rawValue).joined(separator: ", "))"
-                )
+            if let named = library.kernel(impl) {
+                family = named
+            } else {
+                guard let chosen = KernelLibrary.GemmScheduler(rawValue: impl), library.schedulers.contains(chosen) else {
+                    throw SimulationError(
+                        kernel: kernel,
+                        message:
+                            "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: "
+                                + "\((library.schedulers.map(\.rawValue) + library.kernels.map(\.id)).joined(separator: ", "))"
+                    )
+                }
+                schedulers = [chosen]
             }
-            schedulers = [chosen]
         }
+        let overlapEpilogue = family?.epilogueOverlap ?? true
         // Libraries compute C^T = B^T A^T when that maps the small dimension onto the matrix
         // instruction's narrow side (N can be as small as 8 where M cannot): both orientations are searched.
         // The activation (the operand a producer just wrote) is A as given, B once swapped.
@@ -74,7 +81,7 @@ enum GemmModel {
                             let candidate = evaluate(
                                 shape, bm: bm, bn: bn, bk: bk, stages: stages, split: split, scheduler: scheduler, b: b, outBytes: outBytes,
                                 macsPerCycle: macsPerCycle, eta: eta, machine: machine,
-                                aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA)
+                                aInL2: inputsInL2 && activationIsA, bInL2: inputsInL2 && !activationIsA, overlapEpilogue: overlapEpilogue)
                             if candidate.time < best.time { best = candidate }
                             // More splitting only helps while there are idle units to fill.
                             if candidate.tiles >= machine.units { break }
@@ -87,9 +94,9 @@ enum GemmModel {
             throw SimulationError(kernel: kernel, message: "no GEMM tile fits \(machine.spec.id)'s buffers for \(dtype.rawValue)")
         }
         var cost = best.cost
-        cost.decomposition = best.decomposition
+        cost.decomposition = (family.map { "\($0.id): " } ?? "") + best.decomposition
         cost.flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(shape.batch)
-        let fixed = machine.launchOverhead + machine.library.gemm.setupTime
+        let fixed = machine.launchOverhead + (family?.setupTime ?? machine.library.gemm.setupTime)
         cost.duration += fixed
         cost.matrixBusy = onMatrix ? cost.matrixBusy * (cost.duration - fixed) / cost.duration : 0
         if !onMatrix {
@@ -133,7 +140,7 @@ enum GemmModel {
 
     static func evaluate(
         _ s: Shape, bm: Int, bn: Int, bk: Int, stages: Int, split: Int, scheduler: KernelLibrary.GemmScheduler, b: Double, outBytes: Double,
-        macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool
+        macsPerCycle: Double, eta: Double, machine: Machine, aInL2: Bool, bInL2: Bool, overlapEpilogue: Bool = true
     ) -> Candidate {
         let units = machine.units
         // A grouped GEMM pads each group to whole row tiles (DeepGEMM's contiguous layout aligns
@@ -260,7 +267,7 @@ enum GemmModel {
             // the previous tile's epilogue writes C: every epilogue but the last hides behind the
             // next wave's k-steps.
             let waves = fullWaves + (remainder > 0 ? 1 : 0)
-            if machine.accumulatorTiles >= 2 && waves > 1 {
+            if overlapEpilogue && machine.accumulatorTiles >= 2 && waves > 1 {
                 let t = fullWave!
                 let hidden = min(t.epilogue, t.total - t.fixed) * Double(waves - 1)
                 time -= hidden

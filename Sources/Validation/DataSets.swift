@@ -209,13 +209,13 @@ enum DeepGEMMSet {
                 let label: String
                 if f[cGroups].isEmpty {
                     m = Int(try CSV.number(f[cM], file: file, row: line))
-                    op = .gemm(.init(m: m, n: n, k: k))
+                    op = .gemm(.init(m: m, n: n, k: k, impl: "deepgemm"))
                     label = "dense \(m)x\(n)x\(k) \(version)"
                 } else {
                     let groups = Int(try CSV.number(f[cGroups], file: file, row: line))
                     let perGroup = Int(try CSV.number(f[cMPer], file: file, row: line))
                     m = groups * perGroup
-                    op = .groupedGemm(.init(mPerGroup: Array(repeating: perGroup, count: groups), n: n, k: k))
+                    op = .groupedGemm(.init(mPerGroup: Array(repeating: perGroup, count: groups), n: n, k: k, impl: "deepgemm"))
                     label = "\(f[cTable].contains("masked") ? "masked" : "contiguous") \(groups)x\(perGroup)x\(n)x\(k) \(version)"
                 }
                 let flops = 2 * Double(m) * Double(n) * Double(k)

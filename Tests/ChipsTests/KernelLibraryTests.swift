@@ -16,6 +16,7 @@ final class KernelLibraryTests: XCTestCase {
         XCTAssertEqual(hopper.attentionKernel("fa2")?.tiles(for: 128).map(\.blockN), [64])
         XCTAssertEqual(hopper.gemm.schedulers, [.dataParallel, .streamK])
         XCTAssertEqual(hopper.collectives?.family, .nccl)
+        XCTAssertEqual(hopper.gemm.kernel("deepgemm")?.epilogueOverlap, false)
         XCTAssertEqual(libraries["cann-ascend"]?.collectives?.family, .hccl)
         XCTAssertTrue(libraries.values.allSatisfy { $0.collectives != nil || $0.id == "cuda-sm80" })
         for document in try ChipCatalog.load(directory: chipsDirectory).documents {
@@ -50,6 +51,9 @@ final class KernelLibraryTests: XCTestCase {
             ("[data_parallel, stream_k]", "[data_parallel, split_k]", "unknown GEMM scheduler \"split_k\""),
             ("default: fa2", "default: fa9", "\"fa9\" is not among the kernels: fa2, fa3"),
             ("[[64, 128, 128], [128, 128, 64], [256, 64, 64]]", "[[64, 128], [128, 128, 64]]", "expected [head_dim_max, block_m, block_n]"),
+            // GEMM kernels of their own.
+            ("      epilogue_overlap: {value: no, source: deepgemm-store}", "      epilogue_overlap: {value: maybe, source: deepgemm-store}", "expected true or false"),
+            ("    deepgemm:\n      name:", "    stream_k:\n      name:", "may not be named like a scheduler"),
             // The collectives section.
             ("  family: nccl", "  family: mpi", "expected one of: nccl, hccl"),
             ("    ring:\n      protocols: [ll, ll128, simple]", "    rings:\n      protocols: [ll, ll128, simple]", "unknown algorithm \"rings\""),

@@ -333,6 +333,24 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// DeepGEMM's kernels wait for their tile's TMA store before the next tile's main loop, so a
+    /// many-wave GEMM with a short K pays every epilogue; cuBLAS's ping-pong kernels hide them.
+    func testDeepGEMMPaysItsEpilogues() throws {
+        let engine = Engine(machine: try machine("h800-sxm"))
+        let shape = Op.Gemm(m: 4096, n: 32768, k: 512)
+        var deep = shape
+        deep.impl = "deepgemm"
+        let cublas = try engine.cost(of: Kernel(id: "c", op: .gemm(shape), dtype: .fp8))
+        let deepgemm = try engine.cost(of: Kernel(id: "d", op: .gemm(deep), dtype: .fp8))
+        XCTAssertTrue(deepgemm.decomposition.hasPrefix("deepgemm: "), deepgemm.decomposition)
+        XCTAssertGreaterThan(deepgemm.duration, 1.3 * cublas.duration, "\(deepgemm.decomposition) vs \(cublas.decomposition)")
+        // With a long K the epilogues are a small share.
+        let long = Op.Gemm(m: 4096, n: 7168, k: 16384, impl: "deepgemm")
+        let longCublas = try engine.cost(of: Kernel(id: "lc", op: .gemm(Op.Gemm(m: 4096, n: 7168, k: 16384)), dtype: .fp8))
+        let longDeep = try engine.cost(of: Kernel(id: "ld", op: .gemm(long), dtype: .fp8))
+        XCTAssertLessThan(longDeep.duration, 1.1 * longCublas.duration)
+    }
+
     /// On a system, a collective costs its fabric time, and beside a GEMM on another stream it holds
     /// its channels' units, so the GEMM runs slower than alone.
     func testCollectiveOnASystemOverlapsComputeAndHoldsUnits() throws {
