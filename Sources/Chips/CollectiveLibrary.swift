@@ -136,7 +136,9 @@ extension CollectiveLibrary {
             let kinds = try a.required("protocols").sequence().map { item -> ProtocolKind in
                 let word = try item.string()
                 guard let kind = ProtocolKind(rawValue: word), protocols.contains(where: { $0.kind == kind }) else {
-                    throw item.error("protocol \"\(word)\" is not among the section's protocols: \(protocols.map(\.kind.rawValue).joined(separator: ", "))")
+                    throw item.error(
+                        "protocol \"\(word)\" is not among the section's protocols: \(protocols.map(\.kind.rawValue).joined(separator: ", "))"
+                    )
                 }
                 return kind
             }
@@ -145,7 +147,9 @@ extension CollectiveLibrary {
                 let list = try a.required(field, "one latency per protocol")
                 let items = try figures.value(list).sequence()
                 guard items.count == kinds.count else {
-                    throw list.error("expected \(kinds.count) latencies (one per protocol: \(kinds.map(\.rawValue).joined(separator: ", "))), found \(items.count)")
+                    throw list.error(
+                        "expected \(kinds.count) latencies (one per protocol: \(kinds.map(\.rawValue).joined(separator: ", "))), found \(items.count)"
+                    )
                 }
                 return try items.map { item in
                     let t = try item.quantity(.time).value
@@ -157,7 +161,8 @@ extension CollectiveLibrary {
             let up = try latencies("hop_latency_scale_up")
             let out = try latencies("hop_latency_scale_out")
             try a.finish()
-            algorithms.append(AlgorithmFigures(algorithm: algorithm, protocols: kinds, baseLatency: base, hopLatencyScaleUp: up, hopLatencyScaleOut: out))
+            algorithms.append(
+                AlgorithmFigures(algorithm: algorithm, protocols: kinds, baseLatency: base, hopLatencyScaleUp: up, hopLatencyScaleOut: out))
         }
         guard !algorithms.isEmpty else { throw node.error("algorithms: expected at least one algorithm") }
         let up = try figures.ratio(try c.required("scale_up_efficiency"))

@@ -100,7 +100,8 @@ public struct CollectiveModel: Sendable {
         }
         guard let best else {
             throw FabricError(
-                "\(library.name) offers no algorithm for \(c.kind.rawValue) across \(c.ranks) ranks of \(system.id) (it has: \(library.algorithms.map(\.algorithm.rawValue).joined(separator: ", ")))")
+                "\(library.name) offers no algorithm for \(c.kind.rawValue) across \(c.ranks) ranks of \(system.id) (it has: \(library.algorithms.map(\.algorithm.rawValue).joined(separator: ", ")))"
+            )
         }
         return best
     }
@@ -315,7 +316,9 @@ public struct CollectiveModel: Sendable {
         }
         if plan.netBytes > 0 {
             uses.append(
-                .init(name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate, loadBytes: plan.netBytes * wire))
+                .init(
+                    name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate,
+                    loadBytes: plan.netBytes * wire))
         }
         return CollectiveResult(
             kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,

@@ -22,7 +22,8 @@ public struct Placement: Sendable, Equatable {
         let packed = min(ranks, system.devicesPerNode)
         let perNode = perNode ?? packed
         guard perNode >= 1, perNode <= packed else {
-            throw FabricError("ranks_per_node \(perNode): expected 1 to \(packed) (\(system.id) has \(system.devicesPerNode) devices per node)")
+            throw FabricError(
+                "ranks_per_node \(perNode): expected 1 to \(packed) (\(system.id) has \(system.devicesPerNode) devices per node)")
         }
         let nodes = (ranks + perNode - 1) / perNode
         guard nodes <= system.nodes else {
@@ -39,7 +40,8 @@ public struct Placement: Sendable, Equatable {
         // Every rank is costed as the representative one: the domains must hold as many each.
         guard ranks % perDomain == 0 else {
             throw FabricError(
-                "\(ranks) ranks do not fill whole scale-up domains of \(perDomain) (\(system.id)): the model costs every rank alike; give a multiple of \(perDomain)")
+                "\(ranks) ranks do not fill whole scale-up domains of \(perDomain) (\(system.id)): the model costs every rank alike; give a multiple of \(perDomain)"
+            )
         }
     }
 }

@@ -11,7 +11,9 @@ enum CollectiveCosting {
         guard let library = machine.library.collectives else {
             throw SimulationError(
                 kernel: kernel,
-                message: "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run \(c.kind.rawValue) with")
+                message:
+                    "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run \(c.kind.rawValue) with"
+            )
         }
         let result: CollectiveResult
         do {

@@ -52,7 +52,7 @@ enum GemmModel {
                         kernel: kernel,
                         message:
                             "unknown GEMM impl \"\(impl)\" for \(machine.spec.id), whose library \(machine.library.id) offers: "
-                                + "\((library.schedulers.map(\.rawValue) + library.kernels.map(\.id)).joined(separator: ", "))"
+                            + "\((library.schedulers.map(\.rawValue) + library.kernels.map(\.id)).joined(separator: ", "))"
                     )
                 }
                 schedulers = [chosen]

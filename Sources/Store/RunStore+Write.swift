@@ -1,7 +1,7 @@
+import Fabric
 import Foundation
 import GRDB
 import SimCore
-import Fabric
 import Simulator
 
 /// What a run was made from, beyond its result.

@@ -73,7 +73,7 @@ public final class RunStore: @unchecked Sendable {
                     path: path,
                     message:
                         "the database has schema version \(version), newer than this xpusim's \(schemaVersion); use a newer xpusim "
-                            + "or another --db"
+                        + "or another --db"
                 )
             }
             if try migrator.hasBeenSuperseded(db) {

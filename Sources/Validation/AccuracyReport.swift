@@ -100,7 +100,7 @@ public enum AccuracyReport {
                 "| \(l.set) | \(l.chip) | \(l.regime) | \(l.calibration.map { String($0.count) } ?? "0") | "
                     + "\(percent(l.calibration?.mape)) | "
                     + "\(l.check.map { String($0.count) } ?? "0") | \(percent(l.check?.mape)) | \(percent(l.check?.median)) | "
-                        + "\(percent(l.check?.worst)) |"
+                    + "\(percent(l.check?.worst)) |"
             )
         }
         return out.joined(separator: "\n")

@@ -58,7 +58,9 @@ public struct CollectiveValidationSet: Sendable {
             "calibration: all-reduce on 2 and 4 GPUs, send/recv within a node and across nodes; check: all-reduce on 8 GPUs (its own rank count, and NVLS)"
     ) { directory in
         var rows: [CollectiveRow] = []
-        for (file, kind) in [("network__h100_dgx__all_reduce.csv", Op.CollectiveKind.all_reduce), ("network__h100_dgx__send_recv.csv", .send_recv)] {
+        for (file, kind) in [
+            ("network__h100_dgx__all_reduce.csv", Op.CollectiveKind.all_reduce), ("network__h100_dgx__send_recv.csv", .send_recv),
+        ] {
             let path = directory + "/vidur/" + file
             let (header, lines) = try CSV.read(path)
             let workers = try CSV.column("num_workers", in: header, file: path)
@@ -66,15 +68,20 @@ public struct CollectiveValidationSet: Sendable {
             let size = try CSV.column("size", in: header, file: path)
             let time = try CSV.column("time_stats.\(kind.rawValue).median", in: header, file: path)
             for line in lines {
-                guard let n = Int(line[workers]), let p = Int(line[perNode]), let bytes = Int(line[size]), let ms = Double(line[time]), n >= 2,
+                guard let n = Int(line[workers]), let p = Int(line[perNode]), let bytes = Int(line[size]), let ms = Double(line[time]),
+                    n >= 2,
                     p >= 1, bytes > 0, ms > 0
-                else { throw ValidationDataError(file: path, message: "line \(line.line): expected ranks, devices per node, bytes and a time") }
+                else {
+                    throw ValidationDataError(file: path, message: "line \(line.line): expected ranks, devices per node, bytes and a time")
+                }
                 let nodes = (n + p - 1) / p
                 let split: Split = kind == .all_reduce && n == 8 ? .check : .calibration
                 rows.append(
                     CollectiveRow(
-                        label: "\(kind.rawValue) \(n) ranks\(nodes > 1 ? " over \(nodes) nodes" : "") \(Quantity.format(Double(bytes), .bytes))",
-                        collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: nodes > 1 ? p : nil), nodes: nodes, measured: ms * 1e-3,
+                        label:
+                            "\(kind.rawValue) \(n) ranks\(nodes > 1 ? " over \(nodes) nodes" : "") \(Quantity.format(Double(bytes), .bytes))",
+                        collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: nodes > 1 ? p : nil), nodes: nodes,
+                        measured: ms * 1e-3,
                         regime: regime(bytes), split: split))
             }
         }
@@ -104,7 +111,8 @@ public struct CollectiveValidationSet: Sendable {
             let bytes = Int(pow(2, (log2(value * scale)).rounded()))
             let seconds = Double(bytes) * CollectiveModel.busFactor(.all_reduce, ranks: 8) / (bus * 1e9)
             return CollectiveRow(
-                label: "all_reduce 8 ranks \(Quantity.format(Double(bytes), .bytes))", collective: .init(kind: .all_reduce, bytes: bytes, ranks: 8),
+                label: "all_reduce 8 ranks \(Quantity.format(Double(bytes), .bytes))",
+                collective: .init(kind: .all_reduce, bytes: bytes, ranks: 8),
                 nodes: 1, measured: seconds, regime: regime(bytes), split: bytes < floorSize ? .calibration : .check)
         }
     }
@@ -248,7 +256,8 @@ public enum CollectiveValidator {
         var lines = regimes.map { regime in
             let inRegime = predictions.filter { regime == "all sizes" || $0.row.regime == regime }
             return AccuracyLine(
-                set: set.id, chip: set.system, regime: regime, calibration: ErrorStats(inRegime.filter { $0.row.split == .calibration }.map(\.error)),
+                set: set.id, chip: set.system, regime: regime,
+                calibration: ErrorStats(inRegime.filter { $0.row.split == .calibration }.map(\.error)),
                 check: ErrorStats(inRegime.filter { $0.row.split == .check }.map(\.error)), twins: 0)
         }
         let plateau = predictions.filter { $0.row.collective.bytes >= 64 << 20 && $0.row.measuredBandwidth == nil }
@@ -306,8 +315,10 @@ public enum CollectiveCalibrator {
 
     public static let figures: [Figure] = [
         Figure(path: "collectives.scale_up_efficiency", range: 0.3...1, set: { $0.scaleUpEfficiency = $1 }, get: { $0.scaleUpEfficiency }),
-        Figure(path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.scaleOutEfficiency = $1 }, get: { $0.scaleOutEfficiency }),
-        Figure(path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.inSwitchEfficiency = $1 }, get: { $0.inSwitchEfficiency }),
+        Figure(
+            path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.scaleOutEfficiency = $1 }, get: { $0.scaleOutEfficiency }),
+        Figure(
+            path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.inSwitchEfficiency = $1 }, get: { $0.inSwitchEfficiency }),
         Figure(path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.fixedLatency = $1 }, get: { $0.fixedLatency }),
     ]
 

@@ -19,7 +19,7 @@ enum VidurSet {
         provenance: "microsoft/vidur @ 7d47513 data/profiling/compute/h100/<model>/mlp.csv (MIT); times in ms (median)",
         splitRule:
             "by model family: calibration = \(calibrationModels.joined(separator: ", ")) (Llama); check = "
-                + "\(checkModels.joined(separator: ", ")) (InternLM, Qwen, Phi)",
+            + "\(checkModels.joined(separator: ", ")) (InternLM, Qwen, Phi)",
         read: { directory in
             var rows: [ValidationRow] = []
             for (models, split) in [(calibrationModels, Split.calibration), (checkModels, Split.check)] {
@@ -127,7 +127,7 @@ enum LLMCompassSet {
         id: "llmcompass-a100", title: "LLMCompass A100 matmul, softmax, layernorm, gelu", chip: "a100-sxm",
         provenance:
             "PrincetonUniversity/LLMCompass @ 2e015fd ae/figure5/*/real_hardware/*_A100.csv (BSD-3); matmul latency in ms, the "
-                + "others in G elements/s",
+            + "others in G elements/s",
         splitRule: "within each file, even rows (0, 2, ...) calibrate and odd rows check",
         // Fitted by `xpusim calibrate --chip a100-sxm --data llmcompass-a100 --fit harness,harness.compiled,...`
         // on the calibration rows: LLMCompass times each call with time.time() around the op and a
@@ -239,7 +239,7 @@ enum AzureSet {
         provenance: "Azure/AI-benchmarking-guide @ 8fd0c6e Azure_Results/ND_H100_v5_results.md (MIT); GEMM TFLOPS, bandwidth TB/s",
         splitRule:
             "GEMM rows: even rows calibrate, odd rows check; bandwidth: Copy and Add calibrate (Mul and Triad are the same kernels "
-                + "to the model, so they count as calibration), Dot checks",
+            + "to the model, so they count as calibration), Dot checks",
         read: { directory in
             let base = directory + "/azure_ai_benchmarking_guide/"
             var rows: [ValidationRow] = []
@@ -321,11 +321,11 @@ enum FlagPerfSet {
         id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",
         provenance:
             "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-*/ascend/README.md (Apache-2.0); 8-card average TFLOPS; shape "
-                + "not stated, \(size)^3 assumed",
+            + "not stated, \(size)^3 assumed",
         splitRule: "every row calibrates: each set a figure of the 910B file",
         noCheck:
             "every row set a figure: the four rows fit efficiency.matrix and the MAC energies, the FP32 row chose the fp32 MAC rate, "
-                + "and the four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
+            + "and the four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
         singleRowFigures:
             "huawei-ascend-910b.yaml: efficiency.matrix and the MAC energies' common scale rest on these four rows of one benchmark (one GEMM shape, and that shape assumed); compute.matrix.macs_per_cycle.fp32 on the FP32 row alone; power.limit_max on the four rows' average power",
         read: { directory in
@@ -352,7 +352,7 @@ enum FlashAttentionSet {
         title: "FlashAttention-2 forward + backward, A100 SXM4",
         provenance:
             "Dao-AILab/flash-attention README figure flash2_a100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), "
-                + "Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+            + "Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
         fitted: true)
     static let h200 = make(
         id: "flashattention-h200", chip: "h200-sxm", file: "flashattention-h200.csv",

@@ -110,7 +110,9 @@ struct Benchmark {
         // (one KV head of 192, MLA's query-key width; the 576-wide absorbed form exceeds the
         // library's tiles), 8 of 256 experts per token, 2048-wide experts, one expert (replica) per
         // die, so each die's expert sees tokens x 8 rows on average.
-        let tokens = 96, hidden = 7168, layers = 61
+        let tokens = 96
+        let hidden = 7168
+        let layers = 61
         var kernels: [Kernel] = []
         for layer in 0..<layers {
             func add(_ id: String, _ op: Op, _ dtype: DataType = .bf16) {
@@ -118,7 +120,9 @@ struct Benchmark {
             }
             add("norm", .rowwise(.init(kind: .norm, rows: tokens, columns: hidden)))
             add("q_kv_down", .gemm(.init(m: tokens, n: 1536 + 576, k: hidden)))
-            add("attention", .attention(.init(phase: .decode, batch: tokens, heads: 128, kvHeads: 1, qLen: 1, kvLen: 4096, headDim: 192, causal: false)))
+            add(
+                "attention",
+                .attention(.init(phase: .decode, batch: tokens, heads: 128, kvHeads: 1, qLen: 1, kvLen: 4096, headDim: 192, causal: false)))
             add("o_proj", .gemm(.init(m: tokens, n: hidden, k: 128 * 128)))
             add("dispatch", .collective(.init(kind: .all_to_all, bytes: tokens * hidden * 8, ranks: ranks)))
             add("experts", .groupedGemm(.init(mPerGroup: [tokens * 8], n: 2 * 2048, k: hidden)), .int8)

@@ -26,20 +26,26 @@ extension ValidateCommand {
             }
             printJSON([
                 "data": set.id, "system": set.system, "split": set.splitRule, "rows": predictions.count,
-                "summary": lines.map { ["regime": $0.regime, "calibration": stats($0.calibration), "check": stats($0.check)] as [String: Any] },
+                "summary": lines.map {
+                    ["regime": $0.regime, "calibration": stats($0.calibration), "check": stats($0.check)] as [String: Any]
+                },
             ])
             return
         }
         print("\(set.title) on \(set.system)\nsource: \(set.provenance)\nsplit: \(set.splitRule)")
         let twins = rowsIn.filter(\.twin).count
-        if twins > 0 { print("twins: \(twins) check rows are the same collectives as calibration rows of a collective set and count as calibration") }
+        if twins > 0 {
+            print("twins: \(twins) check rows are the same collectives as calibration rows of a collective set and count as calibration")
+        }
         print("")
         if rows != .none {
             var table = TextTable(["row", "split", "algorithm", "measured", "predicted", "error", "busbw"], numeric: [3, 4, 5, 6])
             for p in predictions where rows == .all || p.row.split == .check {
                 // A row measured as a bandwidth (DeepEP's normal kernels) is shown as one.
                 let shown: (String, String) =
-                    p.row.measuredBandwidth.map { (Quantity.format($0, .bandwidth), Quantity.format(p.predictedBandwidth ?? 0, .bandwidth)) }
+                    p.row.measuredBandwidth.map {
+                        (Quantity.format($0, .bandwidth), Quantity.format(p.predictedBandwidth ?? 0, .bandwidth))
+                    }
                     ?? (Quantity.format(p.row.measured, .time), Quantity.format(p.predicted, .time))
                 table.add([
                     p.row.label, p.row.split.rawValue, "\(p.result.algorithm.rawValue)/\(p.result.protocol.rawValue)", shown.0, shown.1,
@@ -48,10 +54,12 @@ extension ValidateCommand {
             }
             print(table.rendered + "\n")
         }
-        var table = TextTable(["regime", "cal rows", "cal MAPE", "check rows", "check MAPE", "median", "worst"], numeric: [1, 2, 3, 4, 5, 6])
+        var table = TextTable(
+            ["regime", "cal rows", "cal MAPE", "check rows", "check MAPE", "median", "worst"], numeric: [1, 2, 3, 4, 5, 6])
         for l in lines {
             table.add([
-                l.regime, String(l.calibration?.count ?? 0), percent(l.calibration?.mape), String(l.check?.count ?? 0), percent(l.check?.mape),
+                l.regime, String(l.calibration?.count ?? 0), percent(l.calibration?.mape), String(l.check?.count ?? 0),
+                percent(l.check?.mape),
                 percent(l.check?.median), percent(l.check?.worst),
             ])
         }
@@ -63,7 +71,9 @@ extension CalibrateCommand {
     /// `calibrate --data <collective sets>`: fits the collective library of the sets' systems' chip.
     func fitCollectives(_ sets: [CollectiveValidationSet]) throws {
         if diagnose {
-            throw OptionError(option: "--diagnose", message: "diagnoses fits on chip timing sets, not collective sets (\(sets.map(\.id).joined(separator: ", ")))")
+            throw OptionError(
+                option: "--diagnose",
+                message: "diagnoses fits on chip timing sets, not collective sets (\(sets.map(\.id).joined(separator: ", ")))")
         }
         let chips = chipsDir ?? ChipCatalog.defaultDirectory()
         let directory = dataDir ?? ValidationSet.defaultDirectory()
@@ -74,7 +84,8 @@ extension CalibrateCommand {
             let system = { (nodes: Int) in try SystemCatalog.resolve(set.system, nodes: nodes, chips: chips) }
             let base = try system(1)
             if let chip, chip != base.chip.id {
-                throw OptionError(option: "--chip", message: "\(set.id) was measured on \(set.system), whose chip is \(base.chip.id), not \(chip)")
+                throw OptionError(
+                    option: "--chip", message: "\(set.id) was measured on \(set.system), whose chip is \(base.chip.id), not \(chip)")
             }
             guard let collectives = base.chip.library.collectives else {
                 throw ValidationError("\(base.chip.library.id) (\(base.chip.library.file)) has no collectives section to fit")
@@ -90,12 +101,15 @@ extension CalibrateCommand {
         let fit = try CollectiveCalibrator.fit(sources, library: library!)
         var check: [Double] = []
         for source in sources {
-            check += try CollectiveValidator.predict(source.rows, system: source.system, library: fit.library).filter { $0.row.split == .check }.map(\.error)
+            check += try CollectiveValidator.predict(source.rows, system: source.system, library: fit.library).filter {
+                $0.row.split == .check
+            }.map(\.error)
         }
         print(
             "calibration objective (mean over sources of the MAPE of collective time on calibration rows): "
                 + "\(String(format: "%.2f%%", fit.before * 100)) -> \(String(format: "%.2f%%", fit.after * 100))"
-                + (ErrorStats(check).map { "; check rows after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "") + "\n")
+                + (ErrorStats(check).map { "; check rows after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "")
+                + "\n")
         let hash = CollectiveValidator.dataHash(sources.flatMap { $0.rows.filter { $0.split == .calibration } })
         print("fitted values (for \(libraryFile); write them as kind: fitted, data: \(hash)):")
         for value in fit.values {

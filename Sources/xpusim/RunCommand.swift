@@ -88,7 +88,8 @@ struct RunCommand: ParsableCommand {
             let systemContext = systemSpec.map { sys -> SystemContext in
                 let run = SystemRun(result, system: sys)
                 return SystemContext(
-                    id: sys.id, json: sys.document.canonicalJSON, nodes: sys.nodes, devices: sys.totalDevices, averagePower: run.averagePower,
+                    id: sys.id, json: sys.document.canonicalJSON, nodes: sys.nodes, devices: sys.totalDevices,
+                    averagePower: run.averagePower,
                     energy: run.energy)
             }
             let context = RunContext(
@@ -113,7 +114,8 @@ struct RunCommand: ParsableCommand {
             systemSpec.map { sys in
                 let devices =
                     sys.devicesPerPackage > 1
-                    ? "\(sys.totalDevices) devices, each one of a \(sys.chip.name)'s \(sys.devicesPerPackage) dies" : "\(sys.totalDevices) devices of \(spec.name)"
+                    ? "\(sys.totalDevices) devices, each one of a \(sys.chip.name)'s \(sys.devicesPerPackage) dies"
+                    : "\(sys.totalDevices) devices of \(spec.name)"
                 return "one rank of \(sys.name) (\(sys.nodes) node\(sys.nodes == 1 ? "" : "s"), \(devices))"
             } ?? spec.name
         print(

@@ -96,7 +96,10 @@ struct SystemRun {
             object["kernels"] = kernels
         }
         object["links"] = links.map {
-            ["name": $0.name, "bytes": $0.bytes, "busy_s": $0.busy, "achieved_bytes_per_s": $0.busy > 0 ? $0.bytes / $0.busy : 0, "line_rate_bytes_per_s": $0.lineRate]
+            [
+                "name": $0.name, "bytes": $0.bytes, "busy_s": $0.busy, "achieved_bytes_per_s": $0.busy > 0 ? $0.bytes / $0.busy : 0,
+                "line_rate_bytes_per_s": $0.lineRate,
+            ]
                 as [String: Any]
         }
     }
