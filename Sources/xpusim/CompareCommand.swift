@@ -63,28 +63,19 @@ struct CompareCommand: ParsableCommand {
         let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
         let conditions = try operating.conditions()
         var rows: [Row] = []
-        if systems != nil {
-            for id in ids {
-                let spec = try SystemCatalog.resolve(id, chips: directory)
-                do {
-                    let result = try Engine(machine: Machine(spec.chip.device), system: spec).run(runTrace, conditions: conditions)
-                    rows.append(Row(chip: spec.id, result: result, system: SystemRun(result, system: spec)))
-                } catch let error as SimulationError {
-                    rows.append(Row(chip: spec.id, error: error.message))
-                } catch let error as ConditionError {
-                    rows.append(Row(chip: spec.id, error: operating.optionError(error).description))
-                }
-            }
-        }
-        for id in systems == nil ? ids : [] {
-            let spec = try ChipCatalog.resolve(id, directory: directory)
-            // A chip that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
+        for id in ids {
+            // On a system each rank is one device; alone, a chip is the whole package.
+            let system = try systems.map { _ in try SystemCatalog.resolve(id, chips: directory) }
+            let spec = try system?.chip.device ?? ChipCatalog.resolve(id, directory: directory)
+            let name = system?.id ?? spec.id
+            // A chip or system that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
             do {
-                rows.append(Row(chip: spec.id, result: try Engine(machine: Machine(spec)).run(runTrace, conditions: conditions)))
+                let result = try Engine(machine: Machine(spec), system: system).run(runTrace, conditions: conditions)
+                rows.append(Row(chip: name, result: result, system: system.map { SystemRun(result, system: $0) }))
             } catch let error as SimulationError {
-                rows.append(Row(chip: spec.id, error: error.message))
+                rows.append(Row(chip: name, error: error.message))
             } catch let error as ConditionError {
-                rows.append(Row(chip: spec.id, error: operating.optionError(error).description))
+                rows.append(Row(chip: name, error: operating.optionError(error).description))
             }
         }
         let baseID = baseline ?? rows[0].chip
