@@ -103,7 +103,9 @@ public enum ChipValidator {
             if abs(gap) > peakTolerance {
                 fail(
                     peakPath,
-                    "units x MACs x 2 x clock = \(Quantity.format(derived, .flopRate)) at \(Quantity.format(clock, .frequency)) disagrees with the vendor peak \(Quantity.format(vendor, .flopRate)) by \(formatNumber(gap * 100))%; fix the counts or state the clock the vendor quotes in compute.matrix.peak_clock"
+                    "units x MACs x 2 x clock = \(Quantity.format(derived, .flopRate)) at \(Quantity.format(clock, .frequency)) "
+                        + "disagrees with the vendor peak \(Quantity.format(vendor, .flopRate)) by \(formatNumber(gap * 100))%; "
+                        + "fix the counts or state the clock the vendor quotes in compute.matrix.peak_clock"
                 )
             }
         }

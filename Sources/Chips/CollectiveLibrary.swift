@@ -137,7 +137,8 @@ extension CollectiveLibrary {
                 let word = try item.string()
                 guard let kind = ProtocolKind(rawValue: word), protocols.contains(where: { $0.kind == kind }) else {
                     throw item.error(
-                        "protocol \"\(word)\" is not among the section's protocols: \(protocols.map(\.kind.rawValue).joined(separator: ", "))"
+                        "protocol \"\(word)\" is not among the section's protocols: "
+                            + "\(protocols.map(\.kind.rawValue).joined(separator: ", "))"
                     )
                 }
                 return kind
@@ -148,7 +149,8 @@ extension CollectiveLibrary {
                 let items = try figures.value(list).sequence()
                 guard items.count == kinds.count else {
                     throw list.error(
-                        "expected \(kinds.count) latencies (one per protocol: \(kinds.map(\.rawValue).joined(separator: ", "))), found \(items.count)"
+                        "expected \(kinds.count) latencies (one per protocol: "
+                            + "\(kinds.map(\.rawValue).joined(separator: ", "))), found \(items.count)"
                     )
                 }
                 return try items.map { item in

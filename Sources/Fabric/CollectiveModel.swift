@@ -100,7 +100,8 @@ public struct CollectiveModel: Sendable {
         }
         guard let best else {
             throw FabricError(
-                "\(library.name) offers no algorithm for \(c.kind.rawValue) across \(c.ranks) ranks of \(system.id) (it has: \(library.algorithms.map(\.algorithm.rawValue).joined(separator: ", ")))"
+                "\(library.name) offers no algorithm for \(c.kind.rawValue) across \(c.ranks) ranks of \(system.id) (it has: "
+                    + "\(library.algorithms.map(\.algorithm.rawValue).joined(separator: ", ")))"
             )
         }
         return best

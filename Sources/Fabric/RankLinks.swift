@@ -28,7 +28,8 @@ public struct Placement: Sendable, Equatable {
         let nodes = (ranks + perNode - 1) / perNode
         guard nodes <= system.nodes else {
             throw FabricError(
-                "a collective across \(ranks) ranks at \(perNode) per node needs \(nodes) nodes; \(system.id) has \(system.nodes) (of \(system.devicesPerNode) devices each)"
+                "a collective across \(ranks) ranks at \(perNode) per node needs \(nodes) nodes; \(system.id) has "
+                    + "\(system.nodes) (of \(system.devicesPerNode) devices each)"
                     + (system.scaleOut == nil ? " and no scale-out network to add more" : "; give more nodes with --nodes"))
         }
         self.ranks = ranks
@@ -40,7 +41,8 @@ public struct Placement: Sendable, Equatable {
         // Every rank is costed as the representative one: the domains must hold as many each.
         guard ranks % perDomain == 0 else {
             throw FabricError(
-                "\(ranks) ranks do not fill whole scale-up domains of \(perDomain) (\(system.id)): the model costs every rank alike; give a multiple of \(perDomain)"
+                "\(ranks) ranks do not fill whole scale-up domains of \(perDomain) (\(system.id)): the model costs every rank "
+                    + "alike; give a multiple of \(perDomain)"
             )
         }
     }

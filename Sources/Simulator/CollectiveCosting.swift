@@ -12,7 +12,8 @@ enum CollectiveCosting {
             throw SimulationError(
                 kernel: kernel,
                 message:
-                    "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run \(c.kind.rawValue) with"
+                    "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run "
+                        + "\(c.kind.rawValue) with"
             )
         }
         let result: CollectiveResult

@@ -56,11 +56,8 @@ public struct SystemDocument: Sendable {
         let path = String(assignment[..<equals]).trimmingCharacters(in: .whitespaces)
         let text = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
         guard let declaration = SystemParameterCatalog.declaration(for: path), !path.hasPrefix("identity.") else {
-            throw ConfigError(
-                file: "--set", path: path,
-                message:
-                    "unknown system parameter\(didYouMean(path, in: SystemParameterCatalog.orderedPaths.filter { !$0.hasPrefix("identity.") }))"
-            )
+            let settable = SystemParameterCatalog.orderedPaths.filter { !$0.hasPrefix("identity.") }
+            throw ConfigError(file: "--set", path: path, message: "unknown system parameter\(didYouMean(path, in: settable))")
         }
         var node = try ConfigNode.parse(text: text.isEmpty ? "\"\"" : text, file: "--set")
         node.path = path

@@ -96,14 +96,18 @@ public struct SystemSpec: Sendable {
                 throw ConfigError(
                     file: "--nodes",
                     message:
-                        "\(id) has no scale_out section: it cannot grow beyond one scale-up domain of \(scaleUp.domainNodes) node\(scaleUp.domainNodes == 1 ? "" : "s"); describe its scale-out network (scale_out.nics_per_node, ...) to use \(count)"
+                        "\(id) has no scale_out section: it cannot grow beyond one scale-up domain of \(scaleUp.domainNodes) "
+                            + "node\(scaleUp.domainNodes == 1 ? "" : "s"); describe its scale-out network "
+                            + "(scale_out.nics_per_node, ...) to use \(count)"
                 )
             }
             guard count % scaleUp.domainNodes == 0 else {
                 throw ConfigError(
                     file: "--nodes",
                     message:
-                        "\(count) nodes is not a whole number of \(id)'s scale-up domains of \(scaleUp.domainNodes) nodes (try \(count / scaleUp.domainNodes * scaleUp.domainNodes) or \((count / scaleUp.domainNodes + 1) * scaleUp.domainNodes))"
+                        "\(count) nodes is not a whole number of \(id)'s scale-up domains of \(scaleUp.domainNodes) nodes (try "
+                            + "\(count / scaleUp.domainNodes * scaleUp.domainNodes) or "
+                            + "\((count / scaleUp.domainNodes + 1) * scaleUp.domainNodes))"
                 )
             }
         }

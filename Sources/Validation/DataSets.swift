@@ -327,7 +327,9 @@ enum FlagPerfSet {
             "every row set a figure: the four rows fit efficiency.matrix and the MAC energies, the FP32 row chose the fp32 MAC rate, "
             + "and the four rows' average power (364.3-364.7 W) gave the power cap that sets the sustained clock of all of them",
         singleRowFigures:
-            "huawei-ascend-910b.yaml: efficiency.matrix and the MAC energies' common scale rest on these four rows of one benchmark (one GEMM shape, and that shape assumed); compute.matrix.macs_per_cycle.fp32 on the FP32 row alone; power.limit_max on the four rows' average power",
+            "huawei-ascend-910b.yaml: efficiency.matrix and the MAC energies' common scale rest on these four rows of one "
+                + "benchmark (one GEMM shape, and that shape assumed); compute.matrix.macs_per_cycle.fp32 on the FP32 row "
+                + "alone; power.limit_max on the four rows' average power",
         read: { directory in
             try gemmRows(directory).map { row in
                 ValidationRow(
@@ -345,7 +347,9 @@ enum FlashAttentionSet {
         id: "flashattention-h100", chip: "h100-sxm", file: "flashattention-h100.csv",
         title: "FlashAttention-2 and -3, H100 SXM5 (forward; FA2 forward + backward)",
         provenance:
-            "Dao-AILab/flash-attention README figures flash3_fp16_fwd.png @ 7ef24848 and flash2_h100_fwd_bwd_benchmark.png @ 4f285b35 (bar labels, BSD-3), pytorch/benchmark @ ff65cb67 (PR #2391 test plan), Azure/AI-benchmarking-guide @ 8fd0c6e (MIT)",
+            "Dao-AILab/flash-attention README figures flash3_fp16_fwd.png @ 7ef24848 and flash2_h100_fwd_bwd_benchmark.png @ "
+                + "4f285b35 (bar labels, BSD-3), pytorch/benchmark @ ff65cb67 (PR #2391 test plan), Azure/AI-benchmarking-guide "
+                + "@ 8fd0c6e (MIT)",
         fitted: true)
     static let a100 = make(
         id: "flashattention-a100", chip: "a100-sxm", file: "flashattention-a100.csv",

@@ -136,7 +136,8 @@ struct Benchmark {
             "all-to-all:     \(ranks) ranks of \(system.id) in \(String(format: "%.3f", allToAll * 1e3)) ms per collective "
                 + "(median of 50; target < 100 ms)")
         print(
-            "MoE decode:     \(kernels.count) kernels (\(layers) layers, \(ranks)-rank all-to-alls) in \(String(format: "%.1f", step * 1e3)) ms "
+            "MoE decode:     \(kernels.count) kernels (\(layers) layers, \(ranks)-rank all-to-alls) in "
+                + "\(String(format: "%.1f", step * 1e3)) ms "
                 + "(median of 5; target < 1000 ms); checksum \(checksum)")
         return allToAll >= 0.1 || step >= 1
     }
@@ -190,7 +191,9 @@ struct Benchmark {
             let rate = 20_000 / times[2]
             if rate < 100_000 { missed = true }
             print(
-                "trace \(syntax):     20000 kernels read and simulated in \(String(format: "%.1f", times[2] * 1e3)) ms = \(Int(rate)) kernels/s (\(Int(20_000 / cpuTimes[2])) per CPU-second; reading \(String(format: "%.1f", readTimes[2] * 1e3)) ms; median of 5; target >= 100000)"
+                "trace \(syntax):     20000 kernels read and simulated in \(String(format: "%.1f", times[2] * 1e3)) ms = "
+                    + "\(Int(rate)) kernels/s (\(Int(20_000 / cpuTimes[2])) per CPU-second; reading "
+                    + "\(String(format: "%.1f", readTimes[2] * 1e3)) ms; median of 5; target >= 100000)"
             )
         }
 
@@ -215,7 +218,9 @@ struct Benchmark {
             xpusim, ["run", "--chip", "h100-sxm", "--workload", bigPath, "--no-store", "--top", "10", "--chips-dir", chips])
         if big.seconds >= 10 || big.peakMiB >= 1024 || big.status != 0 { missed = true }
         print(
-            "xpusim run 1M:   1000000 JSON kernels (--top 10) in \(String(format: "%.2f", big.seconds)) s (CPU \(String(format: "%.2f", big.cpuSeconds)) s), peak \(Int(big.peakMiB)) MiB (target < 10 s, < 1024 MiB)\(big.status == 0 ? "" : " FAILED with status \(big.status)")"
+            "xpusim run 1M:   1000000 JSON kernels (--top 10) in \(String(format: "%.2f", big.seconds)) s (CPU "
+                + "\(String(format: "%.2f", big.cpuSeconds)) s), peak \(Int(big.peakMiB)) MiB (target < 10 s, < 1024 "
+                + "MiB)\(big.status == 0 ? "" : " FAILED with status \(big.status)")"
         )
         try? FileManager.default.removeItem(atPath: bigPath)
 
@@ -227,7 +232,10 @@ struct Benchmark {
         let help = ChildProcess.median(21, xpusim, ["--help"])
         if list.seconds >= 0.02 || one.seconds >= 0.02 { missed = true }
         print(
-            "start-up:        chips list \(String(format: "%.1f", list.seconds * 1e3)) ms (CPU \(String(format: "%.1f", list.cpuSeconds * 1e3))), one-kernel run \(String(format: "%.1f", one.seconds * 1e3)) ms (CPU \(String(format: "%.1f", one.cpuSeconds * 1e3))), --help \(String(format: "%.1f", help.seconds * 1e3)) ms (process start alone; medians of 21; target < 20 ms)"
+            "start-up:        chips list \(String(format: "%.1f", list.seconds * 1e3)) ms (CPU "
+                + "\(String(format: "%.1f", list.cpuSeconds * 1e3))), one-kernel run "
+                + "\(String(format: "%.1f", one.seconds * 1e3)) ms (CPU \(String(format: "%.1f", one.cpuSeconds * 1e3))), "
+                + "--help \(String(format: "%.1f", help.seconds * 1e3)) ms (process start alone; medians of 21; target < 20 ms)"
         )
         return missed
     }

@@ -99,7 +99,9 @@ struct FuzzMain {
         try? FileManager.default.removeItem(atPath: current)
         let seconds = Date().timeIntervalSince(start)
         print(
-            "\(total.inputs) inputs in \(String(format: "%.1f", seconds)) s (\(Int(Double(total.inputs) / seconds))/s): \(total.read) read, \(total.refused) refused, \(total.compared) compared with Yams, \(total.findings.count) findings; slowest \(String(format: "%.3f", total.slowest)) s (\(total.slowestInput?.name ?? "-")); seed \(seed)"
+            "\(total.inputs) inputs in \(String(format: "%.1f", seconds)) s (\(Int(Double(total.inputs) / seconds))/s): "
+                + "\(total.read) read, \(total.refused) refused, \(total.compared) compared with Yams, \(total.findings.count) "
+                + "findings; slowest \(String(format: "%.3f", total.slowest)) s (\(total.slowestInput?.name ?? "-")); seed \(seed)"
         )
         var resources = rusage()
         getrusage(RUSAGE_SELF.rawValue, &resources)

@@ -150,12 +150,17 @@ struct RunCommand: ParsableCommand {
 
             total time      \(Quantity.format(result.totalTime, .time))
             kernels         \(result.kernels.count)
-            FLOPs           \(formatNumber(result.totalFLOPs / 1e12)) TFLOP, \(formatNumber(result.totalFLOPs / result.totalTime / 1e12)) TFLOPS average
-            HBM traffic     \(Quantity.format(result.totalHBMBytes, .bytes)), \(formatNumber(result.totalHBMBytes / result.totalTime / 1e12)) TB/s average
+            FLOPs           \(formatNumber(result.totalFLOPs / 1e12)) TFLOP, \
+            \(formatNumber(result.totalFLOPs / result.totalTime / 1e12)) TFLOPS average
+            HBM traffic     \(Quantity.format(result.totalHBMBytes, .bytes)), \
+            \(formatNumber(result.totalHBMBytes / result.totalTime / 1e12)) TB/s average
             clock           \(Quantity.format(result.power.averageClock, .frequency)) average
-            energy          \(formatNumber(result.power.energy)) J, \(formatNumber(result.power.averagePower)) W average, \(formatNumber(result.power.peakPower)) W peak
-            temperature     \(formatNumber(result.power.peakTemperature)) C peak\(result.power.reachedShutdown ? " (reached the shutdown temperature)" : "")
-            throttled       \(Quantity.format(result.power.powerThrottled, .time)) by the power cap, \(Quantity.format(result.power.thermalThrottled, .time)) thermal
+            energy          \(formatNumber(result.power.energy)) J, \(formatNumber(result.power.averagePower)) W average, \
+            \(formatNumber(result.power.peakPower)) W peak
+            temperature     \(formatNumber(result.power.peakTemperature)) C \
+            peak\(result.power.reachedShutdown ? " (reached the shutdown temperature)" : "")
+            throttled       \(Quantity.format(result.power.powerThrottled, .time)) by the power cap, \
+            \(Quantity.format(result.power.thermalThrottled, .time)) thermal
             perf per watt   \(formatNumber(result.totalFLOPs / result.totalTime / 1e12 / max(result.power.averagePower, 1e-9))) TFLOPS/W
             """)
         if let tokens = result.tokens {

@@ -67,8 +67,10 @@ struct SystemRun {
         }
         out += """
 
-            system          \(system.id): \(system.nodes) node\(system.nodes == 1 ? "" : "s"), \(system.totalChips) chips, \(system.totalDevices) devices
-            system power    \(formatNumber(averagePower)) W average (chips \(formatNumber(chipsPower)) W, hosts, NICs, switches and fans \(formatNumber(extrasPower)) W)
+            system          \(system.id): \(system.nodes) node\(system.nodes == 1 ? "" : "s"), \(system.totalChips) chips, \
+            \(system.totalDevices) devices
+            system power    \(formatNumber(averagePower)) W average (chips \(formatNumber(chipsPower)) W, hosts, NICs, switches \
+            and fans \(formatNumber(extrasPower)) W)
             system energy   \(formatNumber(energy)) J
             """
         return out

@@ -132,7 +132,10 @@ struct SystemsCommand: ParsableCommand {
                 """
 
                 Chip: \(spec.chip.name) (\(spec.chipID)), \(spec.chip.dies) die\(spec.chip.dies == 1 ? "" : "s") per package; \(devices).
-                \(spec.nodes) node\(spec.nodes == 1 ? "" : "s") of \(spec.chipsPerNode) packages (\(spec.devicesPerNode) devices): \(spec.totalChips) packages, \(spec.totalDevices) devices; \(spec.domains) scale-up domain\(spec.domains == 1 ? "" : "s") of \(spec.nodesPerDomain) node\(spec.nodesPerDomain == 1 ? "" : "s") (\(spec.chipsPerDomain) packages).
+                \(spec.nodes) node\(spec.nodes == 1 ? "" : "s") of \(spec.chipsPerNode) packages (\(spec.devicesPerNode) \
+                devices): \(spec.totalChips) packages, \(spec.totalDevices) devices; \(spec.domains) scale-up \
+                domain\(spec.domains == 1 ? "" : "s") of \(spec.nodesPerDomain) node\(spec.nodesPerDomain == 1 ? "" : "s") \
+                (\(spec.chipsPerDomain) packages).
 
                 Derived figures (dense peaks at the chip's peak clock; bandwidths per direction; power with every chip at its TDP):
                 """)
