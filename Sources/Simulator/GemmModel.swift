@@ -94,7 +94,8 @@ enum GemmModel {
             throw SimulationError(kernel: kernel, message: "no GEMM tile fits \(machine.spec.id)'s buffers for \(dtype.rawValue)")
         }
         var cost = best.cost
-        cost.decomposition = (family.map { "\($0.id): " } ?? "") + best.decomposition
+        cost.decomposition = best.decomposition
+        if let family { cost.decomposition = family.id + ": " + cost.decomposition }
         cost.flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(shape.batch)
         let fixed = machine.launchOverhead + (family?.setupTime ?? machine.library.gemm.setupTime)
         cost.duration += fixed

@@ -116,7 +116,13 @@ public struct KernelCost: Sendable {
     /// the compute fraction for streaming kernels (their small blocks leave room beside them).
     public var occupancy: Double = 1
     /// For a collective: the algorithm and protocol its library ran, its bandwidths and link use.
-    public var collective: CollectiveResult?
+    /// Held by reference: every kernel result carries a cost, and a million-kernel run should not
+    /// carry a collective's worth of bytes for each of them.
+    public var collective: CollectiveResult? {
+        get { collectiveBox?.value }
+        set { collectiveBox = newValue.map(CollectiveBox.init) }
+    }
+    var collectiveBox: CollectiveBox?
 
     public init() {}
 
@@ -132,4 +138,10 @@ public struct SimulationError: Error, CustomStringConvertible, Sendable {
     public var kernel: String
     public var message: String
     public var description: String { "kernel \"\(kernel)\": \(message)" }
+}
+
+/// A collective's result behind one reference (see ``KernelCost/collective``).
+final class CollectiveBox: Sendable {
+    let value: CollectiveResult
+    init(_ value: CollectiveResult) { self.value = value }
 }
