@@ -1,14 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Fabric <- Simulator <- Store/Reports <- xpusim.
+// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Fabric <- Simulator <- Estimates, Store/Reports <- xpusim.
 // Each outside dependency is owned by one module: Yams by Config, GRDB by Store, ArgumentParser by the CLI.
 let package = Package(
     name: "xpusim",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Validation", "Store"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,11 +24,13 @@ let package = Package(
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Fabric", dependencies: ["SimCore", "Chips", "Systems", "Workloads"]),
         .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
+        // Estimates: serving (and later training) answers built from generated traces run on the engine.
+        .target(name: "Estimates", dependencies: ["Chips", "Systems", "Workloads", "Simulator"]),
         .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator"]),
+        .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Validation", "Store",
+            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
+        .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),
         // Golden/ holds the CLI's recorded outputs, Fixtures/ the bad inputs they are recorded from.
         .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"], exclude: ["Golden", "Fixtures"]),

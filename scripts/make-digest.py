@@ -83,6 +83,9 @@ def spec():
          ["size_B", "oop_time_us", "ip_time_us"], None),
         ("deepseek_deepep/deepep_h800_readme_tables.csv", None, None, None),
         ("sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", None, None, None),
+        # Serving (Sources/Validation/ServingValidation.swift): TensorRT-LLM's max-throughput table, Hopper rows with a value.
+        ("tensorrt_llm_perf_overview/trtllm_perf_overview_throughput.csv", None, None,
+         lambda row: row["gpu"] in ("H100", "H200") and row["Total Output Throughput (tokens/sec)"] != ""),
     ]
     return files
 

@@ -148,9 +148,14 @@ public struct KernelLibrary: Sendable {
         if let index = attention.firstIndex(where: { $0.id == id }) { change(&attention[index]) }
     }
 
-    public func attentionKernel(_ id: String?) -> AttentionKernel? {
-        let wanted = id ?? defaultAttention
-        return attention.first { $0.id == wanted }
+    /// The kernel named `id`; without one, the library's default, or (as the frameworks dispatch
+    /// by head size: FlashMLA for latent attention's 576) the first kernel that has tiles for
+    /// `headDim` when the default has none.
+    public func attentionKernel(_ id: String?, headDim: Int? = nil, backward: Bool = false) -> AttentionKernel? {
+        if let id { return attention.first { $0.id == id } }
+        let fallback = attention.first { $0.id == defaultAttention }
+        guard let headDim, let fallback, fallback.tiles(for: headDim, backward: backward).isEmpty else { return fallback }
+        return attention.first { !$0.tiles(for: headDim, backward: backward).isEmpty } ?? fallback
     }
 }
 

@@ -35,7 +35,7 @@ enum AttentionModel {
                 kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
         let library = machine.library
-        guard let family = library.attentionKernel(a.impl) else {
+        guard let family = library.attentionKernel(a.impl, headDim: a.headDim, backward: a.backward) else {
             throw SimulationError(
                 kernel: kernel,
                 message:
@@ -49,6 +49,7 @@ enum AttentionModel {
         let b = dtype.bytes
         let d = a.headDim
         let group = a.heads / a.kvHeads
+        let kvTensors = a.sharedKV ? 1 : 2
         let offered = family.tiles(for: d)
         guard !offered.isEmpty else {
             throw SimulationError(
@@ -58,13 +59,16 @@ enum AttentionModel {
                         + "\(family.tiles.map(\.headDim).max() ?? 0))"
             )
         }
-        // Decode packs a KV head's query rows into one tile while they fit the kernel's largest block.
-        let packedDecode = (a.phase == .decode || a.qLen * group <= 64) && a.qLen * group <= (offered.map(\.blockM).max() ?? 0)
+        // Decode packs a KV head's query rows into tiles (one while they fit the block; latent
+        // attention's 128 query heads per KV head fill two of FlashMLA's 64-row blocks); so does a
+        // prefill of a few query rows.
+        let packedDecode =
+            a.phase == .decode || (a.qLen * group <= 64 && a.qLen * group <= (offered.map(\.blockM).max() ?? 0))
         var best: Evaluation?
         var tried: [String] = []
         for tile in offered {
-            let rows = packedDecode ? a.qLen * group : tile.blockM
-            let buffer = (Double(max(rows, machine.fragment.m)) + Double(family.stages * 2 * tile.blockN)) * Double(d) * b
+            let rows = packedDecode ? min(a.qLen * group, tile.blockM) : tile.blockM
+            let buffer = (Double(max(rows, machine.fragment.m)) + Double(family.stages * kvTensors * tile.blockN)) * Double(d) * b
             tried.append("\(tile.blockM)x\(tile.blockN)")
             guard buffer <= machine.stagingBytes else { continue }
             let e = evaluate(
@@ -102,11 +106,11 @@ enum AttentionModel {
         let tileHeads: Int
         let splitKV: Int
         if packed {
-            tilesPerHead = 1
+            tilesPerHead = (a.qLen * group + rowsPerTile - 1) / rowsPerTile
             tileHeads = a.batch * a.kvHeads
             // Flash-decoding: split the KV length while units are idle and chunks stay long.
             var split = 1
-            while tileHeads * split < units && a.kvLen / (split * 2) >= family.decodeSplitMinimum { split *= 2 }
+            while tileHeads * tilesPerHead * split < units && a.kvLen / (split * 2) >= family.decodeSplitMinimum { split *= 2 }
             splitKV = split
         } else {
             tilesPerHead = (a.qLen + rowsPerTile - 1) / rowsPerTile
@@ -121,12 +125,13 @@ enum AttentionModel {
         let softmax = max(Double(rowsPerTile) * bc / sfuRate, Double(rowsPerTile) * bc * 6 / vectorRate)
         let overlap = onMatrix ? family.softmaxOverlap : 0
         let stepCompute = max(stepMatrix, softmax) + (1 - overlap) * min(stepMatrix, softmax)
-        let stepBytes = 2 * bc * d * b
+        let kvTensors = a.sharedKV ? 1.0 : 2.0
+        let stepBytes = kvTensors * bc * d * b
 
         // KV steps of each tile of one head (causal tiles stop at the diagonal).
         let kvSteps = (Double(a.kvLen) / bc).rounded(.up)
         var stepsPerBlock: [Double]
-        if tilesPerHead > 1 && a.causal {
+        if !packed && tilesPerHead > 1 && a.causal {
             let offset = a.kvLen - a.qLen
             // Bottom-right aligned, as FlashAttention aligns q_len != kv_len: with more queries than
             // keys the first query rows see none.
@@ -142,8 +147,8 @@ enum AttentionModel {
 
         // HBM: Q and O once; K/V once while the heads in flight keep theirs in L2.
         let qBytes = Double(a.batch * a.heads * a.qLen) * d * b
-        let kvBytes = Double(a.batch * a.kvHeads * a.kvLen) * 2 * d * b
-        let kvPerHead = Double(a.kvLen) * 2 * d * b
+        let kvBytes = Double(a.batch * a.kvHeads * a.kvLen) * kvTensors * d * b
+        let kvPerHead = Double(a.kvLen) * kvTensors * d * b
         // The tiles of one wave stream their heads' K/V together (they start together and step at
         // the same pace), so a head's K/V is read once per wave it appears in. A later wave finds
         // them still in L2 when the K/V of the heads one wave touches fit in the shared L2.

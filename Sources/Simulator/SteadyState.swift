@@ -39,3 +39,39 @@ extension Engine {
         return (duration(low), low, power(low))
     }
 }
+
+/// A trace run back to back at thermal steady state (``Engine/sustained(_:duration:conditions:)``).
+public struct SustainedRun: Sendable {
+    /// One pass of the trace, averaged over the repeats.
+    public var stepTime: Double
+    /// Average power over the repeats (W).
+    public var power: Double
+    public var clock: Double
+    public var peakTemperature: Double
+    /// The repeated run itself.
+    public var result: RunResult
+    public var repeats: Int
+}
+
+extension Engine {
+    /// Runs a trace back to back under the power model for `duration` of simulated time (long enough
+    /// for the power cap to settle) with the chip at thermal steady state, as a benchmark of several
+    /// minutes runs: the run starts with junction and heatsink settled at its own average power, found
+    /// by iterating until that power moves by less than 0.5 W, so static power is the settled
+    /// junction's, not a cold chip's.
+    public func sustained(_ trace: Trace, duration: Double, conditions: RunConditions = RunConditions()) throws -> SustainedRun {
+        let once = try run(trace, conditions: conditions)
+        let repeats = max(2, min(2000, Int((duration / max(once.totalTime, 1e-9)).rounded(.up))))
+        let repeated = trace.repeated(repeats)
+        var warm = conditions
+        warm.initialPower = once.power.averagePower
+        var result = try run(repeated, conditions: warm)
+        for _ in 0..<8 where abs(result.power.averagePower - (warm.initialPower ?? 0)) >= 0.5 {
+            warm.initialPower = result.power.averagePower
+            result = try run(repeated, conditions: warm)
+        }
+        return SustainedRun(
+            stepTime: result.totalTime / Double(repeats), power: result.power.averagePower, clock: result.power.averageClock,
+            peakTemperature: result.power.peakTemperature, result: result, repeats: repeats)
+    }
+}

@@ -22,7 +22,7 @@ public struct PowerValidationSet: Sendable {
     public var assumptions: String
     public var evaluate: @Sendable (_ directory: String, _ machine: Machine) throws -> [PowerPrediction]
 
-    public static let all: [PowerValidationSet] = [MLEnergySet.h100, FlagPerfPowerSet.ascend910b]
+    public static let all: [PowerValidationSet] = [MLEnergySet.h100, FlagPerfPowerSet.ascend910b, TensorRTLLMServingSet.h100]
 
     /// The objective the power fit minimises: MAPE of average power on the calibration rows.
     public static func powerObjective(_ predictions: [PowerPrediction]) -> Double {
@@ -53,24 +53,6 @@ public struct PowerValidationSet: Sendable {
     }
 }
 
-/// Runs a trace back to back under the power model for `duration` of simulated time (long enough
-/// for the power cap to settle) with the chip at thermal steady state, as a benchmark of several
-/// minutes runs: the run starts with junction and heatsink settled at its own average power, found
-/// by iterating until that power moves by less than 0.5 W, so static power is the settled
-/// junction's, not a cold chip's.
-func sustained(_ trace: Trace, on machine: Machine, duration: Double) throws -> (stepTime: Double, power: Double, clock: Double) {
-    let engine = Engine(machine: machine)
-    let once = try engine.run(trace)
-    let repeats = max(2, min(2000, Int((duration / max(once.totalTime, 1e-9)).rounded(.up))))
-    let repeated = trace.repeated(repeats)
-    var settledAt = once.power.averagePower
-    var run = try engine.run(repeated, conditions: RunConditions(initialPower: settledAt))
-    for _ in 0..<8 where abs(run.power.averagePower - settledAt) >= 0.5 {
-        settledAt = run.power.averagePower
-        run = try engine.run(repeated, conditions: RunConditions(initialPower: settledAt))
-    }
-    return (run.totalTime / Double(repeats), run.power.averagePower, run.power.averageClock)
-}
 
 /// ML.ENERGY benchmark v3: LLM serving on one H100 (vLLM, bf16), measured GPU power and throughput.
 enum MLEnergySet {
@@ -115,7 +97,8 @@ enum MLEnergySet {
                 let description = models[model]!
                 let batch = max(1, Int((Double(f[cBatch]) ?? 1).rounded()))
                 let context = promptTokens + Int((Double(f[cOut]) ?? 0) / 2)
-                let (step, power, _) = try sustained(description.decodeStep(batch: batch, context: context), on: machine, duration: 0.1)
+                let sustained = try Engine(machine: machine).sustained(description.decodeStep(batch: batch, context: context), duration: 0.1)
+                let (step, power) = (sustained.stepTime, sustained.power)
                 let p = position[model, default: 0]
                 position[model] = p + 1
                 let tokensPerSecond = Double(batch) / step
@@ -142,7 +125,7 @@ enum FlagPerfPowerSet {
             try FlagPerfSet.gemmRows(directory).compactMap { row in
                 guard let measured = row.power else { return nil }
                 let trace = Trace(name: row.benchmark, kernels: [row.kernel])
-                let (_, power, _) = try sustained(trace, on: machine, duration: 0.5)
+                let power = try Engine(machine: machine).sustained(trace, duration: 0.5).power
                 return PowerPrediction(
                     label: row.benchmark, split: .calibration, measured: ["power_w": measured], predicted: ["power_w": power])
             }

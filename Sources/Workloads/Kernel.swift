@@ -84,9 +84,12 @@ public enum Op: Sendable, Hashable {
         public var impl: String?
         /// The backward pass (training): dQ, dK, dV from Q, K, V, O, dO and the softmax statistics.
         public var backward: Bool
+        /// Values are a slice of the keys (absorbed multi-head latent attention: one latent of
+        /// kv_lora_rank + rope dims serves as both), so one tensor is read and buffered, not two.
+        public var sharedKV: Bool
         public init(
             phase: Phase, batch: Int, heads: Int, kvHeads: Int, qLen: Int, kvLen: Int, headDim: Int, causal: Bool,
-            impl: String? = nil, backward: Bool = false
+            impl: String? = nil, backward: Bool = false, sharedKV: Bool = false
         ) {
             self.phase = phase
             self.batch = batch
@@ -98,6 +101,7 @@ public enum Op: Sendable, Hashable {
             self.causal = causal
             self.impl = impl
             self.backward = backward
+            self.sharedKV = sharedKV
         }
     }
 

@@ -121,7 +121,7 @@ enum TraceReader {
             return .attention(
                 .init(
                     phase: phase, batch: batch, heads: heads, kvHeads: kvHeads, qLen: qLen, kvLen: kvLen, headDim: headDim, causal: causal,
-                    impl: try k.optional("impl")?.string(), backward: backward))
+                    impl: try k.optional("impl")?.string(), backward: backward, sharedKV: try k.optional("shared_kv")?.bool() ?? false))
         case "elementwise":
             let elements = try positive(k.required("elements"))
             let reads = try nonNegative(k.required("reads", "tensors read per element"))

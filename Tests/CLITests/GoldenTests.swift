@@ -32,7 +32,7 @@ final class GoldenTests: XCTestCase {
             [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
-            ["validate"], ["calibrate"],
+            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -104,6 +104,45 @@ final class GoldenTests: XCTestCase {
         try check("validate-collectives", ["validate", "--data", "azure-h100-nccl"])
         try check("error-run-chip-and-system", ["run", "--chip", "h100-sxm", "--system", "dgx-h100", "--workload", tp8, "--no-store"])
         try check("error-run-collective-too-many-ranks", ["run", "--system", "hgx-h20", "--workload", "Tests/CLITests/Fixtures/trace-allreduce-16.yaml", "--no-store"])
+    }
+
+    /// Models, generated traces and serving estimates.
+    func testModelsAndServing() throws {
+        try check("workload-models", ["workload", "models"])
+        try check("workload-models-json", ["workload", "models", "--format", "json"])
+        try check(
+            "workload-generate-stdout",
+            ["workload", "generate", "--model", "llama-2-7b", "--phase", "decode", "--batch", "8", "--seq", "512", "--tp", "2", "--pp", "8", "-o", "-"])
+        try check(
+            "workload-generate-config-json",
+            [
+                "workload", "generate", "--model", "Tests/CLITests/Fixtures/hf-config.json", "--phase", "prefill", "--batch", "1", "--seq",
+                "1024", "-o", temporary.appendingPathComponent("trace.yaml").path,
+            ])
+        try check(
+            "serve-table", ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "1000", "--output", "1000", "--precision", "fp8", "--kv-cache", "fp8"])
+        try check(
+            "serve-json",
+            [
+                "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128", "--tpot-slo",
+                "40ms", "--format", "json",
+            ])
+        try check("error-serve-does-not-fit", ["serve", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--input", "128", "--output", "128"])
+        try check(
+            "error-serve-batch-too-big",
+            ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "4096", "--output", "4096", "--batch", "4096"])
+        try check(
+            "error-workload-no-fp8",
+            ["workload", "generate", "--model", "llama-3-8b", "--phase", "decode", "--batch", "1", "--seq", "128", "--chip", "ascend-910b2", "--precision", "fp8", "-o", "-"])
+        try check(
+            "error-workload-tp-heads",
+            ["workload", "generate", "--model", "llama-3-8b", "--phase", "decode", "--batch", "1", "--seq", "128", "--tp", "3", "-o", "-"])
+        try check(
+            "error-workload-bad-config",
+            ["workload", "generate", "--model", "Tests/CLITests/Fixtures/hf-config-no-hidden.json", "--phase", "decode", "--batch", "1", "--seq", "128", "-o", "-"])
+        try check(
+            "error-workload-unknown-model",
+            ["workload", "generate", "--model", "llama-3-8", "--phase", "decode", "--batch", "1", "--seq", "128", "-o", "-"])
     }
 
     func testCompare() throws {

@@ -1,0 +1,255 @@
+import Chips
+import Simulator
+import Systems
+import Workloads
+
+/// What to serve, and how: a model on a system (or one chip), its request shape, its split and
+/// precision, and either a batch or a time-per-output-token target.
+public struct ServingRequest: Sendable {
+    public var model: ModelDescription
+    public var input: Int
+    public var output: Int
+    /// Sequences decoding together on one model replica; nil: the largest that meets `tpotSLO`
+    /// (or, without one, the largest that fits, up to `maxBatch`).
+    public var batch: Int?
+    public var tpotSLO: Double?
+    public var maxBatch: Int
+    public var parallelism: Parallelism
+    public var precision: Precision
+    public var expertSkew: Double
+    /// Share of each device's HBM the engine may use (vLLM's gpu_memory_utilization, 0.9 by default).
+    public var memoryUtilization: Double
+    /// Tokens one prefill step takes in (vLLM's and TensorRT-LLM's max_num_batched_tokens /
+    /// max_num_tokens, 8192): requests are prefilled together up to this many tokens.
+    public var prefillTokens: Int
+    /// The KV cache's format (bf16 or fp8).
+    public var kvCache: DataType
+    public var conditions: RunConditions
+
+    public init(
+        model: ModelDescription, input: Int, output: Int, batch: Int? = nil, tpotSLO: Double? = nil, maxBatch: Int = 2048,
+        parallelism: Parallelism = Parallelism(), precision: Precision = .bf16, expertSkew: Double = 1, memoryUtilization: Double = 0.9,
+        prefillTokens: Int = 8192, kvCache: DataType = .bf16, conditions: RunConditions = RunConditions()
+    ) {
+        self.kvCache = kvCache
+        self.model = model
+        self.input = input
+        self.output = output
+        self.batch = batch
+        self.tpotSLO = tpotSLO
+        self.maxBatch = maxBatch
+        self.parallelism = parallelism
+        self.precision = precision
+        self.expertSkew = expertSkew
+        self.memoryUtilization = memoryUtilization
+        self.prefillTokens = prefillTokens
+        self.conditions = conditions
+    }
+}
+
+/// Memory of one rank: weights, the KV cache a sequence needs, and what is left for it.
+public struct ServingMemory: Sendable {
+    public var capacity: Double
+    public var usable: Double
+    public var weights: Double
+    /// Activations and workspace of the largest prefill step (estimate: see ``ServingEstimator``).
+    public var workspace: Double
+    /// KV cache of one sequence at its full length (input + output), on this rank.
+    public var kvPerSequence: Double
+    public var kvBudget: Double { usable - weights - workspace }
+    public var maxBatch: Int { kvPerSequence > 0 ? max(0, Int((kvBudget / kvPerSequence).rounded(.down))) : 0 }
+}
+
+/// One simulated step: its time, the device's average power, the peak junction temperature.
+public struct ServingStep: Sendable {
+    public var time: Double
+    public var devicePower: Double
+    public var peakTemperature: Double
+    public var kernels: Int
+}
+
+public struct ServingEstimate: Sendable {
+    public var request: ServingRequest
+    public var batch: Int
+    public var memory: ServingMemory
+    /// One prefill step: `prefillRequests` prompts of `input` tokens.
+    public var prefill: ServingStep
+    public var prefillRequests: Int
+    /// One decode step of `batch` sequences at the mean KV length (input + output / 2).
+    public var decode: ServingStep
+    /// Ranks one model replica spans (tp x pp x cp, times dp under expert parallelism, whose
+    /// expert group spans the data-parallel ranks).
+    public var ranks: Int
+    /// Power of the whole system share these ranks use: devices, and their nodes' hosts, NICs,
+    /// switches and fans in proportion (W).
+    public var systemPowerPrefill: Double
+    public var systemPowerDecode: Double
+    /// Why the batch is what it is (memory, the SLO, the cap, the user).
+    public var batchReason: String
+
+    /// Sequences a replica decodes (the request's batch, times dp when the replica spans the dp ranks).
+    var sequences: Int { batch * replicasInGroup }
+    var replicasInGroup: Int { request.parallelism.ep > 1 ? request.parallelism.dp : 1 }
+    var prefillPerRequest: Double { prefill.time / Double(prefillRequests) }
+
+    /// Time to first token of a request, unloaded: its prefill step (which ends with its first token).
+    public var ttft: Double { prefill.time }
+    /// Time per output token under continuous batching: a decode step, plus the prefill steps of the
+    /// requests that replace the finished ones, spread over each request's output tokens.
+    public var tpot: Double { decode.time + Double(batch) * prefillPerRequest / Double(request.output) }
+    /// The time one batch of requests takes to go through, prefill and decode interleaved.
+    var cycle: Double { Double(request.output) * decode.time + Double(batch) * prefillPerRequest }
+    public var prefillTokensPerSecondPerChip: Double { Double(request.input * prefillRequests * replicasInGroup) / prefill.time / Double(ranks) }
+    public var decodeTokensPerSecondPerChip: Double { Double(sequences) / decode.time / Double(ranks) }
+    /// Output tokens per second per chip with prefill interleaved (what a throughput benchmark reports).
+    public var outputTokensPerSecondPerChip: Double { Double(sequences * request.output) / cycle / Double(ranks) }
+    public var outputTokensPerSecond: Double { outputTokensPerSecondPerChip * Double(ranks) }
+    public var averagePower: Double {
+        (Double(request.output) * decode.time * systemPowerDecode + Double(batch) * prefillPerRequest * systemPowerPrefill) / cycle
+    }
+    /// Energy per output token (prefill included), of the system share.
+    public var joulesPerToken: Double { averagePower * cycle / Double(sequences * request.output) }
+}
+
+/// A request the estimator cannot serve (nothing fits, no batch meets the SLO).
+public struct ServingError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Serving estimates from simulated steps: the prefill and decode traces the generator writes,
+/// run on the engine at the batch and KV lengths a continuously batched server sees.
+///
+/// - Memory: weights of the rank (linear layers in the serving precision, embeddings in bf16),
+///   plus the largest prefill step's activations (its tokens x (4 x hidden + 2 x the rank's MLP
+///   width) x 2 bytes: the residual stream, the norm's output, the attention output and the MLP's
+///   intermediate, an estimate), within `memoryUtilization` of HBM; the rest holds KV cache, each
+///   sequence at its full length.
+/// - Steady state: each of `batch` sequences emits one token per decode step, at the mean KV length
+///   input + output / 2; every finished request is replaced, and its prefill (batched up to
+///   `prefillTokens` tokens) is run between decode steps. Power is at thermal steady state.
+public enum ServingEstimator {
+    public static func memory(_ r: ServingRequest, device: ChipSpec) -> ServingMemory {
+        let m = r.model
+        let p = r.parallelism
+        let linear = r.precision.gemmType.bytes
+        let layers = Double((m.layers + p.pp - 1) / p.pp)
+        // One layer's weights on this rank.
+        var mlp = 0.0
+        for l in 0..<m.layers {
+            if m.isMoELayer(l), let moe = m.moe {
+                let experts = Double(moe.experts * 3 * m.hidden * moe.expertFFN) / Double(p.ep > 1 ? p.ep : p.tp)
+                mlp += experts + Double(3 * m.hidden * moe.sharedFFN) / Double(p.ep > 1 ? 1 : p.tp) + Double(m.hidden * moe.experts)
+            } else {
+                mlp += Double(m.mlpParameters(layer: l)) / Double(p.tp)
+            }
+        }
+        let perLayer = Double(m.attentionParameters) / Double(p.tp) + mlp / Double(m.layers)
+        let embeddings = Double(m.embeddingParameters) / Double(p.tp) * 2
+        let weights = perLayer * layers * linear + embeddings
+        let kvElements = m.mla != nil ? Double(m.kvElementsPerTokenPerLayer) : Double(2 * max(1, m.kvHeads / p.tp) * m.headDim)
+        let kv = kvElements * layers * r.kvCache.bytes * Double(r.input + r.output)
+        let chunk = Double(max(r.prefillTokens, r.input) / p.cp)
+        let width = m.moe.map { Double($0.expertFFN * $0.topK) } ?? Double(m.ffn) / Double(p.tp)
+        let workspace = chunk * (4 * Double(m.hidden) + 2 * width) * 2
+        let capacity = device.memory.hbmCapacity.value
+        return ServingMemory(
+            capacity: capacity, usable: capacity * r.memoryUtilization, weights: weights, workspace: workspace, kvPerSequence: kv)
+    }
+
+    public static func estimate(_ r: ServingRequest, device: ChipSpec, system: SystemSpec?) throws -> ServingEstimate {
+        guard r.input >= 1, r.output >= 1 else { throw ServingError("--input and --output must be at least 1 token") }
+        let p = r.parallelism
+        let ranks = p.tp * p.pp * p.cp * (p.ep > 1 ? p.dp : 1)
+        if let system, p.ranks > system.totalDevices {
+            throw ServingError(
+                "\(p) is \(p.ranks) ranks; \(system.id) with \(system.nodes) node(s) has \(system.totalDevices) devices (add --nodes)")
+        }
+        if system == nil && p.ranks > 1 {
+            throw ServingError("\(p) is \(p.ranks) ranks: serve it on a system (--system ID), not one chip")
+        }
+        let mem = memory(r, device: device)
+        let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
+        guard mem.kvBudget > mem.kvPerSequence else {
+            throw ServingError(
+                "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name): per rank \(gb(mem.weights)) of weights "
+                    + "and \(gb(mem.workspace)) of prefill workspace leave \(gb(max(0, mem.kvBudget))) of the \(gb(mem.usable)) usable "
+                    + "(\(Int(r.memoryUtilization * 100))% of \(gb(mem.capacity))), less than one sequence's KV cache of "
+                    + "\(gb(mem.kvPerSequence)); split it over more ranks (--tp, --pp, --ep) or use a smaller --precision")
+        }
+        let engine = Engine(machine: Machine(device), system: system)
+        let perNode = system?.devicesPerNode
+        func trace(_ phase: GenerationRequest.Phase, batch: Int, seq: Int, kvLen: Int?) throws -> Trace {
+            do {
+                return try TraceGenerator(
+                    model: r.model,
+                    request: .init(
+                        phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: p, precision: r.precision, expertSkew: r.expertSkew,
+                        kvCache: r.kvCache, devicesPerNode: perNode)
+                ).trace()
+            } catch let error as GenerationError {
+                throw ServingError(error.message)
+            }
+        }
+        func step(_ t: Trace, sustained: Bool) throws -> ServingStep {
+            if sustained {
+                let s = try engine.sustained(t, duration: 0.05, conditions: r.conditions)
+                return ServingStep(time: s.stepTime, devicePower: s.power, peakTemperature: s.peakTemperature, kernels: t.kernels.count)
+            }
+            let run = try engine.run(t, conditions: r.conditions)
+            return ServingStep(time: run.totalTime, devicePower: run.power.averagePower, peakTemperature: run.power.peakTemperature, kernels: t.kernels.count)
+        }
+        let kvMean = r.input + r.output / 2
+        let prefillRequests = max(1, r.prefillTokens / r.input)
+        let prefill = try step(try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sustained: true)
+        let perRequest = prefill.time / Double(prefillRequests)
+        let fits = min(mem.maxBatch, r.maxBatch)
+        var batch: Int
+        var reason: String
+        if let asked = r.batch {
+            guard asked <= mem.maxBatch else {
+                throw ServingError(
+                    "batch \(asked) needs \(gb(Double(asked) * mem.kvPerSequence)) of KV cache per rank; \(gb(mem.kvBudget)) is free after "
+                        + "\(gb(mem.weights)) of weights: the largest batch that fits is \(mem.maxBatch)")
+            }
+            batch = asked
+            reason = "as asked"
+        } else if let slo = r.tpotSLO {
+            func tpot(_ b: Int) throws -> Double {
+                try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sustained: false).time + Double(b) * perRequest / Double(r.output)
+            }
+            guard try tpot(1) <= slo else {
+                throw ServingError(
+                    "no batch meets a TPOT of \(formatSeconds(slo)): batch 1 already takes \(formatSeconds(try tpot(1))) per output token")
+            }
+            var low = 1
+            var high = fits
+            if try tpot(high) <= slo {
+                low = high
+            } else {
+                while high - low > 1 {
+                    let mid = (low + high) / 2
+                    if try tpot(mid) <= slo { low = mid } else { high = mid }
+                }
+            }
+            batch = low
+            reason = low == fits ? (fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory (KV cache)") + ", within the TPOT target" : "the TPOT target"
+        } else {
+            batch = fits
+            reason = fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory: the largest batch whose KV cache fits"
+        }
+        let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sustained: true)
+        func systemPower(_ devicePower: Double) -> Double {
+            guard let system else { return devicePower }
+            let share = Double(ranks) / Double(system.devicesPerNode)
+            let extras = system.power.nodeExtras.value * share + system.power.domain.value * share / Double(system.nodesPerDomain)
+            return devicePower * Double(ranks) + extras
+        }
+        return ServingEstimate(
+            request: r, batch: batch, memory: mem, prefill: prefill, prefillRequests: prefillRequests, decode: decode, ranks: ranks,
+            systemPowerPrefill: systemPower(prefill.devicePower), systemPowerDecode: systemPower(decode.devicePower), batchReason: reason)
+    }
+
+    static func formatSeconds(_ s: Double) -> String { s >= 1 ? String(format: "%.3g s", s) : String(format: "%.3g ms", s * 1e3) }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Chips
+import Estimates
+import Foundation
+import SimCore
+import Simulator
+import Systems
+import Workloads
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Estimate serving a model: prefill and decode throughput per chip, TTFT, TPOT, the batch that fits, power.",
+        discussion: """
+            Simulates one prefill step (prompts batched up to --prefill-tokens) and one decode step of the batch at the mean KV
+            length (input + output / 2), as a continuously batched server (vLLM, SGLang, TensorRT-LLM) runs them, at thermal
+            steady state. The batch is the one given, or the largest that meets --tpot-slo, or without either the largest whose
+            KV cache fits beside the weights in --memory-utilization of HBM. TPOT counts the prefills of the requests that
+            replace finished ones; TTFT is one prefill step, unloaded (no queueing). --batch is sequences per model replica
+            (per data-parallel rank under expert parallelism).
+
+            Examples:
+              xpusim serve --model llama-3.1-8b --chip h100-sxm --input 1024 --output 1024 --precision fp8
+              xpusim serve --model llama-3.3-70b --system dgx-h100 --tp 2 --input 2048 --output 128 --tpot-slo 50ms
+              xpusim serve --model deepseek-r1 --system cloudmatrix-384 --ep 32 --dp 32 --input 2048 --output 1024 --batch 64
+            """)
+
+    @Option(help: "A model id from `xpusim workload models`, or the path of a model file or a Hugging Face config.json.")
+    var model: String
+    @Option(help: "A system id from `xpusim systems list`, or the path of a system file.") var system: String?
+    @Option(help: "Nodes of the system (with --system).") var nodes: Int?
+    @Option(help: "One chip (a single-device server) instead of --system.") var chip: String?
+    @Option(help: "Prompt tokens per request.") var input: Int
+    @Option(help: "Output tokens per request.") var output: Int
+    @Option(help: "Sequences decoding together per model replica.") var batch: Int?
+    @Option(help: "Largest time per output token, e.g. 50ms: serve the largest batch that meets it.") var tpotSlo: String?
+    @Option(help: "Largest batch considered (the server's max_num_seqs / max_batch_size).") var maxBatch = 2048
+    @Option(help: "Tokens one prefill step takes in (max_num_batched_tokens).") var prefillTokens = 8192
+    @Option(help: "Share of HBM the server may use (vLLM's gpu_memory_utilization).") var memoryUtilization = 0.9
+    @OptionGroup var split: WorkloadCommand.Split
+    @OptionGroup var operating: ConditionOptions
+    @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).") var chipsDir: String?
+    @Option(help: "Folder of model files (default: $XPUSIM_MODELS or ./workloads/models).") var modelsDir: String?
+
+    func validate() throws {
+        guard (chip == nil) != (system == nil) else { throw ValidationError("give either --system or --chip") }
+        if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
+        if batch != nil && tpotSlo != nil { throw ValidationError("give --batch or --tpot-slo, not both") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 sequence") }
+        if input < 1 || output < 1 { throw ValidationError("--input and --output must be at least 1 token") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if prefillTokens < 1 { throw ValidationError("--prefill-tokens must be at least 1") }
+        if !(memoryUtilization > 0 && memoryUtilization <= 1) { throw ValidationError("--memory-utilization is a share of HBM in (0, 1]") }
+        if operating.repeat != 1 { throw ValidationError("--repeat does not apply to serve (steps run at steady state)") }
+        _ = try slo()
+    }
+
+    func slo() throws -> Double? {
+        guard let tpotSlo else { return nil }
+        guard let q = Quantity.parse(tpotSlo, as: .time), q.value > 0 else {
+            throw ValidationError("--tpot-slo: expected a time such as 50ms, found \"\(tpotSlo)\"")
+        }
+        return q.value
+    }
+
+    func run() throws {
+        let file = try ModelCatalog.resolve(model, directory: modelsDir ?? ModelCatalog.defaultDirectory())
+        for warning in file.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let systemSpec = try system.map { try SystemCatalog.resolve($0, nodes: nodes, chips: directory) }
+        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(chip ?? "", directory: directory)
+        let (precision, note) = try split.precision(on: device)
+        if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        let request = ServingRequest(
+            model: file.model, input: input, output: output, batch: batch, tpotSLO: try slo(), maxBatch: maxBatch,
+            parallelism: split.parallelism, precision: precision, expertSkew: split.expertSkew, memoryUtilization: memoryUtilization,
+            prefillTokens: prefillTokens, kvCache: split.kvCache.dataType, conditions: try operating.conditions())
+        let e: ServingEstimate
+        do {
+            e = try ServingEstimator.estimate(request, device: device, system: systemSpec)
+        } catch let error as ServingError {
+            throw ValidationError(error.message)
+        } catch let error as SimulationError {
+            throw ValidationError("simulating \(file.model.name): \(error.description)")
+        } catch let error as ConditionError {
+            throw operating.optionError(error)
+        }
+        let on = systemSpec.map { "\($0.name) (\($0.id))" } ?? device.name
+        if format == .json {
+            var object: [String: Any] = [
+                "model": file.id, "model_name": file.model.name, "input": input, "output": output, "precision": precision.rawValue,
+                "parallelism": split.parallelism.description.isEmpty ? "none" : split.parallelism.description, "ranks": e.ranks,
+                "batch": e.batch, "batch_reason": e.batchReason,
+                "prefill_tokens_per_s_per_chip": e.prefillTokensPerSecondPerChip, "decode_tokens_per_s_per_chip": e.decodeTokensPerSecondPerChip,
+                "output_tokens_per_s_per_chip": e.outputTokensPerSecondPerChip, "ttft_s": e.ttft, "tpot_s": e.tpot,
+                "decode_step_s": e.decode.time, "prefill_step_s": e.prefill.time, "prefill_requests_per_step": e.prefillRequests,
+                "avg_power_w": e.averagePower, "joules_per_token": e.joulesPerToken,
+                "peak_temperature_c": max(e.prefill.peakTemperature, e.decode.peakTemperature),
+                "memory_per_rank_bytes": [
+                    "capacity": e.memory.capacity, "usable": e.memory.usable, "weights": e.memory.weights, "workspace": e.memory.workspace,
+                    "kv_per_sequence": e.memory.kvPerSequence, "max_batch": e.memory.maxBatch,
+                ],
+            ]
+            if let systemSpec { object["system"] = systemSpec.id } else { object["chip"] = device.id }
+            if let s = request.tpotSLO { object["tpot_slo_s"] = s }
+            printJSON(object)
+            return
+        }
+        let p = split.parallelism
+        let gb = { (x: Double) in "\(formatNumber(x / 1e9)) GB" }
+        print(
+            """
+            \(file.model.name) on \(on), \(precision.rawValue)\(p.description.isEmpty ? "" : ", " + p.description) (\(e.ranks) rank\(e.ranks == 1 ? "" : "s") per replica): \
+            \(input) tokens in, \(output) out
+
+            batch           \(e.batch) sequences per replica (\(e.batchReason))
+            memory / rank   \(gb(e.memory.weights)) weights, \(gb(e.memory.workspace)) prefill workspace, \(gb(e.memory.kvPerSequence)) KV per sequence; \
+            \(gb(e.memory.usable)) usable of \(gb(e.memory.capacity)): room for \(e.memory.maxBatch) sequences
+            prefill step    \(Quantity.format(e.prefill.time, .time)) for \(e.prefillRequests) prompt\(e.prefillRequests == 1 ? "" : "s") (\(e.prefill.kernels) kernels)
+            decode step     \(Quantity.format(e.decode.time, .time)) at \(input + output / 2) tokens of KV (\(e.decode.kernels) kernels)
+            TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step, no queueing)
+            TPOT            \(Quantity.format(e.tpot, .time)) (decode step plus the replacing requests' prefills)\(request.tpotSLO.map { ", target \(Quantity.format($0, .time))" } ?? "")
+            prefill         \(formatNumber(e.prefillTokensPerSecondPerChip)) tokens/s per chip
+            decode          \(formatNumber(e.decodeTokensPerSecondPerChip)) tokens/s per chip (decode steps alone)
+            output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip with prefill interleaved, \(formatNumber(e.outputTokensPerSecond)) per replica
+            power           \(formatNumber(e.averagePower)) W average for the replica's share of the \(systemSpec == nil ? "chip" : "system") \
+            (devices \(formatNumber(e.decode.devicePower)) W each while decoding)
+            energy          \(formatNumber(e.joulesPerToken)) J per output token, prefill included
+            temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak
+            """)
+    }
+}

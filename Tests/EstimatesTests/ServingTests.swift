@@ -1,0 +1,64 @@
+import Chips
+import Estimates
+import Systems
+import TestSupport
+import Workloads
+import XCTest
+
+final class ServingTests: XCTestCase {
+    let chips = packageRoot + "/chips"
+    func model(_ id: String) throws -> ModelDescription { try ModelCatalog.resolve(id, directory: packageRoot + "/workloads/models").model }
+
+    /// Weights and KV cache counted from the shapes, independently of the estimator's own loop.
+    func testMemoryOfOneRank() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        let m = try model("llama-3.1-8b")
+        let r = ServingRequest(model: m, input: 1000, output: 1000, precision: .fp8, kvCache: .fp8)
+        let mem = ServingEstimator.memory(r, device: h100)
+        let embeddings = Double(2 * 128_256 * 4096)
+        XCTAssertEqual(mem.weights, (Double(m.parameters) - embeddings - 4096) * 1 + embeddings * 2, accuracy: 1e6)
+        XCTAssertEqual(mem.kvPerSequence, Double(2 * 8 * 128 * 32 * 2000))
+        XCTAssertEqual(mem.usable, 0.9 * h100.memory.hbmCapacity.value)
+        XCTAssertEqual(mem.maxBatch, Int((mem.kvBudget / mem.kvPerSequence).rounded(.down)))
+        // Tensor parallelism halves the weights and the KV heads of each rank.
+        var tp2 = r
+        tp2.parallelism = Parallelism(tp: 2)
+        let half = ServingEstimator.memory(tp2, device: h100)
+        XCTAssertEqual(half.kvPerSequence, mem.kvPerSequence / 2)
+        XCTAssertEqual(half.weights, mem.weights / 2, accuracy: mem.weights * 0.001)
+    }
+
+    func testTheBatchMeetsTheTPOTTargetAndOneMoreDoesNot() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        let m = try model("llama-3.1-8b")
+        let slo = 0.02
+        let e = try ServingEstimator.estimate(ServingRequest(model: m, input: 512, output: 256, tpotSLO: slo), device: h100, system: nil)
+        XCTAssertLessThanOrEqual(e.tpot, slo * 1.02)  // the final run is at steady state, the search's cold
+        XCTAssertGreaterThan(e.batch, 1)
+        let more = try ServingEstimator.estimate(ServingRequest(model: m, input: 512, output: 256, batch: e.batch + 1), device: h100, system: nil)
+        XCTAssertGreaterThan(more.tpot, slo * 0.98)
+        XCTAssertGreaterThan(e.decodeTokensPerSecondPerChip, e.outputTokensPerSecondPerChip)
+        XCTAssertEqual(e.joulesPerToken, e.averagePower / e.outputTokensPerSecond, accuracy: e.joulesPerToken * 1e-9)
+    }
+
+    func testWhatDoesNotFitIsSaid() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        XCTAssertThrowsError(
+            try ServingEstimator.estimate(ServingRequest(model: try model("llama-3.1-405b"), input: 128, output: 128), device: h100, system: nil)
+        ) { XCTAssertTrue("\($0)".contains("does not fit"), "\($0)") }
+        XCTAssertThrowsError(
+            try ServingEstimator.estimate(
+                ServingRequest(model: try model("llama-3-70b"), input: 128, output: 128, parallelism: Parallelism(tp: 2)), device: h100, system: nil)
+        ) { XCTAssertTrue("\($0)".contains("on a system"), "\($0)") }
+    }
+
+    /// A tensor-parallel group on a system pays for its all-reduces, and counts its node's share of power.
+    func testTensorParallelServingOnASystem() throws {
+        let dgx = try SystemCatalog.resolve("dgx-h100", chips: chips)
+        let r = ServingRequest(model: try model("llama-3-70b"), input: 1024, output: 256, batch: 32, parallelism: Parallelism(tp: 4), precision: .fp8)
+        let e = try ServingEstimator.estimate(r, device: dgx.chip.device, system: dgx)
+        XCTAssertEqual(e.ranks, 4)
+        XCTAssertGreaterThan(e.systemPowerDecode, 4 * e.decode.devicePower)
+        XCTAssertLessThan(e.systemPowerDecode, 4 * e.decode.devicePower + dgx.power.nodeExtras.value)
+    }
+}
