@@ -201,7 +201,7 @@ private struct Builder {
     var act: DataType { model.dtype == .fp8 ? .bf16 : model.dtype }
     var gemmType: DataType { request.precision == .bf16 ? act : request.precision.gemmType }
     /// Attention runs in the KV cache's format (training keeps activations in bf16).
-    var kvType: DataType { request.phase == .train ? act : request.kvCache }
+    var kvType: DataType { request.phase == .train || request.kvCache != .fp8 ? act : .fp8 }
     /// Sequences in one pass (a micro-batch when training).
     var sequences: Int { request.phase == .train ? request.batch / request.microbatches : request.batch }
     /// Tokens one pass processes on this rank (context parallelism splits each sequence).

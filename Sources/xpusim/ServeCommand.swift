@@ -12,17 +12,21 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Estimate serving a model: prefill and decode throughput per chip, TTFT, TPOT, the batch that fits, power.",
         discussion: """
-            Simulates one prefill step (prompts batched up to --prefill-tokens) and one decode step of the batch at the mean KV
-            length (input + output / 2), as a continuously batched server (vLLM, SGLang, TensorRT-LLM) runs them, at thermal
-            steady state. The batch is the one given, or the largest that meets --tpot-slo, or without either the largest whose
-            KV cache fits beside the weights in --memory-utilization of HBM. TPOT counts the prefills of the requests that
-            replace finished ones; TTFT is one prefill step, unloaded (no queueing). --batch is sequences per model replica
-            (per data-parallel rank under expert parallelism).
+            Simulates one prefill step (prompts batched up to --prefill-tokens) and one decode step of
+            the batch at the mean KV length (input + output / 2), as a continuously batched server
+            (vLLM, SGLang, TensorRT-LLM) runs them, at thermal steady state. The batch is the one
+            given, or the largest that meets --tpot-slo, or without either the largest whose KV cache
+            fits beside the weights in --memory-utilization of HBM. TPOT counts the prefills of the
+            requests that replace finished ones; TTFT is one prefill step, unloaded (no queueing).
+            --batch is sequences per model replica (per data-parallel rank under expert parallelism).
 
             Examples:
-              xpusim serve --model llama-3.1-8b --chip h100-sxm --input 1024 --output 1024 --precision fp8
-              xpusim serve --model llama-3.3-70b --system dgx-h100 --tp 2 --input 2048 --output 128 --tpot-slo 50ms
-              xpusim serve --model deepseek-r1 --system cloudmatrix-384 --ep 32 --dp 32 --input 2048 --output 1024 --batch 64
+              xpusim serve --model llama-3.1-8b --chip h100-sxm --input 1024 --output 1024 \\
+                --precision fp8 --kv-cache fp8
+              xpusim serve --model llama-3.3-70b --system dgx-h100 --tp 2 --input 2048 --output 128 \\
+                --tpot-slo 50ms
+              xpusim serve --model deepseek-r1 --system cloudmatrix-384 --ep 32 --dp 32 \\
+                --input 2048 --output 1024 --batch 64
             """)
 
     @Option(help: "A model id from `xpusim workload models`, or the path of a model file or a Hugging Face config.json.")

@@ -44,17 +44,20 @@ struct WorkloadCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write one rank's kernel trace for a prefill, decode or training step of a model.",
             discussion: """
-                The trace holds every kernel of the step on one representative rank (the last pipeline stage, and under expert
-                parallelism the rank with the most loaded expert), as vLLM, SGLang and Megatron-LM launch them, with the
-                collectives its split needs. --batch is sequences per model replica; --seq is the new tokens per sequence
-                (prefill, train) or the KV-cache length (decode). Run the trace with `xpusim run --system ID` when it holds
-                collectives, else with --chip.
+                The trace holds every kernel of the step on one representative rank (the last pipeline
+                stage, and under expert parallelism the rank with the most loaded expert), as vLLM, SGLang
+                and Megatron-LM launch them, with the collectives its split needs. --batch is sequences
+                per model replica; --seq is the new tokens per sequence (prefill, train) or the KV-cache
+                length (decode). Run the trace with `xpusim run --system ID` when it holds collectives,
+                else with --chip.
 
                 Examples:
-                  xpusim workload generate --model llama-3.1-8b --phase decode --batch 64 --seq 1024 -o decode.yaml
-                  xpusim workload generate --model deepseek-v3 --phase decode --batch 32 --seq 4096 --ep 8 --dp 8 \\
-                    --precision fp8 --system dgx-h100 -o ds-decode.yaml
-                  xpusim workload generate --model ./config.json --phase prefill --batch 1 --seq 8192 --tp 2 -o p.json
+                  xpusim workload generate --model llama-3.1-8b --phase decode --batch 64 --seq 1024 \\
+                    -o decode.yaml
+                  xpusim workload generate --model deepseek-v3 --phase decode --batch 32 --seq 4096 \\
+                    --ep 8 --dp 8 --precision fp8 --system dgx-h100 -o ds-decode.yaml
+                  xpusim workload generate --model ./config.json --phase prefill --batch 1 --seq 8192 \\
+                    --tp 2 -o p.json
                 """)
 
         @Option(help: "A model id from `xpusim workload models`, or the path of a model file or a Hugging Face config.json.")

@@ -125,7 +125,7 @@ final class GoldenTests: XCTestCase {
             "serve-json",
             [
                 "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128", "--tpot-slo",
-                "40ms", "--format", "json",
+                "40ms", "--precision", "fp8", "--kv-cache", "fp8", "--format", "json",
             ])
         try check("error-serve-does-not-fit", ["serve", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--input", "128", "--output", "128"])
         try check(
