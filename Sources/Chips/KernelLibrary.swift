@@ -148,13 +148,13 @@ public struct KernelLibrary: Sendable {
         if let index = attention.firstIndex(where: { $0.id == id }) { change(&attention[index]) }
     }
 
-    /// The kernel named `id`; without one, the library's default, or (as the frameworks dispatch
-    /// by head size: FlashMLA for latent attention's 576) the first kernel that has tiles for
-    /// `headDim` when the default has none.
-    public func attentionKernel(_ id: String?, headDim: Int? = nil, backward: Bool = false) -> AttentionKernel? {
+    /// The kernel named `id`; without one, the library's default, or for latent attention (values
+    /// a slice of the keys) whose head size the default has no tiles for, the first kernel that has:
+    /// SGLang and vLLM dispatch DeepSeek's MLA decode (576 dims) to FlashMLA so.
+    public func attentionKernel(_ id: String?, headDim: Int? = nil, backward: Bool = false, sharedKV: Bool = false) -> AttentionKernel? {
         if let id { return attention.first { $0.id == id } }
         let fallback = attention.first { $0.id == defaultAttention }
-        guard let headDim, let fallback, fallback.tiles(for: headDim, backward: backward).isEmpty else { return fallback }
+        guard sharedKV, let headDim, let fallback, fallback.tiles(for: headDim, backward: backward).isEmpty else { return fallback }
         return attention.first { !$0.tiles(for: headDim, backward: backward).isEmpty } ?? fallback
     }
 }

@@ -35,7 +35,7 @@ enum AttentionModel {
                 kernel: kernel, message: "\(machine.spec.id) has no \(dtype.rawValue) support in its matrix or vector units")
         }
         let library = machine.library
-        guard let family = library.attentionKernel(a.impl, headDim: a.headDim, backward: a.backward) else {
+        guard let family = library.attentionKernel(a.impl, headDim: a.headDim, backward: a.backward, sharedKV: a.sharedKV) else {
             throw SimulationError(
                 kernel: kernel,
                 message:

@@ -127,12 +127,12 @@ final class TraceReaderTests: XCTestCase {
     func testModelDecodeStepsFollowTheArchitecture() {
         let llama = ModelDescription.llama31_8B.decodeStep(batch: 4, context: 256)
         let qwen = ModelDescription.qwen3_8B.decodeStep(batch: 4, context: 256)
-        // Per layer: 2 norms, 4 GEMMs, rotary, attention, SiLU-and-mul; then final norm and LM head.
-        XCTAssertEqual(llama.kernels.count, 32 * 9 + 2)
+        // The embedding; per layer: 2 norms, 4 GEMMs, rotary, attention, SiLU-and-mul; then final norm and LM head.
+        XCTAssertEqual(llama.kernels.count, 1 + 32 * 9 + 2)
         // Qwen3 adds per-head query and key norms, as many rows as heads x tokens.
-        XCTAssertEqual(qwen.kernels.count, 36 * 11 + 2)
-        XCTAssertEqual(qwen.kernels[2].op, .rowwise(.init(kind: .norm, rows: 4 * 32, columns: 128, threads: 128)))
-        XCTAssertEqual(qwen.kernels[3].op, .rowwise(.init(kind: .norm, rows: 4 * 8, columns: 128, threads: 128)))
+        XCTAssertEqual(qwen.kernels.count, 1 + 36 * 11 + 2)
+        XCTAssertEqual(qwen.kernels[3].op, .rowwise(.init(kind: .norm, rows: 4 * 32, columns: 128, threads: 128)))
+        XCTAssertEqual(qwen.kernels[4].op, .rowwise(.init(kind: .norm, rows: 4 * 8, columns: 128, threads: 128)))
         XCTAssertFalse(llama.kernels.contains { $0.id.hasSuffix("q_norm") })
     }
 }
