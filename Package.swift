@@ -35,7 +35,7 @@ let package = Package(
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
         // Reader fuzzer: seeded mutations of chip, library and trace files through the full readers (scripts/fuzz.sh).
-        .executableTarget(name: "xpusim-fuzz", dependencies: ["Config", "Chips", "Workloads"]),
+        .executableTarget(name: "xpusim-fuzz", dependencies: ["SimCore", "Config", "Chips", "Workloads"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
         .executableTarget(name: "xpusim-store-stress", dependencies: ["Chips", "Simulator", "Store"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,4 +1,5 @@
 import Chips
+import SimCore
 
 /// Writes a trace in the file format ``TraceReader`` reads: YAML with one flow mapping per kernel
 /// (as the shipped workloads are written), or JSON. What it writes reads back to the same trace.
@@ -107,18 +108,6 @@ public enum TraceWriter {
             && s.unicodeScalars.allSatisfy { c in
                 (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "._-#/+".unicodeScalars.contains(c)
             } && s.first.map { $0.isLetter } == true && !["true", "false", "null", "yes", "no", "on", "off"].contains(s.lowercased())
-        if plain { return s }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
+        return plain ? s : jsonQuoted(s)
     }
 }

@@ -1,6 +1,7 @@
 import Chips
 import Config
 import Foundation
+import SimCore
 import Workloads
 
 /// A seeded mutation fuzzer of the readers: chip files, library files and traces, in YAML and JSON.
@@ -100,20 +101,7 @@ struct ReaderFuzzer {
         }
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { jsonQuoted(text) }
 
     // MARK: Mutations
 

@@ -1,4 +1,5 @@
 import Foundation
+import SimCore
 
 /// Writes JSON values (dictionaries, arrays, strings, numbers, booleans, NSNull) with sorted keys
 /// and two-space indentation: equal inputs print identical text. Foundation's JSONSerialization
@@ -68,21 +69,7 @@ struct JSONWriter {
         output += "\(value)"
     }
 
-    mutating func writeString(_ string: String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20: output += String(format: "\\u%04x", scalar.value)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
-    }
+    mutating func writeString(_ string: String) { output += jsonQuoted(string) }
 
     private mutating func pad(_ level: Int) { output += String(repeating: "  ", count: level) }
 }
