@@ -99,7 +99,9 @@ public struct ServingEstimate: Sendable {
     public var tpot: Double { decode.time + Double(batch) * prefillPerRequest / Double(request.output) }
     /// The time one batch of requests takes to go through, prefill and decode interleaved.
     var cycle: Double { Double(request.output) * decode.time + Double(batch) * prefillPerRequest }
-    public var prefillTokensPerSecondPerChip: Double { Double(request.input * prefillRequests * replicasInGroup) / prefill.time / Double(ranks) }
+    public var prefillTokensPerSecondPerChip: Double {
+        Double(request.input * prefillRequests * replicasInGroup) / prefill.time / Double(ranks)
+    }
     public var decodeTokensPerSecondPerChip: Double { Double(sequences) / decode.time / Double(ranks) }
     /// Output tokens per second per chip with prefill interleaved (what a throughput benchmark reports).
     public var outputTokensPerSecondPerChip: Double { Double(sequences * request.output) / cycle / Double(ranks) }
@@ -173,7 +175,8 @@ public enum ServingEstimator {
         let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
         guard mem.kvBudget > mem.kvPerSequence else {
             throw ServingError(
-                "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name): per rank \(gb(mem.weights)) of weights "
+                "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name): "
+                    + "per rank \(gb(mem.weights)) of weights "
                     + "and \(gb(mem.workspace)) of prefill workspace leave \(gb(max(0, mem.kvBudget))) of the \(gb(mem.usable)) usable "
                     + "(\(Int(r.memoryUtilization * 100))% of \(gb(mem.capacity))), less than one sequence's KV cache of "
                     + "\(gb(mem.kvPerSequence)); split it over more ranks (--tp, --pp, --ep) or use a smaller --precision")
@@ -185,7 +188,8 @@ public enum ServingEstimator {
                 return try TraceGenerator(
                     model: r.model,
                     request: .init(
-                        phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: p, precision: r.precision, expertSkew: r.expertSkew,
+                        phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: p, precision: r.precision,
+                        expertSkew: r.expertSkew,
                         kvCache: r.kvCache, devicesPerNode: perNode)
                 ).trace()
             } catch let error as GenerationError {
@@ -198,7 +202,9 @@ public enum ServingEstimator {
                 return ServingStep(time: s.stepTime, devicePower: s.power, peakTemperature: s.peakTemperature, kernels: t.kernels.count)
             }
             let run = try engine.run(t, conditions: r.conditions)
-            return ServingStep(time: run.totalTime, devicePower: run.power.averagePower, peakTemperature: run.power.peakTemperature, kernels: t.kernels.count)
+            return ServingStep(
+                time: run.totalTime, devicePower: run.power.averagePower, peakTemperature: run.power.peakTemperature,
+                kernels: t.kernels.count)
         }
         let kvMean = r.input + r.output / 2
         let prefillRequests = max(1, r.prefillTokens / r.input)
@@ -217,7 +223,8 @@ public enum ServingEstimator {
             reason = "as asked"
         } else if let slo = r.tpotSLO {
             func tpot(_ b: Int) throws -> Double {
-                try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sustained: false).time + Double(b) * perRequest / Double(r.output)
+                try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sustained: false).time + Double(b) * perRequest
+                    / Double(r.output)
             }
             guard try tpot(1) <= slo else {
                 throw ServingError(
@@ -234,7 +241,10 @@ public enum ServingEstimator {
                 }
             }
             batch = low
-            reason = low == fits ? (fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory (KV cache)") + ", within the TPOT target" : "the TPOT target"
+            reason =
+                low == fits
+                ? (fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory (KV cache)") + ", within the TPOT target"
+                : "the TPOT target"
         } else {
             batch = fits
             reason = fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory: the largest batch whose KV cache fits"

@@ -40,7 +40,7 @@ enum AttentionModel {
                 kernel: kernel,
                 message:
                     "unknown attention impl \"\(a.impl ?? "")\" for \(machine.spec.id), whose library \(library.id) offers: "
-                        + "\(library.attention.map(\.id).joined(separator: ", "))"
+                    + "\(library.attention.map(\.id).joined(separator: ", "))"
             )
         }
         if a.backward {
@@ -56,7 +56,7 @@ enum AttentionModel {
                 kernel: kernel,
                 message:
                     "head_dim \(d) is beyond every tile of \(family.id) in library \(library.id) (largest: "
-                        + "\(family.tiles.map(\.headDim).max() ?? 0))"
+                    + "\(family.tiles.map(\.headDim).max() ?? 0))"
             )
         }
         // Decode packs a KV head's query rows into tiles (one while they fit the block; latent
@@ -81,7 +81,7 @@ enum AttentionModel {
                 kernel: kernel,
                 message:
                     "no \(family.id) tile (\(tried.joined(separator: ", "))) for head_dim \(d) fits \(machine.spec.id)'s "
-                        + "\(Int(machine.stagingBytes / 1024)) KiB unit buffer"
+                    + "\(Int(machine.stagingBytes / 1024)) KiB unit buffer"
             )
         }
         return best.cost
@@ -217,7 +217,7 @@ enum AttentionModel {
         cost.classify(compute: computePart, memory: memoryPart, fixed: fixed + machine.launchOverhead)
         cost.decomposition =
             "\(family.id): \(tiles) tiles of \(rowsPerTile)x\(blockN)\(splitKV > 1 ? ", KV split \(splitKV)" : ""), "
-                + "\(Int(totalSteps)) KV steps, "
+            + "\(Int(totalSteps)) KV steps, "
             + (fits || packed ? "K/V read once" : "K/V read once per wave a head appears in")
         return Evaluation(cost: cost)
     }

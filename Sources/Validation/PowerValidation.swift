@@ -53,7 +53,6 @@ public struct PowerValidationSet: Sendable {
     }
 }
 
-
 /// ML.ENERGY benchmark v3: LLM serving on one H100 (vLLM, bf16), measured GPU power and throughput.
 enum MLEnergySet {
     /// LMArena prompts' input length is not in the data; 512 tokens is assumed.
@@ -68,7 +67,7 @@ enum MLEnergySet {
         splitRule: "per model, rows sorted by max_num_seqs: even positions calibrate, odd positions check",
         assumptions:
             "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) "
-                + "prompt tokens + half the average output length",
+            + "prompt tokens + half the average output length",
         evaluate: { directory, machine in
             let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)
@@ -97,7 +96,8 @@ enum MLEnergySet {
                 let description = models[model]!
                 let batch = max(1, Int((Double(f[cBatch]) ?? 1).rounded()))
                 let context = promptTokens + Int((Double(f[cOut]) ?? 0) / 2)
-                let sustained = try Engine(machine: machine).sustained(description.decodeStep(batch: batch, context: context), duration: 0.1)
+                let sustained = try Engine(machine: machine).sustained(
+                    description.decodeStep(batch: batch, context: context), duration: 0.1)
                 let (step, power) = (sustained.stepTime, sustained.power)
                 let p = position[model, default: 0]
                 position[model] = p + 1

@@ -25,8 +25,8 @@ enum TensorRTLLMServingSet {
         splitRule: "all rows check: nothing in the serving estimate is fitted, on these rows or any other serving data",
         assumptions:
             "fp8 linear layers and fp8 KV cache (the ModelOpt checkpoints quantise both); batch = the largest whose KV cache fits in "
-                + "90% of HBM beside the weights, at most 2048; prompts prefilled 8192 tokens at a time between decode steps; MoE "
-                + "experts tensor-parallel (ep 1); groups of more than one GPU on \(system); Llama 4 rows skipped (no model file)",
+            + "90% of HBM beside the weights, at most 2048; prompts prefilled 8192 tokens at a time between decode steps; MoE "
+            + "experts tensor-parallel (ep 1); groups of more than one GPU on \(system); Llama 4 rows skipped (no model file)",
         evaluate: { directory, machine in
             let file = directory + "/tensorrt_llm_perf_overview/trtllm_perf_overview_throughput.csv"
             let (header, data) = try CSV.read(file)

@@ -46,7 +46,9 @@ public struct ModelDescription: Sendable, Hashable {
         public var denseLayers: Int
         /// Every `step`-th layer (counted from 1) routes (Qwen's decoder_sparse_step; 1: all).
         public var step: Int
-        public init(experts: Int, topK: Int, expertFFN: Int, sharedExperts: Int = 0, sharedFFN: Int = 0, denseLayers: Int = 0, step: Int = 1) {
+        public init(
+            experts: Int, topK: Int, expertFFN: Int, sharedExperts: Int = 0, sharedFFN: Int = 0, denseLayers: Int = 0, step: Int = 1
+        ) {
             self.experts = experts
             self.topK = topK
             self.expertFFN = expertFFN

@@ -43,9 +43,13 @@ public enum ModelReader {
             let folder = ((root.file as NSString).deletingLastPathComponent as NSString).lastPathComponent
             var reader = try MappingReader(root)
             let named = try reader.optional("_name_or_path")?.string()
-            let name = named.flatMap { $0.isEmpty ? nil : ($0 as NSString).lastPathComponent } ?? (stem == "config" && !folder.isEmpty ? folder : stem)
+            let name =
+                named.flatMap { $0.isEmpty ? nil : ($0 as NSString).lastPathComponent }
+                ?? (stem == "config" && !folder.isEmpty ? folder : stem)
             let model = try transformersConfig(root, name: name, warnings: &warnings)
-            return ModelFile(id: name.lowercased(), file: root.file, model: model, source: "\(root.file) (a Transformers config.json)", warnings: warnings)
+            return ModelFile(
+                id: name.lowercased(), file: root.file, model: model, source: "\(root.file) (a Transformers config.json)",
+                warnings: warnings)
         }
         var reader = try MappingReader(root)
         let schema = try reader.required("schema", "the model file schema version, \(schemaVersion)")
@@ -136,7 +140,8 @@ public enum ModelReader {
             }
             guard dense >= 0, dense <= layers else { throw node.error("first_k_dense_replace \(dense) is outside 0...\(layers)") }
             moe = .init(
-                experts: experts, topK: topK, expertFFN: expertFFN, sharedExperts: shared, sharedFFN: sharedFFN, denseLayers: dense, step: step)
+                experts: experts, topK: topK, expertFFN: expertFFN, sharedExperts: shared, sharedFFN: sharedFFN, denseLayers: dense,
+                step: step)
         }
         var mla: ModelDescription.MLA?
         if r.optional("kv_lora_rank") != nil {
@@ -150,11 +155,13 @@ public enum ModelReader {
             warnings.append("\(node.file): hidden_act \"\(act)\": the generator runs a gated SiLU MLP (SwiGLU) for every model")
         }
         // Everything else is named, never dropped in silence.
-        let used = Set(["hidden_size", "num_hidden_layers", "n_layer", "num_attention_heads", "n_head", "num_kv_heads", "n_kv_heads", "vocab_size",
+        let used = Set([
+            "hidden_size", "num_hidden_layers", "n_layer", "num_attention_heads", "n_head", "num_kv_heads", "n_kv_heads", "vocab_size",
             "kv_channels", "num_experts", "n_routed_experts", "num_local_experts", "intermediate_size", "ffn_hidden_size",
             "num_experts_per_tok", "moe_topk", "moe_intermediate_size", "n_shared_experts", "shared_expert_intermediate_size",
             "first_k_dense_replace", "decoder_sparse_step", "mlp_only_layers", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
-            "qk_rope_head_dim", "v_head_dim"])
+            "qk_rope_head_dim", "v_head_dim",
+        ])
         for (key, value) in try node.mapping() where !used.contains(key) && !inert.contains(key) {
             let place = value.line.map { "\(value.file):\($0)" } ?? value.file
             warnings.append("\(place): field \"\(key)\" is not used by xpusim's model reader (ignored)")

@@ -145,14 +145,18 @@ public struct TraceGenerator: Sendable {
         }
         guard p.pp <= model.layers else { throw GenerationError("--pp \(p.pp) is more stages than \(model.name)'s \(model.layers) layers") }
         if p.cp > 1 {
-            guard r.phase != .decode else { throw GenerationError("--cp splits a sequence's tokens: it applies to prefill and train, not decode") }
+            guard r.phase != .decode else {
+                throw GenerationError("--cp splits a sequence's tokens: it applies to prefill and train, not decode")
+            }
             guard r.seq % (2 * p.cp) == 0 else {
                 throw GenerationError("--cp \(p.cp) needs --seq to be a multiple of \(2 * p.cp) (two chunks per rank, load-balanced)")
             }
         }
         if p.ep > 1 {
             guard let moe = model.moe else { throw GenerationError("--ep \(p.ep): \(model.name) has no experts to split") }
-            guard moe.experts % p.ep == 0 else { throw GenerationError("--ep \(p.ep) does not divide \(model.name)'s \(moe.experts) experts") }
+            guard moe.experts % p.ep == 0 else {
+                throw GenerationError("--ep \(p.ep) does not divide \(model.name)'s \(moe.experts) experts")
+            }
             guard (p.tp * p.dp) % p.ep == 0 else {
                 throw GenerationError("--ep \(p.ep) must divide --tp x --dp (\(p.tp * p.dp)): the expert group is made of those ranks")
             }
@@ -245,7 +249,9 @@ private struct Builder {
         if layers.lowerBound == 0 {
             add("embedding", .embedding(.init(tokens: tokens, hidden: model.hidden)))
         } else {
-            collective("pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2, perNode: perNode(stride: p.tp * p.cp, ranks: 2))
+            collective(
+                "pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+                perNode: perNode(stride: p.tp * p.cp, ranks: 2))
         }
         for l in layers { layer(l) }
         norm("final_norm", rows: tokens, columns: model.hidden, residual: true)
@@ -277,7 +283,10 @@ private struct Builder {
         }
         add(
             "L\(l).rope",
-            .elementwise(.init(elements: t * (h + kv) * d, reads: 1, writes: 1, flopsPerElement: 6, blocks: t, threads: 2 * min((h + kv) * d / 2, 512))))
+            .elementwise(
+                .init(
+                    elements: t * (h + kv) * d, reads: 1, writes: 1, flopsPerElement: 6, blocks: t, threads: 2 * min((h + kv) * d / 2, 512))
+            ))
         attention(l, heads: h, kvHeads: kv, headDim: d, kvBytesPerToken: Double(2 * kv * d) * kvType.bytes)
     }
 
@@ -296,7 +305,9 @@ private struct Builder {
         add(
             "L\(l).rope",
             .elementwise(
-                .init(elements: t * (h + 1) * mla.qkRopeHeadDim, reads: 1, writes: 1, flopsPerElement: 6, blocks: t, threads: min((h + 1) * mla.qkRopeHeadDim, 1024))))
+                .init(
+                    elements: t * (h + 1) * mla.qkRopeHeadDim, reads: 1, writes: 1, flopsPerElement: 6, blocks: t,
+                    threads: min((h + 1) * mla.qkRopeHeadDim, 1024))))
         if request.phase == .decode {
             // Absorbed form (FlashMLA): queries into the latent space, attention over one latent
             // KV head of kv_lora_rank + rope dims, values out of it per head.
@@ -309,7 +320,8 @@ private struct Builder {
             // Prefill expands the latents of every token attended to into per-head keys and values.
             let attended = tokens + (request.kvLen ?? 0) * sequences
             gemm("L\(l).kv_b_proj", m: attended, n: h * (mla.qkNopeHeadDim + mla.vHeadDim), k: mla.kvLoraRank)
-            attention(l, heads: h, kvHeads: h, headDim: mla.qkHeadDim, kvBytesPerToken: Double(mla.kvLoraRank + mla.qkRopeHeadDim) * kvType.bytes)
+            attention(
+                l, heads: h, kvHeads: h, headDim: mla.qkHeadDim, kvBytesPerToken: Double(mla.kvLoraRank + mla.qkRopeHeadDim) * kvType.bytes)
         }
     }
 
@@ -322,7 +334,8 @@ private struct Builder {
                 "L\(l).attention",
                 .attention(
                     .init(
-                        phase: .decode, batch: sequences, heads: heads, kvHeads: kvHeads, qLen: 1, kvLen: r.kvLen ?? r.seq, headDim: headDim,
+                        phase: .decode, batch: sequences, heads: heads, kvHeads: kvHeads, qLen: 1, kvLen: r.kvLen ?? r.seq,
+                        headDim: headDim,
                         causal: false, sharedKV: sharedKV)), kvType)
             return
         }
@@ -341,7 +354,10 @@ private struct Builder {
         }
         add(
             "L\(l).attention",
-            .attention(.init(phase: .prefill, batch: sequences, heads: heads, kvHeads: kvHeads, qLen: r.seq, kvLen: prefix + r.seq, headDim: headDim, causal: true)),
+            .attention(
+                .init(
+                    phase: .prefill, batch: sequences, heads: heads, kvHeads: kvHeads, qLen: r.seq, kvLen: prefix + r.seq, headDim: headDim,
+                    causal: true)),
             kvType)
     }
 
@@ -360,7 +376,9 @@ private struct Builder {
         let t = tokens
         let f = (model.ffn + p.tp - 1) / p.tp
         gemm("L\(l).gate_up", m: t, n: 2 * f, k: model.hidden)
-        add("L\(l).silu_mul", .elementwise(.init(elements: t * f, reads: 2, writes: 1, flopsPerElement: 5, blocks: t, threads: min(f, 1024))))
+        add(
+            "L\(l).silu_mul",
+            .elementwise(.init(elements: t * f, reads: 2, writes: 1, flopsPerElement: 5, blocks: t, threads: min(f, 1024))))
         gemm("L\(l).down", m: t, n: model.hidden, k: f)
         collective("L\(l).mlp_all_reduce", .all_reduce, bytes: Double(t * model.hidden) * act.bytes, ranks: p.tp)
     }
@@ -437,7 +455,9 @@ private struct Builder {
             if layers.lowerBound == 0 {
                 add("\(tag)embedding", .embedding(.init(tokens: tokens, hidden: model.hidden)))
             } else {
-                collective("\(tag)pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2, perNode: perNode(stride: p.tp * p.cp, ranks: 2))
+                collective(
+                    "\(tag)pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+                    perNode: perNode(stride: p.tp * p.cp, ranks: 2))
             }
             for l in layers {
                 recording = true
@@ -463,13 +483,18 @@ private struct Builder {
                     let bytes = rankParameters(layer: l) * act.bytes
                     add(
                         "L\(l).grad_reduce_scatter",
-                        .collective(.init(kind: .reduce_scatter, bytes: Int(bytes), ranks: p.dp, ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))),
+                        .collective(
+                            .init(
+                                kind: .reduce_scatter, bytes: Int(bytes), ranks: p.dp,
+                                ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))),
                         act, stream: 1, deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
                     gradientSyncs.append(kernels.count - 1)
                 }
             }
             if layers.lowerBound > 0 {
-                collective("\(tag)pp_send_grad", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2, perNode: perNode(stride: p.tp * p.cp, ranks: 2))
+                collective(
+                    "\(tag)pp_send_grad", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+                    perNode: perNode(stride: p.tp * p.cp, ranks: 2))
             }
         }
         // ZeRO-1: Adam on this rank's 1/dp of the fp32 master weights and moments, then the
@@ -479,7 +504,9 @@ private struct Builder {
             "optimizer_adam", .elementwise(.init(elements: shard, reads: 4, writes: 3, flopsPerElement: 12)), .fp32,
             deps: [last!] + gradientSyncs)
         if p.dp > 1 {
-            collective("param_all_gather", .all_gather, bytes: stageParams * act.bytes, ranks: p.dp, perNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))
+            collective(
+                "param_all_gather", .all_gather, bytes: stageParams * act.bytes, ranks: p.dp,
+                perNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))
         }
     }
 

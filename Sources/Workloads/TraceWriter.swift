@@ -63,7 +63,10 @@ public enum TraceWriter {
             if a.sharedKV { f.append(("shared_kv", .bool(true))) }
             if let impl = a.impl { f.append(("impl", .string(impl))) }
         case .elementwise(let e):
-            f += [("elements", .int(e.elements)), ("reads", .int(e.reads)), ("writes", .int(e.writes)), ("flops_per_element", .double(e.flopsPerElement))]
+            f += [
+                ("elements", .int(e.elements)), ("reads", .int(e.reads)), ("writes", .int(e.writes)),
+                ("flops_per_element", .double(e.flopsPerElement)),
+            ]
             if let blocks = e.blocks { f.append(("blocks", .int(blocks))) }
             if let threads = e.threads { f.append(("threads", .int(threads))) }
         case .rowwise(let r):
@@ -87,7 +90,8 @@ public enum TraceWriter {
     }
 
     private static func mapping(_ fields: [(String, Value)], _ format: Format) -> String {
-        "{" + fields.map { key, value in (format == .json ? "\"\(key)\"" : key) + ": " + render(value, format) }.joined(separator: ", ") + "}"
+        "{" + fields.map { key, value in (format == .json ? "\"\(key)\"" : key) + ": " + render(value, format) }.joined(separator: ", ")
+            + "}"
     }
 
     private static func render(_ value: Value, _ format: Format) -> String {

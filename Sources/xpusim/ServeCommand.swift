@@ -96,7 +96,8 @@ struct ServeCommand: ParsableCommand {
                 "model": file.id, "model_name": file.model.name, "input": input, "output": output, "precision": precision.rawValue,
                 "parallelism": split.parallelism.description.isEmpty ? "none" : split.parallelism.description, "ranks": e.ranks,
                 "batch": e.batch, "batch_reason": e.batchReason,
-                "prefill_tokens_per_s_per_chip": e.prefillTokensPerSecondPerChip, "decode_tokens_per_s_per_chip": e.decodeTokensPerSecondPerChip,
+                "prefill_tokens_per_s_per_chip": e.prefillTokensPerSecondPerChip,
+                "decode_tokens_per_s_per_chip": e.decodeTokensPerSecondPerChip,
                 "output_tokens_per_s_per_chip": e.outputTokensPerSecondPerChip, "ttft_s": e.ttft, "tpot_s": e.tpot,
                 "decode_step_s": e.decode.time, "prefill_step_s": e.prefill.time, "prefill_requests_per_step": e.prefillRequests,
                 "avg_power_w": e.averagePower, "joules_per_token": e.joulesPerToken,
@@ -113,25 +114,30 @@ struct ServeCommand: ParsableCommand {
         }
         let p = split.parallelism
         let gb = { (x: Double) in "\(formatNumber(x / 1e9)) GB" }
-        print(
-            """
-            \(file.model.name) on \(on), \(precision.rawValue)\(p.description.isEmpty ? "" : ", " + p.description) (\(e.ranks) rank\(e.ranks == 1 ? "" : "s") per replica): \
-            \(input) tokens in, \(output) out
-
-            batch           \(e.batch) sequences per replica (\(e.batchReason))
-            memory / rank   \(gb(e.memory.weights)) weights, \(gb(e.memory.workspace)) prefill workspace, \(gb(e.memory.kvPerSequence)) KV per sequence; \
-            \(gb(e.memory.usable)) usable of \(gb(e.memory.capacity)): room for \(e.memory.maxBatch) sequences
-            prefill step    \(Quantity.format(e.prefill.time, .time)) for \(e.prefillRequests) prompt\(e.prefillRequests == 1 ? "" : "s") (\(e.prefill.kernels) kernels)
-            decode step     \(Quantity.format(e.decode.time, .time)) at \(input + output / 2) tokens of KV (\(e.decode.kernels) kernels)
-            TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step, no queueing)
-            TPOT            \(Quantity.format(e.tpot, .time)) (decode step plus the replacing requests' prefills)\(request.tpotSLO.map { ", target \(Quantity.format($0, .time))" } ?? "")
-            prefill         \(formatNumber(e.prefillTokensPerSecondPerChip)) tokens/s per chip
-            decode          \(formatNumber(e.decodeTokensPerSecondPerChip)) tokens/s per chip (decode steps alone)
-            output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip with prefill interleaved, \(formatNumber(e.outputTokensPerSecond)) per replica
-            power           \(formatNumber(e.averagePower)) W average for the replica's share of the \(systemSpec == nil ? "chip" : "system") \
-            (devices \(formatNumber(e.decode.devicePower)) W each while decoding)
-            energy          \(formatNumber(e.joulesPerToken)) J per output token, prefill included
-            temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak
-            """)
+        let splitText = p.description.isEmpty ? "" : ", " + p.description
+        let slo = request.tpotSLO.map { ", target \(Quantity.format($0, .time))" } ?? ""
+        let prompts = "\(e.prefillRequests) prompt\(e.prefillRequests == 1 ? "" : "s")"
+        let lines = [
+            "\(file.model.name) on \(on), \(precision.rawValue)\(splitText) (\(e.ranks) rank\(e.ranks == 1 ? "" : "s") per replica): "
+                + "\(input) tokens in, \(output) out",
+            "",
+            "batch           \(e.batch) sequences per replica (\(e.batchReason))",
+            "memory / rank   \(gb(e.memory.weights)) weights, \(gb(e.memory.workspace)) prefill workspace, "
+                + "\(gb(e.memory.kvPerSequence)) KV per sequence; \(gb(e.memory.usable)) usable of \(gb(e.memory.capacity)): "
+                + "room for \(e.memory.maxBatch) sequences",
+            "prefill step    \(Quantity.format(e.prefill.time, .time)) for \(prompts) (\(e.prefill.kernels) kernels)",
+            "decode step     \(Quantity.format(e.decode.time, .time)) at \(input + output / 2) tokens of KV (\(e.decode.kernels) kernels)",
+            "TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step, no queueing)",
+            "TPOT            \(Quantity.format(e.tpot, .time)) (decode step plus the replacing requests' prefills)\(slo)",
+            "prefill         \(formatNumber(e.prefillTokensPerSecondPerChip)) tokens/s per chip",
+            "decode          \(formatNumber(e.decodeTokensPerSecondPerChip)) tokens/s per chip (decode steps alone)",
+            "output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip with prefill interleaved, "
+                + "\(formatNumber(e.outputTokensPerSecond)) per replica",
+            "power           \(formatNumber(e.averagePower)) W average for the replica's share of the "
+                + "\(systemSpec == nil ? "chip" : "system") (devices \(formatNumber(e.decode.devicePower)) W each while decoding)",
+            "energy          \(formatNumber(e.joulesPerToken)) J per output token, prefill included",
+            "temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak",
+        ]
+        print(lines.joined(separator: "\n"))
     }
 }
