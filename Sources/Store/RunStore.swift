@@ -82,13 +82,18 @@ public final class RunStore: @unchecked Sendable {
                     message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
             }
         }
-        do {
-            try migrator.migrate(pool)
-        } catch let error as DatabaseError where !isContention(error) {
-            // The migrator decides what to apply before it takes the write lock, so two processes
-            // creating one new database can both try the same migration; the later one fails
-            // ("table runs already exists"). If the schema is now complete, another process did it.
-            guard try pool.read({ try migrator.hasCompletedMigrations($0) }) else { throw error }
+        // The migrator decides what to apply before it takes the write lock, so processes creating
+        // one new database can both try the same migration; the later one fails ("table runs
+        // already exists"). Then another process applied it: migrate again from where that one
+        // got to (it may still be applying the next migration), until the schema is complete.
+        for attempt in 1...8 {
+            do {
+                try migrator.migrate(pool)
+                break
+            } catch let error as DatabaseError where !isContention(error) {
+                if try pool.read({ try migrator.hasCompletedMigrations($0) }) { break }
+                if attempt == 8 { throw error }
+            }
         }
         return pool
     }
