@@ -138,16 +138,7 @@ public enum ServingEstimator {
         let linear = r.precision.gemmType.bytes
         let layers = Double((m.layers + p.pp - 1) / p.pp)
         // One layer's weights on this rank.
-        var mlp = 0.0
-        for l in 0..<m.layers {
-            if m.isMoELayer(l), let moe = m.moe {
-                let experts = Double(moe.experts * 3 * m.hidden * moe.expertFFN) / Double(p.ep > 1 ? p.ep : p.tp)
-                mlp += experts + Double(3 * m.hidden * moe.sharedFFN) / Double(p.ep > 1 ? 1 : p.tp) + Double(m.hidden * moe.experts)
-            } else {
-                mlp += Double(m.mlpParameters(layer: l)) / Double(p.tp)
-            }
-        }
-        let perLayer = Double(m.attentionParameters) / Double(p.tp) + mlp / Double(m.layers)
+        let perLayer = (0..<m.layers).reduce(0.0) { $0 + m.rankParameters(layer: $1, p) } / Double(m.layers)
         let embeddings = Double(m.embeddingParameters) / Double(p.tp) * 2
         let weights = perLayer * layers * linear + embeddings
         let kvElements = m.mla != nil ? Double(m.kvElementsPerTokenPerLayer) : Double(2 * max(1, m.kvHeads / p.tp) * m.headDim)

@@ -140,6 +140,17 @@ public struct ModelDescription: Sendable, Hashable {
         return (moe.topK * moe.expertFFN + moe.sharedFFN) * 3 * hidden + hidden * moe.experts
     }
 
+    /// Weights of layer `l` on one rank of `split`: attention and dense MLPs over tensor parallelism;
+    /// experts over expert parallelism (whole experts) or, without it, tensor parallelism; shared
+    /// experts kept whole under expert parallelism; the router on every rank.
+    public func rankParameters(layer l: Int, _ split: Parallelism) -> Double {
+        let attention = Double(attentionParameters) / Double(split.tp)
+        guard isMoELayer(l), let moe else { return attention + Double(mlpParameters(layer: l)) / Double(split.tp) }
+        let experts = Double(moe.experts * 3 * hidden * moe.expertFFN) / Double(split.ep > 1 ? split.ep : split.tp)
+        let shared = Double(3 * hidden * moe.sharedFFN) / Double(split.ep > 1 ? 1 : split.tp)
+        return attention + experts + shared + Double(hidden * moe.experts)
+    }
+
     public var embeddingParameters: Int { vocab * hidden * (tieEmbeddings ? 1 : 2) }
 
     /// All weights of the main model (multi-token-prediction modules not counted).

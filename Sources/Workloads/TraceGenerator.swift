@@ -249,9 +249,7 @@ private struct Builder {
         if layers.lowerBound == 0 {
             add("embedding", .embedding(.init(tokens: tokens, hidden: model.hidden)))
         } else {
-            collective(
-                "pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
-                perNode: perNode(stride: p.tp * p.cp, ranks: 2))
+            receiveFromPreviousStage("")
         }
         for l in layers { layer(l) }
         norm("final_norm", rows: tokens, columns: model.hidden, residual: true)
@@ -435,12 +433,13 @@ private struct Builder {
     // MARK: Training
 
     /// Weights on this rank, by layer, for the gradient reduction and the optimizer.
-    func rankParameters(layer l: Int) -> Double {
-        let attention = Double(model.attentionParameters) / Double(p.tp)
-        guard model.isMoELayer(l), let moe = model.moe else { return attention + Double(model.mlpParameters(layer: l)) / Double(p.tp) }
-        let experts = Double(moe.experts * 3 * model.hidden * moe.expertFFN) / Double(p.ep > 1 ? p.ep : p.tp)
-        let shared = Double(3 * model.hidden * moe.sharedFFN) / Double(p.ep > 1 ? 1 : p.tp)
-        return attention + experts + shared + Double(model.hidden * moe.experts)
+    func rankParameters(layer l: Int) -> Double { model.rankParameters(layer: l, p) }
+
+    /// The previous pipeline stage's activations, received at the start of a pass.
+    mutating func receiveFromPreviousStage(_ tag: String) {
+        collective(
+            "\(tag)pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+            perNode: perNode(stride: p.tp * p.cp, ranks: 2))
     }
 
     mutating func train() {
@@ -455,9 +454,7 @@ private struct Builder {
             if layers.lowerBound == 0 {
                 add("\(tag)embedding", .embedding(.init(tokens: tokens, hidden: model.hidden)))
             } else {
-                collective(
-                    "\(tag)pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
-                    perNode: perNode(stride: p.tp * p.cp, ranks: 2))
+                receiveFromPreviousStage(tag)
             }
             for l in layers {
                 recording = true
