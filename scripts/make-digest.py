@@ -83,6 +83,15 @@ def spec():
          ["size_B", "oop_time_us", "ip_time_us"], None),
         ("deepseek_deepep/deepep_h800_readme_tables.csv", None, None, None),
         ("sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", None, None, None),
+        # Training (Sources/Validation/TrainingValidation.swift): FlagPerf's Megatron Llama rows on NVIDIA and MetaX,
+        # and MindSpeed-LLM's measured 910B pretraining table.
+        ("flagperf/flagperf_training_results.csv", None,
+         ["source_path", "vendor", "case", "col.配置", "col.precision", "col.fix_hp", "col.parallel", "col.token/p/s",
+          "col.MFU", "col.mem"],
+         lambda row: row["vendor"] in ("nvidia", "metax") and row["case"] in (
+             "llama3_8B-megatron", "llama3_70B-megatron", "llama2_70B-megatron", "llama2_7b-megatron-deepspeed")),
+        ("mindspeed_llm_910b/mindspeed_llm_readme_pretrain_perf_atlas900a2.csv", None,
+         ["模型", "参数", "序列", "实现", "集群", "模式", "性能", "参考", "readme_commit"], None),
         # Serving (Sources/Validation/ServingValidation.swift): TensorRT-LLM's max-throughput table, Hopper rows with a value.
         ("tensorrt_llm_perf_overview/trtllm_perf_overview_throughput.csv", None, None,
          lambda row: row["gpu"] in ("H100", "H200") and row["Total Output Throughput (tokens/sec)"] != ""),

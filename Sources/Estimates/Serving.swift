@@ -242,10 +242,7 @@ public enum ServingEstimator {
         }
         let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sustained: true)
         func systemPower(_ devicePower: Double) -> Double {
-            guard let system else { return devicePower }
-            let share = Double(ranks) / Double(system.devicesPerNode)
-            let extras = system.power.nodeExtras.value * share + system.power.domain.value * share / Double(system.nodesPerDomain)
-            return devicePower * Double(ranks) + extras
+            system?.powerShare(devicePower: devicePower, ranks: ranks) ?? devicePower
         }
         return ServingEstimate(
             request: r, batch: batch, memory: mem, prefill: prefill, prefillRequests: prefillRequests, decode: decode, ranks: ranks,

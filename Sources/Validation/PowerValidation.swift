@@ -22,7 +22,10 @@ public struct PowerValidationSet: Sendable {
     public var assumptions: String
     public var evaluate: @Sendable (_ directory: String, _ machine: Machine) throws -> [PowerPrediction]
 
-    public static let all: [PowerValidationSet] = [MLEnergySet.h100, FlagPerfPowerSet.ascend910b, TensorRTLLMServingSet.h100]
+    public static let all: [PowerValidationSet] = [
+        MLEnergySet.h100, FlagPerfPowerSet.ascend910b, TensorRTLLMServingSet.h100, TrainingSets.a800, TrainingSets.h100, TrainingSets.h800,
+        TrainingSets.c500, TrainingSets.mindspeed910B,
+    ]
 
     /// The objective the power fit minimises: MAPE of average power on the calibration rows.
     public static func powerObjective(_ predictions: [PowerPrediction]) -> Double {

@@ -59,11 +59,24 @@ public struct GenerationRequest: Sendable, Hashable {
     /// Devices per node of the system the ranks run on, to place the data- and pipeline-parallel
     /// groups (strided over nodes); nil: every group packed on as few nodes as it fills.
     public var devicesPerNode: Int?
+    /// Train: end the step with the gradient reduction and the optimizer (false: the micro-batches'
+    /// forward and backward passes alone, as between two optimizer steps).
+    public var optimizerStep: Bool
+    /// Train: the format gradients are accumulated and reduced in (fp32: Megatron-LM's main_grad
+    /// buffers for bf16 models; bf16: DeepSpeed's grad_accum_dtype bf16).
+    public var gradientType: DataType
+    /// Train: reduce each layer's gradients while backward goes on (Megatron's
+    /// --overlap-grad-reduce), or the whole buffer once backward is done.
+    public var overlapGradientReduce: Bool
 
     public init(
         phase: Phase, batch: Int, seq: Int, kvLen: Int? = nil, parallelism: Parallelism = Parallelism(), precision: Precision = .bf16,
-        expertSkew: Double = 1, recompute: Bool = false, microbatches: Int = 1, kvCache: DataType = .bf16, devicesPerNode: Int? = nil
+        expertSkew: Double = 1, recompute: Bool = false, microbatches: Int = 1, kvCache: DataType = .bf16, devicesPerNode: Int? = nil,
+        optimizerStep: Bool = true, gradientType: DataType = .fp32, overlapGradientReduce: Bool = true
     ) {
+        self.overlapGradientReduce = overlapGradientReduce
+        self.optimizerStep = optimizerStep
+        self.gradientType = gradientType
         self.kvCache = kvCache
         self.phase = phase
         self.batch = batch
@@ -445,10 +458,23 @@ private struct Builder {
     mutating func train() {
         let layers = TraceGenerator(model: model, request: request).stageLayers
         let microbatches = request.microbatches
-        let stageParams = layers.reduce(Double(model.vocab * model.hidden) / Double(p.tp)) { $0 + rankParameters(layer: $1) }
+        // The stage's embedding table (first stage) and LM head (last); both when pp = 1 and untied.
+        let tables = (layers.lowerBound == 0 && !model.tieEmbeddings && p.pp == 1) ? 2.0 : 1.0
+        let tableParams = tables * Double(model.vocab * model.hidden) / Double(p.tp)
+        let stageParams = layers.reduce(tableParams) { $0 + rankParameters(layer: $1) }
+        let syncGradients = p.dp > 1 && request.optimizerStep
         var gradientSyncs: [Int] = []
+        // Gradients are reduced in the format they accumulate in (Megatron sets
+        // accumulate_allreduce_grads_in_fp32 for --bf16), over the data-parallel ranks.
+        func reduceScatter(_ params: Double) -> Op {
+            .collective(
+                .init(
+                    kind: .reduce_scatter, bytes: Int(params * request.gradientType.bytes), ranks: p.dp,
+                    ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp)))
+        }
         for mb in 0..<microbatches {
             let tag = microbatches > 1 ? "mb\(mb)." : ""
+            let final = mb == microbatches - 1
             // Forward, layer by layer, keeping each layer's ops for its backward.
             var perLayer: [[(id: String, op: Op, dtype: DataType)]] = []
             if layers.lowerBound == 0 {
@@ -475,16 +501,11 @@ private struct Builder {
                 }
                 for op in perLayer[index].reversed() { backward(id: tag + op.id, op.op, op.dtype) }
                 // The last micro-batch's gradients of this layer are final: reduce them while
-                // backward goes on (Megatron's overlapped, bucketed grad reduce-scatter).
-                if mb == microbatches - 1 && p.dp > 1 {
-                    let bytes = rankParameters(layer: l) * act.bytes
+                // backward goes on (Megatron's --overlap-grad-reduce, bucketed per layer here).
+                if final && syncGradients && request.overlapGradientReduce {
                     add(
-                        "L\(l).grad_reduce_scatter",
-                        .collective(
-                            .init(
-                                kind: .reduce_scatter, bytes: Int(bytes), ranks: p.dp,
-                                ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))),
-                        act, stream: 1, deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
+                        "L\(l).grad_reduce_scatter", reduceScatter(rankParameters(layer: l)), request.gradientType, stream: 1,
+                        deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
                     gradientSyncs.append(kernels.count - 1)
                 }
             }
@@ -493,6 +514,17 @@ private struct Builder {
                     "\(tag)pp_send_grad", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
                     perNode: perNode(stride: p.tp * p.cp, ranks: 2))
             }
+            if final && syncGradients && request.overlapGradientReduce {
+                add(
+                    "tables.grad_reduce_scatter", reduceScatter(tableParams), request.gradientType, stream: 1,
+                    deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
+                gradientSyncs.append(kernels.count - 1)
+            }
+        }
+        guard request.optimizerStep else { return }
+        if syncGradients && !request.overlapGradientReduce {
+            // Without overlap, Megatron reduces the whole gradient buffer once backward is done.
+            add("grad_reduce_scatter", reduceScatter(stageParams), request.gradientType)
         }
         // ZeRO-1: Adam on this rank's 1/dp of the fp32 master weights and moments, then the
         // updated bf16 weights gathered back.

@@ -17,14 +17,14 @@ struct WorkloadCommand: ParsableCommand {
         @Option(help: "Tensor-parallel ranks.") var tp = 1
         @Option(help: "Pipeline-parallel stages.") var pp = 1
         @Option(help: "Expert-parallel ranks (MoE models; a divisor of tp x dp).") var ep = 1
-        @Option(help: "Data-parallel replicas.") var dp = 1
+        @Option(help: "Data-parallel replicas (default 1; train: as many as the system's devices hold).") var dp: Int?
         @Option(help: "Context-parallel ranks (prefill and train: each sequence split over them).") var cp = 1
         @Option(help: "Precision of the linear layers: bf16, fp8, int8 or w8a8.") var precision: Precision = .bf16
         @Flag(help: "Run bf16 where the chip has no unit for --precision, instead of refusing.") var precisionFallback = false
         @Option(help: "The most loaded expert's tokens over the mean (1: balanced routing).") var expertSkew = 1.0
         @Option(help: "The KV cache's format: bf16 or fp8.") var kvCache: KVCacheFormat = .bf16
 
-        var parallelism: Parallelism { Parallelism(tp: tp, pp: pp, ep: ep, dp: dp, cp: cp) }
+        var parallelism: Parallelism { Parallelism(tp: tp, pp: pp, ep: ep, dp: dp ?? 1, cp: cp) }
 
         /// The precision the chip can run: the one asked for, or bf16 when the user allows the fallback.
         func precision(on chip: ChipSpec) throws -> (Precision, note: String?) {

@@ -11,7 +11,8 @@ struct XPUSim: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ChipsCommand.self, SystemsCommand.self, WorkloadCommand.self, RunCommand.self, ServeCommand.self, CompareCommand.self,
+            ChipsCommand.self, SystemsCommand.self, WorkloadCommand.self, RunCommand.self, ServeCommand.self, TrainCommand.self,
+            CompareCommand.self,
             RunsCommand.self, ValidateCommand.self,
             CalibrateCommand.self,
         ])

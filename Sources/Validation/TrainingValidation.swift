@@ -1,0 +1,248 @@
+import Chips
+import Estimates
+import Foundation
+import Simulator
+import Systems
+import Workloads
+
+/// Published training throughput (FlagPerf, MindSpeed-LLM) against `xpusim train`'s estimate for
+/// the same model, system, split, batch and framework settings. The measured figures come from the
+/// digest; each run's configuration comes from the scripts the measurement ran, cited per case.
+/// Nothing in the training estimate is fitted, so every row is a check row.
+enum TrainingSets {
+    /// How a published run was configured, where its table row does not say.
+    struct Setup {
+        var model: String
+        var seq: Int
+        var globalBatch: Int
+        var microBatch = 1
+        var gradient: DataType = .fp32
+        var overlapGradientReduce = false
+        var systemOverrides: [String] = []
+    }
+
+    /// "PP2DP4TP1", "TP8PP4DP1", "TP1PP2DP4": the split a FlagPerf table row states, in any order.
+    static func parallelism(_ text: String) -> Parallelism? {
+        var p = Parallelism()
+        var seen = 0
+        var rest = Substring(text.uppercased())
+        while !rest.isEmpty {
+            guard let key = ["TP", "PP", "DP", "EP"].first(where: { rest.hasPrefix($0) }) else { return nil }
+            rest = rest.dropFirst(2)
+            let digits = rest.prefix { $0.isNumber }
+            guard let value = Int(digits), value >= 1 else { return nil }
+            rest = rest.dropFirst(digits.count)
+            switch key {
+            case "TP": p.tp = value
+            case "PP": p.pp = value
+            case "DP": p.dp = value
+            default: p.ep = value
+            }
+            seen += 1
+        }
+        return seen >= 3 ? p : nil
+    }
+
+    /// "H100二机16卡（2x8）", "4x8": the nodes of a cluster label.
+    static func nodes(_ text: String) -> Int? {
+        let pattern = /(\d+)x(\d+)/
+        guard let match = text.firstMatch(of: pattern) else { return nil }
+        return Int(match.1)
+    }
+
+    static func estimate(
+        _ setup: Setup, system id: String, nodes: Int, parallelism: Parallelism, models: inout [String: ModelDescription]
+    ) throws -> TrainingEstimate {
+        if models[setup.model] == nil { models[setup.model] = try ModelCatalog.resolve(setup.model).model }
+        let system = try SystemCatalog.resolve(id, overrides: setup.systemOverrides, nodes: nodes, chips: ChipCatalog.defaultDirectory())
+        let request = TrainingRequest(
+            model: models[setup.model]!, globalBatch: setup.globalBatch, seq: setup.seq, microBatch: setup.microBatch,
+            parallelism: parallelism, gradientType: setup.gradient, overlapGradientReduce: setup.overlapGradientReduce)
+        return try TrainingEstimator.estimate(request, device: system.chip.device, system: system)
+    }
+
+    // MARK: FlagPerf
+
+    static let flagperfFile = "/flagperf/flagperf_training_results.csv"
+    static let flagperfProvenance =
+        "FlagOpen/FlagPerf @ 1b5a030 training/<vendor>/<case>/README.md performance tables (Apache-2.0): token/p/s, "
+        + "tokens per device per second over a step (run_pretraining.py: global batch x seq / step time / devices)"
+
+    /// FlagPerf rows of one case and hardware, each with its split from the row and its batch from
+    /// the case's scripts; `setup` gets the row's fix_hp column (GAS and gbs overrides).
+    static func flagperf(
+        directory: String, case name: String, vendor: String = "nvidia", hardware: String, precision: Set<String> = ["bf16", "amp", ""],
+        system: String, setup: (String) -> Setup?, metric: String = "tokens_per_s_per_chip",
+        measure: (TrainingEstimate) -> Double = { $0.tokensPerSecondPerChip }
+    ) throws -> [PowerPrediction] {
+        let file = directory + flagperfFile
+        let (header, data) = try CSV.read(file)
+        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
+        let cVendor = try column("vendor")
+        let cCase = try column("case")
+        let cConfig = try column("col.配置")
+        let cPrecision = try column("col.precision")
+        let cFix = try column("col.fix_hp")
+        let cParallel = try column("col.parallel")
+        let cTokens = try column("col.token/p/s")
+        let cMFU = try column("col.MFU")
+        var models: [String: ModelDescription] = [:]
+        var predictions: [PowerPrediction] = []
+        for f in data where f.count == header.count {
+            guard f[cVendor] == vendor, f[cCase] == name, f[cConfig].hasPrefix(hardware), precision.contains(f[cPrecision]),
+                let split = parallelism(f[cParallel]), let nodes = nodes(f[cConfig]), let setup = setup(f[cFix])
+            else { continue }
+            let measured: Double?
+            if metric == "mfu" {
+                measured = Double(f[cMFU].replacingOccurrences(of: "%", with: "")).map { $0 / 100 }
+            } else {
+                measured = Double(f[cTokens])
+            }
+            guard let measured else { continue }
+            let e = try estimate(setup, system: system, nodes: nodes, parallelism: split, models: &models)
+            let fix = f[cFix] == "/" || f[cFix].isEmpty ? "" : " \(f[cFix])"
+            predictions.append(
+                PowerPrediction(
+                    label: "\(setup.model) \(nodes)x\(split.ranks / nodes) \(f[cParallel]) gbs \(setup.globalBatch)\(fix)", split: .check,
+                    measured: [metric: measured], predicted: [metric: measure(e)]))
+        }
+        return predictions
+    }
+
+    /// FlagPerf's Megatron Llama-3 benchmark (training/benchmarks/llama3_8B/megatron/pretrain_llama3.sh and its 70B
+    /// twin): seq 8192, global batch 512 (4M tokens), --sequence-parallel, --use-distributed-optimizer, no
+    /// --overlap-grad-reduce (Megatron's default: off), bf16 with fp32 gradient accumulation; micro-batch 1
+    /// (config/config_*.py localbs). "gbs=1760" rows override the batch.
+    static func llama3(_ model: String) -> (String) -> Setup? {
+        { fix in
+            if fix.hasPrefix("gbs="), let gbs = Int(fix.dropFirst(4).prefix { $0.isNumber }) {
+                return Setup(model: model, seq: 8192, globalBatch: gbs)
+            }
+            return fix == "/" || fix.isEmpty ? Setup(model: model, seq: 8192, globalBatch: 512) : nil
+        }
+    }
+
+    static let a800 = PowerValidationSet(
+        id: "flagperf-a800-training", title: "FlagPerf Megatron-LM Llama-3-8B training on a DGX A800, tokens/s per GPU",
+        chip: "a800-sxm", provenance: flagperfProvenance + "; the rows labelled A100 ran on an NVIDIA DGX A800 (the case's README)",
+        splitRule: "all rows check: nothing in the training estimate is fitted, on these rows or any other training data",
+        assumptions:
+            "the FlagPerf Llama-3 scripts' settings (seq 8192, global batch 512, micro-batch 1, sequence parallel, distributed "
+            + "optimizer, gradients reduced after backward in fp32); TransformerEngine and FlashAttention kernels as the library "
+            + "files model them; Megatron's default dropout (0.1) is not modelled; 1F1B pipeline",
+        evaluate: { directory, _ in
+            try flagperf(directory: directory, case: "llama3_8B-megatron", hardware: "A100单机8卡", system: "dgx-a800", setup: llama3("llama-3-8b"))
+        })
+
+    static let h100 = PowerValidationSet(
+        id: "flagperf-h100-training", title: "FlagPerf Megatron-LM Llama-3 training on DGX H100 nodes, tokens/s per GPU",
+        chip: "h100-sxm", provenance: flagperfProvenance,
+        splitRule: "all rows check: nothing in the training estimate is fitted",
+        assumptions:
+            "as flagperf-a800-training (the same scripts); 8B on 1, 2 and 55 nodes, 70B on 8; bf16 rows only (the bf16+fp8 rows "
+            + "mix formats per layer as TransformerEngine chooses)",
+        evaluate: { directory, _ in
+            try flagperf(directory: directory, case: "llama3_8B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-8b"))
+                + flagperf(
+                    directory: directory, case: "llama3_70B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-70b"))
+        })
+
+    static let h800 = PowerValidationSet(
+        id: "flagperf-h800-training", title: "FlagPerf FlagScale Llama-2-70B training on 4 HGX H800 nodes, tokens/s per GPU",
+        chip: "h800-sxm", provenance: flagperfProvenance,
+        splitRule: "all rows check: nothing in the training estimate is fitted",
+        assumptions:
+            "training/nvidia/llama2_70B-megatron/config/config_H800x4x8.py: seq 4096, micro-batch 1, 44 accumulation steps (global "
+            + "batch 44 at dp 1), flash attention, no recomputation; GAS=1024 rows: global batch 1024; the README's 200 Gb/s "
+            + "InfiniBand per NIC set on hgx-h800 (scale_out.bandwidth_per_nic); amp rows only",
+        evaluate: { directory, _ in
+            try flagperf(
+                directory: directory, case: "llama2_70B-megatron", hardware: "H800", precision: ["amp"], system: "hgx-h800",
+                setup: { fix in
+                    let gbs = fix.hasPrefix("GAS=1024") ? 1024 : (fix == "/" ? 44 : nil)
+                    return gbs.map { Setup(model: "llama-2-70b", seq: 4096, globalBatch: $0, systemOverrides: ["scale_out.bandwidth_per_nic=200Gb/s"]) }
+                })
+        })
+
+    /// MetaX publishes MFU only (token/p/s redacted). FlagPerf's MFU for this case is
+    /// token/p/s x 6 x 7e9 / theoryflops (training/benchmarks/llama2_7b/megatron-deepspeed/run_pretraining.py), and
+    /// MetaX's theoryflops is not published (config_C500x1x8.py: -1).
+    static let c500 = PowerValidationSet(
+        id: "flagperf-c500-training", title: "FlagPerf Megatron-DeepSpeed Llama-2-7B training on a MetaX C500 server, MFU",
+        chip: "metax-c500", provenance: flagperfProvenance + "; MFU column (MetaX redacts token/p/s)",
+        splitRule: "all rows check: nothing in the training estimate is fitted",
+        assumptions:
+            "FlagPerf's MFU formula, token/p/s x 6 x 7e9 / peak, with the chip file's bf16 peak (240 TFLOPS, an estimate: MetaX's "
+            + "own figure is unpublished, so this comparison carries that uncertainty); ds_config.json: ZeRO-1, bf16 gradient "
+            + "accumulation, no overlap, micro-batch 1, 32 accumulation steps (global batch 256) or GAS=128 (1024); seq 4096",
+        evaluate: { directory, _ in
+            try flagperf(
+                directory: directory, case: "llama2_7b-megatron-deepspeed", vendor: "metax", hardware: "C500", system: "metax-c500-8card",
+                setup: { fix in
+                    let gbs = fix.hasPrefix("GAS=128") ? 1024 : (fix == "/" ? 256 : nil)
+                    return gbs.map { Setup(model: "llama-2-7b", seq: 4096, globalBatch: $0, gradient: .bf16) }
+                }, metric: "mfu", measure: { $0.tokensPerSecondPerChip * 6 * 7e9 / $0.peakFLOPS })
+        })
+
+    // MARK: MindSpeed-LLM
+
+    /// MindSpeed-LLM's README rows (model, size, sequence, implementation) and the example script
+    /// each ran (Ascend/MindSpeed-LLM @ 0a7cbd3), with the split and batch the script sets.
+    static let mindspeedCases: [(row: [String], script: String, model: String, p: Parallelism, setup: Setup)] = [
+        (
+            ["LLaMA2", "7B", "4K", "Mcore"], "examples/mcore/llama2/pretrain_llama2_7b_ptd.sh", "llama-2-7b", Parallelism(pp: 2, dp: 4),
+            Setup(model: "llama-2-7b", seq: 4096, globalBatch: 256, overlapGradientReduce: true)
+        ),
+        (
+            ["LLaMA2", "13B", "4K", "Mcore"], "examples/mcore/llama2/pretrain_llama2_13b_ptd.sh", "llama-2-13b", Parallelism(tp: 8),
+            Setup(model: "llama-2-13b", seq: 4096, globalBatch: 512, microBatch: 4)
+        ),
+        (
+            ["LLaMA2", "70B", "4K", "Legacy"], "examples/llama2/pretrain_llama2_70b_ptd.sh", "llama-2-70b", Parallelism(tp: 8, pp: 4),
+            Setup(model: "llama-2-70b", seq: 4096, globalBatch: 1024)
+        ),
+        (
+            ["LLaMA3", "8B", "8K", "Legacy"], "examples/llama3/pretrain_llama3_8b_ptd.sh", "llama-3-8b", Parallelism(tp: 8),
+            Setup(model: "llama-3-8b", seq: 8192, globalBatch: 64, microBatch: 2)
+        ),
+        (
+            ["LLaMA3", "70B", "8K", "Legacy"], "examples/llama3/pretrain_llama3_70b_ptd.sh", "llama-3-70b", Parallelism(tp: 8, pp: 8),
+            Setup(model: "llama-3-70b", seq: 8192, globalBatch: 512)
+        ),
+    ]
+
+    static let mindspeed910B = PowerValidationSet(
+        id: "mindspeed-910b-training", title: "MindSpeed-LLM pretraining on Atlas 900 A2 PoDc (910B), tokens/s per NPU",
+        chip: "ascend-910b2",
+        provenance:
+            "Ascend/MindSpeed-LLM @ 0a7cbd3 README 现版本实测性能 (BSD-3-style): measured tokens/s/p on Atlas 900 A2 PODc, mc2 on; "
+            + "each row's split, batch and sequence from the example script it names",
+        splitRule: "all rows check: nothing in the training estimate is fitted",
+        assumptions:
+            "Atlas 900 A2 PoDc nodes as atlas-800t-a2 (8 x 910B2, HCCS mesh, 8 x 200 Gb/s RoCE); the scripts' splits with "
+            + "sequence parallelism, fused RMSNorm, SwiGLU and rotary kernels, FlashAttention; gradients in fp32, reduced after "
+            + "backward unless the script sets --overlap-grad-reduce (Llama-2-7B); mc2's overlap of tensor-parallel "
+            + "communication with the GEMMs is not modelled (the all-reduces run after them); only rows with a model file",
+        evaluate: { directory, _ in
+            let file = directory + "/mindspeed_llm_910b/mindspeed_llm_readme_pretrain_perf_atlas900a2.csv"
+            let (header, data) = try CSV.read(file)
+            let keys = try ["模型", "参数", "序列", "实现"].map { try CSV.column($0, in: header, file: file) }
+            let cCluster = try CSV.column("集群", in: header, file: file)
+            let cValue = try CSV.column("性能", in: header, file: file)
+            var models: [String: ModelDescription] = [:]
+            var predictions: [PowerPrediction] = []
+            for f in data where f.count == header.count {
+                guard let c = mindspeedCases.first(where: { $0.row == keys.map { f[$0] } }), let measured = Double(f[cValue]),
+                    let nodes = nodes(f[cCluster])
+                else { continue }
+                var p = c.p
+                p.dp = max(1, nodes * 8 / (p.tp * p.pp))
+                let e = try estimate(c.setup, system: "atlas-800t-a2", nodes: nodes, parallelism: p, models: &models)
+                predictions.append(
+                    PowerPrediction(
+                        label: "\(c.model) \(f[cCluster]) \(p) gbs \(c.setup.globalBatch) mbs \(c.setup.microBatch)", split: .check,
+                        measured: ["tokens_per_s_per_chip": measured], predicted: ["tokens_per_s_per_chip": e.tokensPerSecondPerChip]))
+            }
+            return predictions
+        })
+}
