@@ -27,6 +27,7 @@ extension ChipSpec {
         // Within one device there is no die-to-die hop; the link between devices is a system's.
         d.interconnect.dieToDieBandwidth = nil
         d.interconnect.dieToDieLatency = nil
+        d.price = price.map { $0 / k }
         d.power.tdp = power.tdp / k
         d.power.idle = power.idle / k
         d.power.limitMin = power.limitMin / k

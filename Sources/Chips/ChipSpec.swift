@@ -83,6 +83,10 @@ public struct ChipSpec: Sendable {
         }
     }
 
+    /// The package's price (USD): a list or street price, or an estimate the file says is one; nil
+    /// where none is known (cost per token is then not reported).
+    public var price: Double?
+
     public struct Power: Sendable {
         public var tdp = Watts.zero, idle = Watts.zero, limitMin = Watts.zero, limitMax = Watts.zero
         public var energyPerMAC: [DataType: Double] = [:]

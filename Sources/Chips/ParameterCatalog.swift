@@ -209,6 +209,9 @@ public enum ParameterCatalog {
             "interconnect.scale_out.bandwidth", .quantity(.bandwidth), "scale-out NIC bandwidth per package per direction",
             plausible: 1e8...1e12, into: .measure(\.interconnect.scaleOutBandwidth)),
 
+        .init(
+            "cost.price", .quantity(.money), "price of one package (list, street or estimated), for cost per token", required: false,
+            plausible: 100...10_000_000, into: .optionalNumber(\.price)),
         .init("power.tdp", .quantity(.power), "thermal design / board power", plausible: 10...5000, into: .measure(\.power.tdp)),
         .init("power.idle", .quantity(.power), "power when idle", plausible: 1...2000, into: .measure(\.power.idle)),
         .init("power.limit_min", .quantity(.power), "lowest settable power limit", plausible: 10...5000, into: .measure(\.power.limitMin)),

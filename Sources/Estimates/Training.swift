@@ -22,13 +22,17 @@ public struct TrainingRequest: Sendable {
     public var gradientType: DataType
     /// Reduce gradients during the last backward pass (Megatron's --overlap-grad-reduce) or after it.
     public var overlapGradientReduce: Bool
+    /// Megatron's sequence parallelism under tensor parallelism (norms on 1/tp of the tokens,
+    /// all-gathers and reduce-scatters in place of the all-reduces).
+    public var sequenceParallel: Bool
     public var conditions: RunConditions
 
     public init(
         model: ModelDescription, globalBatch: Int, seq: Int, microBatch: Int = 1, parallelism: Parallelism = Parallelism(),
         precision: Precision = .bf16, recompute: Bool = false, expertSkew: Double = 1, gradientType: DataType = .fp32,
-        overlapGradientReduce: Bool = true, conditions: RunConditions = RunConditions()
+        overlapGradientReduce: Bool = true, sequenceParallel: Bool = true, conditions: RunConditions = RunConditions()
     ) {
+        self.sequenceParallel = sequenceParallel
         self.overlapGradientReduce = overlapGradientReduce
         self.gradientType = gradientType
         self.model = model
@@ -119,7 +123,8 @@ public struct TrainingEstimate: Sendable {
 ///   representative stage is the last one (it holds the LM head); every stage is taken to run as
 ///   long.
 /// - Memory: weights (2 bytes), gradients (4 in fp32, 2 in bf16) and fp32 master weights and
-///   moments (12, sharded over dp, plus the shard's fp32 gradients when they accumulate in bf16); activations per micro-batch and layer as Korthikanti et al. 2022 count them
+///   moments (12, sharded over dp, plus the shard's fp32 gradients when they accumulate in bf16);
+///   activations per micro-batch and layer as Korthikanti et al. 2022 count them
 ///   with sequence parallelism and FlashAttention (each GEMM's and norm's input, the attention's
 ///   queries, keys, values and output, the MLP's gate/up output; full recomputation keeps each
 ///   layer's input only), times the micro-batches in flight on the first stage (min(m, pp)); the
@@ -137,7 +142,7 @@ public enum TrainingEstimator {
         let params = stageLayers.reduce(embedding * (p.pp == 1 && !m.tieEmbeddings ? 2 : 1)) { $0 + m.rankParameters(layer: $1, p) }
         let linear = r.precision == .bf16 ? 2 : max(1, r.precision.gemmType.bytes)
         let tokens = Double(r.microBatch * r.seq / p.cp)
-        let perLayer = activationsPerToken(m, p, recompute: r.recompute) * tokens
+        let perLayer = activationsPerToken(m, p, recompute: r.recompute, sequenceParallel: r.sequenceParallel) * tokens
         let inFlight = min(r.microbatches, p.pp)
         return TrainingMemory(
             capacity: device.memory.hbmCapacity.value, weights: params * linear, gradients: params * r.gradientType.bytes,
@@ -146,12 +151,14 @@ public enum TrainingEstimator {
             logits: tokens * Double((m.vocab + p.tp - 1) / p.tp) * 4)
     }
 
-    /// Bytes one token keeps for backward in one layer on one rank (bf16 activations, sequence
-    /// parallel under tp; every layer taken at its MoE or dense average).
-    static func activationsPerToken(_ m: ModelDescription, _ p: Parallelism, recompute: Bool) -> Double {
+    /// Bytes one token keeps for backward in one layer on one rank (bf16 activations; the norms'
+    /// and GEMM inputs' share split over tp under sequence parallelism; every layer taken at its
+    /// MoE or dense average).
+    static func activationsPerToken(_ m: ModelDescription, _ p: Parallelism, recompute: Bool, sequenceParallel: Bool) -> Double {
         let h = Double(m.hidden)
         let tp = Double(p.tp)
-        if recompute { return 2 * h / tp }
+        let residual = sequenceParallel ? tp : 1
+        if recompute { return 2 * h / residual }
         let attention: Double
         if let mla = m.mla {
             let heads = Double(m.heads)
@@ -161,7 +168,7 @@ public enum TrainingEstimator {
         } else {
             attention = Double((2 * m.heads + 2 * m.kvHeads) * m.headDim) / tp
         }
-        let norms = 4 * h / tp
+        let norms = 4 * h / residual
         let mlp: Double
         if let moe = m.moe {
             let moeLayers = Double((0..<m.layers).filter { m.isMoELayer($0) }.count) / Double(m.layers)
@@ -196,7 +203,8 @@ public enum TrainingEstimator {
             throw ServingError(
                 "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name) for training: the busiest "
                     + "rank needs \(gb(mem.weights)) of weights, \(gb(mem.gradients)) of fp32 gradients, \(gb(mem.optimizer)) of "
-                    + "optimizer state, \(gb(mem.activations)) of activations (\(mem.inFlight) micro-batch(es) in flight) and "
+                    + "optimizer state, \(gb(mem.activations)) of activations "
+                    + "(\(mem.inFlight) micro-batch\(mem.inFlight == 1 ? "" : "es") in flight) and "
                     + "\(gb(mem.logits)) of logits: \(gb(mem.total)) of \(gb(mem.capacity)); use more --tp, --pp or --dp, "
                     + "--recompute, or a smaller --micro-batch")
         }
@@ -208,7 +216,8 @@ public enum TrainingEstimator {
                     request: .init(
                         phase: .train, batch: r.microBatch, seq: r.seq, parallelism: p, precision: r.precision, expertSkew: r.expertSkew,
                         recompute: r.recompute, microbatches: 1, devicesPerNode: system?.devicesPerNode, optimizerStep: optimizer,
-                        gradientType: r.gradientType, overlapGradientReduce: r.overlapGradientReduce)
+                        gradientType: r.gradientType, overlapGradientReduce: r.overlapGradientReduce,
+                        sequenceParallel: r.sequenceParallel)
                 ).trace()
             } catch let error as GenerationError {
                 throw ServingError(error.message)
@@ -229,7 +238,8 @@ public enum TrainingEstimator {
         let bubble = Double(p.pp - 1) * microbatch.time
         let stepTime = Double(m - 1) * microbatch.time + bubble + lastStep.time
         let model = PowerModel(device)
-        let idle = model.uncorePower + model.clockPower(at: sustained.clock)
+        let idle =
+            model.uncorePower + model.clockPower(at: sustained.clock)
             + model.staticPower(temperature: sustained.peakTemperature, clock: sustained.clock)
         let energy = Double(m - 1) * microbatch.time * microbatch.devicePower + lastStep.time * lastStep.devicePower + bubble * idle
         let devicePower = energy / stepTime

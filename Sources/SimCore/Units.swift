@@ -21,6 +21,8 @@ public enum QuantityKind: String, Sendable, CaseIterable {
     case heatCapacity
     case flopRate
     case temperatureCoefficient
+    /// A price in US dollars (hardware's, from vendors' and dealers' figures).
+    case money
 
     /// The unit symbols accepted for this kind and their factor to the SI base unit.
     public var units: [(symbol: String, factor: Double)] {
@@ -49,6 +51,7 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .heatCapacity: return [("J/K", 1), ("J/C", 1)]
         case .flopRate: return [("FLOPS", 1), ("GFLOPS", 1e9), ("TFLOPS", 1e12), ("PFLOPS", 1e15), ("TOPS", 1e12)]
         case .temperatureCoefficient: return [("/K", 1), ("%/K", 0.01), ("%/C", 0.01)]
+        case .money: return [("USD", 1), ("kUSD", 1e3), ("MUSD", 1e6)]
         }
     }
 
@@ -69,6 +72,7 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .heatCapacity: return ("J/K", 1)
         case .flopRate: return ("TFLOPS", 1e12)
         case .temperatureCoefficient: return ("%/K", 0.01)
+        case .money: return ("USD", 1)
         }
     }
 
@@ -90,6 +94,7 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .heatCapacity: return "a heat capacity such as \"20 J/K\""
         case .flopRate: return "a rate such as \"989.4 TFLOPS\""
         case .temperatureCoefficient: return "a coefficient such as \"1.5 %/K\""
+        case .money: return "a price such as \"25000 USD\" or \"199 kUSD\""
         }
     }
 }

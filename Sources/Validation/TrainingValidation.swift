@@ -18,6 +18,7 @@ enum TrainingSets {
         var microBatch = 1
         var gradient: DataType = .fp32
         var overlapGradientReduce = false
+        var sequenceParallel = true
         var systemOverrides: [String] = []
     }
 
@@ -57,7 +58,8 @@ enum TrainingSets {
         let system = try SystemCatalog.resolve(id, overrides: setup.systemOverrides, nodes: nodes, chips: ChipCatalog.defaultDirectory())
         let request = TrainingRequest(
             model: models[setup.model]!, globalBatch: setup.globalBatch, seq: setup.seq, microBatch: setup.microBatch,
-            parallelism: parallelism, gradientType: setup.gradient, overlapGradientReduce: setup.overlapGradientReduce)
+            parallelism: parallelism, gradientType: setup.gradient, overlapGradientReduce: setup.overlapGradientReduce,
+            sequenceParallel: setup.sequenceParallel)
         return try TrainingEstimator.estimate(request, device: system.chip.device, system: system)
     }
 
@@ -131,7 +133,9 @@ enum TrainingSets {
             + "optimizer, gradients reduced after backward in fp32); TransformerEngine and FlashAttention kernels as the library "
             + "files model them; Megatron's default dropout (0.1) is not modelled; 1F1B pipeline",
         evaluate: { directory, _ in
-            try flagperf(directory: directory, case: "llama3_8B-megatron", hardware: "A100单机8卡", system: "dgx-a800", setup: llama3("llama-3-8b"))
+            try flagperf(
+                directory: directory, case: "llama3_8B-megatron", hardware: "A100单机8卡", system: "dgx-a800",
+                setup: llama3("llama-3-8b"))
         })
 
     static let h100 = PowerValidationSet(
@@ -142,7 +146,8 @@ enum TrainingSets {
             "as flagperf-a800-training (the same scripts); 8B on 1, 2 and 55 nodes, 70B on 8; bf16 rows only (the bf16+fp8 rows "
             + "mix formats per layer as TransformerEngine chooses)",
         evaluate: { directory, _ in
-            try flagperf(directory: directory, case: "llama3_8B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-8b"))
+            try flagperf(
+                directory: directory, case: "llama3_8B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-8b"))
                 + flagperf(
                     directory: directory, case: "llama3_70B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-70b"))
         })
@@ -160,7 +165,9 @@ enum TrainingSets {
                 directory: directory, case: "llama2_70B-megatron", hardware: "H800", precision: ["amp"], system: "hgx-h800",
                 setup: { fix in
                     let gbs = fix.hasPrefix("GAS=1024") ? 1024 : (fix == "/" ? 44 : nil)
-                    return gbs.map { Setup(model: "llama-2-70b", seq: 4096, globalBatch: $0, systemOverrides: ["scale_out.bandwidth_per_nic=200Gb/s"]) }
+                    return gbs.map {
+                        Setup(model: "llama-2-70b", seq: 4096, globalBatch: $0, systemOverrides: ["scale_out.bandwidth_per_nic=200Gb/s"])
+                    }
                 })
         })
 
@@ -174,13 +181,14 @@ enum TrainingSets {
         assumptions:
             "FlagPerf's MFU formula, token/p/s x 6 x 7e9 / peak, with the chip file's bf16 peak (240 TFLOPS, an estimate: MetaX's "
             + "own figure is unpublished, so this comparison carries that uncertainty); ds_config.json: ZeRO-1, bf16 gradient "
-            + "accumulation, no overlap, micro-batch 1, 32 accumulation steps (global batch 256) or GAS=128 (1024); seq 4096",
+            + "accumulation, no overlap, micro-batch 1, no sequence parallelism (megatron-deepspeed_main.sh), 32 accumulation "
+            + "steps (global batch 256) or GAS=128 (1024); seq 4096",
         evaluate: { directory, _ in
             try flagperf(
                 directory: directory, case: "llama2_7b-megatron-deepspeed", vendor: "metax", hardware: "C500", system: "metax-c500-8card",
                 setup: { fix in
                     let gbs = fix.hasPrefix("GAS=128") ? 1024 : (fix == "/" ? 256 : nil)
-                    return gbs.map { Setup(model: "llama-2-7b", seq: 4096, globalBatch: $0, gradient: .bf16) }
+                    return gbs.map { Setup(model: "llama-2-7b", seq: 4096, globalBatch: $0, gradient: .bf16, sequenceParallel: false) }
                 }, metric: "mfu", measure: { $0.tokensPerSecondPerChip * 6 * 7e9 / $0.peakFLOPS })
         })
 

@@ -68,12 +68,17 @@ public struct GenerationRequest: Sendable, Hashable {
     /// Train: reduce each layer's gradients while backward goes on (Megatron's
     /// --overlap-grad-reduce), or the whole buffer once backward is done.
     public var overlapGradientReduce: Bool
+    /// Train: Megatron's sequence parallelism under tensor parallelism (--sequence-parallel): norms
+    /// and residuals on each rank's 1/tp of the tokens, all-gathers before the column-parallel
+    /// GEMMs and reduce-scatters after the row-parallel ones in place of the all-reduces.
+    public var sequenceParallel: Bool
 
     public init(
         phase: Phase, batch: Int, seq: Int, kvLen: Int? = nil, parallelism: Parallelism = Parallelism(), precision: Precision = .bf16,
         expertSkew: Double = 1, recompute: Bool = false, microbatches: Int = 1, kvCache: DataType = .bf16, devicesPerNode: Int? = nil,
-        optimizerStep: Bool = true, gradientType: DataType = .fp32, overlapGradientReduce: Bool = true
+        optimizerStep: Bool = true, gradientType: DataType = .fp32, overlapGradientReduce: Bool = true, sequenceParallel: Bool = true
     ) {
+        self.sequenceParallel = sequenceParallel
         self.overlapGradientReduce = overlapGradientReduce
         self.optimizerStep = optimizerStep
         self.gradientType = gradientType
@@ -225,6 +230,10 @@ private struct Builder {
     var tokens: Int { request.phase == .decode ? sequences : sequences * request.seq / p.cp }
     /// The tokens the trace states: every token of the step on this model replica.
     var tokensStated: Int { request.phase == .decode ? request.batch : request.batch * request.seq }
+    /// Sequence parallelism: training under tensor parallelism, when the request keeps it on.
+    var sequenceParallel: Bool { request.phase == .train && p.tp > 1 && request.sequenceParallel }
+    /// Rows of the norms and residual adds: the rank's 1/tp of the tokens under sequence parallelism.
+    var residualRows: Int { sequenceParallel ? max(1, tokens / p.tp) : tokens }
     var headsPerRank: Int { model.heads / p.tp }
     var kvHeadsPerRank: Int { max(1, model.kvHeads / p.tp) }
     /// Ranks of a data-parallel (or pipeline) group that share a node: groups stride over the
@@ -274,10 +283,11 @@ private struct Builder {
     mutating func layer(_ l: Int) {
         let t = tokens
         // The residual add is fused into the norm from the second layer on (vLLM's fused_add_rms_norm).
-        norm("L\(l).input_norm", rows: t, columns: model.hidden, residual: l > 0)
+        norm("L\(l).input_norm", rows: residualRows, columns: model.hidden, residual: l > 0)
+        gatherSequence("L\(l).attn_all_gather")
         if let mla = model.mla { mlaAttention(l, mla) } else { gqaAttention(l) }
         gemmOutput(l)
-        norm("L\(l).post_norm", rows: t, columns: model.hidden, residual: true)
+        norm("L\(l).post_norm", rows: sequenceParallel ? residualRows : t, columns: model.hidden, residual: true)
         if model.isMoELayer(l), let moe = model.moe { moeBlock(l, moe) } else { denseMLP(l) }
     }
 
@@ -372,11 +382,17 @@ private struct Builder {
             kvType)
     }
 
+    /// Under sequence parallelism, the all-gather of the tokens before a column-parallel GEMM.
+    mutating func gatherSequence(_ id: String) {
+        guard sequenceParallel else { return }
+        collective(id, .all_gather, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
+    }
+
     mutating func gemmOutput(_ l: Int) {
         let width = model.mla.map { headsPerRank * $0.vHeadDim } ?? headsPerRank * model.headDim
         gemm("L\(l).o_proj", m: tokens, n: model.hidden, k: width)
-        if model.isMoELayer(l) && p.ep > 1 && p.tp > 1 {
-            // Sequence-parallel around an expert-parallel block: each TP rank routes a slice.
+        if sequenceParallel || (model.isMoELayer(l) && p.ep > 1 && p.tp > 1) {
+            // Sequence parallel (training), or around an expert-parallel block: each TP rank keeps a slice.
             collective("L\(l).attn_reduce_scatter", .reduce_scatter, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
         } else {
             collective("L\(l).attn_all_reduce", .all_reduce, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
@@ -386,12 +402,15 @@ private struct Builder {
     mutating func denseMLP(_ l: Int) {
         let t = tokens
         let f = (model.ffn + p.tp - 1) / p.tp
+        gatherSequence("L\(l).mlp_all_gather")
         gemm("L\(l).gate_up", m: t, n: 2 * f, k: model.hidden)
         add(
             "L\(l).silu_mul",
             .elementwise(.init(elements: t * f, reads: 2, writes: 1, flopsPerElement: 5, blocks: t, threads: min(f, 1024))))
         gemm("L\(l).down", m: t, n: model.hidden, k: f)
-        collective("L\(l).mlp_all_reduce", .all_reduce, bytes: Double(t * model.hidden) * act.bytes, ranks: p.tp)
+        collective(
+            sequenceParallel ? "L\(l).mlp_reduce_scatter" : "L\(l).mlp_all_reduce", sequenceParallel ? .reduce_scatter : .all_reduce,
+            bytes: Double(t * model.hidden) * act.bytes, ranks: p.tp)
     }
 
     /// Tokens per local expert: the rank's routed tokens spread over all experts, the hottest at
@@ -406,7 +425,9 @@ private struct Builder {
 
     mutating func moeBlock(_ l: Int, _ moe: ModelDescription.MoE) {
         let expertParallel = p.ep > 1
-        // Under expert parallelism each TP rank routes its slice of the tokens (sequence parallel).
+        // Under expert parallelism each TP rank routes its slice of the tokens (sequence parallel);
+        // without it, sequence parallelism gathers the tokens first.
+        if !expertParallel { gatherSequence("L\(l).moe_all_gather_in") }
         let t = expertParallel ? max(1, tokens / p.tp) : tokens
         let h = model.hidden
         gemm("L\(l).router", m: t, n: moe.experts, k: h, dtype: act)
@@ -436,7 +457,10 @@ private struct Builder {
             gemm("L\(l).shared_down", m: t, n: h, k: sf)
         }
         add("L\(l).unpermute", .elementwise(.init(elements: t * h, reads: moe.topK + 1, writes: 1, flopsPerElement: Double(2 * moe.topK))))
-        if expertParallel {
+        if sequenceParallel {
+            // The block's output stays in the sequence-parallel layout.
+            if !expertParallel { collective("L\(l).moe_reduce_scatter", .reduce_scatter, bytes: Double(t * h) * act.bytes, ranks: p.tp) }
+        } else if expertParallel {
             collective("L\(l).moe_all_gather", .all_gather, bytes: Double(tokens * h) * act.bytes, ranks: p.tp)
         } else {
             collective("L\(l).moe_all_reduce", .all_reduce, bytes: Double(t * h) * act.bytes, ranks: p.tp)
@@ -491,10 +515,15 @@ private struct Builder {
                 for i in start..<kernels.count { kernels[i].id = tag + kernels[i].id }
                 perLayer.append(recorded)
             }
-            norm("\(tag)final_norm", rows: tokens, columns: model.hidden, residual: true)
+            norm("\(tag)final_norm", rows: residualRows, columns: model.hidden, residual: true)
+            gatherSequence("\(tag)lm_head_all_gather")
             gemm("\(tag)lm_head", m: tokens, n: (model.vocab + p.tp - 1) / p.tp, k: model.hidden, dtype: gemmType)
             add("\(tag)cross_entropy", .rowwise(.init(kind: .softmax, rows: tokens, columns: (model.vocab + p.tp - 1) / p.tp)))
             backward(id: "\(tag)lm_head", .gemm(.init(m: tokens, n: (model.vocab + p.tp - 1) / p.tp, k: model.hidden)), gemmType)
+            if sequenceParallel {
+                collective(
+                    "\(tag)lm_head_all_gather.backward", .reduce_scatter, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
+            }
             for (index, l) in layers.enumerated().reversed() {
                 if request.recompute {
                     for op in perLayer[index] { add("\(tag)\(op.id).recompute", op.op, op.dtype) }
@@ -564,7 +593,9 @@ private struct Builder {
             add("\(id).backward", .elementwise(e), dtype)
         case .embedding(let e):
             add("\(id).backward", .elementwise(.init(elements: e.tokens * e.hidden, reads: 1, writes: 1, flopsPerElement: 1)), dtype)
-        case .collective(let c):
+        case .collective(var c):
+            // An all-gather's gradient is a reduce-scatter, and the other way round.
+            if c.kind == .all_gather { c.kind = .reduce_scatter } else if c.kind == .reduce_scatter { c.kind = .all_gather }
             add("\(id).backward", .collective(c), dtype)
         case .memcpy:
             break

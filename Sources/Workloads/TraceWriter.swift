@@ -81,7 +81,12 @@ public enum TraceWriter {
             f += [("bytes", .int(c.bytes)), ("ranks", .int(c.ranks))]
             if let perNode = c.ranksPerNode { f.append(("ranks_per_node", .int(perNode))) }
         }
-        if case .collective = k.op {} else { f.append(("dtype", .string(k.dtype.rawValue))) }
+        // A collective's size is its bytes; its format is written where it is not the reader's default (bf16).
+        if case .collective = k.op {
+            if k.dtype != .bf16 { f.append(("dtype", .string(k.dtype.rawValue))) }
+        } else {
+            f.append(("dtype", .string(k.dtype.rawValue)))
+        }
         if k.stream != 0 { f.append(("stream", .int(k.stream))) }
         if k.activity != 1 { f.append(("activity", .double(k.activity))) }
         if let warm = k.inputsInL2 { f.append(("inputs_in_l2", .bool(warm))) }

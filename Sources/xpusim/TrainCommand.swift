@@ -38,6 +38,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Tokens per sequence.") var seq: Int
     @Option(help: "Sequences per micro-batch.") var microBatch = 1
     @Flag(help: "Recompute each layer's forward pass before its backward (full activation recomputation).") var recompute = false
+    @Flag(help: "Run tensor parallelism without Megatron's sequence parallelism (all-reduces, norms over every token).")
+    var noSequenceParallel = false
     @Flag(help: "Reduce the gradients after the last backward pass, not during it (Megatron without --overlap-grad-reduce).")
     var serialGradReduce = false
     @Option(help: "Gradient format: fp32 (Megatron-LM) or bf16 (DeepSpeed's grad_accum_dtype bf16).") var gradDtype: GradientFormat = .fp32
@@ -88,7 +90,7 @@ struct TrainCommand: ParsableCommand {
         let request = TrainingRequest(
             model: file.model, globalBatch: globalBatch, seq: seq, microBatch: microBatch, parallelism: p, precision: precision,
             recompute: recompute, expertSkew: split.expertSkew, gradientType: gradDtype.dataType,
-            overlapGradientReduce: !serialGradReduce, conditions: try operating.conditions())
+            overlapGradientReduce: !serialGradReduce, sequenceParallel: !noSequenceParallel, conditions: try operating.conditions())
         let e: TrainingEstimate
         do {
             e = try TrainingEstimator.estimate(request, device: device, system: systemSpec)
@@ -104,7 +106,8 @@ struct TrainCommand: ParsableCommand {
             var object: [String: Any] = [
                 "model": file.id, "model_name": file.model.name, "precision": precision.rawValue,
                 "parallelism": p.description.isEmpty ? "none" : p.description, "ranks": e.ranks, "global_batch": globalBatch, "seq": seq,
-                "micro_batch": microBatch, "microbatches": request.microbatches, "recompute": recompute, "grad_dtype": gradDtype.rawValue, "overlap_grad_reduce": !serialGradReduce,
+                "micro_batch": microBatch, "microbatches": request.microbatches, "recompute": recompute, "grad_dtype": gradDtype.rawValue,
+                "overlap_grad_reduce": !serialGradReduce, "sequence_parallel": !noSequenceParallel && p.tp > 1,
                 "step_time_s": e.stepTime, "microbatch_s": e.microbatch.time, "last_microbatch_s": e.lastMicrobatch.time,
                 "bubble_s": e.bubble, "bubble_fraction": e.bubbleFraction,
                 "tokens_per_s": e.tokensPerSecond, "tokens_per_s_per_chip": e.tokensPerSecondPerChip, "mfu": e.mfu,

@@ -32,7 +32,7 @@ final class GoldenTests: XCTestCase {
             [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
-            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"],
+            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"], ["train"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -143,6 +143,17 @@ final class GoldenTests: XCTestCase {
         try check(
             "error-workload-unknown-model",
             ["workload", "generate", "--model", "llama-3-8", "--phase", "decode", "--batch", "1", "--seq", "128", "-o", "-"])
+    }
+
+    func testTraining() throws {
+        try check(
+            "train-table", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--pp", "2", "--global-batch", "32", "--seq", "4096"])
+        try check(
+            "train-json",
+            ["train", "--model", "llama-2-7b", "--system", "atlas-800t-a2", "--nodes", "2", "--tp", "4", "--global-batch", "16", "--seq", "2048", "--format", "json"])
+        // FlagPerf measured this split out of memory on a DGX A800 (training/nvidia/llama3_8B-megatron/README.md).
+        try check("error-train-does-not-fit", ["train", "--model", "llama-3-8b", "--system", "dgx-a800", "--global-batch", "512", "--seq", "8192"])
+        try check("error-train-global-batch", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
     }
 
     func testCompare() throws {

@@ -211,6 +211,30 @@ final class CalibrationTests: XCTestCase {
         XCTAssertLessThanOrEqual(llama.max()!, 701)
     }
 
+    /// Training throughput against FlagPerf and MindSpeed-LLM (all check rows). The issue's target is
+    /// 15%; the NVIDIA sets miss it, every row optimistic by 16-36% (docs/validation.md, Training).
+    func testTrainingThroughput() throws {
+        func assertMAPE(_ errors: [String: Double], _ regime: String, below limit: Double, line: UInt = #line) {
+            guard let mape = errors[regime] else { return XCTFail("no \(regime) rows", line: line) }
+            XCTAssertLessThanOrEqual(mape, limit, "\(regime): MAPE \(String(format: "%.1f%%", mape * 100))", line: line)
+        }
+        assertMAPE(try checkErrors("flagperf-a800-training"), "tokens_per_s_per_chip", below: 0.23)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-h100-training"), "tokens_per_s_per_chip", below: 0.28)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.26)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-c500-training"), "mfu", below: 0.25)  // misses 15%; the C500's peak is an estimate
+        assertMAPE(try checkErrors("mindspeed-910b-training"), "tokens_per_s_per_chip", below: 0.21)  // misses 15%
+    }
+
+    /// FlagPerf's table states splits as "PP2DP4TP1" or "TP8PP4DP1".
+    func testFlagPerfSplitsParse() {
+        XCTAssertEqual(TrainingSets.parallelism("PP2DP4TP1"), Parallelism(tp: 1, pp: 2, dp: 4))
+        XCTAssertEqual(TrainingSets.parallelism("TP8PP4DP1"), Parallelism(tp: 8, pp: 4, dp: 1))
+        XCTAssertEqual(TrainingSets.parallelism("PP2DP4EP4TP2"), Parallelism(tp: 2, pp: 2, ep: 4, dp: 4))
+        XCTAssertNil(TrainingSets.parallelism("/"))
+        XCTAssertNil(TrainingSets.parallelism("TP0PP1DP8"))
+        XCTAssertEqual(TrainingSets.nodes("H100二机16卡（2x8）"), 2)
+    }
+
     func testFlashAttentionFitReproducesTheHopperLibrary() throws {
         let set = try XCTUnwrap(ValidationSet.named("flashattention-h100"))
         let rows = try set.load(try validationDirectory())

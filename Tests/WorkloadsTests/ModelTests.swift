@@ -130,12 +130,34 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(trace.tokens, 8192)
         let ids = Set(trace.kernels.map(\.id))
         XCTAssertTrue(ids.contains("mb1.L0.qkv.dgrad") && ids.contains("mb1.L0.qkv.wgrad") && ids.contains("mb0.L31.attention.backward"))
+        // One per layer and one for the embedding and LM head tables, in fp32 (Megatron's main_grad).
         let reductions = trace.kernels.filter { $0.id.hasSuffix("grad_reduce_scatter") }
-        XCTAssertEqual(reductions.count, 32)
-        XCTAssertTrue(reductions.allSatisfy { $0.stream == 1 })
+        XCTAssertEqual(reductions.count, 33)
+        XCTAssertTrue(reductions.allSatisfy { $0.stream == 1 && $0.dtype == .fp32 })
+        guard case .collective(let table) = reductions.last!.op else { return XCTFail() }
+        XCTAssertEqual(table.bytes, 2 * 32000 * 4096 / 2 * 4)
         let optimizer = trace.kernels.firstIndex { $0.id == "optimizer_adam" }!
         XCTAssertTrue(Set(trace.kernels[optimizer].deps).isSuperset(of: reductions.map { r in trace.kernels.firstIndex { $0.id == r.id }! }))
         XCTAssertEqual(trace.kernels[optimizer].dtype, .fp32)
+        // Sequence parallelism: norms over 1/tp of the tokens, all-gathers and reduce-scatters
+        // (an all-gather's gradient is a reduce-scatter), no all-reduce.
+        guard case .rowwise(let norm) = trace.kernels.first(where: { $0.id == "mb0.L0.input_norm" })!.op else { return XCTFail() }
+        XCTAssertEqual(norm.rows, 2 * 2048 / 2)
+        func count(_ kind: Op.CollectiveKind) -> Int {
+            trace.kernels.filter { if case .collective(let c) = $0.op { return c.kind == kind && $0.stream == 0 } else { return false } }.count
+        }
+        XCTAssertEqual(count(.all_reduce), 0)
+        XCTAssertEqual(count(.all_gather), count(.reduce_scatter) - 0 + 1)  // the parameter all-gather after Adam
+        XCTAssertEqual(count(.reduce_scatter), 2 * (32 * 4 + 1))
+        // Without overlap: one reduce-scatter of the whole stage after backward, on the compute stream.
+        var serial = request
+        serial.overlapGradientReduce = false
+        serial.sequenceParallel = false
+        let late = try TraceGenerator(model: m, request: serial).trace()
+        let sync = late.kernels.filter { $0.id.hasSuffix("grad_reduce_scatter") }
+        XCTAssertEqual(sync.map(\.id), ["grad_reduce_scatter"])
+        XCTAssertEqual(sync[0].stream, 0)
+        XCTAssertTrue(late.kernels.contains { $0.id == "mb0.L0.attn_all_reduce" })
     }
 
     func testRequestsThatDoNotDivideAreRefused() throws {
