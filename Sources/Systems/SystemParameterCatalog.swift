@@ -169,6 +169,12 @@ public enum SystemParameterCatalog {
         .init(
             "power.rated_max", .quantity(.power), "vendor's rated maximum power of one node, checked against the node power at TDP",
             .optional, plausible: 10...1_000_000, into: .optionalMeasure(\.power.ratedMax)),
+        .init(
+            "cost.node_price", .quantity(.money), "price of one node with its chips, host and in-node network (list, dealer or estimated)",
+            .optional, plausible: 1_000...100_000_000, into: .optionalNumber(\.nodePrice)),
+        .init(
+            "cost.domain_price", .quantity(.money), "price of what one scale-up domain shares (switch racks, optics), once per domain",
+            .optional, plausible: 0...1_000_000_000, into: .optionalNumber(\.domainPrice)),
     ]
 
     /// The declaration of a concrete path such as `scale_out.nics_per_node`.

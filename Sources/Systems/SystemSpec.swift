@@ -70,6 +70,10 @@ public struct SystemSpec: Sendable {
     var scaleOutFigures = ScaleOut()
     var hasScaleOut = false
     public var power = Power()
+    /// Price of one node (USD: list, dealer or estimated), and of what each scale-up domain shares
+    /// (switch racks, optics); nil where the file gives none.
+    public var nodePrice: Double?
+    public var domainPrice: Double?
     public var document: SystemDocument
 
     /// Builds the typed description; `chip` is the spec of the chip the document names.
@@ -129,6 +133,9 @@ public struct SystemSpec: Sendable {
         /// A field inside an optional section (or an optional figure): written only where both exist.
         static func optionalMeasure<U: PhysicalUnit>(_ field: WritableKeyPath<SystemSpec, Measure<U>?> & Sendable) -> Fill {
             Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = Measure(v) } }
+        }
+        static func optionalNumber(_ field: WritableKeyPath<SystemSpec, Double?> & Sendable) -> Fill {
+            Fill { spec, document, path in spec[keyPath: field] = document.number(path) }
         }
         static func integer(_ field: WritableKeyPath<SystemSpec, Int> & Sendable) -> Fill {
             Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = Int(v) } }

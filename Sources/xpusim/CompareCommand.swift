@@ -1,6 +1,7 @@
 import ArgumentParser
 import Chips
 import Config
+import Estimates
 import Foundation
 import SimCore
 import Simulator
@@ -32,6 +33,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "The chip (or system) the others are compared with (default: the first).")
     var baseline: String?
     @OptionGroup var operating: ConditionOptions
+    @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
@@ -104,6 +106,16 @@ struct CompareCommand: ParsableCommand {
             }
             return m
         }
+        /// Cost per million tokens: the chip alone, or every device of the system with its power.
+        func cost(_ row: Row) -> CostEstimate? {
+            guard let tokens, let r = row.result else { return nil }
+            let spec = row.system?.system.chip.device ?? (try? ChipCatalog.resolve(row.chip, directory: directory))
+            guard let spec else { return nil }
+            let ranks = row.system?.system.totalDevices ?? 1
+            return money.estimate(
+                ranks: ranks, system: row.system?.system, device: spec, power: row.system?.averagePower ?? r.power.averagePower,
+                tokensPerSecond: tokens / r.totalTime)
+        }
         let baseMetrics = metrics(baseResult, base.system)
         if format == .json {
             let key = systems != nil ? "system" : "chip"
@@ -117,6 +129,7 @@ struct CompareCommand: ParsableCommand {
                     var object: [String: Any] = [key: row.chip, "relative_to_baseline": relative]
                     if let system = row.system { object["chip"] = system.system.chip.id }
                     for (key, value) in m { object[key] = value }
+                    if tokens != nil { object.merge(CostOptions.json(cost(row))) { a, _ in a } }
                     return object
                 },
             ])
@@ -125,7 +138,7 @@ struct CompareCommand: ParsableCommand {
         let what = systems != nil ? "systems (one rank's trace on every device)" : "chips"
         print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) \(what); ratios against \(baseID)\n")
         var headers = [systems != nil ? "system" : "chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
-        if tokens != nil { headers += systems != nil ? ["tokens/s"] : ["tokens/s", "tokens/J"] }
+        if tokens != nil { headers += (systems != nil ? ["tokens/s"] : ["tokens/s", "tokens/J"]) + ["$/M tokens"] }
         headers += ["peak C", "throttled"]
         var table = TextTable(headers, numeric: Set(1..<headers.count))
         for row in rows {
@@ -146,6 +159,7 @@ struct CompareCommand: ParsableCommand {
             if tokens != nil {
                 cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!))]
                 if systems == nil { cells += [cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))] }
+                cells += [cost(row).map { formatNumber($0.perMillionTokens) } ?? "-"]
             }
             cells += [formatNumber(m["peak_temp_c"]!), Quantity.format(m["throttled_s"]!, .time)]
             table.add(cells)

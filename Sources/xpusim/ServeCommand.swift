@@ -43,6 +43,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Share of HBM the server may use (vLLM's gpu_memory_utilization).") var memoryUtilization = 0.9
     @OptionGroup var split: WorkloadCommand.Split
     @OptionGroup var operating: ConditionOptions
+    @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).") var chipsDir: String?
     @Option(help: "Folder of model files (default: $XPUSIM_MODELS or ./workloads/models).") var modelsDir: String?
@@ -91,6 +92,8 @@ struct ServeCommand: ParsableCommand {
             throw operating.optionError(error)
         }
         let on = systemSpec.map { "\($0.name) (\($0.id))" } ?? device.name
+        let cost = money.estimate(
+            ranks: e.ranks, system: systemSpec, device: device, power: e.averagePower, tokensPerSecond: e.outputTokensPerSecond)
         if format == .json {
             var object: [String: Any] = [
                 "model": file.id, "model_name": file.model.name, "input": input, "output": output, "precision": precision.rawValue,
@@ -109,6 +112,8 @@ struct ServeCommand: ParsableCommand {
             ]
             if let systemSpec { object["system"] = systemSpec.id } else { object["chip"] = device.id }
             if let s = request.tpotSLO { object["tpot_slo_s"] = s }
+            object["tokens_per_joule"] = 1 / e.joulesPerToken
+            object.merge(CostOptions.json(cost)) { a, _ in a }
             printJSON(object)
             return
         }
@@ -135,7 +140,9 @@ struct ServeCommand: ParsableCommand {
                 + "\(formatNumber(e.outputTokensPerSecond)) per replica",
             "power           \(formatNumber(e.averagePower)) W average for the replica's share of the "
                 + "\(systemSpec == nil ? "chip" : "system") (devices \(formatNumber(e.decode.devicePower)) W each while decoding)",
-            "energy          \(formatNumber(e.joulesPerToken)) J per output token, prefill included",
+            "energy          \(formatNumber(e.joulesPerToken)) J per output token, prefill included "
+                + "(\(formatNumber(1 / e.joulesPerToken)) tokens/J)",
+            "cost            \(CostOptions.line(cost)), output tokens at full load",
             "temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak",
         ]
         print(lines.joined(separator: "\n"))

@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Gradient format: fp32 (Megatron-LM) or bf16 (DeepSpeed's grad_accum_dtype bf16).") var gradDtype: GradientFormat = .fp32
     @OptionGroup var split: WorkloadCommand.Split
     @OptionGroup var operating: ConditionOptions
+    @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).") var chipsDir: String?
     @Option(help: "Folder of model files (default: $XPUSIM_MODELS or ./workloads/models).") var modelsDir: String?
@@ -102,6 +103,8 @@ struct TrainCommand: ParsableCommand {
             throw operating.optionError(error)
         }
         let mem = e.memory
+        let cost = money.estimate(
+            ranks: e.ranks, system: systemSpec, device: device, power: e.systemPower, tokensPerSecond: e.tokensPerSecond)
         if format == .json {
             var object: [String: Any] = [
                 "model": file.id, "model_name": file.model.name, "precision": precision.rawValue,
@@ -119,6 +122,8 @@ struct TrainCommand: ParsableCommand {
                     "activations": mem.activations, "logits": mem.logits, "total": mem.total, "microbatches_in_flight": mem.inFlight,
                 ],
             ]
+            object["tokens_per_joule"] = 1 / e.joulesPerToken
+            object.merge(CostOptions.json(cost)) { a, _ in a }
             if let systemSpec {
                 object["system"] = systemSpec.id
                 object["nodes"] = systemSpec.nodes
@@ -150,7 +155,8 @@ struct TrainCommand: ParsableCommand {
                 + "\(gb(mem.logits)) logits",
             "power           \(formatNumber(e.systemPower)) W for the \(systemSpec == nil ? "chip" : "ranks' share of the system") "
                 + "(devices \(formatNumber(e.devicePower)) W each, \(formatNumber(e.idlePower)) W idle in the bubble)",
-            "energy          \(formatNumber(e.joulesPerToken)) J per token",
+            "energy          \(formatNumber(e.joulesPerToken)) J per token (\(formatNumber(1 / e.joulesPerToken)) tokens/J)",
+            "cost            \(CostOptions.line(cost)), training tokens",
             "temperature     \(formatNumber(e.peakTemperature)) C peak, clock \(Quantity.format(e.clock, .frequency))",
         ]
         print(lines.joined(separator: "\n"))

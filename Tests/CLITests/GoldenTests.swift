@@ -156,6 +156,15 @@ final class GoldenTests: XCTestCase {
         try check("error-train-global-batch", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
     }
 
+    /// The README's main job, and the shipped trace it runs is what the generator writes today.
+    func testMainJob() throws {
+        let file = "workloads/llama-3.1-8b-decode-b64-ctx2048.yaml"
+        try check("main-compare", ["compare", "--chips", "all", "--baseline", "h100-sxm", "--workload", file])
+        let generated = try xpusim(["workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "2048", "-o", "-"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertEqual(generated.stdout, try String(contentsOfFile: packageRoot + "/" + file, encoding: .utf8), "regenerate \(file)")
+    }
+
     func testCompare() throws {
         let arguments = ["compare", "--chips", "h100-sxm,h20,ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b64.yaml"]
         try check("compare-table", arguments)
