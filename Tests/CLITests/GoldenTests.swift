@@ -32,7 +32,7 @@ final class GoldenTests: XCTestCase {
             [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
-            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"], ["train"],
+            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"], ["train"], ["claims"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -163,6 +163,12 @@ final class GoldenTests: XCTestCase {
         let generated = try xpusim(["workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "2048", "-o", "-"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         XCTAssertEqual(generated.stdout, try String(contentsOfFile: packageRoot + "/" + file, encoding: .utf8), "regenerate \(file)")
+    }
+
+    func testClaims() throws {
+        try check("claims-ppu", ["claims", "--id", "ppu-h20-class"])
+        try check("claims-c600-json", ["claims", "--id", "c600-vs-h20", "--format", "json"])
+        try check("error-claims-unknown", ["claims", "--id", "910b"])
     }
 
     func testCompare() throws {

@@ -15,7 +15,7 @@ final class SystemsCommandTests: XCTestCase {
         let document = try json(["systems", "list"])
         XCTAssertEqual(document["schema"] as? Int, 1)
         let systems = try XCTUnwrap(document["systems"] as? [[String: Any]])
-        XCTAssertEqual(systems.count, 10)
+        XCTAssertEqual(systems.count, 12)
         let documented = [
             "id", "name", "vendor", "file", "chip", "chips", "chips_per_node", "devices", "devices_per_package", "nodes",
             "nodes_per_domain", "topology", "in_switch_reduction", "peak_flops", "hbm_capacity_bytes", "hbm_bandwidth_bytes_per_s",

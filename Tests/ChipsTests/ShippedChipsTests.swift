@@ -11,7 +11,8 @@ final class ShippedChipsTests: XCTestCase {
     func testEveryShippedChipLoadsAndValidates() throws {
         let catalog = try ChipCatalog.load(directory: chipsDirectory)
         XCTAssertEqual(Set(catalog.ids), ["h100-sxm", "h200-sxm", "h800-sxm", "h20", "a100-sxm", "ascend-910b2", "ascend-910b3", "ascend-910b4",
-                                          "ascend-910c", "mlu590", "metax-c500", "b200", "b200-gb200"])
+                                          "ascend-910c", "mlu590", "metax-c500", "metax-c600", "b200", "b200-gb200", "a800-sxm",
+                                          "thead-ppu"])
         for document in catalog.documents {
             let spec = try ChipSpec(document)
             XCTAssertGreaterThan(spec.peakMatrixFLOPS(.bf16) ?? spec.peakMatrixFLOPS(.fp16) ?? 0, 1e14, spec.id)

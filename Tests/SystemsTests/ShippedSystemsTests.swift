@@ -19,7 +19,7 @@ final class ShippedSystemsTests: XCTestCase {
         XCTAssertEqual(
             Set(catalog.ids),
             [
-                "dgx-h100", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384", "gb200-nvl72", "mlu590-8card",
+                "dgx-h100", "dgx-a100", "dgx-a800", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384", "gb200-nvl72", "mlu590-8card",
                 "metax-c500-8card", "gcp-a3-mega",
             ])
         for system in catalog.systems {
