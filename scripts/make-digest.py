@@ -99,6 +99,51 @@ def spec():
     return files
 
 
+# DeepSeek's profile-data repository has no licence: of its H800 training kernel extract only per-class
+# totals are kept (figures, no kernel names). A kernel's class is read from its name as below.
+DEEPSEEK_KERNELS = "deepseek_profile_data/train_h800_ep64_kernels.csv"
+DEEPSEEK_CLASSES = [
+    ("grouped_gemm", "DeepGEMM grouped FP8 GEMMs of the routed experts (m_grouped_*)", lambda n: "m_grouped" in n),
+    ("attention", "FlashAttention-3 forward and backward (flash::*, compute_attn*)", lambda n: "flash" in n.lower() or "attn" in n),
+    ("ep_communication", "DeepEP dispatch, combine and notify (dpsk::ep::*), spin-waits for peers included",
+     lambda n: "dpsk::ep" in n or "deep_ep" in n),
+    ("gemm", "DeepGEMM dense FP8 GEMMs (fp8_*ptp128c*) and cuBLAS/CUTLASS GEMMs",
+     lambda n: "ptp128c" in n or "fp8_gemm" in n or "cutlass::device_kernel" in n or "gemm" in n.lower()),
+    ("other", "everything else: casts to FP8, transposes, norms, rotary, element-wise, memcpy and memset", lambda n: True),
+]
+
+
+def deepseek_kernel_classes(raw, out_dir, manifest):
+    info = manifest[DEEPSEEK_KERNELS]
+    head, rows = read_csv(os.path.join(raw, DEEPSEEK_KERNELS), None)
+    name, dur, stream = head.index("name"), head.index("dur"), head.index("stream")
+    totals = {c: [0, 0.0, set()] for c, _, _ in DEEPSEEK_CLASSES}
+    for r in rows:
+        for c, _, test in DEEPSEEK_CLASSES:
+            if test(r[name]):
+                totals[c][0] += 1
+                totals[c][1] += float(r[dur])
+                totals[c][2].add(r[stream])
+                break
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    out.write(f"# Digest of shared/validation/raw/{DEEPSEEK_KERNELS}, written by scripts/make-digest.py; do not edit by hand.\n")
+    out.write(f"# Source: {info['source_repo']} {info['source_path']} @ {info['source_commit']} ({info['license'].strip()}).\n")
+    out.write(f"# Hardware: {info['hardware']}. Software: {info['software']}. Units: total_us = summed kernel durations (us).\n")
+    out.write("# No licence: only per-class totals are kept (kernel counts and summed durations; no kernel names). Classes, "
+              "first match: " + "; ".join(f"{c}: {what}" for c, what, _ in DEEPSEEK_CLASSES) + ".\n")
+    writer.writerow(["class", "kernels", "total_us", "streams", "source_repo", "source_commit", "license"])
+    for c, _, _ in DEEPSEEK_CLASSES:
+        n, t, st = totals[c]
+        writer.writerow([c, n, f"{t:.0f}", " ".join(sorted(st)), info["source_repo"], info["source_commit"], "none"])
+    path = os.path.join(out_dir, "deepseek_profile_data", "train_h800_ep64_kernel_classes.csv")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(out.getvalue())
+    print(f"deepseek_profile_data/train_h800_ep64_kernel_classes.csv: {len(DEEPSEEK_CLASSES)} rows")
+    return len(out.getvalue().encode())
+
+
 def read_csv(path, header):
     with open(path, newline="", encoding="utf-8") as f:
         rows = [[cell.strip() for cell in r] for r in csv.reader(f) if any(c.strip() for c in r)]
@@ -158,7 +203,8 @@ def main():
             f.write(out.getvalue())
         total += len(out.getvalue().encode())
         print(f"{name}: {kept} rows")
-    print(f"digest: {total / 1e6:.2f} MB in {len(spec())} files under {args.out}")
+    total += deepseek_kernel_classes(args.raw, args.out, manifest)
+    print(f"digest: {total / 1e6:.2f} MB in {len(spec()) + 1} files under {args.out}")
     if total > 5e6:
         sys.exit("make-digest: the digest must stay under 5 MB")
 

@@ -254,3 +254,62 @@ enum TrainingSets {
             return predictions
         })
 }
+
+/// DeepSeek's published H800 training profile (deepseek-ai/profile-data train.json): one DualPipe
+/// forward-and-backward chunk pair of 4 MoE layers of DeepSeek-V3 at EP64, 4096 tokens per rank.
+/// The extract has no shapes, so the chunk is rebuilt from the model's config: the generator's
+/// training trace of 4 MoE layers (no embedding, no LM head), fp8 GEMMs, ep64 over 8 HGX H800
+/// nodes, run on the engine, and its kernel time summed per class against the profile's.
+enum DeepSeekProfileSet {
+    static let classes = ["grouped_gemm", "attention", "ep_communication", "gemm", "other"]
+
+    /// The class of a generated kernel, as the digest classes the profile's by name.
+    static func kernelClass(_ k: Kernel) -> String {
+        if k.id.contains("experts_") { return "grouped_gemm" }  // forward, data and weight gradients
+        switch k.op {
+        case .attention: return "attention"
+        case .collective(let c) where c.kind == .all_to_all: return "ep_communication"
+        case .gemm, .groupedGemm: return "gemm"
+        default: return "other"
+        }
+    }
+
+    static let h800 = PowerValidationSet(
+        id: "deepseek-h800-training", title: "DeepSeek-V3 training on H800 (EP64): kernel time per class of one 4-layer chunk",
+        chip: "h800-sxm",
+        provenance:
+            "deepseek-ai/profile-data @ 4496024 train.json (no licence: per-class totals only, classified by kernel name in "
+            + "scripts/make-digest.py); PyTorch profiler on H800, EP64 TP1, 4096 tokens per rank, balanced routing",
+        splitRule: "all rows check: nothing is fitted on this profile",
+        assumptions:
+            "DeepSeek-V3's config with 4 MoE layers (no embedding, LM head or MTP), one micro-batch of 4096 tokens forward and "
+            + "backward, fp8 GEMMs (DeepGEMM), balanced routing, ep64-dp64 over 8 hgx-h800 nodes; summed kernel durations per "
+            + "class; the profile's DeepEP times include spin-waits for peers and DualPipe's overlap, which the sum of "
+            + "simulated collective times does not",
+        evaluate: { directory, _ in
+            let file = directory + "/deepseek_profile_data/train_h800_ep64_kernel_classes.csv"
+            let (header, data) = try CSV.read(file)
+            let cClass = try CSV.column("class", in: header, file: file)
+            let cTotal = try CSV.column("total_us", in: header, file: file)
+            var measured: [String: Double] = [:]
+            for f in data where f.count == header.count { measured[f[cClass]] = Double(f[cTotal]).map { $0 * 1e-6 } }
+            var model = try ModelCatalog.resolve("deepseek-v3").model
+            model.layers = 4
+            model.moe?.denseLayers = 0
+            model.mtpLayers = 0
+            let system = try SystemCatalog.resolve("hgx-h800", nodes: 8, chips: ChipCatalog.defaultDirectory())
+            let request = GenerationRequest(
+                phase: .train, batch: 1, seq: 4096, parallelism: Parallelism(ep: 64, dp: 64), precision: .fp8,
+                devicesPerNode: system.devicesPerNode, optimizerStep: false)
+            let trace = try TraceGenerator(model: model, request: request).trace()
+            let run = try Engine(machine: Machine(system.chip.device), system: system).run(trace)
+            var simulated: [String: Double] = [:]
+            for (kernel, result) in zip(trace.kernels, run.kernels) where kernel.id.hasPrefix("L") {
+                simulated[kernelClass(kernel), default: 0] += result.duration
+            }
+            return classes.compactMap { c in
+                guard let m = measured[c], let s = simulated[c] else { return nil }
+                return PowerPrediction(label: c, split: .check, measured: ["time_s": m], predicted: ["time_s": s])
+            }
+        })
+}

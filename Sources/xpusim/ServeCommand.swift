@@ -29,11 +29,7 @@ struct ServeCommand: ParsableCommand {
                 --input 2048 --output 1024 --batch 64
             """)
 
-    @Option(help: "A model id from `xpusim workload models`, or the path of a model file or a Hugging Face config.json.")
-    var model: String
-    @Option(help: "A system id from `xpusim systems list`, or the path of a system file.") var system: String?
-    @Option(help: "Nodes of the system (with --system).") var nodes: Int?
-    @Option(help: "One chip (a single-device server) instead of --system.") var chip: String?
+    @OptionGroup var target: ModelTarget
     @Option(help: "Prompt tokens per request.") var input: Int
     @Option(help: "Output tokens per request.") var output: Int
     @Option(help: "Sequences decoding together per model replica.") var batch: Int?
@@ -45,12 +41,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var operating: ConditionOptions
     @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
-    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).") var chipsDir: String?
-    @Option(help: "Folder of model files (default: $XPUSIM_MODELS or ./workloads/models).") var modelsDir: String?
 
     func validate() throws {
-        guard (chip == nil) != (system == nil) else { throw ValidationError("give either --system or --chip") }
-        if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
         if batch != nil && tpotSlo != nil { throw ValidationError("give --batch or --tpot-slo, not both") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 sequence") }
         if input < 1 || output < 1 { throw ValidationError("--input and --output must be at least 1 token") }
@@ -70,11 +62,10 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let file = try ModelCatalog.resolve(model, directory: modelsDir ?? ModelCatalog.defaultDirectory())
-        for warning in file.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-        let systemSpec = try system.map { try SystemCatalog.resolve($0, nodes: nodes, chips: directory) }
-        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(chip ?? "", directory: directory)
+        let file = try target.modelFile()
+        let directory = target.chipsDirectory
+        let systemSpec = try target.system.map { try SystemCatalog.resolve($0, nodes: target.nodes, chips: directory) }
+        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(target.chip ?? "", directory: directory)
         let (precision, note) = try split.precision(on: device)
         if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let request = ServingRequest(

@@ -29,11 +29,7 @@ struct TrainCommand: ParsableCommand {
                 --global-batch 4096 --seq 4096 --recompute
             """)
 
-    @Option(help: "A model id from `xpusim workload models`, or the path of a model file or a Hugging Face config.json.")
-    var model: String
-    @Option(help: "A system id from `xpusim systems list`, or the path of a system file.") var system: String?
-    @Option(help: "Nodes of the system (default: as many as the ranks need, at least the file's).") var nodes: Int?
-    @Option(help: "One chip instead of --system (a single-device run).") var chip: String?
+    @OptionGroup var target: ModelTarget
     @Option(help: "Sequences per optimizer step, over all data-parallel replicas.") var globalBatch: Int
     @Option(help: "Tokens per sequence.") var seq: Int
     @Option(help: "Sequences per micro-batch.") var microBatch = 1
@@ -47,13 +43,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var operating: ConditionOptions
     @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
-    @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).") var chipsDir: String?
-    @Option(help: "Folder of model files (default: $XPUSIM_MODELS or ./workloads/models).") var modelsDir: String?
 
     func validate() throws {
-        guard (chip == nil) != (system == nil) else { throw ValidationError("give either --system or --chip") }
-        if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
-        if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1") }
         if globalBatch < 1 { throw ValidationError("--global-batch must be at least 1 sequence") }
         if seq < 1 { throw ValidationError("--seq must be at least 1 token") }
         if microBatch < 1 { throw ValidationError("--micro-batch must be at least 1 sequence") }
@@ -64,8 +55,8 @@ struct TrainCommand: ParsableCommand {
     /// The system with enough nodes for the ranks, and the split with dp filled in.
     func placement(directory: String) throws -> (SystemSpec?, Parallelism) {
         var p = split.parallelism
-        guard let system else { return (nil, p) }
-        var spec = try SystemCatalog.resolve(system, nodes: nodes, chips: directory)
+        guard let system = target.system else { return (nil, p) }
+        var spec = try SystemCatalog.resolve(system, nodes: target.nodes, chips: directory)
         let modelRanks = p.tp * p.pp * p.cp
         if split.dp == nil {
             guard spec.totalDevices % modelRanks == 0 else {
@@ -73,7 +64,7 @@ struct TrainCommand: ParsableCommand {
                     "tp x pp x cp = \(modelRanks) does not divide \(spec.id)'s \(spec.totalDevices) devices: give --dp or --nodes")
             }
             p.dp = spec.totalDevices / modelRanks
-        } else if nodes == nil && p.ranks > spec.totalDevices {
+        } else if target.nodes == nil && p.ranks > spec.totalDevices {
             let needed = (p.ranks + spec.devicesPerNode - 1) / spec.devicesPerNode
             spec = try SystemCatalog.resolve(system, nodes: needed, chips: directory)
         }
@@ -81,11 +72,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let file = try ModelCatalog.resolve(model, directory: modelsDir ?? ModelCatalog.defaultDirectory())
-        for warning in file.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
+        let file = try target.modelFile()
+        let directory = target.chipsDirectory
         let (systemSpec, p) = try placement(directory: directory)
-        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(chip ?? "", directory: directory)
+        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(target.chip ?? "", directory: directory)
         let (precision, note) = try split.precision(on: device)
         if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let request = TrainingRequest(

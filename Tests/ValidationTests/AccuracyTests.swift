@@ -223,6 +223,8 @@ final class CalibrationTests: XCTestCase {
         assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.26)  // misses 15%
         assertMAPE(try checkErrors("flagperf-c500-training"), "mfu", below: 0.25)  // misses 15%; the C500's peak is an estimate
         assertMAPE(try checkErrors("mindspeed-910b-training"), "tokens_per_s_per_chip", below: 0.21)  // misses 15%
+        // DeepSeek's profile per kernel class: grouped GEMMs close, the classes the trace lacks far off (docs/validation.md).
+        assertMAPE(try checkErrors("deepseek-h800-training"), "time_s", below: 0.5)
     }
 
     /// FlagPerf's table states splits as "PP2DP4TP1" or "TP8PP4DP1".
