@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Fabric", dependencies: ["SimCore", "Chips", "Systems", "Workloads"]),
         .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
-        // Estimates: serving (and later training) answers built from generated traces run on the engine.
+        // Estimates: serving, training, cost and claims, built from generated traces run on the engine.
         .target(name: "Estimates", dependencies: ["Chips", "Systems", "Workloads", "Simulator"]),
         .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),

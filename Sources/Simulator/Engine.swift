@@ -1,4 +1,5 @@
 import Chips
+import SimCore
 import Systems
 import Workloads
 
@@ -47,6 +48,16 @@ public struct Engine: Sendable {
                         + "cannot simulate collectives")
             }
             return try CollectiveCosting.cost(c, kernel: kernel.id, machine: m, system: system)
+        case .measured(let measured):
+            // Its time as measured, which already holds whatever the kernels beside it cost it: it
+            // takes no units from them (a profile's streams overlap as recorded). Nothing is known of
+            // what it did, so no dynamic energy is charged (the chip's static and clock power are).
+            var cost = KernelCost()
+            cost.duration = measured.seconds
+            cost.unitsUsed = 1
+            cost.occupancy = 0
+            cost.decomposition = "measured " + Quantity.format(measured.seconds, .time) + " on the profiled device"
+            return cost
         }
     }
 

@@ -170,23 +170,7 @@ enum CSV {
         return index
     }
 
-    static func split(_ line: String) -> [String] {
-        var fields: [String] = []
-        var current = ""
-        var quoted = false
-        for c in line {
-            if c == "\"" {
-                quoted.toggle()
-            } else if c == "," && !quoted {
-                fields.append(current)
-                current = ""
-            } else {
-                current.append(c)
-            }
-        }
-        fields.append(current)
-        return fields.map { $0.trimmingCharacters(in: .whitespaces) }
-    }
+    static func split(_ line: String) -> [String] { CSVLine.fields(line) }
 
     /// The leading number of a field such as "206 TFLOPS" or "0.1900ms".
     static func number(_ field: String, file: String, row: Int) throws -> Double {

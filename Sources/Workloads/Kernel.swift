@@ -44,6 +44,9 @@ public enum Op: Sendable, Hashable {
     case memcpy(Memcpy)
     /// A collective across `ranks` chips; needs a system, not one chip.
     case collective(Collective)
+    /// A kernel known only by its measured time (an imported profile's kernel the importer could
+    /// not map to an op): it runs as long as it was measured, whatever the chip.
+    case measured(Measured)
 
     public struct Gemm: Sendable, Hashable {
         public var m: Int, n: Int, k: Int, batch: Int
@@ -162,6 +165,17 @@ public enum Op: Sendable, Hashable {
         }
     }
 
+    public struct Measured: Sendable, Hashable {
+        /// Seconds on the device the profile was recorded on.
+        public var seconds: Double
+        /// The kernel's name in the profile (may be empty).
+        public var kernel: String
+        public init(seconds: Double, kernel: String = "") {
+            self.seconds = seconds
+            self.kernel = kernel
+        }
+    }
+
     public enum CollectiveKind: String, Sendable, CaseIterable {
         case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast
     }
@@ -189,6 +203,7 @@ public enum Op: Sendable, Hashable {
         case .embedding: return "embedding"
         case .memcpy: return "memcpy"
         case .collective(let c): return c.kind.rawValue
+        case .measured: return "measured"
         }
     }
 }

@@ -597,7 +597,7 @@ private struct Builder {
             // An all-gather's gradient is a reduce-scatter, and the other way round.
             if c.kind == .all_gather { c.kind = .reduce_scatter } else if c.kind == .reduce_scatter { c.kind = .all_gather }
             add("\(id).backward", .collective(c), dtype)
-        case .memcpy:
+        case .memcpy, .measured:
             break
         }
     }

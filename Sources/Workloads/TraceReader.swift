@@ -1,5 +1,6 @@
 import Chips
 import Config
+import SimCore
 
 /// Reads a trace file into a ``Trace``, checking every field.
 ///
@@ -11,7 +12,7 @@ enum TraceReader {
     static let maxElements = 1 << 48
 
     static let opNames =
-        ["gemm", "grouped_gemm", "attention", "elementwise", "norm", "softmax", "reduction", "embedding", "memcpy"]
+        ["gemm", "grouped_gemm", "attention", "elementwise", "norm", "softmax", "reduction", "embedding", "memcpy", "measured"]
         + Op.CollectiveKind.allCases.map(\.rawValue)
     static let opExpected = "one of: \(opNames.joined(separator: ", "))"
 
@@ -42,7 +43,7 @@ enum TraceReader {
             let opNode = try k.required("op", opExpected)
             let opName = try opNode.string()
             // Byte-sized ops (copies, collectives) need no data type; everything else does.
-            let bytesOnly = opName == "memcpy" || Op.CollectiveKind(rawValue: opName) != nil
+            let bytesOnly = opName == "memcpy" || opName == "measured" || Op.CollectiveKind(rawValue: opName) != nil
             let dtype = bytesOnly ? try k.optional("dtype").map(dataType) ?? .bf16 : try dataType(try k.required("dtype"))
             let stream = try k.optional("stream").map { try nonNegative($0) } ?? 0
             let inputsInL2 = try k.optional("inputs_in_l2")?.bool()
@@ -168,6 +169,13 @@ enum TraceReader {
             }
             try checkProduct([bytes], k.node, "bytes")
             return .memcpy(.init(bytes: bytes, kind: kind))
+        case "measured":
+            let durationNode = try k.required("duration", "the kernel's measured time, e.g. \"12.5 us\"")
+            let text = try durationNode.string()
+            guard let seconds = Quantity.parse(text, as: .time)?.value, seconds > 0, seconds <= 3600 else {
+                throw durationNode.error("expected a time between 0 and 1 h such as \"12.5 us\", found \"\(text)\"")
+            }
+            return .measured(.init(seconds: seconds, kernel: try k.optional("kernel")?.string() ?? ""))
         default:
             if let kind = Op.CollectiveKind(rawValue: name) {
                 let bytes = try positive(k.required("bytes", "the collective's size as nccl-tests gives it"))

@@ -80,11 +80,16 @@ public enum TraceWriter {
         case .collective(let c):
             f += [("bytes", .int(c.bytes)), ("ranks", .int(c.ranks))]
             if let perNode = c.ranksPerNode { f.append(("ranks_per_node", .int(perNode))) }
+        case .measured(let m):
+            f.append(("duration", .string(String(format: "%.6g us", m.seconds * 1e6))))
+            if !m.kernel.isEmpty { f.append(("kernel", .string(m.kernel))) }
         }
-        // A collective's size is its bytes; its format is written where it is not the reader's default (bf16).
-        if case .collective = k.op {
+        // A collective's or measured kernel's size is not in elements; the format is written where
+        // it is not the reader's default (bf16).
+        switch k.op {
+        case .collective, .measured:
             if k.dtype != .bf16 { f.append(("dtype", .string(k.dtype.rawValue))) }
-        } else {
+        default:
             f.append(("dtype", .string(k.dtype.rawValue)))
         }
         if k.stream != 0 { f.append(("stream", .int(k.stream))) }

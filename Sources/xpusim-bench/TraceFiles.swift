@@ -55,6 +55,8 @@ enum TraceFiles {
             f += [("op", text("memcpy")), ("bytes", "\(c.bytes)"), ("kind", text(c.kind.rawValue))]
         case .collective(let c):
             f += [("op", text(c.kind.rawValue)), ("bytes", "\(c.bytes)"), ("ranks", "\(c.ranks)")]
+        case .measured(let m):
+            f += [("op", text("measured")), ("duration", text("\(m.seconds * 1e6) us"))]
         }
         f.append(("dtype", text(k.dtype.rawValue)))
         if k.stream != 0 { f.append(("stream", "\(k.stream)")) }

@@ -10,7 +10,7 @@ struct WorkloadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workload",
         abstract: "Generate kernel traces from model descriptions, and list the shipped models.",
-        subcommands: [Generate.self, Models.self])
+        subcommands: [Generate.self, Import.self, Models.self])
 
     /// How a model step is split and in what precision (shared by generate, serve and train).
     struct Split: ParsableArguments {
@@ -138,6 +138,59 @@ struct WorkloadCommand: ParsableCommand {
                 Data(
                     ("wrote \(output): \(trace.kernels.count) kernels (\(collectives) collectives), \(trace.tokens ?? 0) tokens"
                         + (collectives > 0 ? "; run it with --system" : "") + "\n").utf8))
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn profiler output (PyTorch profiler / Kineto JSON, or a kernel table CSV) into a trace.",
+            discussion: """
+                Device kernels keep their streams and order (each waits for the one before it on its stream).
+                A kernel launched by a CPU op recorded with its input shapes (record_shapes=True: aten::mm,
+                addmm, bmm, baddbmm, linear, matmul) becomes a GEMM of those shapes, and copies with a byte
+                count become copies, so that they are simulated on the chip you run the trace on; every
+                other kernel is kept as a measured kernel (op: measured) that takes its recorded time on any
+                chip. The import says how many kernels and how much of their time it mapped. A profile
+                recorded without a GPU gives the GEMMs of its CPU ops' shapes.
+
+                Examples:
+                  xpusim workload import trace.json -o replay.yaml
+                  xpusim run --chip ascend-910b2 --workload replay.yaml
+                """)
+
+        @Argument(help: "A Chrome-trace JSON from torch.profiler (export_chrome_trace), or a kernel table CSV (name, dur, ts, stream).")
+        var file: String
+        @Option(name: .shortAndLong, help: "The trace file to write (.yaml or .json; - for standard output as YAML).") var output: String
+        @Option(help: "Tokens the profiled step processed, for tokens/s.") var tokens: Int?
+
+        func validate() throws {
+            if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1") }
+        }
+
+        func run() throws {
+            let (trace, report): (Trace, ImportReport)
+            do {
+                (trace, report) = try ProfileImporter.load(file: file, tokens: tokens)
+            } catch let error as ProfileImporter.ImportError {
+                throw ConfigError(file: error.file, message: error.message)
+            }
+            let header = ["Imported from \(URL(fileURLWithPath: file).lastPathComponent) by xpusim workload import."]
+            let text = TraceWriter.text(trace, format: output.hasSuffix(".json") ? .json : .yaml, header: header)
+            if output == "-" {
+                print(text, terminator: "")
+            } else {
+                try writeAtomically(text, to: output)
+            }
+            let share = report.totalSeconds > 0 ? report.mappedSeconds / report.totalSeconds * 100 : 0
+            let streams = "\(report.streams) stream\(report.streams == 1 ? "" : "s")"
+            let time = Quantity.format(report.totalSeconds, .time)
+            let summary =
+                report.fromCPUOps
+                ? "\(report.kernels) GEMMs from the CPU ops' input shapes (the profile has no device kernels)"
+                : "\(report.kernels) kernels on \(streams): \(report.mapped) mapped to GEMMs and \(report.copies) to copies "
+                    + "(\(String(format: "%.1f", share))% of \(time) of kernel time); "
+                    + "\(report.kernels - report.mapped - report.copies) kept as measured kernels"
+            FileHandle.standardError.write(Data("\(output == "-" ? "imported" : "wrote \(output)"): \(summary)\n".utf8))
         }
     }
 

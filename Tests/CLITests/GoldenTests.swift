@@ -32,7 +32,7 @@ final class GoldenTests: XCTestCase {
             [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
-            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "models"], ["serve"], ["train"], ["claims"],
+            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -163,6 +163,14 @@ final class GoldenTests: XCTestCase {
         let generated = try xpusim(["workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "2048", "-o", "-"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         XCTAssertEqual(generated.stdout, try String(contentsOfFile: packageRoot + "/" + file, encoding: .utf8), "regenerate \(file)")
+    }
+
+    func testImport() throws {
+        try check("workload-import-cpu-profile", ["workload", "import", "Tests/WorkloadsTests/Fixtures/torch-cpu-block-bf16.json", "-o", "-"])
+        try check(
+            "workload-import-gpu-profile",
+            ["workload", "import", "Tests/WorkloadsTests/Fixtures/kineto-alexnet-a100.json", "-o", temporary.appendingPathComponent("a.yaml").path])
+        try check("error-workload-import-not-a-trace", ["workload", "import", "Tests/CLITests/Fixtures/hf-config.json", "-o", "-"])
     }
 
     func testClaims() throws {
