@@ -113,8 +113,8 @@ public struct ServingEstimate: Sendable {
     public var joulesPerToken: Double { averagePower * cycle / Double(sequences * request.output) }
 }
 
-/// A request the estimator cannot serve (nothing fits, no batch meets the SLO).
-public struct ServingError: Error, CustomStringConvertible, Sendable {
+/// A request an estimator cannot honour (nothing fits, no batch meets the SLO, a batch that does not divide).
+public struct EstimateError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -152,20 +152,20 @@ public enum ServingEstimator {
     }
 
     public static func estimate(_ r: ServingRequest, device: ChipSpec, system: SystemSpec?) throws -> ServingEstimate {
-        guard r.input >= 1, r.output >= 1 else { throw ServingError("--input and --output must be at least 1 token") }
+        guard r.input >= 1, r.output >= 1 else { throw EstimateError("--input and --output must be at least 1 token") }
         let p = r.parallelism
         let ranks = p.tp * p.pp * p.cp * (p.ep > 1 ? p.dp : 1)
         if let system, p.ranks > system.totalDevices {
-            throw ServingError(
+            throw EstimateError(
                 "\(p) is \(p.ranks) ranks; \(system.id) with \(system.nodes) node(s) has \(system.totalDevices) devices (add --nodes)")
         }
         if system == nil && p.ranks > 1 {
-            throw ServingError("\(p) is \(p.ranks) ranks: serve it on a system (--system ID), not one chip")
+            throw EstimateError("\(p) is \(p.ranks) ranks: serve it on a system (--system ID), not one chip")
         }
         let mem = memory(r, device: device)
         let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
         guard mem.kvBudget > mem.kvPerSequence else {
-            throw ServingError(
+            throw EstimateError(
                 "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name): "
                     + "per rank \(gb(mem.weights)) of weights "
                     + "and \(gb(mem.workspace)) of prefill workspace leave \(gb(max(0, mem.kvBudget))) of the \(gb(mem.usable)) usable "
@@ -184,7 +184,7 @@ public enum ServingEstimator {
                         kvCache: r.kvCache, devicesPerNode: perNode)
                 ).trace()
             } catch let error as GenerationError {
-                throw ServingError(error.message)
+                throw EstimateError(error.message)
             }
         }
         func step(_ t: Trace, sustained: Bool) throws -> ServingStep {
@@ -206,7 +206,7 @@ public enum ServingEstimator {
         var reason: String
         if let asked = r.batch {
             guard asked <= mem.maxBatch else {
-                throw ServingError(
+                throw EstimateError(
                     "batch \(asked) needs \(gb(Double(asked) * mem.kvPerSequence)) of KV cache per rank; \(gb(mem.kvBudget)) is free after "
                         + "\(gb(mem.weights)) of weights: the largest batch that fits is \(mem.maxBatch)")
             }
@@ -218,7 +218,7 @@ public enum ServingEstimator {
                     / Double(r.output)
             }
             guard try tpot(1) <= slo else {
-                throw ServingError(
+                throw EstimateError(
                     "no batch meets a TPOT of \(formatSeconds(slo)): batch 1 already takes \(formatSeconds(try tpot(1))) per output token")
             }
             var low = 1

@@ -183,24 +183,24 @@ public enum TrainingEstimator {
 
     public static func estimate(_ r: TrainingRequest, device: ChipSpec, system: SystemSpec?) throws -> TrainingEstimate {
         let p = r.parallelism
-        guard r.seq >= 1 else { throw ServingError("--seq must be at least 1 token") }
-        guard r.microBatch >= 1 else { throw ServingError("--micro-batch must be at least 1 sequence") }
+        guard r.seq >= 1 else { throw EstimateError("--seq must be at least 1 token") }
+        guard r.microBatch >= 1 else { throw EstimateError("--micro-batch must be at least 1 sequence") }
         guard r.globalBatch >= 1, r.globalBatch % (p.dp * r.microBatch) == 0 else {
-            throw ServingError(
+            throw EstimateError(
                 "--global-batch \(r.globalBatch) must be a multiple of dp x micro-batch (\(p.dp) x \(r.microBatch)): "
                     + "each data-parallel replica runs whole micro-batches")
         }
         if let system, p.ranks > system.totalDevices {
-            throw ServingError(
+            throw EstimateError(
                 "\(p) is \(p.ranks) ranks; \(system.id) with \(system.nodes) node(s) has \(system.totalDevices) devices (add --nodes)")
         }
         if system == nil && p.ranks > 1 {
-            throw ServingError("\(p) is \(p.ranks) ranks: train it on a system (--system ID), not one chip")
+            throw EstimateError("\(p) is \(p.ranks) ranks: train it on a system (--system ID), not one chip")
         }
         let mem = memory(r, device: device)
         guard mem.total <= mem.capacity else {
             let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
-            throw ServingError(
+            throw EstimateError(
                 "\(r.model.name) does not fit \(p.description.isEmpty ? "one" : p.description) \(device.name) for training: the busiest "
                     + "rank needs \(gb(mem.weights)) of weights, \(gb(mem.gradients)) of fp32 gradients, \(gb(mem.optimizer)) of "
                     + "optimizer state, \(gb(mem.activations)) of activations "
@@ -220,7 +220,7 @@ public enum TrainingEstimator {
                         sequenceParallel: r.sequenceParallel)
                 ).trace()
             } catch let error as GenerationError {
-                throw ServingError(error.message)
+                throw EstimateError(error.message)
             }
         }
         let pass = try trace(optimizer: false)

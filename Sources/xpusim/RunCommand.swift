@@ -1,6 +1,7 @@
 import ArgumentParser
 import Chips
 import Config
+import Estimates
 import Foundation
 import SimCore
 import Simulator
@@ -246,6 +247,20 @@ struct ConditionOptions: ParsableArguments {
         }
         if let tokens = trace.tokens, tokens.multipliedReportingOverflow(by: `repeat`).overflow {
             throw ValidationError("--repeat \(`repeat`) x \(tokens) tokens is more tokens than can be counted; repeat fewer times")
+        }
+    }
+
+    /// Runs an estimate (serve, train), its errors as the command line's: what the estimate
+    /// refuses, what the simulation cannot run, and a condition the chip does not allow.
+    func estimating<T>(_ model: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as EstimateError {
+            throw ValidationError(error.message)
+        } catch let error as SimulationError {
+            throw ValidationError("simulating \(model): \(error.description)")
+        } catch let error as ConditionError {
+            throw optionError(error)
         }
     }
 

@@ -72,16 +72,7 @@ struct ServeCommand: ParsableCommand {
             model: file.model, input: input, output: output, batch: batch, tpotSLO: try slo(), maxBatch: maxBatch,
             parallelism: split.parallelism, precision: precision, expertSkew: split.expertSkew, memoryUtilization: memoryUtilization,
             prefillTokens: prefillTokens, kvCache: split.kvCache.dataType, conditions: try operating.conditions())
-        let e: ServingEstimate
-        do {
-            e = try ServingEstimator.estimate(request, device: device, system: systemSpec)
-        } catch let error as ServingError {
-            throw ValidationError(error.message)
-        } catch let error as SimulationError {
-            throw ValidationError("simulating \(file.model.name): \(error.description)")
-        } catch let error as ConditionError {
-            throw operating.optionError(error)
-        }
+        let e = try operating.estimating(file.model.name) { try ServingEstimator.estimate(request, device: device, system: systemSpec) }
         let on = systemSpec.map { "\($0.name) (\($0.id))" } ?? device.name
         let cost = money.estimate(
             ranks: e.ranks, system: systemSpec, device: device, power: e.averagePower, tokensPerSecond: e.outputTokensPerSecond)

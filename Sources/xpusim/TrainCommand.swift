@@ -82,16 +82,7 @@ struct TrainCommand: ParsableCommand {
             model: file.model, globalBatch: globalBatch, seq: seq, microBatch: microBatch, parallelism: p, precision: precision,
             recompute: recompute, expertSkew: split.expertSkew, gradientType: gradDtype.dataType,
             overlapGradientReduce: !serialGradReduce, sequenceParallel: !noSequenceParallel, conditions: try operating.conditions())
-        let e: TrainingEstimate
-        do {
-            e = try TrainingEstimator.estimate(request, device: device, system: systemSpec)
-        } catch let error as ServingError {
-            throw ValidationError(error.message)
-        } catch let error as SimulationError {
-            throw ValidationError("simulating \(file.model.name): \(error.description)")
-        } catch let error as ConditionError {
-            throw operating.optionError(error)
-        }
+        let e = try operating.estimating(file.model.name) { try TrainingEstimator.estimate(request, device: device, system: systemSpec) }
         let mem = e.memory
         let cost = money.estimate(
             ranks: e.ranks, system: systemSpec, device: device, power: e.systemPower, tokensPerSecond: e.tokensPerSecond)
