@@ -86,17 +86,28 @@ public struct ServingEstimate: Sendable {
     public var systemPowerDecode: Double
     /// Why the batch is what it is (memory, the SLO, the cap, the user).
     public var batchReason: String
+    /// Disaggregated serving: prefill runs on its own pool (`prefill` on the prefill system), and
+    /// each request's KV cache moves to the decode pool in `kvTransfer` seconds.
+    public var disaggregated = false
+    public var kvTransfer = 0.0
 
     /// Sequences a replica decodes (the request's batch, times dp when the replica spans the dp ranks).
     var sequences: Int { batch * replicasInGroup }
     var replicasInGroup: Int { request.parallelism.ep > 1 ? request.parallelism.dp : 1 }
     var prefillPerRequest: Double { prefill.time / Double(prefillRequests) }
 
-    /// Time to first token of a request, unloaded: its prefill step (which ends with its first token).
-    public var ttft: Double { prefill.time }
-    /// Time per output token under continuous batching: a decode step, plus the prefill steps of the
-    /// requests that replace the finished ones, spread over each request's output tokens.
-    public var tpot: Double { decode.time + Double(batch) * prefillPerRequest / Double(request.output) }
+    /// Time to first token of a request, unloaded: its prefill step (which ends with its first
+    /// token), and when disaggregated the move of its KV cache to the decode pool.
+    public var ttft: Double { prefill.time + kvTransfer }
+    /// Time per output token under continuous batching: a decode step, plus (interleaved) the
+    /// prefill steps of the requests that replace the finished ones, spread over each request's
+    /// output tokens; disaggregated, the decode step alone.
+    public var tpot: Double { disaggregated ? decode.time : decode.time + Double(batch) * prefillPerRequest / Double(request.output) }
+    /// Chip-seconds one request takes: its share of a prefill step and of its decode steps.
+    var prefillChipSeconds: Double { Double(ranks) * prefill.time / Double(prefillRequests * replicasInGroup) }
+    var decodeChipSeconds: Double { Double(ranks) * Double(request.output) * decode.time / Double(sequences) }
+    /// The prefill pool's share of the chips a disaggregated deployment needs (0 when interleaved).
+    public var prefillShare: Double { disaggregated ? prefillChipSeconds / (prefillChipSeconds + decodeChipSeconds) : 0 }
     /// The time one batch of requests takes to go through, prefill and decode interleaved.
     var cycle: Double { Double(request.output) * decode.time + Double(batch) * prefillPerRequest }
     public var prefillTokensPerSecondPerChip: Double {
@@ -104,13 +115,25 @@ public struct ServingEstimate: Sendable {
     }
     public var decodeTokensPerSecondPerChip: Double { Double(sequences) / decode.time / Double(ranks) }
     /// Output tokens per second per chip with prefill interleaved (what a throughput benchmark reports).
-    public var outputTokensPerSecondPerChip: Double { Double(sequences * request.output) / cycle / Double(ranks) }
+    /// Disaggregated: over the chips of both pools, in the proportion the request stream needs.
+    public var outputTokensPerSecondPerChip: Double {
+        disaggregated
+            ? Double(request.output) / (prefillChipSeconds + decodeChipSeconds)
+            : Double(sequences * request.output) / cycle / Double(ranks)
+    }
     public var outputTokensPerSecond: Double { outputTokensPerSecondPerChip * Double(ranks) }
     public var averagePower: Double {
-        (Double(request.output) * decode.time * systemPowerDecode + Double(batch) * prefillPerRequest * systemPowerPrefill) / cycle
+        if disaggregated { return joulesPerToken * outputTokensPerSecond }
+        return (Double(request.output) * decode.time * systemPowerDecode + Double(batch) * prefillPerRequest * systemPowerPrefill) / cycle
     }
     /// Energy per output token (prefill included), of the system share.
-    public var joulesPerToken: Double { averagePower * cycle / Double(sequences * request.output) }
+    public var joulesPerToken: Double {
+        if disaggregated {
+            let perChip = (prefillChipSeconds * systemPowerPrefill + decodeChipSeconds * systemPowerDecode) / Double(ranks)
+            return perChip / Double(request.output)
+        }
+        return averagePower * cycle / Double(sequences * request.output)
+    }
 }
 
 /// A request an estimator cannot honour (nothing fits, no batch meets the SLO, a batch that does not divide).
@@ -151,7 +174,12 @@ public enum ServingEstimator {
             capacity: capacity, usable: capacity * r.memoryUtilization, weights: weights, workspace: workspace, kvPerSequence: kv)
     }
 
-    public static func estimate(_ r: ServingRequest, device: ChipSpec, system: SystemSpec?) throws -> ServingEstimate {
+    /// Serving on `system` (or one `device`); with `prefillOn`, disaggregated: prompts are prefilled
+    /// on that system's devices (the same split) and their KV caches sent over the scale-out
+    /// network to the decode system, which decodes without prefill steps in between.
+    public static func estimate(
+        _ r: ServingRequest, device: ChipSpec, system: SystemSpec?, prefillOn: SystemSpec? = nil
+    ) throws -> ServingEstimate {
         guard r.input >= 1, r.output >= 1 else { throw EstimateError("--input and --output must be at least 1 token") }
         let p = r.parallelism
         let ranks = p.tp * p.pp * p.cp * (p.ep > 1 ? p.dp : 1)
@@ -173,6 +201,20 @@ public enum ServingEstimator {
                     + "\(gb(mem.kvPerSequence)); split it over more ranks (--tp, --pp, --ep) or use a smaller --precision")
         }
         let engine = Engine(machine: Machine(device), system: system)
+        if let prefillOn {
+            guard let system else { throw EstimateError("disaggregated serving needs a decode --system beside the --prefill-system") }
+            guard p.ranks <= prefillOn.totalDevices else {
+                throw EstimateError("\(p) is \(p.ranks) ranks; the prefill system \(prefillOn.id) has \(prefillOn.totalDevices) devices")
+            }
+            guard prefillOn.scaleOut != nil, system.scaleOut != nil else {
+                throw EstimateError("disaggregated serving moves KV caches over a scale-out network: both systems need one")
+            }
+            let prefillMemory = memory(r, device: prefillOn.chip.device)
+            guard prefillMemory.kvBudget > 0 else {
+                throw EstimateError("\(r.model.name)'s weights and prefill workspace do not fit \(prefillOn.chip.device.name) at \(p)")
+            }
+        }
+        let prefillEngine = prefillOn.map { Engine(machine: Machine($0.chip.device), system: $0) } ?? engine
         let perNode = system?.devicesPerNode
         func trace(_ phase: GenerationRequest.Phase, batch: Int, seq: Int, kvLen: Int?) throws -> Trace {
             do {
@@ -187,7 +229,8 @@ public enum ServingEstimator {
                 throw EstimateError(error.message)
             }
         }
-        func step(_ t: Trace, sustained: Bool) throws -> ServingStep {
+        func step(_ t: Trace, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
+            let engine = stepEngine ?? engine
             if sustained {
                 let s = try engine.sustained(t, duration: 0.05, conditions: r.conditions)
                 return ServingStep(time: s.stepTime, devicePower: s.power, peakTemperature: s.peakTemperature, kernels: t.kernels.count)
@@ -199,8 +242,9 @@ public enum ServingEstimator {
         }
         let kvMean = r.input + r.output / 2
         let prefillRequests = max(1, r.prefillTokens / r.input)
-        let prefill = try step(try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sustained: true)
-        let perRequest = prefill.time / Double(prefillRequests)
+        let prefill = try step(try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sustained: true, on: prefillEngine)
+        // Interleaved, each decode step also carries the prefills of the requests that replace finished ones.
+        let perRequest = prefillOn == nil ? prefill.time / Double(prefillRequests) : 0
         let fits = min(mem.maxBatch, r.maxBatch)
         var batch: Int
         var reason: String
@@ -241,12 +285,25 @@ public enum ServingEstimator {
             reason = fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory: the largest batch whose KV cache fits"
         }
         let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sustained: true)
-        func systemPower(_ devicePower: Double) -> Double {
-            system?.powerShare(devicePower: devicePower, ranks: ranks) ?? devicePower
+        func systemPower(_ devicePower: Double, _ on: SystemSpec?) -> Double {
+            on?.powerShare(devicePower: devicePower, ranks: ranks) ?? devicePower
         }
-        return ServingEstimate(
+        var estimate = ServingEstimate(
             request: r, batch: batch, memory: mem, prefill: prefill, prefillRequests: prefillRequests, decode: decode, ranks: ranks,
-            systemPowerPrefill: systemPower(prefill.devicePower), systemPowerDecode: systemPower(decode.devicePower), batchReason: reason)
+            systemPowerPrefill: systemPower(prefill.devicePower, prefillOn ?? system),
+            systemPowerDecode: systemPower(decode.devicePower, system), batchReason: reason)
+        if let prefillOn, let system {
+            // Each rank sends its share of the prompt's KV cache over its share of its node's NICs;
+            // the slower side sets the pace (the scale-out latency is small beside it and not added).
+            func perDevice(_ s: SystemSpec) -> Double {
+                guard let out = s.scaleOut else { return 0 }
+                return out.bandwidthPerNIC.value * Double(out.nicsPerNode) / Double(s.devicesPerNode)
+            }
+            let bandwidth = min(perDevice(prefillOn), perDevice(system))
+            estimate.disaggregated = true
+            estimate.kvTransfer = mem.kvPerSequence * Double(r.input) / Double(r.input + r.output) / bandwidth
+        }
+        return estimate
     }
 
     static func formatSeconds(_ s: Double) -> String { s >= 1 ? String(format: "%.3g s", s) : String(format: "%.3g ms", s * 1e3) }

@@ -37,6 +37,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest batch considered (the server's max_num_seqs / max_batch_size).") var maxBatch = 2048
     @Option(help: "Tokens one prefill step takes in (max_num_batched_tokens).") var prefillTokens = 8192
     @Option(help: "Share of HBM the server may use (vLLM's gpu_memory_utilization).") var memoryUtilization = 0.9
+    @Flag(help: "Prefill on --prefill-system and decode on --system, the KV cache sent between them (disaggregated serving).")
+    var disaggregated = false
+    @Option(help: "The system that prefills (with --disaggregated).") var prefillSystem: String?
+    @Option(help: "Nodes of the prefill system.") var prefillNodes: Int?
     @OptionGroup var split: WorkloadCommand.Split
     @OptionGroup var operating: ConditionOptions
     @OptionGroup var money: CostOptions
@@ -49,6 +53,9 @@ struct ServeCommand: ParsableCommand {
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if prefillTokens < 1 { throw ValidationError("--prefill-tokens must be at least 1") }
         if !(memoryUtilization > 0 && memoryUtilization <= 1) { throw ValidationError("--memory-utilization is a share of HBM in (0, 1]") }
+        if disaggregated != (prefillSystem != nil) { throw ValidationError("--disaggregated and --prefill-system go together") }
+        if disaggregated && target.system == nil { throw ValidationError("--disaggregated decodes on a --system, not one chip") }
+        if prefillNodes != nil && prefillSystem == nil { throw ValidationError("--prefill-nodes goes with --prefill-system") }
         if operating.repeat != 1 { throw ValidationError("--repeat does not apply to serve (steps run at steady state)") }
         _ = try slo()
     }
@@ -72,10 +79,26 @@ struct ServeCommand: ParsableCommand {
             model: file.model, input: input, output: output, batch: batch, tpotSLO: try slo(), maxBatch: maxBatch,
             parallelism: split.parallelism, precision: precision, expertSkew: split.expertSkew, memoryUtilization: memoryUtilization,
             prefillTokens: prefillTokens, kvCache: split.kvCache.dataType, conditions: try operating.conditions())
-        let e = try operating.estimating(file.model.name) { try ServingEstimator.estimate(request, device: device, system: systemSpec) }
+        let prefillSpec = try prefillSystem.map { try SystemCatalog.resolve($0, nodes: prefillNodes, chips: directory) }
+        if let prefillSpec { _ = try split.precision(on: prefillSpec.chip.device) }
+        let e = try operating.estimating(file.model.name) {
+            try ServingEstimator.estimate(request, device: device, system: systemSpec, prefillOn: prefillSpec)
+        }
         let on = systemSpec.map { "\($0.name) (\($0.id))" } ?? device.name
-        let cost = money.estimate(
+        var cost = money.estimate(
             ranks: e.ranks, system: systemSpec, device: device, power: e.averagePower, tokensPerSecond: e.outputTokensPerSecond)
+        if let prefillSpec, let decodeCapital = cost?.capital,
+            let prefillCapital = Capital.of(ranks: e.ranks, system: prefillSpec, device: prefillSpec.chip.device)
+        {
+            // The chips of both pools in the proportion the request stream needs.
+            let mixed = Capital(
+                price: e.prefillShare * prefillCapital.price + (1 - e.prefillShare) * decodeCapital.price,
+                basis: "\(prefillCapital.basis) (prefill), \(decodeCapital.basis) (decode)")
+            cost = CostEstimate(
+                capital: mixed, power: e.averagePower, tokensPerSecond: e.outputTokensPerSecond, assumptions: money.assumptions)
+        } else if prefillSpec != nil {
+            cost = nil
+        }
         if format == .json {
             var object: [String: Any] = [
                 "model": file.id, "model_name": file.model.name, "input": input, "output": output, "precision": precision.rawValue,
@@ -94,6 +117,12 @@ struct ServeCommand: ParsableCommand {
             ]
             if let systemSpec { object["system"] = systemSpec.id } else { object["chip"] = device.id }
             if let s = request.tpotSLO { object["tpot_slo_s"] = s }
+            object["disaggregated"] = e.disaggregated
+            if let prefillSpec {
+                object["prefill_system"] = prefillSpec.id
+                object["prefill_chip_share"] = e.prefillShare
+                object["kv_transfer_s"] = e.kvTransfer
+            }
             object["tokens_per_joule"] = 1 / e.joulesPerToken
             object.merge(CostOptions.json(cost)) { a, _ in a }
             printJSON(object)
@@ -104,7 +133,7 @@ struct ServeCommand: ParsableCommand {
         let splitText = p.description.isEmpty ? "" : ", " + p.description
         let slo = request.tpotSLO.map { ", target \(Quantity.format($0, .time))" } ?? ""
         let prompts = "\(e.prefillRequests) prompt\(e.prefillRequests == 1 ? "" : "s")"
-        let lines = [
+        var lines = [
             "\(file.model.name) on \(on), \(precision.rawValue)\(splitText) (\(e.ranks) rank\(e.ranks == 1 ? "" : "s") per replica): "
                 + "\(input) tokens in, \(output) out",
             "",
@@ -114,11 +143,14 @@ struct ServeCommand: ParsableCommand {
                 + "room for \(e.memory.maxBatch) sequences",
             "prefill step    \(Quantity.format(e.prefill.time, .time)) for \(prompts) (\(e.prefill.kernels) kernels)",
             "decode step     \(Quantity.format(e.decode.time, .time)) at \(input + output / 2) tokens of KV (\(e.decode.kernels) kernels)",
-            "TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step, no queueing)",
-            "TPOT            \(Quantity.format(e.tpot, .time)) (decode step plus the replacing requests' prefills)\(slo)",
+            "TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step\(e.disaggregated ? " and the KV cache's move" : ""), "
+                + "no queueing)",
+            "TPOT            \(Quantity.format(e.tpot, .time)) "
+                + (e.disaggregated ? "(decode steps alone)" : "(decode step plus the replacing requests' prefills)") + slo,
             "prefill         \(formatNumber(e.prefillTokensPerSecondPerChip)) tokens/s per chip",
             "decode          \(formatNumber(e.decodeTokensPerSecondPerChip)) tokens/s per chip (decode steps alone)",
-            "output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip with prefill interleaved, "
+            "output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip "
+                + (e.disaggregated ? "of both pools, " : "with prefill interleaved, ")
                 + "\(formatNumber(e.outputTokensPerSecond)) per replica",
             "power           \(formatNumber(e.averagePower)) W average for the replica's share of the "
                 + "\(systemSpec == nil ? "chip" : "system") (devices \(formatNumber(e.decode.devicePower)) W each while decoding)",
@@ -127,6 +159,11 @@ struct ServeCommand: ParsableCommand {
             "cost            \(CostOptions.line(cost)), output tokens at full load",
             "temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak",
         ]
+        if let prefillSpec {
+            lines.insert(
+                "disaggregated   prefill on \(prefillSpec.name) (\(prefillSpec.id)): \(formatNumber(e.prefillShare * 100))% of the chips; "
+                    + "KV cache moved in \(Quantity.format(e.kvTransfer, .time)) per request", at: 2)
+        }
         print(lines.joined(separator: "\n"))
     }
 }

@@ -127,6 +127,13 @@ final class GoldenTests: XCTestCase {
                 "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128", "--tpot-slo",
                 "40ms", "--precision", "fp8", "--kv-cache", "fp8", "--format", "json",
             ])
+        try check(
+            "serve-disaggregated",
+            [
+                "serve", "--model", "llama-3.3-70b", "--system", "hgx-h20", "--tp", "2", "--input", "2048", "--output", "512", "--batch", "32",
+                "--precision", "fp8", "--kv-cache", "fp8", "--disaggregated", "--prefill-system", "dgx-h100",
+            ])
+        try check("error-serve-disaggregated-chip", ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "8", "--output", "8", "--disaggregated", "--prefill-system", "dgx-h100"])
         try check("error-serve-does-not-fit", ["serve", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--input", "128", "--output", "128"])
         try check(
             "error-serve-batch-too-big",

@@ -35,7 +35,8 @@ final class ServingTests: XCTestCase {
         let e = try ServingEstimator.estimate(ServingRequest(model: m, input: 512, output: 256, tpotSLO: slo), device: h100, system: nil)
         XCTAssertLessThanOrEqual(e.tpot, slo * 1.02)  // the final run is at steady state, the search's cold
         XCTAssertGreaterThan(e.batch, 1)
-        let more = try ServingEstimator.estimate(ServingRequest(model: m, input: 512, output: 256, batch: e.batch + 1), device: h100, system: nil)
+        let more = try ServingEstimator.estimate(
+            ServingRequest(model: m, input: 512, output: 256, batch: e.batch + 1), device: h100, system: nil)
         XCTAssertGreaterThan(more.tpot, slo * 0.98)
         XCTAssertGreaterThan(e.decodeTokensPerSecondPerChip, e.outputTokensPerSecondPerChip)
         XCTAssertEqual(e.joulesPerToken, e.averagePower / e.outputTokensPerSecond, accuracy: e.joulesPerToken * 1e-9)
@@ -44,21 +45,49 @@ final class ServingTests: XCTestCase {
     func testWhatDoesNotFitIsSaid() throws {
         let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
         XCTAssertThrowsError(
-            try ServingEstimator.estimate(ServingRequest(model: try model("llama-3.1-405b"), input: 128, output: 128), device: h100, system: nil)
+            try ServingEstimator.estimate(
+                ServingRequest(model: try model("llama-3.1-405b"), input: 128, output: 128), device: h100, system: nil)
         ) { XCTAssertTrue("\($0)".contains("does not fit"), "\($0)") }
         XCTAssertThrowsError(
             try ServingEstimator.estimate(
-                ServingRequest(model: try model("llama-3-70b"), input: 128, output: 128, parallelism: Parallelism(tp: 2)), device: h100, system: nil)
+                ServingRequest(model: try model("llama-3-70b"), input: 128, output: 128, parallelism: Parallelism(tp: 2)), device: h100,
+                system: nil)
         ) { XCTAssertTrue("\($0)".contains("on a system"), "\($0)") }
     }
 
     /// A tensor-parallel group on a system pays for its all-reduces, and counts its node's share of power.
     func testTensorParallelServingOnASystem() throws {
         let dgx = try SystemCatalog.resolve("dgx-h100", chips: chips)
-        let r = ServingRequest(model: try model("llama-3-70b"), input: 1024, output: 256, batch: 32, parallelism: Parallelism(tp: 4), precision: .fp8)
+        let r = ServingRequest(
+            model: try model("llama-3-70b"), input: 1024, output: 256, batch: 32, parallelism: Parallelism(tp: 4), precision: .fp8)
         let e = try ServingEstimator.estimate(r, device: dgx.chip.device, system: dgx)
         XCTAssertEqual(e.ranks, 4)
         XCTAssertGreaterThan(e.systemPowerDecode, 4 * e.decode.devicePower)
         XCTAssertLessThan(e.systemPowerDecode, 4 * e.decode.devicePower + dgx.power.nodeExtras.value)
+    }
+
+    /// Disaggregated on the same hardware, a request takes the same chip-seconds as interleaved
+    /// (its prefill and its share of the decode steps), but TPOT loses the prefills and TTFT gains
+    /// the KV cache's move over the NICs.
+    func testDisaggregatedServingSplitsTheWorkBetweenPools() throws {
+        let dgx = try SystemCatalog.resolve("dgx-h100", chips: chips)
+        let r = ServingRequest(model: try model("llama-3.1-8b"), input: 2048, output: 256, batch: 32, precision: .fp8, kvCache: .fp8)
+        let together = try ServingEstimator.estimate(r, device: dgx.chip.device, system: dgx)
+        let apart = try ServingEstimator.estimate(r, device: dgx.chip.device, system: dgx, prefillOn: dgx)
+        XCTAssertTrue(apart.disaggregated)
+        XCTAssertEqual(apart.tpot, apart.decode.time)
+        XCTAssertGreaterThan(together.tpot, apart.tpot)
+        XCTAssertEqual(
+            apart.outputTokensPerSecondPerChip, together.outputTokensPerSecondPerChip,
+            accuracy: together.outputTokensPerSecondPerChip * 1e-9)
+        // 2048 of 2304 tokens of fp8 KV cache (32 layers x 8 heads x 128 x 2) over one 400 Gb/s NIC per GPU.
+        let kv = Double(2 * 8 * 128 * 32 * 2048)
+        XCTAssertEqual(apart.kvTransfer, kv / 50e9, accuracy: 1e-12)
+        XCTAssertEqual(apart.ttft, apart.prefill.time + apart.kvTransfer)
+        XCTAssertGreaterThan(apart.prefillShare, 0)
+        XCTAssertLessThan(apart.prefillShare, 1)
+        XCTAssertEqual(apart.joulesPerToken, apart.averagePower / apart.outputTokensPerSecond, accuracy: apart.joulesPerToken * 1e-9)
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        XCTAssertThrowsError(try ServingEstimator.estimate(r, device: h100, system: nil, prefillOn: dgx))
     }
 }
