@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "ChipsTests", dependencies: ["SimCore", "Chips", "TestSupport"]),
         .testTarget(name: "SystemsTests", dependencies: ["SimCore", "Config", "Chips", "Systems", "TestSupport"]),
         .testTarget(name: "FabricTests", dependencies: ["Chips", "Systems", "Fabric", "Workloads"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz", "Fixtures"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
         .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),

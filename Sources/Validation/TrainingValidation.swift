@@ -265,7 +265,9 @@ enum DeepSeekProfileSet {
 
     /// The class of a generated kernel, as the digest classes the profile's by name.
     static func kernelClass(_ k: Kernel) -> String {
-        if k.id.contains("experts_") { return "grouped_gemm" }  // forward, data and weight gradients
+        // DeepGEMM's grouped kernels run the experts' forward and data gradients (16 in the profile:
+        // 2 per layer each way); their weight gradients ran as dense GEMMs.
+        if k.id.contains("experts_"), !k.id.hasSuffix(".wgrad"), case .groupedGemm = k.op { return "grouped_gemm" }
         switch k.op {
         case .attention: return "attention"
         case .collective(let c) where c.kind == .all_to_all: return "ep_communication"

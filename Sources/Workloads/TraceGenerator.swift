@@ -252,7 +252,17 @@ private struct Builder {
     }
 
     mutating func gemm(_ id: String, m: Int, n: Int, k: Int, batch: Int = 1, dtype: DataType? = nil) {
+        castToFP8(id, rows: m * batch, columns: k, dtype ?? gemmType)
         add(id, .gemm(.init(m: m, n: n, k: k, batch: batch)), dtype ?? gemmType)
+    }
+
+    /// FP8 training quantises a GEMM's activation input first (DeepSeek-V3's recipe: per-token
+    /// 1x128 scales, a kernel of its own that reads bf16 and writes fp8 and its scales). Its mirror
+    /// in the backward pass is the output gradient's cast; ``backward(id:_:_:)`` adds the
+    /// transposed casts the weight gradient needs.
+    mutating func castToFP8(_ id: String, rows: Int, columns: Int, _ dtype: DataType) {
+        guard request.phase == .train, dtype == .fp8 else { return }
+        add("\(id).fp8_cast", .elementwise(.init(elements: rows * columns, reads: 2, writes: 1, flopsPerElement: 3)), .fp8)
     }
 
     mutating func norm(_ id: String, rows: Int, columns: Int, residual: Bool = false) {
@@ -443,9 +453,11 @@ private struct Builder {
         } else {
             loads = expertLoads(routingTokens: t, moe, localExperts: localExperts, senders: 1)
         }
+        castToFP8("L\(l).experts_gate_up", rows: loads.reduce(0, +), columns: h, gemmType)
         add("L\(l).experts_gate_up", .groupedGemm(.init(mPerGroup: loads, n: 2 * f, k: h)), gemmType)
         let routed = loads.reduce(0, +)
         add("L\(l).experts_silu_mul", .elementwise(.init(elements: routed * f, reads: 2, writes: 1, flopsPerElement: 5)))
+        castToFP8("L\(l).experts_down", rows: loads.reduce(0, +), columns: f, gemmType)
         add("L\(l).experts_down", .groupedGemm(.init(mPerGroup: loads, n: h, k: f)), gemmType)
         if expertParallel {
             collective("L\(l).combine", .all_to_all, bytes: Double(t * moe.topK * h) * act.bytes, ranks: p.ep)
@@ -568,15 +580,25 @@ private struct Builder {
         }
     }
 
+    /// FP8 training's weight gradient multiplies the transposed input and output gradient, each
+    /// cast to fp8 along the other axis: two cast-and-transpose kernels before it.
+    mutating func transposedCasts(_ id: String, rows: Int, input: Int, output: Int, _ dtype: DataType) {
+        guard dtype == .fp8 else { return }
+        add("\(id).input_fp8_transpose", .elementwise(.init(elements: rows * input, reads: 2, writes: 1, flopsPerElement: 3)), .fp8)
+        add("\(id).grad_fp8_transpose", .elementwise(.init(elements: rows * output, reads: 2, writes: 1, flopsPerElement: 3)), .fp8)
+    }
+
     /// The backward kernels of one forward op: a GEMM's data and weight gradients, attention's
     /// backward kernel, a norm's or element-wise op's gradient pass, a collective's mirror.
     mutating func backward(id: String, _ op: Op, _ dtype: DataType) {
         switch op {
         case .gemm(let g):
             add("\(id).dgrad", .gemm(.init(m: g.m, n: g.k, k: g.n, batch: g.batch)), dtype)
+            transposedCasts(id, rows: g.m * g.batch, input: g.k, output: g.n, dtype)
             add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: g.m, batch: g.batch)), dtype)
         case .groupedGemm(let g):
             add("\(id).dgrad", .groupedGemm(.init(mPerGroup: g.mPerGroup, n: g.k, k: g.n)), dtype)
+            transposedCasts(id, rows: g.mPerGroup.reduce(0, +), input: g.k, output: g.n, dtype)
             // Each expert's weight gradient: k x n over its own tokens (the mean load, batched).
             let mean = max(1, g.mPerGroup.reduce(0, +) / max(1, g.groups))
             add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: mean, batch: g.groups)), dtype)

@@ -17,7 +17,8 @@ final class ModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(files.count, 12)
         for file in files { XCTAssertEqual(file.warnings, [], file.id) }
         let published: [(String, Double, Double?)] = [
-            ("llama-2-7b", 6.74, nil), ("llama-2-13b", 13.02, nil), ("llama-3-8b", 8.03, nil), ("llama-3-70b", 70.6, nil), ("llama-3.1-405b", 405.9, nil),
+            ("llama-2-7b", 6.74, nil), ("llama-2-13b", 13.02, nil), ("llama-3-8b", 8.03, nil), ("llama-3-70b", 70.6, nil),
+            ("llama-3.1-405b", 405.9, nil),
             ("qwen2.5-72b", 72.7, nil), ("qwen3-30b-a3b", 30.5, 3.3), ("qwen3-235b-a22b", 235, 22), ("deepseek-v3", 671, 37),
             ("telechat2-115b", 113.28, nil),
         ]
@@ -60,10 +61,13 @@ final class ModelTests: XCTestCase {
         let base = "schema: 1\nname: M\nsource: https://example.org/config.json\nconfig:\n  hidden_size: 1024\n  num_hidden_layers: 2\n"
         XCTAssertTrue(message(base + "  num_attention_heads: 8\n").contains("missing required field \"vocab_size\""))
         XCTAssertTrue(message(base + "  num_attention_heads: -8\n  vocab_size: 10\n  intermediate_size: 10\n").contains("m.yaml:7"))
-        XCTAssertTrue(message(base + "  num_attention_heads: 8\n  num_key_value_heads: 3\n  vocab_size: 10\n  intermediate_size: 10\n").contains("not a multiple"))
+        XCTAssertTrue(
+            message(base + "  num_attention_heads: 8\n  num_key_value_heads: 3\n  vocab_size: 10\n  intermediate_size: 10\n").contains(
+                "not a multiple"))
         XCTAssertTrue(message("schema: 1\nname: M\nsource: example.org\nconfig: {}\n").contains("https://"))
         XCTAssertTrue(message(base.replacingOccurrences(of: "name: M\n", with: "name: M\nnmae: x\n")).contains("unknown field \"nmae\""))
-        let moe = base + "  num_attention_heads: 8\n  vocab_size: 10\n  num_experts: 4\n  num_experts_per_tok: 2\n  moe_intermediate_size: 64\n"
+        let moe =
+            base + "  num_attention_heads: 8\n  vocab_size: 10\n  num_experts: 4\n  num_experts_per_tok: 2\n  moe_intermediate_size: 64\n"
         XCTAssertEqual(message(moe), "read")
         XCTAssertTrue(message(moe + "  mlp_only_layers: [0]\n").contains("not supported"))
     }
@@ -87,7 +91,9 @@ final class ModelTests: XCTestCase {
         let trace = try TraceGenerator(model: m, request: request).trace()
         XCTAssertEqual(trace.tokens, 2048)
         let ops = trace.kernels.map(\.op)
-        let reduces = ops.compactMap { op -> Op.Collective? in if case .collective(let c) = op, c.kind == .all_reduce { return c } else { return nil } }
+        let reduces = ops.compactMap { op -> Op.Collective? in
+            if case .collective(let c) = op, c.kind == .all_reduce { return c } else { return nil }
+        }
         XCTAssertEqual(reduces.count, 2 * 40)  // two per layer, 40 layers on the last stage
         XCTAssertEqual(reduces[0].bytes, 2048 * 8192 * 2)
         XCTAssertEqual(reduces[0].ranks, 4)
@@ -137,14 +143,16 @@ final class ModelTests: XCTestCase {
         guard case .collective(let table) = reductions.last!.op else { return XCTFail() }
         XCTAssertEqual(table.bytes, 2 * 32000 * 4096 / 2 * 4)
         let optimizer = trace.kernels.firstIndex { $0.id == "optimizer_adam" }!
-        XCTAssertTrue(Set(trace.kernels[optimizer].deps).isSuperset(of: reductions.map { r in trace.kernels.firstIndex { $0.id == r.id }! }))
+        XCTAssertTrue(
+            Set(trace.kernels[optimizer].deps).isSuperset(of: reductions.map { r in trace.kernels.firstIndex { $0.id == r.id }! }))
         XCTAssertEqual(trace.kernels[optimizer].dtype, .fp32)
         // Sequence parallelism: norms over 1/tp of the tokens, all-gathers and reduce-scatters
         // (an all-gather's gradient is a reduce-scatter), no all-reduce.
         guard case .rowwise(let norm) = trace.kernels.first(where: { $0.id == "mb0.L0.input_norm" })!.op else { return XCTFail() }
         XCTAssertEqual(norm.rows, 2 * 2048 / 2)
         func count(_ kind: Op.CollectiveKind) -> Int {
-            trace.kernels.filter { if case .collective(let c) = $0.op { return c.kind == kind && $0.stream == 0 } else { return false } }.count
+            trace.kernels.filter { if case .collective(let c) = $0.op { return c.kind == kind && $0.stream == 0 } else { return false } }
+                .count
         }
         XCTAssertEqual(count(.all_reduce), 0)
         XCTAssertEqual(count(.all_gather), count(.reduce_scatter) - 0 + 1)  // the parameter all-gather after Adam
@@ -158,6 +166,31 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(sync.map(\.id), ["grad_reduce_scatter"])
         XCTAssertEqual(sync[0].stream, 0)
         XCTAssertTrue(late.kernels.contains { $0.id == "mb0.L0.attn_all_reduce" })
+    }
+
+    /// FP8 training quantises every FP8 GEMM's input (forward), its output gradient (the cast's
+    /// mirror) and, for the weight gradient, both operands transposed; bf16 training casts nothing.
+    func testFP8TrainingCastsBeforeItsGEMMs() throws {
+        let m = try model("llama-2-7b")
+        let fp8 = try TraceGenerator(model: m, request: .init(phase: .train, batch: 1, seq: 1024, precision: .fp8)).trace()
+        let ids = fp8.kernels.map(\.id)
+        // The layers' forward GEMMs.
+        let gemms = fp8.kernels.filter {
+            guard case .gemm = $0.op else { return false }
+            return $0.id.hasPrefix("L") && $0.dtype == .fp8 && !$0.id.hasSuffix("grad")
+        }
+        XCTAssertFalse(gemms.isEmpty)
+        for g in gemms {
+            let index = ids.firstIndex(of: g.id)!
+            XCTAssertEqual(ids[index - 1], g.id + ".fp8_cast", g.id)
+            for suffix in [".fp8_cast.backward", ".input_fp8_transpose", ".grad_fp8_transpose"] {
+                XCTAssertTrue(ids.contains(g.id + suffix), g.id + suffix)
+            }
+        }
+        let bf16 = try TraceGenerator(model: m, request: .init(phase: .train, batch: 1, seq: 1024)).trace()
+        XCTAssertFalse(bf16.kernels.contains { $0.id.contains("fp8") })
+        let decode = try TraceGenerator(model: m, request: .init(phase: .decode, batch: 8, seq: 1024, precision: .fp8)).trace()
+        XCTAssertFalse(decode.kernels.contains { $0.id.contains("fp8_cast") })
     }
 
     func testRequestsThatDoNotDivideAreRefused() throws {
