@@ -177,8 +177,10 @@ public enum ServingEstimator {
     /// Serving on `system` (or one `device`); with `prefillOn`, disaggregated: prompts are prefilled
     /// on that system's devices (the same split) and their KV caches sent over the scale-out
     /// network to the decode system, which decodes without prefill steps in between.
+    /// `prefillPrecision`: the prefill pool's own precision, where its chip runs another (the
+    /// fallback of a chip without the decode pool's format); default the request's.
     public static func estimate(
-        _ r: ServingRequest, device: ChipSpec, system: SystemSpec?, prefillOn: SystemSpec? = nil
+        _ r: ServingRequest, device: ChipSpec, system: SystemSpec?, prefillOn: SystemSpec? = nil, prefillPrecision: Precision? = nil
     ) throws -> ServingEstimate {
         guard r.input >= 1, r.output >= 1 else { throw EstimateError("--input and --output must be at least 1 token") }
         let p = r.parallelism
@@ -209,7 +211,9 @@ public enum ServingEstimator {
             guard prefillOn.scaleOut != nil, system.scaleOut != nil else {
                 throw EstimateError("disaggregated serving moves KV caches over a scale-out network: both systems need one")
             }
-            let prefillMemory = memory(r, device: prefillOn.chip.device)
+            var prefillRequest = r
+            prefillRequest.precision = prefillPrecision ?? r.precision
+            let prefillMemory = memory(prefillRequest, device: prefillOn.chip.device)
             guard prefillMemory.kvBudget > 0 else {
                 throw EstimateError("\(r.model.name)'s weights and prefill workspace do not fit \(prefillOn.chip.device.name) at \(p)")
             }
@@ -221,9 +225,9 @@ public enum ServingEstimator {
                 return try TraceGenerator(
                     model: r.model,
                     request: .init(
-                        phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: p, precision: r.precision,
-                        expertSkew: r.expertSkew,
-                        kvCache: r.kvCache, devicesPerNode: perNode)
+                        phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: p,
+                        precision: phase == .prefill ? prefillPrecision ?? r.precision : r.precision, expertSkew: r.expertSkew,
+                        kvCache: r.kvCache, devicesPerNode: phase == .prefill ? prefillOn?.devicesPerNode ?? perNode : perNode)
                 ).trace()
             } catch let error as GenerationError {
                 throw EstimateError(error.message)

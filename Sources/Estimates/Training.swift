@@ -122,8 +122,10 @@ public struct TrainingEstimate: Sendable {
 ///   (overlapped with its backward pass), the sharded Adam step and the parameter all-gather. The
 ///   representative stage is the last one (it holds the LM head); every stage is taken to run as
 ///   long.
-/// - Memory: weights (2 bytes), gradients (4 in fp32, 2 in bf16) and fp32 master weights and
-///   moments (12, sharded over dp, plus the shard's fp32 gradients when they accumulate in bf16);
+/// - Memory: weights (2 bytes, plus fp8 copies of the linear layers' when training in fp8),
+///   gradients (4 in fp32, 2 in bf16) and fp32 master weights and moments (12, sharded over dp,
+///   the routed experts' over their expert-data-parallel group, plus the shard's fp32 gradients
+///   when they accumulate in bf16);
 ///   activations per micro-batch and layer as Korthikanti et al. 2022 count them
 ///   with sequence parallelism and FlashAttention (each GEMM's and norm's input, the attention's
 ///   queries, keys, values and output, the MLP's gate/up output; full recomputation keeps each
@@ -139,14 +141,20 @@ public enum TrainingEstimator {
         let stageLayers = (m.layers - perStage)..<m.layers
         let embedding = Double(m.vocab * m.hidden) / Double(p.tp)
         // The stage with the embedding (the first) or the LM head (the last); both when pp = 1 and untied.
-        let params = stageLayers.reduce(embedding * (p.pp == 1 && !m.tieEmbeddings ? 2 : 1)) { $0 + m.rankParameters(layer: $1, p) }
-        let linear = r.precision == .bf16 ? 2 : max(1, r.precision.gemmType.bytes)
+        let tables = embedding * (p.pp == 1 && !m.tieEmbeddings ? 2 : 1)
+        let params = stageLayers.reduce(tables) { $0 + m.rankParameters(layer: $1, p) }
+        // Routed experts' weights are sharded over the expert-data-parallel group (tp x dp / ep).
+        let experts = stageLayers.reduce(0.0) { $0 + m.rankExpertParameters(layer: $1, p) }
+        let expertGroup = Double(p.ep > 1 ? max(1, p.tp * p.dp / p.ep) : p.dp)
+        // bf16 weights; FP8 training keeps fp8 copies of the linear layers' beside them.
+        let weightBytes = 2 * params + (r.precision == .bf16 ? 0 : (params - tables) * r.precision.gemmType.bytes)
         let tokens = Double(r.microBatch * r.seq / p.cp)
         let perLayer = activationsPerToken(m, p, recompute: r.recompute, sequenceParallel: r.sequenceParallel) * tokens
         let inFlight = min(r.microbatches, p.pp)
         return TrainingMemory(
-            capacity: device.memory.hbmCapacity.value, weights: params * linear, gradients: params * r.gradientType.bytes,
-            optimizer: params * (r.gradientType == .fp32 ? 12 : 16) / Double(p.dp), activations: perLayer * Double(perStage * inFlight),
+            capacity: device.memory.hbmCapacity.value, weights: weightBytes, gradients: params * r.gradientType.bytes,
+            optimizer: (r.gradientType == .fp32 ? 12 : 16) * ((params - experts) / Double(p.dp) + experts / expertGroup),
+            activations: perLayer * Double(perStage * inFlight),
             activationsPerMicrobatch: perLayer * Double(perStage), inFlight: inFlight,
             logits: tokens * Double((m.vocab + p.tp - 1) / p.tp) * 4)
     }
@@ -172,7 +180,11 @@ public enum TrainingEstimator {
         let mlp: Double
         if let moe = m.moe {
             let moeLayers = Double((0..<m.layers).filter { m.isMoELayer($0) }.count) / Double(m.layers)
-            let routedWidth = Double(moe.topK) * (h + 3 * Double(moe.expertFFN)) / Double(p.ep > 1 ? 1 : p.tp)
+            // Under expert parallelism each rank routes 1/tp of the tokens, whole experts; without
+            // it, the permuted copies keep the full hidden width and the experts are split over tp.
+            let routedWidth =
+                p.ep > 1
+                ? Double(moe.topK) * (h + 3 * Double(moe.expertFFN)) / tp : Double(moe.topK) * (h + 3 * Double(moe.expertFFN) / tp)
             let moeMLP = routedWidth + 3 * Double(moe.sharedFFN) / tp
             mlp = moeLayers * moeMLP + (1 - moeLayers) * 3 * Double(m.ffn) / tp
         } else {

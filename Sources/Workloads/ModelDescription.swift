@@ -151,6 +151,14 @@ public struct ModelDescription: Sendable, Hashable {
         return attention + experts + shared + Double(hidden * moe.experts)
     }
 
+    /// The routed experts' share of `rankParameters(layer:_:)` under expert parallelism (0 without
+    /// it): these weights are replicated over the expert-data-parallel group (tp x dp / ep ranks)
+    /// only, so their gradients and optimizer state are reduced and sharded over that group.
+    public func rankExpertParameters(layer l: Int, _ split: Parallelism) -> Double {
+        guard split.ep > 1, isMoELayer(l), let moe else { return 0 }
+        return Double(moe.experts * 3 * hidden * moe.expertFFN) / Double(split.ep)
+    }
+
     public var embeddingParameters: Int { vocab * hidden * (tieEmbeddings ? 1 : 2) }
 
     /// All weights of the main model (multi-token-prediction modules not counted).

@@ -54,7 +54,9 @@ public enum ProfileImporter {
         var dur: Double
         var category: String
         var args: [String: Any]
+        var tid: Int
         var externalID: Int? { (args["External id"] as? NSNumber)?.intValue }
+        var correlation: Int? { (args["correlation"] as? NSNumber)?.intValue }
     }
 
     static func kineto(_ data: Data, file: String, name: String, tokens: Int?) throws -> (Trace, ImportReport) {
@@ -71,17 +73,23 @@ public enum ProfileImporter {
         var device: [Event] = []
         var cpuOps: [Int: Event] = [:]
         var shaped: [Event] = []
+        var shapedGEMMs: [Event] = []
+        var launches: [Int: Event] = [:]
         for e in raw where (e["ph"] as? String) == "X" {
             guard let n = e["name"] as? String, let ts = (e["ts"] as? NSNumber)?.doubleValue,
                 let dur = (e["dur"] as? NSNumber)?.doubleValue, dur >= 0
             else { continue }
             let category = (e["cat"] as? String ?? "").lowercased()
-            let event = Event(name: n, ts: ts, dur: dur, category: category, args: e["args"] as? [String: Any] ?? [:])
+            let tid = (e["tid"] as? NSNumber)?.intValue ?? 0
+            let event = Event(name: n, ts: ts, dur: dur, category: category, args: e["args"] as? [String: Any] ?? [:], tid: tid)
             switch category {
             case "kernel", "gpu_memcpy", "gpu_memset", "memcpy", "memset":
                 device.append(event)
+            case "cuda_runtime", "cuda_driver", "runtime":
+                if let c = event.correlation { launches[c] = event }
             case "cpu_op", "operator":
                 if let id = event.externalID { cpuOps[id] = event }
+                if gemm(event) != nil { shapedGEMMs.append(event) }
                 // The GEMM kernels' own ops (linear and matmul call these, so they would count twice).
                 if ["aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"].contains(n), gemm(event) != nil { shaped.append(event) }
             default:
@@ -109,14 +117,23 @@ public enum ProfileImporter {
             return (Trace(name: name, tokens: tokens, kernels: kernels), report)
         }
         device.sort { $0.ts < $1.ts }
-        // The longest kernel of each shaped CPU op stands for it.
-        var longest: [Int: Int] = [:]
-        for (index, event) in device.enumerated() where event.category == "kernel" {
-            guard let id = event.externalID, let op = cpuOps[id], gemm(op) != nil else { continue }
-            if let best = longest[id], device[best].dur >= event.dur { continue }
-            longest[id] = index
+        // The CPU op that launched a kernel: the kernel's correlation names its launch (the
+        // runtime call), whose External id names the op; where the launch has none, the innermost
+        // shaped GEMM op on the launching thread that encloses the launch in time.
+        func launcher(_ kernel: Event) -> Event? {
+            guard let launch = kernel.correlation.flatMap({ launches[$0] }) else { return nil }
+            if let id = launch.externalID, let op = cpuOps[id], gemm(op) != nil { return op }
+            return shapedGEMMs.filter { $0.tid == launch.tid && $0.ts <= launch.ts && launch.ts <= $0.ts + $0.dur }.min { $0.dur < $1.dur }
         }
-        let mappedIndex = Set(longest.values)
+        // The longest kernel of each shaped CPU op stands for it.
+        var longest: [String: (index: Int, op: Event)] = [:]
+        for (index, event) in device.enumerated() where event.category == "kernel" {
+            guard let op = launcher(event) else { continue }
+            let key = "\(op.tid):\(op.ts):\(op.name)"
+            if let best = longest[key], device[best.index].dur >= event.dur { continue }
+            longest[key] = (index, op)
+        }
+        let mappedOps = Dictionary(uniqueKeysWithValues: longest.values.map { ($0.index, $0.op) })
         var streamIndex: [Int: Int] = [:]
         var lastOnStream: [Int: Int] = [:]
         for (index, event) in device.enumerated() {
@@ -130,7 +147,7 @@ public enum ProfileImporter {
             let seconds = event.dur * 1e-6
             var op: Op = .measured(.init(seconds: max(seconds, 1e-9), kernel: String(event.name.prefix(160))))
             var dtype = DataType.bf16
-            if mappedIndex.contains(index), let id = event.externalID, let cpu = cpuOps[id], let (g, t) = gemm(cpu) {
+            if let cpu = mappedOps[index], let (g, t) = gemm(cpu) {
                 op = g
                 dtype = t
                 report.mapped += 1

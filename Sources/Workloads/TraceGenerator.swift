@@ -486,8 +486,9 @@ private struct Builder {
 
     /// The previous pipeline stage's activations, received at the start of a pass.
     mutating func receiveFromPreviousStage(_ tag: String) {
+        // Under sequence parallelism each rank sends and receives its 1/tp of the tokens.
         collective(
-            "\(tag)pp_recv", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+            "\(tag)pp_recv", .send_recv, bytes: Double(residualRows * model.hidden) * act.bytes, ranks: 2,
             perNode: perNode(stride: p.tp * p.cp, ranks: 2))
     }
 
@@ -497,16 +498,36 @@ private struct Builder {
         // The stage's embedding table (first stage) and LM head (last); both when pp = 1 and untied.
         let tables = (layers.lowerBound == 0 && !model.tieEmbeddings && p.pp == 1) ? 2.0 : 1.0
         let tableParams = tables * Double(model.vocab * model.hidden) / Double(p.tp)
-        let stageParams = layers.reduce(tableParams) { $0 + rankParameters(layer: $1) }
-        let syncGradients = p.dp > 1 && request.optimizerStep
+        // Routed experts' weights are replicated over the expert-data-parallel group only.
+        let expertGroup = p.ep > 1 ? max(1, p.tp * p.dp / p.ep) : p.dp
+        func expertParams(_ l: Int) -> Double { model.rankExpertParameters(layer: l, p) }
+        func denseParams(_ l: Int) -> Double { rankParameters(layer: l) - expertParams(l) }
+        let stageDense = layers.reduce(tableParams) { $0 + denseParams($1) }
+        let stageExperts = layers.reduce(0.0) { $0 + expertParams($1) }
+        let syncGradients = request.optimizerStep
         var gradientSyncs: [Int] = []
         // Gradients are reduced in the format they accumulate in (Megatron sets
-        // accumulate_allreduce_grads_in_fp32 for --bf16), over the data-parallel ranks.
-        func reduceScatter(_ params: Double) -> Op {
+        // accumulate_allreduce_grads_in_fp32 for --bf16), over the ranks that hold the weights.
+        func reduceScatter(_ params: Double, ranks: Int) -> Op {
             .collective(
                 .init(
-                    kind: .reduce_scatter, bytes: Int(params * request.gradientType.bytes), ranks: p.dp,
-                    ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp)))
+                    kind: .reduce_scatter, bytes: Int(params * request.gradientType.bytes), ranks: ranks,
+                    ranksPerNode: perNode(stride: p.tp * p.cp * p.pp, ranks: ranks)))
+        }
+        func sync(_ id: String, dense: Double, experts: Double, overlapped: Bool) {
+            for (name, params, ranks) in [
+                (id, dense, p.dp), (id.replacingOccurrences(of: "grad", with: "expert_grad"), experts, expertGroup),
+            ]
+            where ranks > 1 && params > 0 {
+                if overlapped {
+                    add(
+                        name, reduceScatter(params, ranks: ranks), request.gradientType, stream: 1,
+                        deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
+                    gradientSyncs.append(kernels.count - 1)
+                } else {
+                    add(name, reduceScatter(params, ranks: ranks), request.gradientType)
+                }
+            }
         }
         for mb in 0..<microbatches {
             let tag = microbatches > 1 ? "mb\(mb)." : ""
@@ -533,6 +554,7 @@ private struct Builder {
             add("\(tag)cross_entropy", .rowwise(.init(kind: .softmax, rows: tokens, columns: (model.vocab + p.tp - 1) / p.tp)))
             backward(id: "\(tag)lm_head", .gemm(.init(m: tokens, n: (model.vocab + p.tp - 1) / p.tp, k: model.hidden)), gemmType)
             if sequenceParallel {
+                collective("\(tag)lm_head_all_gather.regather", .all_gather, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
                 collective(
                     "\(tag)lm_head_all_gather.backward", .reduce_scatter, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
             }
@@ -544,39 +566,33 @@ private struct Builder {
                 // The last micro-batch's gradients of this layer are final: reduce them while
                 // backward goes on (Megatron's --overlap-grad-reduce, bucketed per layer here).
                 if final && syncGradients && request.overlapGradientReduce {
-                    add(
-                        "L\(l).grad_reduce_scatter", reduceScatter(rankParameters(layer: l)), request.gradientType, stream: 1,
-                        deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
-                    gradientSyncs.append(kernels.count - 1)
+                    sync("L\(l).grad_reduce_scatter", dense: denseParams(l), experts: expertParams(l), overlapped: true)
                 }
             }
             if layers.lowerBound > 0 {
                 collective(
-                    "\(tag)pp_send_grad", .send_recv, bytes: Double(tokens * model.hidden) * act.bytes, ranks: 2,
+                    "\(tag)pp_send_grad", .send_recv, bytes: Double(residualRows * model.hidden) * act.bytes, ranks: 2,
                     perNode: perNode(stride: p.tp * p.cp, ranks: 2))
             }
             if final && syncGradients && request.overlapGradientReduce {
-                add(
-                    "tables.grad_reduce_scatter", reduceScatter(tableParams), request.gradientType, stream: 1,
-                    deps: [last!] + (gradientSyncs.last.map { [$0] } ?? []))
-                gradientSyncs.append(kernels.count - 1)
+                sync("tables.grad_reduce_scatter", dense: tableParams, experts: 0, overlapped: true)
             }
         }
         guard request.optimizerStep else { return }
         if syncGradients && !request.overlapGradientReduce {
             // Without overlap, Megatron reduces the whole gradient buffer once backward is done.
-            add("grad_reduce_scatter", reduceScatter(stageParams), request.gradientType)
+            sync("grad_reduce_scatter", dense: stageDense, experts: stageExperts, overlapped: false)
         }
-        // ZeRO-1: Adam on this rank's 1/dp of the fp32 master weights and moments, then the
-        // updated bf16 weights gathered back.
-        let shard = Int((stageParams / Double(p.dp)).rounded(.up))
+        // ZeRO-1: Adam on this rank's shard of the fp32 master weights and moments (1/dp of the
+        // dense weights, 1/(expert-data-parallel group) of the experts'), then the updated bf16
+        // weights gathered back.
+        let shard = Int((stageDense / Double(p.dp) + stageExperts / Double(expertGroup)).rounded(.up))
         add(
-            "optimizer_adam", .elementwise(.init(elements: shard, reads: 4, writes: 3, flopsPerElement: 12)), .fp32,
+            "optimizer_adam", .elementwise(.init(elements: max(1, shard), reads: 4, writes: 3, flopsPerElement: 12)), .fp32,
             deps: [last!] + gradientSyncs)
-        if p.dp > 1 {
-            collective(
-                "param_all_gather", .all_gather, bytes: stageParams * act.bytes, ranks: p.dp,
-                perNode: perNode(stride: p.tp * p.cp * p.pp, ranks: p.dp))
+        for (id, params, ranks) in [("param_all_gather", stageDense, p.dp), ("expert_param_all_gather", stageExperts, expertGroup)]
+        where ranks > 1 && params > 0 {
+            collective(id, .all_gather, bytes: params * act.bytes, ranks: ranks, perNode: perNode(stride: p.tp * p.cp * p.pp, ranks: ranks))
         }
     }
 
@@ -616,7 +632,12 @@ private struct Builder {
         case .embedding(let e):
             add("\(id).backward", .elementwise(.init(elements: e.tokens * e.hidden, reads: 1, writes: 1, flopsPerElement: 1)), dtype)
         case .collective(var c):
-            // An all-gather's gradient is a reduce-scatter, and the other way round.
+            // An all-gather's gradient is a reduce-scatter, and the other way round. Under sequence
+            // parallelism the gathered input was kept sharded, so its GEMMs' weight gradients
+            // gather it again first (Korthikanti et al. 2022, 4.2.2).
+            if c.kind == .all_gather && sequenceParallel && id.hasSuffix("all_gather") {
+                add("\(id).regather", .collective(c), dtype)
+            }
             if c.kind == .all_gather { c.kind = .reduce_scatter } else if c.kind == .reduce_scatter { c.kind = .all_gather }
             add("\(id).backward", .collective(c), dtype)
         case .memcpy, .measured:

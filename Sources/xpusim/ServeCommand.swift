@@ -80,9 +80,14 @@ struct ServeCommand: ParsableCommand {
             parallelism: split.parallelism, precision: precision, expertSkew: split.expertSkew, memoryUtilization: memoryUtilization,
             prefillTokens: prefillTokens, kvCache: split.kvCache.dataType, conditions: try operating.conditions())
         let prefillSpec = try prefillSystem.map { try SystemCatalog.resolve($0, nodes: prefillNodes, chips: directory) }
-        if let prefillSpec { _ = try split.precision(on: prefillSpec.chip.device) }
+        let prefillPrecision = try prefillSpec.map { spec -> Precision in
+            let (resolved, note) = try split.precision(on: spec.chip.device)
+            if let note { FileHandle.standardError.write(Data("note: prefill pool: \(note)\n".utf8)) }
+            return resolved
+        }
         let e = try operating.estimating(file.model.name) {
-            try ServingEstimator.estimate(request, device: device, system: systemSpec, prefillOn: prefillSpec)
+            try ServingEstimator.estimate(
+                request, device: device, system: systemSpec, prefillOn: prefillSpec, prefillPrecision: prefillPrecision)
         }
         let on = systemSpec.map { "\($0.name) (\($0.id))" } ?? device.name
         var cost = money.estimate(

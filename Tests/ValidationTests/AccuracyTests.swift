@@ -212,17 +212,17 @@ final class CalibrationTests: XCTestCase {
     }
 
     /// Training throughput against FlagPerf and MindSpeed-LLM (all check rows). The issue's target is
-    /// 15%; the NVIDIA sets miss it, every row optimistic by 16-36% (docs/validation.md, Training).
+    /// 15%; the NVIDIA sets miss it, every row optimistic by 14-34% (docs/validation.md, Training).
     func testTrainingThroughput() throws {
         func assertMAPE(_ errors: [String: Double], _ regime: String, below limit: Double, line: UInt = #line) {
             guard let mape = errors[regime] else { return XCTFail("no \(regime) rows", line: line) }
             XCTAssertLessThanOrEqual(mape, limit, "\(regime): MAPE \(String(format: "%.1f%%", mape * 100))", line: line)
         }
-        assertMAPE(try checkErrors("flagperf-a800-training"), "tokens_per_s_per_chip", below: 0.23)  // misses 15%
-        assertMAPE(try checkErrors("flagperf-h100-training"), "tokens_per_s_per_chip", below: 0.28)  // misses 15%
-        assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.26)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-a800-training"), "tokens_per_s_per_chip", below: 0.21)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-h100-training"), "tokens_per_s_per_chip", below: 0.26)  // misses 15%
+        assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.20)  // misses 15%
         assertMAPE(try checkErrors("flagperf-c500-training"), "mfu", below: 0.25)  // misses 15%; the C500's peak is an estimate
-        assertMAPE(try checkErrors("mindspeed-910b-training"), "tokens_per_s_per_chip", below: 0.21)  // misses 15%
+        assertMAPE(try checkErrors("mindspeed-910b-training"), "tokens_per_s_per_chip", below: 0.19)  // misses 15%
         // DeepSeek's profile per kernel class: grouped GEMMs close, the classes the trace lacks far off (docs/validation.md).
         assertMAPE(try checkErrors("deepseek-h800-training"), "time_s", below: 0.5)
     }

@@ -49,10 +49,14 @@ final class ImportTests: XCTestCase {
     func testShapedOpsBecomeGEMMsAndTheRestStaysMeasured() throws {
         let json = """
             {"traceEvents": [
-              {"ph": "X", "cat": "cpu_op", "name": "aten::addmm", "ts": 0, "dur": 50,
+              {"ph": "X", "cat": "cpu_op", "name": "aten::addmm", "ts": 0, "dur": 50, "tid": 1,
                "args": {"External id": 5, "Input Dims": [[4096], [2048, 1024], [1024, 4096]], "Input type": ["c10::Half", "c10::Half", "c10::Half"]}},
-              {"ph": "X", "cat": "kernel", "name": "sm80_gemm", "ts": 10, "dur": 30, "args": {"External id": 5, "stream": 7}},
-              {"ph": "X", "cat": "kernel", "name": "splitk_reduce", "ts": 41, "dur": 3, "args": {"External id": 5, "stream": 7}},
+              {"ph": "X", "cat": "cpu_op", "name": "aten::mm", "ts": 60, "dur": 5, "tid": 1,
+               "args": {"External id": 9, "Input Dims": [[64, 64], [64, 64]], "Input type": ["c10::Half", "c10::Half"]}},
+              {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 2, "dur": 1, "tid": 1, "args": {"External id": 5, "correlation": 100}},
+              {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "ts": 4, "dur": 1, "tid": 1, "args": {"correlation": 101}},
+              {"ph": "X", "cat": "kernel", "name": "sm80_gemm", "ts": 10, "dur": 30, "args": {"External id": 100, "correlation": 100, "stream": 7}},
+              {"ph": "X", "cat": "kernel", "name": "splitk_reduce", "ts": 41, "dur": 3, "args": {"External id": 101, "correlation": 101, "stream": 7}},
               {"ph": "X", "cat": "gpu_memcpy", "name": "Memcpy HtoD (Pageable -> Device)", "ts": 45, "dur": 8, "args": {"stream": 13, "bytes": 1048576}},
               {"ph": "X", "cat": "kernel", "name": "nccl_allreduce", "ts": 46, "dur": 20, "args": {"stream": 13}}
             ]}

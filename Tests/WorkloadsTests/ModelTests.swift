@@ -155,7 +155,9 @@ final class ModelTests: XCTestCase {
                 .count
         }
         XCTAssertEqual(count(.all_reduce), 0)
-        XCTAssertEqual(count(.all_gather), count(.reduce_scatter) - 0 + 1)  // the parameter all-gather after Adam
+        // Every reduce-scatter's all-gather, the re-gathers of the attention's, MLP's and LM head's
+        // inputs for their weight gradients (per micro-batch), and the parameter all-gather after Adam.
+        XCTAssertEqual(count(.all_gather), count(.reduce_scatter) + 2 * (32 * 2 + 1) + 1)
         XCTAssertEqual(count(.reduce_scatter), 2 * (32 * 4 + 1))
         // Without overlap: one reduce-scatter of the whole stage after backward, on the compute stream.
         var serial = request
@@ -191,6 +193,28 @@ final class ModelTests: XCTestCase {
         XCTAssertFalse(bf16.kernels.contains { $0.id.contains("fp8") })
         let decode = try TraceGenerator(model: m, request: .init(phase: .decode, batch: 8, seq: 1024, precision: .fp8)).trace()
         XCTAssertFalse(decode.kernels.contains { $0.id.contains("fp8_cast") })
+    }
+
+    /// Under expert parallelism the routed experts' gradients reduce over the expert-data-parallel
+    /// group (tp x dp / ep ranks: none at ep = dp) and their optimizer shard is theirs alone.
+    func testExpertGradientsReduceOverTheirOwnGroup() throws {
+        let m = try model("qwen3-30b-a3b")
+        let request = GenerationRequest(phase: .train, batch: 1, seq: 1024, parallelism: Parallelism(ep: 8, dp: 8))
+        let trace = try TraceGenerator(model: m, request: request).trace()
+        XCTAssertFalse(trace.kernels.contains { $0.id.contains("expert_grad") })
+        let dense = trace.kernels.filter { $0.id == "L0.grad_reduce_scatter" }
+        XCTAssertEqual(dense.count, 1)
+        guard case .collective(let c) = dense[0].op else { return XCTFail() }
+        XCTAssertEqual(
+            Double(c.bytes), (m.rankParameters(layer: 0, request.parallelism) - m.rankExpertParameters(layer: 0, request.parallelism)) * 4,
+            accuracy: 4)
+        var wider = request
+        wider.parallelism = Parallelism(ep: 4, dp: 8)
+        let grouped = try TraceGenerator(model: m, request: wider).trace()
+        guard case .collective(let e) = grouped.kernels.first(where: { $0.id == "L0.expert_grad_reduce_scatter" })!.op else {
+            return XCTFail()
+        }
+        XCTAssertEqual(e.ranks, 2)
     }
 
     func testRequestsThatDoNotDivideAreRefused() throws {
