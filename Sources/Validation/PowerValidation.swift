@@ -24,7 +24,7 @@ public struct PowerValidationSet: Sendable {
 
     public static let all: [PowerValidationSet] = [
         MLEnergySet.h100, FlagPerfPowerSet.ascend910b, TensorRTLLMServingSet.h100, TrainingSets.a800, TrainingSets.h100, TrainingSets.h800,
-        TrainingSets.c500, TrainingSets.mindspeed910B, DeepSeekProfileSet.h800,
+        TrainingSets.c500, TrainingSets.mindspeed910B, DeepSeekProfileSet.h800, GPUStackServingSet.h100, GPUStackServingSet.ascend910B,
     ]
 
     /// The objective the power fit minimises: MAPE of average power on the calibration rows.

@@ -58,3 +58,66 @@ enum TensorRTLLMServingSet {
             return predictions
         })
 }
+
+/// GPUStack's performance lab (gpustack/gpustack docs/performance-lab): `vllm bench serve` on
+/// ShareGPT at a fixed --max-concurrency on one device, the server's output tokens per second,
+/// against `xpusim serve` at that batch with the runs' mean prompt and output lengths.
+enum GPUStackServingSet {
+    static let provenance =
+        "gpustack/gpustack @ 47277d7 docs/performance-lab/<model>/<gpu>.md (Apache-2.0): vllm bench serve, ShareGPT, "
+        + "--max-concurrency as stated, output token throughput of the server"
+
+    /// The model file a row's serving command names.
+    static func model(_ command: String) -> String? {
+        if command.hasPrefix("vllm serve Qwen/Qwen3-8B") { return "qwen3-8b" }
+        if command.hasPrefix("mindie serve Qwen3-30B-A3B") { return "qwen3-30b-a3b" }
+        return nil
+    }
+
+    static func evaluate(_ directory: String, hardware: String, chip: String) throws -> [PowerPrediction] {
+        let file = directory + "/gpustack_performance_lab/gpustack_perf_lab_serving_results.csv"
+        let (header, data) = try CSV.read(file)
+        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
+        let cHardware = try column("doc_hardware")
+        let cCommand = try column("serving_command")
+        let cConcurrency = try column("Maximum request concurrency")
+        let cInput = try column("derived_avg_input_len")
+        let cOutput = try column("derived_avg_output_len")
+        let cValue = try column("Output token throughput (tok/s)")
+        let device = try ChipCatalog.resolve(chip)
+        var predictions: [PowerPrediction] = []
+        for f in data where f.count == header.count && f[cHardware].contains(hardware) {
+            guard let id = model(f[cCommand]), let batch = Double(f[cConcurrency]).map({ Int($0) }), let measured = Double(f[cValue]),
+                let input = Double(f[cInput]), let output = Double(f[cOutput])
+            else { continue }
+            let request = ServingRequest(
+                model: try ModelCatalog.resolve(id).model, input: Int(input.rounded()), output: Int(output.rounded()), batch: batch)
+            let e = try ServingEstimator.estimate(request, device: device, system: nil)
+            let engine = f[cCommand].split(separator: " ").first.map(String.init) ?? ""
+            predictions.append(
+                PowerPrediction(
+                    label: "\(id) \(engine) concurrency \(batch)", split: .check, measured: ["output_tokens_per_s": measured],
+                    predicted: ["output_tokens_per_s": e.outputTokensPerSecond]))
+        }
+        return predictions
+    }
+
+    static let h100 = PowerValidationSet(
+        id: "gpustack-h100-serving", title: "GPUStack: vLLM serving Qwen3-8B on one H100 at fixed concurrency, output tokens/s",
+        chip: "h100-sxm", provenance: provenance, splitRule: "all rows check: nothing in the serving estimate is fitted",
+        assumptions:
+            "bf16 weights and KV cache; the batch is the run's --max-concurrency (1, 2, 4, 8), every sequence at the ShareGPT "
+            + "run's mean lengths (233 in, 221 out); prefill interleaved with decode as a continuously batched server runs it; "
+            + "vLLM's per-step CPU scheduling and sampling are not modelled",
+        evaluate: { directory, _ in try evaluate(directory, hardware: "H100", chip: "h100-sxm") })
+
+    static let ascend910B = PowerValidationSet(
+        id: "gpustack-910b-serving", title: "GPUStack: vLLM-Ascend and MindIE serving on one 910B at concurrency 4, output tokens/s",
+        chip: "ascend-910b2", provenance: provenance,
+        splitRule: "all rows check: nothing in the serving estimate is fitted",
+        assumptions:
+            "the doc's 910B taken as a 64 GB 910B2 (Qwen3-30B-A3B in bf16 needs 61 GB); bf16; concurrency 4 at the runs' mean "
+            + "lengths; vLLM-Ascend 0.9.1 serving Qwen3-8B and MindIE 2.1 serving Qwen3-30B-A3B (the qwen3-8b doc's MindIE rows "
+            + "repeat the 30B doc's and are left out); the engines' host overheads are not modelled",
+        evaluate: { directory, _ in try evaluate(directory, hardware: "910B", chip: "ascend-910b2") })
+}

@@ -1,4 +1,5 @@
 import Chips
+import Foundation
 
 /// How a model is split over ranks: tensor (tp), pipeline (pp), expert (ep), data (dp) and
 /// context (cp) parallelism, Megatron's names. Ranks = tp x cp x pp x dp; the expert-parallel
@@ -423,14 +424,23 @@ private struct Builder {
             bytes: Double(t * model.hidden) * act.bytes, ranks: p.tp)
     }
 
-    /// Tokens per local expert: the rank's routed tokens spread over all experts, the hottest at
-    /// `expertSkew` times the mean (the others share the rest).
+    /// Tokens per local expert that receives any: the rank's routed tokens spread over the experts
+    /// they hit, the hottest at `expertSkew` times the mean (the others share the rest).
     func expertLoads(routingTokens: Int, _ moe: ModelDescription.MoE, localExperts: Int, senders: Int) -> [Int] {
-        let mean = Double(routingTokens * senders * moe.topK) / Double(moe.experts)
-        guard localExperts > 1 else { return [max(1, Int((mean * request.expertSkew).rounded()))] }
-        let hot = mean * min(request.expertSkew, Double(moe.experts) / Double(moe.topK))
-        let rest = max(0, (mean * Double(localExperts) - hot) / Double(localExperts - 1))
-        return [max(1, Int(hot.rounded()))] + Array(repeating: max(1, Int(rest.rounded())), count: localExperts - 1)
+        let routed = Double(routingTokens * senders * moe.topK)
+        let experts = Double(moe.experts)
+        // With few routed copies (a small decode batch) only some experts receive any: under uniform
+        // routing the expected share of experts hit is 1 - (1 - 1/E)^copies, and only those run.
+        let hitShare = max(1 / experts, 1 - pow(1 - 1 / experts, routed))
+        let active = max(1, min(localExperts, Int((Double(localExperts) * hitShare).rounded())))
+        let mean = routed / experts * Double(localExperts) / Double(active)
+        guard active > 1 else { return [max(1, Int((mean * request.expertSkew).rounded()))] }
+        let hot = max(1, Int((mean * min(request.expertSkew, experts / Double(moe.topK))).rounded()))
+        // The others share the rest in whole tokens, at least one each (the total kept).
+        let rest = max(active - 1, Int((mean * Double(active)).rounded()) - hot)
+        let base = rest / (active - 1)
+        let extra = rest % (active - 1)
+        return [hot] + (0..<(active - 1)).map { base + ($0 < extra ? 1 : 0) }
     }
 
     mutating func moeBlock(_ l: Int, _ moe: ModelDescription.MoE) {

@@ -223,6 +223,10 @@ final class CalibrationTests: XCTestCase {
         assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.20)  // misses 15%
         assertMAPE(try checkErrors("flagperf-c500-training"), "mfu", below: 0.25)  // misses 15%; the C500's peak is an estimate
         assertMAPE(try checkErrors("mindspeed-910b-training"), "tokens_per_s_per_chip", below: 0.19)  // misses 15%
+        // GPUStack at fixed concurrency: the H100 misses 15% (vLLM's host overheads grow with batch); on the 910B the
+        // engines' host overheads, not modelled, put vLLM-Ascend far off (docs/validation.md, Serving).
+        assertMAPE(try checkErrors("gpustack-h100-serving"), "output_tokens_per_s", below: 0.20)
+        assertMAPE(try checkErrors("gpustack-910b-serving"), "output_tokens_per_s", below: 1.4)
         // DeepSeek's profile per kernel class: grouped GEMMs close, the classes the trace lacks far off (docs/validation.md).
         assertMAPE(try checkErrors("deepseek-h800-training"), "time_s", below: 0.5)
     }
