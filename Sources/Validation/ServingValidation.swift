@@ -29,19 +29,18 @@ enum TensorRTLLMServingSet {
             + "experts tensor-parallel (ep 1); groups of more than one GPU on \(system); Llama 4 rows skipped (no model file)",
         evaluate: { directory, machine in
             let file = directory + "/tensorrt_llm_perf_overview/trtllm_perf_overview_throughput.csv"
-            let (header, data) = try CSV.read(file)
-            func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
-            let cModel = try column("model")
-            let cISL = try column("isl")
-            let cOSL = try column("osl")
-            let cGPU = try column("gpu")
-            let cTP = try column("tp")
-            let cPrecision = try column("precision")
-            let cValue = try column("Total Output Throughput (tokens/sec)")
+            let table = try CSV.table(file)
+            let cModel = try table.column("model")
+            let cISL = try table.column("isl")
+            let cOSL = try table.column("osl")
+            let cGPU = try table.column("gpu")
+            let cTP = try table.column("tp")
+            let cPrecision = try table.column("precision")
+            let cValue = try table.column("Total Output Throughput (tokens/sec)")
             var predictions: [PowerPrediction] = []
             var loaded: [String: ModelDescription] = [:]
             let dgx = try SystemCatalog.resolve(system, chips: ChipCatalog.defaultDirectory())
-            for f in data where f.count == header.count {
+            for f in table.rows {
                 guard f[cGPU] == "H100", f[cPrecision] == "FP8", let id = models[f[cModel]], let measured = Double(f[cValue]),
                     let isl = Int(f[cISL]), let osl = Int(f[cOSL]), let tp = Int(f[cTP])
                 else { continue }
@@ -76,17 +75,16 @@ enum GPUStackServingSet {
 
     static func evaluate(_ directory: String, hardware: String, chip: String) throws -> [PowerPrediction] {
         let file = directory + "/gpustack_performance_lab/gpustack_perf_lab_serving_results.csv"
-        let (header, data) = try CSV.read(file)
-        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
-        let cHardware = try column("doc_hardware")
-        let cCommand = try column("serving_command")
-        let cConcurrency = try column("Maximum request concurrency")
-        let cInput = try column("derived_avg_input_len")
-        let cOutput = try column("derived_avg_output_len")
-        let cValue = try column("Output token throughput (tok/s)")
+        let table = try CSV.table(file)
+        let cHardware = try table.column("doc_hardware")
+        let cCommand = try table.column("serving_command")
+        let cConcurrency = try table.column("Maximum request concurrency")
+        let cInput = try table.column("derived_avg_input_len")
+        let cOutput = try table.column("derived_avg_output_len")
+        let cValue = try table.column("Output token throughput (tok/s)")
         let device = try ChipCatalog.resolve(chip)
         var predictions: [PowerPrediction] = []
-        for f in data where f.count == header.count && f[cHardware].contains(hardware) {
+        for f in table.rows where f[cHardware].contains(hardware) {
             guard let id = model(f[cCommand]), let batch = Double(f[cConcurrency]).map({ Int($0) }), let measured = Double(f[cValue]),
                 let input = Double(f[cInput]), let output = Double(f[cOutput])
             else { continue }

@@ -78,19 +78,18 @@ enum TrainingSets {
         measure: (TrainingEstimate) -> Double = { $0.tokensPerSecondPerChip }
     ) throws -> [PowerPrediction] {
         let file = directory + flagperfFile
-        let (header, data) = try CSV.read(file)
-        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
-        let cVendor = try column("vendor")
-        let cCase = try column("case")
-        let cConfig = try column("col.配置")
-        let cPrecision = try column("col.precision")
-        let cFix = try column("col.fix_hp")
-        let cParallel = try column("col.parallel")
-        let cTokens = try column("col.token/p/s")
-        let cMFU = try column("col.MFU")
+        let table = try CSV.table(file)
+        let cVendor = try table.column("vendor")
+        let cCase = try table.column("case")
+        let cConfig = try table.column("col.配置")
+        let cPrecision = try table.column("col.precision")
+        let cFix = try table.column("col.fix_hp")
+        let cParallel = try table.column("col.parallel")
+        let cTokens = try table.column("col.token/p/s")
+        let cMFU = try table.column("col.MFU")
         var models: [String: ModelDescription] = [:]
         var predictions: [PowerPrediction] = []
-        for f in data where f.count == header.count {
+        for f in table.rows {
             guard f[cVendor] == vendor, f[cCase] == name, f[cConfig].hasPrefix(hardware), precision.contains(f[cPrecision]),
                 let split = parallelism(f[cParallel]), let nodes = nodes(f[cConfig]), let setup = setup(f[cFix])
             else { continue }
@@ -233,19 +232,21 @@ enum TrainingSets {
             + "communication with the GEMMs is not modelled (the all-reduces run after them); only rows with a model file",
         evaluate: { directory, _ in
             let file = directory + "/mindspeed_llm_910b/mindspeed_llm_readme_pretrain_perf_atlas900a2.csv"
-            let (header, data) = try CSV.read(file)
-            let keys = try ["模型", "参数", "序列", "实现"].map { try CSV.column($0, in: header, file: file) }
-            let cCluster = try CSV.column("集群", in: header, file: file)
-            let cValue = try CSV.column("性能", in: header, file: file)
+            let table = try CSV.table(file)
+            let keys = try ["模型", "参数", "序列", "实现"].map { try table.column($0) }
+            let cCluster = try table.column("集群")
+            let cValue = try table.column("性能")
+            let system = "atlas-800t-a2"
+            let perNode = try SystemCatalog.resolve(system, chips: ChipCatalog.defaultDirectory()).devicesPerNode
             var models: [String: ModelDescription] = [:]
             var predictions: [PowerPrediction] = []
-            for f in data where f.count == header.count {
+            for f in table.rows {
                 guard let c = mindspeedCases.first(where: { $0.row == keys.map { f[$0] } }), let measured = Double(f[cValue]),
                     let nodes = nodes(f[cCluster])
                 else { continue }
                 var p = c.p
-                p.dp = max(1, nodes * 8 / (p.tp * p.pp))
-                let e = try estimate(c.setup, system: "atlas-800t-a2", nodes: nodes, parallelism: p, models: &models)
+                p.dp = max(1, nodes * perNode / (p.tp * p.pp))
+                let e = try estimate(c.setup, system: system, nodes: nodes, parallelism: p, models: &models)
                 predictions.append(
                     PowerPrediction(
                         label: "\(c.model) \(f[cCluster]) \(p) gbs \(c.setup.globalBatch) mbs \(c.setup.microBatch)", split: .check,
@@ -290,11 +291,11 @@ enum DeepSeekProfileSet {
             + "simulated collective times does not",
         evaluate: { directory, _ in
             let file = directory + "/deepseek_profile_data/train_h800_ep64_kernel_classes.csv"
-            let (header, data) = try CSV.read(file)
-            let cClass = try CSV.column("class", in: header, file: file)
-            let cTotal = try CSV.column("total_us", in: header, file: file)
+            let table = try CSV.table(file)
+            let cClass = try table.column("class")
+            let cTotal = try table.column("total_us")
             var measured: [String: Double] = [:]
-            for f in data where f.count == header.count { measured[f[cClass]] = Double(f[cTotal]).map { $0 * 1e-6 } }
+            for f in table.rows { measured[f[cClass]] = Double(f[cTotal]).map { $0 * 1e-6 } }
             var model = try ModelCatalog.resolve("deepseek-v3").model
             model.layers = 4
             model.moe?.denseLayers = 0

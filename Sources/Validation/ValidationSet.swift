@@ -164,6 +164,20 @@ enum CSV {
         return (head, rows)
     }
 
+    /// A digest file as a table: its complete rows, and its columns looked up by name.
+    struct Table {
+        var file: String
+        var header: [String]
+        /// Rows with one field per column (a short or long row is skipped, as a note line would be).
+        var rows: [CSVRow]
+        func column(_ name: String) throws -> Int { try CSV.column(name, in: header, file: file) }
+    }
+
+    static func table(_ file: String) throws -> Table {
+        let (header, rows) = try read(file)
+        return Table(file: file, header: header, rows: rows.filter { $0.count == header.count })
+    }
+
     /// The index of the column `name` in `header`, or an error naming the file and the column.
     static func column(_ name: String, in header: [String], file: String) throws -> Int {
         guard let index = header.firstIndex(of: name) else { throw ValidationDataError(file: file, message: "no column \"\(name)\"") }
