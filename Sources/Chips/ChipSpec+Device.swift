@@ -28,6 +28,9 @@ extension ChipSpec {
         d.interconnect.dieToDieBandwidth = nil
         d.interconnect.dieToDieLatency = nil
         d.price = price.map { $0 / k }
+        // A device fails k times less often than the package of k devices (its share of the logic and stacks).
+        d.reliability.acceleratorMTBF = reliability.acceleratorMTBF.map { $0 * k }
+        d.reliability.hbmMTBF = reliability.hbmMTBF.map { $0 * k }
         d.power.tdp = power.tdp / k
         d.power.idle = power.idle / k
         d.power.limitMin = power.limitMin / k

@@ -108,6 +108,21 @@ public struct ChipSpec: Sendable {
         public var cooling = Cooling.air
     }
 
+    /// How often the package interrupts a job, by component class, at a reference junction
+    /// temperature, and how the rates rise with temperature. Optional: a chip without them cannot
+    /// give a long run's goodput.
+    public struct Reliability: Sendable {
+        /// Mean time between job-interrupting faults of the package's logic: cores, on-die SRAM,
+        /// its system processor, link PHYs, silent data corruption, thermal interface (s).
+        public var acceleratorMTBF: Double?
+        /// Mean time between job-interrupting faults of its HBM stacks (s).
+        public var hbmMTBF: Double?
+        /// The junction temperature (°C) at which the two hold.
+        public var referenceTemperature: Double?
+        /// Arrhenius activation energy of the temperature dependence (eV).
+        public var activationEnergy: Double?
+    }
+
     public var id = ""
     public var name = ""
     public var vendor = ""
@@ -121,6 +136,7 @@ public struct ChipSpec: Sendable {
     public var interconnect = Interconnect()
     public var power = Power()
     public var thermal = Thermal()
+    public var reliability = Reliability()
     public var launchOverhead = Seconds.zero
     /// The id of the kernel library the chip's users get by default, and the library itself.
     public var libraryID = ""

@@ -212,6 +212,20 @@ public enum ParameterCatalog {
         .init(
             "cost.price", .quantity(.money), "price of one package (list, street or estimated), for cost per token", required: false,
             plausible: 100...10_000_000, into: .optionalNumber(\.price)),
+        .init(
+            "reliability.mtbf.accelerator", .quantity(.lifetime),
+            "mean time between job-interrupting faults of the package's logic (cores, SRAM, system processor, links, SDC)",
+            required: false, plausible: 360...3.6e13, into: .optionalNumber(\.reliability.acceleratorMTBF)),
+        .init(
+            "reliability.mtbf.hbm", .quantity(.lifetime), "mean time between job-interrupting faults of the package's HBM",
+            required: false, plausible: 360...3.6e13, into: .optionalNumber(\.reliability.hbmMTBF)),
+        .init(
+            "reliability.reference_temperature", .quantity(.temperature), "junction temperature at which the MTBFs hold",
+            required: false, plausible: 0...150, into: .optionalNumber(\.reliability.referenceTemperature)),
+        .init(
+            "reliability.activation_energy", .quantity(.activationEnergy),
+            "Arrhenius activation energy: how fast the failure rates rise with junction temperature", required: false,
+            plausible: 0.05...2, into: .optionalNumber(\.reliability.activationEnergy)),
         .init("power.tdp", .quantity(.power), "thermal design / board power", plausible: 10...5000, into: .measure(\.power.tdp)),
         .init("power.idle", .quantity(.power), "power when idle", plausible: 1...2000, into: .measure(\.power.idle)),
         .init("power.limit_min", .quantity(.power), "lowest settable power limit", plausible: 10...5000, into: .measure(\.power.limitMin)),

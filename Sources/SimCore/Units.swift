@@ -23,6 +23,10 @@ public enum QuantityKind: String, Sendable, CaseIterable {
     case temperatureCoefficient
     /// A price in US dollars (hardware's, from vendors' and dealers' figures).
     case money
+    /// A mean time between failures, in hours as reliability figures are given.
+    case lifetime
+    /// An Arrhenius activation energy (eV), as reliability physics gives it.
+    case activationEnergy
 
     /// The unit symbols accepted for this kind and their factor to the SI base unit.
     public var units: [(symbol: String, factor: Double)] {
@@ -52,6 +56,8 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .flopRate: return [("FLOPS", 1), ("GFLOPS", 1e9), ("TFLOPS", 1e12), ("PFLOPS", 1e15), ("TOPS", 1e12)]
         case .temperatureCoefficient: return [("/K", 1), ("%/K", 0.01), ("%/C", 0.01)]
         case .money: return [("USD", 1), ("kUSD", 1e3), ("MUSD", 1e6)]
+        case .lifetime: return [("h", 3600), ("s", 1), ("days", 86400)]
+        case .activationEnergy: return [("eV", 1)]
         }
     }
 
@@ -73,6 +79,8 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .flopRate: return ("TFLOPS", 1e12)
         case .temperatureCoefficient: return ("%/K", 0.01)
         case .money: return ("USD", 1)
+        case .lifetime: return ("h", 3600)
+        case .activationEnergy: return ("eV", 1)
         }
     }
 
@@ -95,6 +103,8 @@ public enum QuantityKind: String, Sendable, CaseIterable {
         case .flopRate: return "a rate such as \"989.4 TFLOPS\""
         case .temperatureCoefficient: return "a coefficient such as \"1.5 %/K\""
         case .money: return "a price such as \"25000 USD\" or \"199 kUSD\""
+        case .lifetime: return "a mean time between failures such as \"100000 h\""
+        case .activationEnergy: return "an activation energy such as \"0.55 eV\""
         }
     }
 }

@@ -176,6 +176,8 @@ struct SystemFileReader {
         var sourceKey: String?
         var kind: FigureKind?
         var how: String?
+        var fit: String?
+        var data: String?
         for (key, child) in entries {
             switch key {
             case "value":
@@ -186,14 +188,16 @@ struct SystemFileReader {
                 if sourceKey == nil { errors.append(child.error("expected the key of an entry under sources:, found \(child.found)")) }
             case "kind":
                 if let text = try? child.string(), let k = FigureKind(rawValue: text),
-                    k == .derived || k == .estimated || k == .vendor || k == .measured
+                    k == .derived || k == .estimated || k == .vendor || k == .measured || k == .fitted
                 {
                     kind = k
                 } else {
-                    errors.append(child.error("expected one of: vendor, measured, derived, estimated; found \(child.found)"))
+                    errors.append(child.error("expected one of: vendor, measured, derived, estimated, fitted; found \(child.found)"))
                 }
             case "how": how = try? child.string()
-            default: errors.append(unknownKey(key, child, ["value", "source", "kind", "how"]))
+            case "fit": fit = try? child.string()
+            case "data": data = try? child.string()
+            default: errors.append(unknownKey(key, child, ["value", "source", "kind", "how", "fit", "data"]))
             }
         }
         guard let valueNode else {
@@ -201,14 +205,20 @@ struct SystemFileReader {
             return nil
         }
         guard let value = parseValue(valueNode, declaration) else { return nil }
-        if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated {
+        if declaration.type.needsSource, sourceKey == nil, kind != .derived, kind != .estimated, kind != .fitted {
             errors.append(
                 node.error("a figure needs a source (source: KEY), or kind: derived/estimated with how: saying how it was obtained"))
         }
+        if kind == .fitted, fit == nil || data == nil {
+            errors.append(node.error("a fitted figure names the command that fitted it (fit: ...) and the hash of its data (data: ...)"))
+        }
+        if kind != .fitted, fit != nil || data != nil { errors.append(node.error("fit: and data: belong to a figure of kind: fitted")) }
         if let kind, kind == .derived || kind == .estimated, how == nil {
             errors.append(node.error("a \(kind.rawValue) figure must say how it was obtained (how: ...)"))
         }
         var figure = SystemFigure(value: value, kind: kind ?? .vendor, how: how, file: file, line: node.line)
+        figure.fit = fit
+        figure.data = data
         // The kind of a sourced figure is its source's, unless the figure says it was derived from it.
         if let sourceKey { figure.source = SystemSource(key: sourceKey, url: "", kind: kind ?? .vendor) }
         if kind == nil, sourceKey != nil { figure.kind = .override }  // resolved from the source below

@@ -31,6 +31,9 @@ public struct SystemFigure: Sendable {
     public var source: SystemSource?
     /// For derived and estimated figures: the formula or the evidence.
     public var how: String?
+    /// For fitted figures: the command that produced the value, and the hash of the data it saw.
+    public var fit: String?
+    public var data: String?
     public var file: String
     public var line: Int?
 }

@@ -175,6 +175,38 @@ public enum SystemParameterCatalog {
         .init(
             "cost.domain_price", .quantity(.money), "price of what one scale-up domain shares (switch racks, optics), once per domain",
             .optional, plausible: 0...1_000_000_000, into: .optionalNumber(\.domainPrice)),
+
+        .init(
+            "reliability.mtbf.network", .quantity(.lifetime),
+            "mean time between job-interrupting faults of the network (switches, cables, optics), per node", .withSection("reliability"),
+            plausible: 360...3.6e13, into: .optionalNumber(\.reliability.networkMTBF)),
+        .init(
+            "reliability.mtbf.nic", .quantity(.lifetime), "mean time between job-interrupting NIC faults, per node",
+            .withSection("reliability"), plausible: 360...3.6e13, into: .optionalNumber(\.reliability.nicMTBF)),
+        .init(
+            "reliability.mtbf.host", .quantity(.lifetime),
+            "mean time between job-interrupting host faults (CPU, memory, drives, power supplies, chassis, maintenance), per node",
+            .withSection("reliability"), plausible: 360...3.6e13, into: .optionalNumber(\.reliability.hostMTBF)),
+        .init(
+            "reliability.mtbf.software", .quantity(.lifetime),
+            "mean time between software faults (framework, collective library, watchdog hangs), per rank", .withSection("reliability"),
+            plausible: 360...3.6e13, into: .optionalNumber(\.reliability.softwareMTBF)),
+        .init(
+            "reliability.detection", .quantity(.time), "from a fault to the job's stop (heartbeat or watchdog timeout)",
+            .withSection("reliability"), plausible: 0...86_400, into: .optionalNumber(\.reliability.detection)),
+        .init(
+            "reliability.reschedule", .quantity(.time), "from the stop to a replacement node and the job relaunched",
+            .withSection("reliability"), plausible: 0...86_400, into: .optionalNumber(\.reliability.reschedule)),
+        .init(
+            "reliability.warmup", .quantity(.time),
+            "from the reloaded state to the first full-speed step (process start, collective set-up, compilation)",
+            .withSection("reliability"), plausible: 0...86_400, into: .optionalNumber(\.reliability.warmup)),
+        .init(
+            "storage.write_bandwidth", .quantity(.bandwidth), "one node's write bandwidth to the checkpoint store",
+            .withSection("storage"), plausible: 1e6...1e13, into: .optionalNumber(\.storage.writeBandwidth)),
+        .init(
+            "storage.read_bandwidth", .quantity(.bandwidth), "one node's read bandwidth from the checkpoint store",
+            .withSection("storage"), plausible: 1e6...1e13, into: .optionalNumber(\.storage.readBandwidth)),
     ]
 
     /// The declaration of a concrete path such as `scale_out.nics_per_node`.

@@ -74,7 +74,33 @@ public struct SystemSpec: Sendable {
     /// (switch racks, optics); nil where the file gives none.
     public var nodePrice: Double?
     public var domainPrice: Double?
+    public var reliability = Reliability()
+    public var storage = Storage()
     public var document: SystemDocument
+
+    /// How often the rest of a node interrupts a job, and how long a restart takes. Optional: a
+    /// system without them cannot give a long run's goodput.
+    public struct Reliability: Sendable {
+        /// Mean time between job-interrupting faults per node (s): its share of the network's
+        /// switches and cables, its NICs, and its host (CPUs, memory, drives, power, chassis).
+        public var networkMTBF: Double?
+        public var nicMTBF: Double?
+        public var hostMTBF: Double?
+        /// Mean time between software faults per rank (s): framework and collective-library bugs,
+        /// hangs caught by watchdogs.
+        public var softwareMTBF: Double?
+        /// From the fault to the job's stop, to the replacement node, and from reloaded state to
+        /// the first step (s); the reload itself is the checkpoint's size over the storage.
+        public var detection: Double?
+        public var reschedule: Double?
+        public var warmup: Double?
+    }
+
+    /// A node's path to the checkpoint store (bytes/s per direction); nil where the file gives none.
+    public struct Storage: Sendable {
+        public var writeBandwidth: Double?
+        public var readBandwidth: Double?
+    }
 
     /// Builds the typed description; `chip` is the spec of the chip the document names.
     /// Run ``SystemValidator/validate(_:chip:)`` first (``SystemCatalog`` does both).

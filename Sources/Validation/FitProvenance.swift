@@ -3,7 +3,7 @@ import Config
 import Foundation
 import Simulator
 
-/// Checks that every `kind: fitted` figure in the chip and library files was fitted on the data
+/// Checks that every `kind: fitted` figure in the chip, library and system files was fitted on the data
 /// the digest holds today: its `data:` hash must equal the hash of the calibration rows its `fit:`
 /// command would see now. A changed digest or split makes the figure stale, and this says so.
 public enum FitProvenance {
@@ -22,7 +22,7 @@ public enum FitProvenance {
     public static func fittedFigures(chipsDirectory: String) throws -> [(file: String, line: Int?, path: String, fit: String, data: String)]
     {
         var files: [String] = []
-        for folder in [chipsDirectory, chipsDirectory + "/libraries"] {
+        for folder in [chipsDirectory, chipsDirectory + "/libraries", chipsDirectory + "/systems"] {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
             files += names.map { folder + "/" + $0 }
         }
@@ -57,6 +57,9 @@ public enum FitProvenance {
 
     /// The hash the fit command would record today.
     public static func currentHash(of command: String, measured: String, chipsDirectory: String) throws -> String? {
+        if command.hasPrefix("xpusim reliability fit") {
+            return try FleetRecords.fit(try FleetRecords.load(FleetRecords.defaultFile(chips: chipsDirectory)), chips: chipsDirectory).dataHash
+        }
         let (chip, data) = arguments(command)
         guard !data.isEmpty else { return nil }
         if data.allSatisfy({ CollectiveValidationSet.named($0) != nil }) {

@@ -277,15 +277,6 @@ struct ConditionOptions: ParsableArguments {
 
     /// Parses the operating conditions; units are required ("500W", "1.5GHz", "35C").
     func conditions() throws -> RunConditions {
-        func parse(_ text: String?, _ kind: QuantityKind, _ flag: String, positive: Bool) throws -> Double? {
-            guard let text else { return nil }
-            let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
-            guard let q = Quantity.parse(spaced, as: kind) else {
-                throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"")
-            }
-            if positive && q.value <= 0 { throw ValidationError("--\(flag): must be positive, found \"\(text)\"") }
-            return q.value
-        }
         var kind: Cooling?
         if let cooling {
             let words = Cooling.allCases.map(\.rawValue)
@@ -296,8 +287,20 @@ struct ConditionOptions: ParsableArguments {
             kind = known
         }
         return RunConditions(
-            powerLimit: try parse(powerLimit, .power, "power-limit", positive: true),
-            fixedClock: try parse(clock, .frequency, "clock", positive: true),
-            ambient: try parse(ambient, .temperature, "ambient", positive: false), cooling: kind)
+            powerLimit: try optionQuantity(powerLimit, .power, "power-limit", positive: true),
+            fixedClock: try optionQuantity(clock, .frequency, "clock", positive: true),
+            ambient: try optionQuantity(ambient, .temperature, "ambient", positive: false), cooling: kind)
     }
+}
+
+/// An option's quantity ("500W", "1.5 GHz", "2TB/s"), nil when the option is not given; the
+/// error names the option and what it expected.
+func optionQuantity(_ text: String?, _ kind: QuantityKind, _ flag: String, positive: Bool) throws -> Double? {
+    guard let text else { return nil }
+    let spaced = text.replacingOccurrences(of: #"([0-9.])([A-Za-z°])"#, with: "$1 $2", options: .regularExpression)
+    guard let q = Quantity.parse(spaced, as: kind) else {
+        throw ValidationError("--\(flag): expected \(kind.example), found \"\(text)\"")
+    }
+    if positive && q.value <= 0 { throw ValidationError("--\(flag): must be positive, found \"\(text)\"") }
+    return q.value
 }

@@ -42,6 +42,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var split: WorkloadCommand.Split
     @OptionGroup var operating: ConditionOptions
     @OptionGroup var money: CostOptions
+    @OptionGroup var longRun: LongRunOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
@@ -83,6 +84,11 @@ struct TrainCommand: ParsableCommand {
             recompute: recompute, expertSkew: split.expertSkew, gradientType: gradDtype.dataType,
             overlapGradientReduce: !serialGradReduce, sequenceParallel: !noSequenceParallel, conditions: try operating.conditions())
         let e = try operating.estimating(file.model.name) { try TrainingEstimator.estimate(request, device: device, system: systemSpec) }
+        var long: LongRunEstimate?
+        if let run = try longRun.request() {
+            guard let systemSpec else { throw ValidationError("--days and --tokens need a system (--system ID): failures are per node") }
+            long = try operating.estimating(file.model.name) { try LongRunEstimator.estimate(request, run, system: systemSpec) }
+        }
         let mem = e.memory
         let cost = money.estimate(
             ranks: e.ranks, system: systemSpec, device: device, power: e.systemPower, tokensPerSecond: e.tokensPerSecond)
@@ -105,6 +111,7 @@ struct TrainCommand: ParsableCommand {
             ]
             object["tokens_per_joule"] = 1 / e.joulesPerToken
             object.merge(CostOptions.json(cost)) { a, _ in a }
+            if let long { object.merge(LongRunOptions.json(long)) { a, _ in a } }
             if let systemSpec {
                 object["system"] = systemSpec.id
                 object["nodes"] = systemSpec.nodes
@@ -140,7 +147,7 @@ struct TrainCommand: ParsableCommand {
             "cost            \(CostOptions.line(cost)), training tokens",
             "temperature     \(formatNumber(e.peakTemperature)) C peak, clock \(Quantity.format(e.clock, .frequency))",
         ]
-        print(lines.joined(separator: "\n"))
+        print((lines + (long.map(LongRunOptions.lines) ?? [])).joined(separator: "\n"))
     }
 }
 
