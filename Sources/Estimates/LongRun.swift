@@ -91,9 +91,12 @@ public struct LongRunEstimate: Sendable {
 /// constants, seconds to a minute, are far below a day, so each hour runs at its own steady state);
 /// throughput and fault rates are their averages over the day.
 public enum LongRunEstimator {
-    public static func estimate(_ training: TrainingRequest, _ run: LongRunRequest, system: SystemSpec) throws -> LongRunEstimate {
+    /// `step`: the training request's estimate on `system` where the caller has it already.
+    public static func estimate(
+        _ training: TrainingRequest, _ run: LongRunRequest, system: SystemSpec, step: TrainingEstimate? = nil
+    ) throws -> LongRunEstimate {
         let device = system.chip.device
-        let base = try TrainingEstimator.estimate(training, device: device, system: system)
+        let base = try step ?? TrainingEstimator.estimate(training, device: device, system: system)
         let ambient = training.conditions.ambient ?? device.thermal.ambient.value
         var samples: [(TrainingEstimate, Double)] = []
         if run.ambientSwing > 0 {

@@ -224,7 +224,7 @@ public enum FleetRecords {
             }
             if let ett = record.effectiveTrainingTimeAtLeast {
                 let run = LongRunRequest(length: .days((record.hours ?? 24 * 30) / 24), storageBandwidth: record.storageBandwidth)
-                let e = try LongRunEstimator.estimate(request, run, system: system)
+                let e = try LongRunEstimator.estimate(request, run, system: system, step: estimate)
                 out.append(
                     FleetComparison(
                         record: record.id, split: record.split, quantity: "effective training time", measured: ett, relation: ">=",

@@ -106,7 +106,8 @@ struct LongRunOptions: ParsableArguments {
                     : ""),
             "failures        MTTI \(hours(e.rates.mtti)) at \(formatNumber(e.temperature)) C junction: "
                 + "\(formatNumber(e.totalInterruptions)) interruptions (\(causes.joined(separator: ", ")))",
-            "checkpoints     \(formatNumber(c.bytes / 1e12)) TB every \(Quantity.format(e.interval, .time)) "
+            "checkpoints     \(formatNumber(c.bytes / 1e12)) TB written at \(formatNumber(c.bytes / c.writeTime / 1e9)) GB/s, every "
+                + "\(Quantity.format(e.interval, .time)) "
                 + "(Young \(Quantity.format(e.youngInterval, .time)), Daly \(Quantity.format(e.dalyInterval, .time))), "
                 + (c.asynchronous
                     ? "\(Quantity.format(c.stall, .time)) stall to host, written in \(Quantity.format(c.writeTime, .time))"

@@ -83,11 +83,14 @@ struct TrainCommand: ParsableCommand {
             model: file.model, globalBatch: globalBatch, seq: seq, microBatch: microBatch, parallelism: p, precision: precision,
             recompute: recompute, expertSkew: split.expertSkew, gradientType: gradDtype.dataType,
             overlapGradientReduce: !serialGradReduce, sequenceParallel: !noSequenceParallel, conditions: try operating.conditions())
+        let run = try longRun.request()
+        if run != nil && systemSpec == nil {
+            throw ValidationError("--days and --tokens need a system (--system ID): failures, storage and restarts are per node")
+        }
         let e = try operating.estimating(file.model.name) { try TrainingEstimator.estimate(request, device: device, system: systemSpec) }
         var long: LongRunEstimate?
-        if let run = try longRun.request() {
-            guard let systemSpec else { throw ValidationError("--days and --tokens need a system (--system ID): failures are per node") }
-            long = try operating.estimating(file.model.name) { try LongRunEstimator.estimate(request, run, system: systemSpec) }
+        if let run, let systemSpec {
+            long = try operating.estimating(file.model.name) { try LongRunEstimator.estimate(request, run, system: systemSpec, step: e) }
         }
         let mem = e.memory
         let cost = money.estimate(

@@ -33,6 +33,7 @@ final class GoldenTests: XCTestCase {
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
+            ["reliability"], ["reliability", "fit"], ["reliability", "check"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -161,6 +162,20 @@ final class GoldenTests: XCTestCase {
         // FlagPerf measured this split out of memory on a DGX A800 (training/nvidia/llama3_8B-megatron/README.md).
         try check("error-train-does-not-fit", ["train", "--model", "llama-3-8b", "--system", "dgx-a800", "--global-batch", "512", "--seq", "8192"])
         try check("error-train-global-batch", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
+    }
+
+    /// A long run with its failures, checkpoints and restarts, the Monte Carlo's spread, and the fit and checks behind them.
+    func testLongRuns() throws {
+        let job = ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--nodes", "64", "--global-batch", "1024", "--seq", "4096", "--recompute"]
+        try check("train-long-run", job + ["--days", "30", "--storage-bandwidth", "200GB/s", "--trials", "50", "--seed", "3"])
+        try check("train-long-run-json", job + ["--tokens", "1T", "--async-checkpoint", "--ambient-swing", "6C", "--format", "json"])
+        try check("reliability-fit", ["reliability", "fit"])
+        try check("reliability-check", ["reliability", "check"])
+        try check("error-train-long-run-chip", ["train", "--model", "llama-3-8b", "--chip", "h100-sxm", "--global-batch", "8", "--seq", "1024", "--days", "3"])
+        try check("error-train-days-and-tokens", job + ["--days", "3", "--tokens", "1T"])
+        try check("error-train-trials-alone", job + ["--trials", "10"])
+        try check("error-train-tokens-bad", job + ["--tokens", "lots"])
+        try check("error-train-interval-short", job + ["--days", "3", "--async-checkpoint", "--checkpoint-interval", "1ms"])
     }
 
     /// The README's main job, and the shipped trace it runs is what the generator writes today.

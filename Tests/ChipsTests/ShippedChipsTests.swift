@@ -89,7 +89,7 @@ final class ShippedChipsTests: XCTestCase {
                 if case .label = declaration.type { continue }
                 if case .choice = declaration.type { continue }
                 let sourced = figure.source.map { !$0.url.isEmpty } ?? false
-                let fitted = figure.kind == .fitted && figure.fit?.hasPrefix("xpusim calibrate ") == true && figure.dataHash?.hasPrefix("sha256:") == true
+                let fitted = figure.kind == .fitted && (figure.fit?.hasPrefix("xpusim calibrate ") == true || figure.fit == "xpusim reliability fit") && figure.dataHash?.hasPrefix("sha256:") == true
                 XCTAssertTrue(sourced || figure.how != nil || fitted, "\(document.id) \(path)")
                 if figure.kind == .estimated || figure.kind == .derived { XCTAssertNotNil(figure.how, "\(document.id) \(path)") }
                 if figure.kind == .fitted { XCTAssertTrue(fitted, "\(document.id) \(path): a fitted figure names its fit and data") }
