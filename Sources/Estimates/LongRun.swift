@@ -171,9 +171,68 @@ public enum LongRunEstimator {
         return LongRunEstimate(
             request: run, step: base, tokensPerSecond: tokens, tokensPerSecondRange: throughputs.min()!...throughputs.max()!,
             temperature: temperature, rates: rates, checkpoint: plan, interval: interval,
-            youngInterval: Goodput.young(stall: plan.stall, mtti: rates.mtti), dalyInterval: Goodput.daly(stall: plan.stall, mtti: rates.mtti),
+            youngInterval: Goodput.young(stall: plan.stall, mtti: rates.mtti),
+            dalyInterval: Goodput.daly(stall: plan.stall, mtti: rates.mtti),
             goodput: g, wallTime: wall, usefulTime: useful, interruptions: interruptions, checkpointTime: segments * g.checkpointTime,
             reworkTime: segments * g.reworkTime, restartTime: segments * g.restartTime, trainingPower: base.systemPower, idlePower: idle,
             spread: spread)
+    }
+}
+
+/// One training job on clusters of about equal peak compute: for each system, the nodes nearest
+/// a target peak (whole model-parallel groups and scale-up domains), the global batch rounded up
+/// to whole micro-batches per replica, and the long run under each cooling.
+public struct ClusterComparison: Sendable {
+    public struct Entry: Sendable {
+        public var system: SystemSpec
+        public var cooling: Cooling
+        public var peakFLOPS: Double
+        public var globalBatch: Int
+        public var estimate: LongRunEstimate
+    }
+    public var entries: [Entry]
+
+    /// Nodes of `system` nearest `peak` FLOP/s, in steps that hold whole model-parallel groups of
+    /// `modelRanks` and whole scale-up domains.
+    public static func nodes(for peak: Double, system: SystemSpec, modelRanks: Int) -> Int {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let perNode = system.devicesPerNode
+        let groupNodes = modelRanks / gcd(modelRanks, perNode)
+        let domain = max(1, system.scaleUp.domainNodes)
+        let step = groupNodes / gcd(groupNodes, domain) * domain
+        let nodePeak = Double(perNode) * devicePeak(system.chip.device)
+        return max(step, Int((peak / nodePeak / Double(step)).rounded()) * step)
+    }
+
+    /// The vendor's dense bf16 peak of one device (FLOP/s), what equal peak compute compares.
+    public static func devicePeak(_ device: ChipSpec) -> Double {
+        device.compute.vendorPeak[.bf16] ?? device.compute.vendorPeak[.fp16] ?? device.peakMatrixFLOPS(.bf16) ?? 0
+    }
+
+    public static func compare(
+        _ training: TrainingRequest, _ run: LongRunRequest, systems: [SystemSpec], peak: Double, coolings: [Cooling],
+        resolve: (SystemSpec, Int) throws -> SystemSpec
+    ) throws -> ClusterComparison {
+        var entries: [Entry] = []
+        let p = training.parallelism
+        let modelRanks = p.tp * p.pp * p.cp
+        for base in systems {
+            let nodes = Self.nodes(for: peak, system: base, modelRanks: modelRanks)
+            let system = try resolve(base, nodes)
+            var request = training
+            request.parallelism.dp = system.totalDevices / modelRanks
+            let replica = request.parallelism.dp * request.microBatch
+            request.globalBatch = (training.globalBatch + replica - 1) / replica * replica
+            for cooling in coolings {
+                var r = request
+                r.conditions.cooling = cooling
+                let e = try LongRunEstimator.estimate(r, run, system: system)
+                entries.append(
+                    Entry(
+                        system: system, cooling: cooling, peakFLOPS: Double(system.totalDevices) * devicePeak(system.chip.device),
+                        globalBatch: r.globalBatch, estimate: e))
+            }
+        }
+        return ClusterComparison(entries: entries)
     }
 }

@@ -58,7 +58,8 @@ public enum FitProvenance {
     /// The hash the fit command would record today.
     public static func currentHash(of command: String, measured: String, chipsDirectory: String) throws -> String? {
         if command.hasPrefix("xpusim reliability fit") {
-            return try FleetRecords.fit(try FleetRecords.load(FleetRecords.defaultFile(chips: chipsDirectory)), chips: chipsDirectory).dataHash
+            let records = try FleetRecords.load(FleetRecords.defaultFile(chips: chipsDirectory))
+            return try FleetRecords.fit(records, chips: chipsDirectory).dataHash
         }
         let (chip, data) = arguments(command)
         guard !data.isEmpty else { return nil }

@@ -33,7 +33,7 @@ final class GoldenTests: XCTestCase {
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
-            ["reliability"], ["reliability", "fit"], ["reliability", "check"],
+            ["reliability"], ["reliability", "fit"], ["reliability", "check"], ["reliability", "compare"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -171,6 +171,15 @@ final class GoldenTests: XCTestCase {
         try check("train-long-run-json", job + ["--tokens", "1T", "--async-checkpoint", "--ambient-swing", "6C", "--format", "json"])
         try check("reliability-fit", ["reliability", "fit"])
         try check("reliability-check", ["reliability", "check"])
+        try check("reliability-check-json", ["reliability", "check", "--format", "json"])
+        try check(
+            "reliability-compare-json",
+            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100,atlas-800t-a2", "--peak", "50PFLOPS", "--global-batch", "64",
+             "--seq", "2048", "--cooling", "liquid", "--days", "10", "--format", "json"])
+        try check(
+            "error-reliability-compare-cooling",
+            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "50PFLOPS", "--global-batch", "64", "--seq", "2048",
+             "--cooling", "water"])
         try check("error-train-long-run-chip", ["train", "--model", "llama-3-8b", "--chip", "h100-sxm", "--global-batch", "8", "--seq", "1024", "--days", "3"])
         try check("error-train-days-and-tokens", job + ["--days", "3", "--tokens", "1T"])
         try check("error-train-trials-alone", job + ["--trials", "10"])

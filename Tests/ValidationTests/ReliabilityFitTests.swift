@@ -3,8 +3,9 @@ import Estimates
 import Foundation
 import Systems
 import TestSupport
-@testable import Validation
 import XCTest
+
+@testable import Validation
 
 /// The reliability figures in the shipped files are what `xpusim reliability fit` computes from
 /// the calibration record, and the check records are compared as `xpusim reliability check` does.
