@@ -1,5 +1,6 @@
 import Chips
 import Config
+import Estimates
 import Fabric
 import Foundation
 import Simulator
@@ -13,7 +14,7 @@ import Workloads
 /// every shipped chip), the time to simulate the Llama-2-7B decoder layer, and peak memory; then
 /// traces at the speed of the disk: a 20,000-kernel trace read and simulated (JSON and YAML), the
 /// `xpusim` command on it and on a million-kernel JSON trace (time, peak memory), and the start-up
-/// of `xpusim chips list` and of a one-kernel run.
+/// of `xpusim chips list` and of a one-kernel run; a long run's Monte Carlo (1,000 runs of 54 days).
 /// Targets (one core): at least 100,000 GEMM kernels/s; a decoder layer in under 1 ms; traces read
 /// and simulated at 100,000 kernels/s; a million kernels in under 10 s and 1 GiB; start-up under 20 ms.
 @main
@@ -88,6 +89,7 @@ struct Benchmark {
         print("checksum:       \(checksum)")
         var missed = gemmRate < 100_000 || median >= 1e-3 || storeTimes[2] >= 0.2
         missed = try systemBenchmarks(chips: catalog.directory) || missed
+        missed = reliabilityBenchmark() || missed
         missed = try readingBenchmarks(engine: engine, directory: directory) || missed
         if missed { print("TARGET MISSED") }
     }
@@ -140,6 +142,24 @@ struct Benchmark {
                 + "\(String(format: "%.1f", step * 1e3)) ms "
                 + "(median of 5; target < 1000 ms); checksum \(checksum)")
         return allToAll >= 0.1 || step >= 1
+    }
+
+    /// A long run's Monte Carlo: 1,000 runs of 54 days of Llama 3's 16,384-GPU job (MTTI about 3 h,
+    /// a checkpoint every 4 minutes: about 20,000 segments and 420 faults per run) on all cores
+    /// (target < 1 s).
+    static func reliabilityBenchmark() -> Bool {
+        let rates = FailureRates(perSecond: [.accelerator: 1 / (6 * 3600.0), .host: 1 / (6 * 3600.0)])
+        var checksum = 0.0
+        let time = medianSeconds(runs: 3) {
+            let runs = MonteCarlo.runs(
+                trials: 1000, seed: 1, rates: rates, interval: 250, stall: 2.8, writeTime: 2.8, asynchronous: false, restart: 600,
+                horizon: .wall(54 * 86_400))
+            checksum += runs.map(\.usefulTime).reduce(0, +)
+        }
+        print(
+            "long run:       1000 Monte Carlo runs of 54 days (16,384-GPU MTTI) in \(String(format: "%.0f", time * 1e3)) ms "
+                + "(median of 3; target < 1000 ms); checksum \(checksum)")
+        return time >= 1
     }
 
     /// The median wall time of `runs` calls of `body`, in seconds.
