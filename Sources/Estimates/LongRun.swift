@@ -80,6 +80,9 @@ public struct LongRunEstimate: Sendable {
     public var usefulTokens: Double { tokensPerSecond * usefulTime }
     public var energy: Double { trainingPower * (usefulTime + reworkTime) + idlePower * (checkpointTime + restartTime) }
     public var joulesPerUsefulToken: Double { energy / usefulTokens }
+    /// Work recomputed per failure on average (s): about half a checkpoint interval, plus the
+    /// pending write's segment for asynchronous checkpoints.
+    public var lostWorkPerFailure: Double { totalInterruptions > 0 ? reworkTime / totalInterruptions : 0 }
 }
 
 /// A long run as it goes: the training step (at thermal steady state) at each hour's ambient, the

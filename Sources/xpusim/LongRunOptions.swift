@@ -76,7 +76,7 @@ struct LongRunOptions: ParsableArguments {
             "checkpoint_bytes": e.checkpoint.bytes, "checkpoint_write_s": e.checkpoint.writeTime, "checkpoint_stall_s": e.checkpoint.stall,
             "async_checkpoint": e.checkpoint.asynchronous, "restart_s": e.checkpoint.restart, "reload_s": e.checkpoint.reloadTime,
             "mtti_s": e.rates.mtti, "wall_time_s": e.wallTime, "useful_time_s": e.usefulTime, "lost_to_checkpoints_s": e.checkpointTime,
-            "lost_to_recomputation_s": e.reworkTime, "lost_to_restarts_s": e.restartTime,
+            "lost_to_recomputation_s": e.reworkTime, "lost_to_restarts_s": e.restartTime, "lost_work_per_failure_s": e.lostWorkPerFailure,
             "effective_tokens_per_day": e.effectiveTokensPerDay, "useful_tokens": e.usefulTokens,
             "joules_per_useful_token": e.joulesPerUsefulToken, "tokens_per_s_day_average": e.tokensPerSecond,
             "junction_temperature_c": e.temperature, "ambient_swing_k": e.request.ambientSwing,
@@ -115,8 +115,8 @@ struct LongRunOptions: ParsableArguments {
             "restart         \(Quantity.format(c.restart, .time)): detection \(Quantity.format(c.detection, .time)), rescheduling "
                 + "\(Quantity.format(c.reschedule, .time)), reload \(Quantity.format(c.reloadTime, .time)), warm-up "
                 + "\(Quantity.format(c.warmup, .time))",
-            "time lost       \(hours(e.checkpointTime)) to checkpoints, \(hours(e.reworkTime)) to recomputation, "
-                + "\(hours(e.restartTime)) to restarts",
+            "time lost       \(hours(e.checkpointTime)) to checkpoints, \(hours(e.reworkTime)) to recomputation "
+                + "(\(Quantity.format(e.lostWorkPerFailure, .time)) per failure), \(hours(e.restartTime)) to restarts",
             "goodput         \(percent(e.goodput.fraction)): \(formatNumber(e.effectiveTokensPerDay / 1e9)) B effective tokens per day, "
                 + "\(formatNumber(e.joulesPerUsefulToken)) J per useful token",
         ]
