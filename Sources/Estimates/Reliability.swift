@@ -255,11 +255,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+    /// Uniform on [0, 1), 53 bits.
+    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
     /// An exponentially distributed time with `rate` per second.
     mutating func exponential(_ rate: Double) -> Double {
         guard rate > 0 else { return .infinity }
-        let u = Double(next() >> 11) * 0x1.0p-53
-        return -log1p(-u) / rate
+        return -log1p(-uniform()) / rate
     }
 }
 
@@ -294,7 +296,7 @@ public enum MonteCarlo {
         let weights = classes.map { rates.perSecond[$0]! / total }
         var out = SimulatedRun()
         func fault() {
-            var u = Double(rng.next() >> 11) * 0x1.0p-53
+            var u = rng.uniform()
             var pick = classes.last!
             for (c, w) in zip(classes, weights) {
                 if u < w {

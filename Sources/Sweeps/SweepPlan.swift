@@ -1,0 +1,106 @@
+import Chips
+import Estimates
+import Foundation
+import SimCore
+
+/// One point of a sweep: the chip figures it sets, and its stable id.
+public struct SweepPoint: Sendable, Equatable {
+    public var index: Int
+    /// `path=value` assignments, in the spec's parameter order (what `--set` takes).
+    public var assignments: [String]
+    /// SHA-256 (first 16 hex digits) of the tool version, the chip as resolved with the
+    /// assignments, and the workload's bytes: the same point in two plans has the same id.
+    public var id: String
+}
+
+/// A sweep expanded into its points.
+public struct SweepPlan: Sendable {
+    public var spec: SweepSpec
+    public var points: [SweepPoint]
+    /// Hash of the spec's name, workload and every point id: what `sweep show` finds its runs by.
+    public var id: String
+    public var workloadHash: String
+
+    /// Expands the spec: the grid of every parameter's values (ranges at their steps), or `count`
+    /// random or Latin-hypercube samples (each range split into `count` strata, one sample in
+    /// each, the strata shuffled per parameter) from SplitMix64 with the spec's seed.
+    public static func expand(_ spec: SweepSpec, toolVersion: String, chips: String) throws -> SweepPlan {
+        let rows = try values(spec)
+        guard let bytes = FileManager.default.contents(atPath: spec.workload) else {
+            throw SweepError("\(spec.file): workload: no such file \(spec.workload)")
+        }
+        let workloadHash = ContentHash.sha256([UInt8](bytes))
+        let base = try ChipCatalog.load(directory: chips)
+        guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
+            throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
+        }
+        var points: [SweepPoint] = []
+        points.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() {
+            var d = document
+            for assignment in row { try d.override(assignment) }
+            let errors = ChipValidator.validate(d)
+            if !errors.isEmpty {
+                throw SweepError("\(spec.file): point \(index) (\(row.joined(separator: ", "))): \(errors[0])")
+            }
+            let id = String(ContentHash.sha256(toolVersion + "\n" + d.canonicalJSON + "\n" + workloadHash).prefix(16))
+            points.append(SweepPoint(index: index, assignments: row, id: id))
+        }
+        let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))
+        return SweepPlan(spec: spec, points: points, id: planID, workloadHash: workloadHash)
+    }
+
+    /// The assignments of every point, before any chip is resolved.
+    static func values(_ spec: SweepSpec) throws -> [[String]] {
+        func text(_ x: Double, _ p: SweepSpec.Parameter) -> String {
+            switch p.type {
+            case .quantity(.bytes) where x >= 1_048_576:
+                return "\(p.path)=\(formatNumber(x / 1_048_576)) MiB"
+            case .quantity(let kind):
+                let unit = kind.displayUnit
+                return "\(p.path)=\(formatNumber(x / unit.factor)) \(unit.symbol)".trimmingCharacters(in: .whitespaces)
+            default: return "\(p.path)=\(Int(x.rounded()))"
+            }
+        }
+        switch spec.sampling {
+        case .grid:
+            let axes: [[String]] = spec.parameters.map { p in
+                switch p.domain {
+                case .values(let v): return v.map { "\(p.path)=\($0)" }
+                case .range(let from, let to, let steps):
+                    return (0..<steps).map { text(from + (to - from) * Double($0) / Double(steps - 1), p) }
+                }
+            }
+            let count = axes.reduce(1) { $0.multipliedReportingOverflow(by: $1.count).overflow ? Int.max : $0 * $1.count }
+            guard count <= SweepSpec.maxPoints else {
+                throw SweepError("\(spec.file): the grid has \(count) points, more than \(SweepSpec.maxPoints): sample it instead")
+            }
+            var rows: [[String]] = [[]]
+            for axis in axes { rows = rows.flatMap { row in axis.map { row + [$0] } } }
+            return rows
+        case .random(let count, let seed), .latinHypercube(let count, let seed):
+            var rng = SplitMix64(seed: seed)
+            let latin = { if case .latinHypercube = spec.sampling { return true } else { return false } }()
+            var columns: [[String]] = []
+            for p in spec.parameters {
+                var unit: [Double]
+                if latin {
+                    unit = (0..<count).map { (Double($0) + rng.uniform()) / Double(count) }
+                    for i in stride(from: count - 1, to: 0, by: -1) { unit.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                } else {
+                    unit = (0..<count).map { _ in rng.uniform() }
+                }
+                switch p.domain {
+                case .values(let v): columns.append(unit.map { "\(p.path)=\(v[min(v.count - 1, Int($0 * Double(v.count)))])" })
+                case .range(let from, let to, _): columns.append(unit.map { text(from + (to - from) * $0, p) })
+                }
+            }
+            return (0..<count).map { i in columns.map { $0[i] } }
+        }
+    }
+}
+
+public struct SweepError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

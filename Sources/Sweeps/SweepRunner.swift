@@ -1,0 +1,164 @@
+import Chips
+import Foundation
+import SimCore
+import Simulator
+import Store
+import Workloads
+
+/// Runs a plan's points on all cores and stores each as a run; points already stored for the
+/// same plan are skipped, so an interrupted sweep resumes where it stopped.
+public enum SweepRunner {
+    public struct Progress: Sendable {
+        public var done: Int
+        public var total: Int
+        public var skipped: Int
+        public var elapsed: Double
+    }
+
+    /// The point ids of `plan` already in `store`.
+    public static func finished(_ plan: SweepPlan, in store: RunStore) throws -> Set<String> {
+        Set(try SweepRuns.load(store, sweep: plan.id).map(\.point))
+    }
+
+    public static func run(
+        _ plan: SweepPlan, chips: String, store: RunStore, toolVersion: String, jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: (Progress) -> Void = { _ in }
+    ) throws -> (ran: Int, skipped: Int) {
+        let trace = try Trace.load(file: plan.spec.workload)
+        let done = try finished(plan, in: store)
+        var pending: [(SweepPoint, String, Bool)] = plan.points.filter { !done.contains($0.id) }.map { ($0, plan.spec.chip, false) }
+        if let baseline = plan.spec.baseline {
+            let spec = try ChipCatalog.resolve(baseline, directory: chips)
+            let id = String(ContentHash.sha256(toolVersion + "\n" + spec.document.canonicalJSON + "\n" + plan.workloadHash).prefix(16))
+            if !done.contains(id) { pending.insert((SweepPoint(index: -1, assignments: [], id: id), baseline, true), at: 0) }
+        }
+        let skipped = plan.points.count + (plan.spec.baseline == nil ? 0 : 1) - pending.count
+        let total = pending.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        var ran = 0
+        let batch = max(1, jobs * 4)
+        for first in stride(from: 0, to: pending.count, by: batch) {
+            let slice = Array(pending[first..<min(pending.count, first + batch)])
+            var results = [Result<(RunResult, ChipSpec), Error>?](repeating: nil, count: slice.count)
+            results.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let base = buffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: slice.count) { i in
+                    let (point, chip, _) = slice[i]
+                    base[i] = Result {
+                        let spec = try ChipCatalog.resolve(chip, overrides: point.assignments, directory: chips)
+                        return (try Engine(machine: Machine(spec)).run(trace), spec)
+                    }
+                }
+            }
+            // One writer: the database stores the batch's runs in order.
+            for (i, result) in results.enumerated() {
+                let (point, chip, isBaseline) = slice[i]
+                let (run, spec): (RunResult, ChipSpec)
+                do { (run, spec) = try result!.get() } catch {
+                    throw SweepError("point \(point.index) (\(point.assignments.joined(separator: ", "))): \(error)")
+                }
+                var options = [
+                    "sweep": plan.id, "sweep_name": plan.spec.name, "point": point.id, "index": "\(point.index)", "chip": chip,
+                    "workload": plan.spec.workload,
+                ]
+                if !point.assignments.isEmpty { options["set"] = point.assignments.joined(separator: "; ") }
+                if isBaseline { options["baseline"] = "yes" }
+                let context = RunContext(
+                    toolVersion: toolVersion, chipJSON: spec.document.canonicalJSON, workloadID: trace.name,
+                    workloadHash: plan.workloadHash,
+                    options: options)
+                _ = try store.save(run, context: context)
+                ran += 1
+            }
+            progress(
+                Progress(done: ran, total: total, skipped: skipped, elapsed: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        return (ran, skipped)
+    }
+}
+
+/// A stored point of a sweep, with its objective values.
+public struct SweepRun: Sendable {
+    public var runID: Int64
+    public var point: String
+    public var index: Int
+    public var chip: String
+    public var assignments: [String]
+    public var baseline: Bool
+    public var values: [Objective: Double]
+}
+
+public enum SweepRuns {
+    /// The runs stored for sweep `id` (a plan id), in point order, the baseline first.
+    public static func load(_ store: RunStore, sweep id: String) throws -> [SweepRun] {
+        var out: [SweepRun] = []
+        for run in try store.list() {
+            guard let data = run.options.data(using: .utf8),
+                let options = try? JSONSerialization.jsonObject(with: data) as? [String: String], options["sweep"] == id,
+                let point = options["point"]
+            else { continue }
+            var values: [Objective: Double] = [.time: run.time]
+            if let e = run.energy { values[.energy] = e }
+            if let p = run.averagePower { values[.power] = p }
+            if let t = run.peakTemperature { values[.peak_temperature] = t }
+            if let tokens = run.tokens, let energy = run.energy, energy > 0 {
+                values[.throughput] = Double(tokens) / run.time
+                values[.perf_per_watt] = Double(tokens) / energy
+            }
+            out.append(
+                SweepRun(
+                    runID: run.id, point: point, index: Int(options["index"] ?? "") ?? 0, chip: options["chip"] ?? run.chipID,
+                    assignments: options["set"].map { $0.components(separatedBy: "; ") } ?? [], baseline: options["baseline"] == "yes",
+                    values: values))
+        }
+        // A point stored twice (two runs of a plan racing) counts once: its first run.
+        var seen = Set<String>()
+        return out.sorted { ($0.index, $0.runID) < ($1.index, $1.runID) }.filter { seen.insert($0.point).inserted }
+    }
+
+    /// The points no other point beats on every objective (and strictly on one).
+    public static func paretoFront(_ runs: [SweepRun], objectives: [Objective]) -> [SweepRun] {
+        func better(_ a: SweepRun, _ b: SweepRun, _ o: Objective) -> (Bool, Bool) {
+            guard let x = a.values[o], let y = b.values[o] else { return (false, false) }
+            return o.maximise ? (x >= y, x > y) : (x <= y, x < y)
+        }
+        return runs.filter { b in
+            !runs.contains { a in
+                let pairs = objectives.map { better(a, b, $0) }
+                return pairs.allSatisfy(\.0) && pairs.contains(where: \.1)
+            }
+        }
+    }
+
+    /// Elasticity of each objective to each numeric parameter: the least-squares slope of
+    /// ln(objective) on ln(parameter) over the points (a +1% change in the parameter moves the
+    /// objective by this many per cent, other parameters averaged over the design). nil where a
+    /// parameter does not vary or is not a positive number.
+    public static func sensitivity(_ runs: [SweepRun], spec: SweepSpec) -> [(parameter: String, objective: Objective, elasticity: Double?)]
+    {
+        var out: [(String, Objective, Double?)] = []
+        let points = runs.filter { !$0.baseline }
+        for (i, p) in spec.parameters.enumerated() {
+            let xs: [Double?] = points.map { run in
+                guard i < run.assignments.count else { return nil }
+                let text = run.assignments[i].split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+                switch p.type {
+                case .quantity(let kind): return Quantity.parse(text, as: kind)?.value
+                default: return Double(text.trimmingCharacters(in: .whitespaces))
+                }
+            }
+            for o in spec.objectives {
+                var pairs: [(Double, Double)] = []
+                for (x, run) in zip(xs, points) {
+                    if let x, x > 0, let y = run.values[o], y > 0 { pairs.append((log(x), log(y))) }
+                }
+                let mx = pairs.map(\.0).reduce(0, +) / Double(max(1, pairs.count))
+                let my = pairs.map(\.1).reduce(0, +) / Double(max(1, pairs.count))
+                let sxx = pairs.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
+                let sxy = pairs.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +)
+                out.append((p.path, o, pairs.count >= 2 && sxx > 1e-12 ? sxy / sxx : nil))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,158 @@
+import Chips
+import Config
+import Foundation
+import SimCore
+
+/// A design-space sweep (workloads/sweeps/*.yaml): a base chip, a workload trace, the chip figures
+/// to vary and how, and the objectives to compare the points on.
+///
+/// ```yaml
+/// schema: 1
+/// name: 910b-decode-memory
+/// chip: ascend-910b2
+/// baseline: h20                       # optional: a chip the points are compared against
+/// workload: workloads/llama-3.1-8b-decode-b64-ctx2048.yaml
+/// parameters:
+///   - {path: memory.hbm.bandwidth, values: [1.6 TB/s, 2.4 TB/s, 3.2 TB/s]}
+///   - {path: memory.l2.size, range: {from: 96 MiB, to: 288 MiB, steps: 3}}
+/// sampling: grid                      # or {random: 50, seed: 1} or {latin_hypercube: 50, seed: 1}
+/// objectives: [time, energy, perf_per_watt, peak_temperature]
+/// ```
+public struct SweepSpec: Sendable {
+    public enum Domain: Sendable, Equatable {
+        /// The figure's values as the file writes them.
+        case values([String])
+        /// From `from` to `to` (SI units), `steps` evenly spaced values for a grid; sampled within it otherwise.
+        case range(from: Double, to: Double, steps: Int)
+    }
+    public struct Parameter: Sendable {
+        public var path: String
+        public var type: ParameterType
+        public var domain: Domain
+    }
+    public enum Sampling: Sendable, Equatable {
+        case grid
+        case random(count: Int, seed: UInt64)
+        case latinHypercube(count: Int, seed: UInt64)
+    }
+
+    public var file: String
+    public var name: String
+    public var chip: String
+    public var baseline: String?
+    public var workload: String
+    public var parameters: [Parameter]
+    public var sampling: Sampling
+    public var objectives: [Objective]
+
+    /// The most points one plan may hold.
+    public static let maxPoints = 1_000_000
+
+    public static func load(file: String) throws -> SweepSpec {
+        let root = try ConfigNode.load(file: file)
+        var top = try MappingReader(root)
+        let schemaNode = try top.required("schema")
+        guard try schemaNode.int() == 1 else { throw schemaNode.error("schema \(try schemaNode.int()) is not one this xpusim reads (1)") }
+        let name = try top.required("name").string()
+        let chip = try top.required("chip").string()
+        let baseline = try top.optional("baseline")?.string()
+        let workloadNode = try top.required("workload")
+        var workload = try workloadNode.string()
+        if !workload.hasPrefix("/") && !FileManager.default.fileExists(atPath: workload) {
+            // Relative to the spec's folder, or (the shipped specs) to the package root.
+            let beside = (file as NSString).deletingLastPathComponent + "/" + workload
+            if FileManager.default.fileExists(atPath: beside) { workload = beside }
+        }
+        var parameters: [Parameter] = []
+        let parametersNode = try top.required("parameters")
+        for item in try parametersNode.sequence() {
+            var p = try MappingReader(item)
+            let pathNode = try p.required("path")
+            let path = try pathNode.string()
+            guard let declaration = ParameterCatalog.declaration(for: path) else {
+                throw pathNode.error("no chip figure \"\(path)\" (xpusim chips show CHIP lists them)")
+            }
+            let domain: Domain
+            if let values = p.optional("values") {
+                let items = try values.sequence().map { try $0.scalar() }
+                guard !items.isEmpty else { throw values.error("expected at least one value") }
+                domain = .values(items)
+            } else if let range = p.optional("range") {
+                var r = try MappingReader(range)
+                func number(_ key: String) throws -> Double {
+                    let node = try r.required(key)
+                    switch declaration.type {
+                    case .quantity(let kind): return try node.quantity(kind).value
+                    case .integer: return Double(try node.int())
+                    default: throw node.error("\(path) is not a number: give its values instead of a range")
+                    }
+                }
+                let from = try number("from")
+                let to = try number("to")
+                let stepsNode = r.optional("steps")
+                let steps = try stepsNode?.int() ?? 2
+                guard steps >= 2 && steps <= 10_000 else { throw (stepsNode ?? range).error("expected 2 to 10000 steps") }
+                guard to > from else { throw range.error("expected from below to, found \(from) to \(to)") }
+                try r.finish()
+                domain = .range(from: from, to: to, steps: steps)
+            } else {
+                throw item.error("a parameter needs values: [...] or range: {from:, to:, steps:}")
+            }
+            try p.finish()
+            parameters.append(Parameter(path: path, type: declaration.type, domain: domain))
+        }
+        guard !parameters.isEmpty else { throw parametersNode.error("expected at least one parameter") }
+        var sampling = Sampling.grid
+        if let node = top.optional("sampling") {
+            if let word = try? node.string(), word == "grid" {
+                sampling = .grid
+            } else {
+                var s = try MappingReader(node)
+                let seed = UInt64(try s.optional("seed")?.int() ?? 1)
+                if let n = s.optional("random") {
+                    sampling = .random(count: try n.int(), seed: seed)
+                } else if let n = s.optional("latin_hypercube") {
+                    sampling = .latinHypercube(count: try n.int(), seed: seed)
+                } else {
+                    throw node.error("expected grid, {random: N, seed: S} or {latin_hypercube: N, seed: S}")
+                }
+                try s.finish()
+                if case .random(let n, _) = sampling, n < 1 || n > maxPoints { throw node.error("expected 1 to \(maxPoints) points") }
+                if case .latinHypercube(let n, _) = sampling, n < 1 || n > maxPoints {
+                    throw node.error("expected 1 to \(maxPoints) points")
+                }
+            }
+        }
+        var objectives: [Objective] = []
+        let objectivesNode = try top.required("objectives")
+        for item in try objectivesNode.sequence() {
+            let word = try item.string()
+            guard let o = Objective(rawValue: word) else {
+                throw item.error("expected one of: \(Objective.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
+            }
+            objectives.append(o)
+        }
+        guard objectives.count >= 1 else { throw objectivesNode.error("expected at least one objective") }
+        try top.finish()
+        return SweepSpec(
+            file: file, name: name, chip: chip, baseline: baseline, workload: workload, parameters: parameters, sampling: sampling,
+            objectives: objectives)
+    }
+}
+
+/// What a sweep compares its points on, and which way is better.
+public enum Objective: String, CaseIterable, Sendable {
+    case time, energy, power, throughput, perf_per_watt, peak_temperature
+
+    public var maximise: Bool { self == .throughput || self == .perf_per_watt }
+    public var unit: String {
+        switch self {
+        case .time: return "s"
+        case .energy: return "J"
+        case .power: return "W"
+        case .throughput: return "tokens/s"
+        case .perf_per_watt: return "tokens/J"
+        case .peak_temperature: return "C"
+        }
+    }
+}
