@@ -8,8 +8,8 @@ public struct SweepPoint: Sendable, Equatable {
     public var index: Int
     /// `path=value` assignments, in the spec's parameter order (what `--set` takes).
     public var assignments: [String]
-    /// SHA-256 (first 16 hex digits) of the tool version, the chip as resolved with the
-    /// assignments, and the workload's bytes: the same point in two plans has the same id.
+    /// SHA-256 (first 16 hex digits) of the tool version, the base chip's content, the
+    /// assignments as written and the workload's bytes: the same point in two plans has the same id.
     public var id: String
 }
 
@@ -34,16 +34,37 @@ public struct SweepPlan: Sendable {
         guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
             throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
         }
+        // Each parameter's extremes (or each listed value) are checked against the file's rules
+        // once, alone and at the corners of the design, rather than every point (a 100,000-point
+        // plan would spend minutes there); a point that still breaks a rule fails when it runs,
+        // naming itself.
+        var probes: [[String]] = rows.isEmpty ? [] : [rows[0]]
+        for (i, p) in spec.parameters.enumerated() {
+            let column = Set(rows.map { $0[i] })
+            switch p.domain {
+            case .values: probes += column.sorted().map { [$0] }
+            case .range: probes += [column.min()!, column.max()!].map { [$0] }
+            }
+        }
+        if spec.parameters.count <= 10 {
+            let extremes = spec.parameters.indices.map { i in Array(Set([rows.map { $0[i] }.min()!, rows.map { $0[i] }.max()!])) }
+            var corners: [[String]] = [[]]
+            for e in extremes { corners = corners.flatMap { c in e.map { c + [$0] } } }
+            probes += corners
+        }
+        for probe in probes {
+            var d = document
+            for assignment in probe { try d.override(assignment) }
+            let errors = ChipValidator.validate(d)
+            if !errors.isEmpty { throw SweepError("\(spec.file): \(probe.joined(separator: ", ")): \(errors[0])") }
+        }
+        let chipHash = ContentHash.sha256(document.canonicalJSON)
         var points: [SweepPoint] = []
         points.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
-            var d = document
-            for assignment in row { try d.override(assignment) }
-            let errors = ChipValidator.validate(d)
-            if !errors.isEmpty {
-                throw SweepError("\(spec.file): point \(index) (\(row.joined(separator: ", "))): \(errors[0])")
-            }
-            let id = String(ContentHash.sha256(toolVersion + "\n" + d.canonicalJSON + "\n" + workloadHash).prefix(16))
+            let id = String(
+                ContentHash.sha256([toolVersion, chipHash, workloadHash].joined(separator: "\n") + "\n" + row.joined(separator: "\n"))
+                    .prefix(16))
             points.append(SweepPoint(index: index, assignments: row, id: id))
         }
         let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))

@@ -29,7 +29,8 @@ public enum SweepRunner {
         var pending: [(SweepPoint, String, Bool)] = plan.points.filter { !done.contains($0.id) }.map { ($0, plan.spec.chip, false) }
         if let baseline = plan.spec.baseline {
             let spec = try ChipCatalog.resolve(baseline, directory: chips)
-            let id = String(ContentHash.sha256(toolVersion + "\n" + spec.document.canonicalJSON + "\n" + plan.workloadHash).prefix(16))
+            let chipHash = ContentHash.sha256(spec.document.canonicalJSON)
+            let id = String(ContentHash.sha256([toolVersion, chipHash, plan.workloadHash].joined(separator: "\n") + "\n").prefix(16))
             if !done.contains(id) { pending.insert((SweepPoint(index: -1, assignments: [], id: id), baseline, true), at: 0) }
         }
         let skipped = plan.points.count + (plan.spec.baseline == nil ? 0 : 1) - pending.count

@@ -5,6 +5,7 @@ import Fabric
 import Foundation
 import Simulator
 import Store
+import Sweeps
 import Systems
 import Workloads
 
@@ -14,7 +15,8 @@ import Workloads
 /// every shipped chip), the time to simulate the Llama-2-7B decoder layer, and peak memory; then
 /// traces at the speed of the disk: a 20,000-kernel trace read and simulated (JSON and YAML), the
 /// `xpusim` command on it and on a million-kernel JSON trace (time, peak memory), and the start-up
-/// of `xpusim chips list` and of a one-kernel run; a long run's Monte Carlo (1,000 runs of 54 days).
+/// of `xpusim chips list` and of a one-kernel run; a long run's Monte Carlo (1,000 runs of 54 days);
+/// a sweep planned (100,000 points) and run (1,000 points).
 /// Targets (one core): at least 100,000 GEMM kernels/s; a decoder layer in under 1 ms; traces read
 /// and simulated at 100,000 kernels/s; a million kernels in under 10 s and 1 GiB; start-up under 20 ms.
 @main
@@ -90,6 +92,7 @@ struct Benchmark {
         var missed = gemmRate < 100_000 || median >= 1e-3 || storeTimes[2] >= 0.2
         missed = try systemBenchmarks(chips: catalog.directory) || missed
         missed = reliabilityBenchmark() || missed
+        missed = try sweepBenchmark(chips: catalog.directory, directory: directory) || missed
         missed = try readingBenchmarks(engine: engine, directory: directory) || missed
         if missed { print("TARGET MISSED") }
     }
@@ -160,6 +163,29 @@ struct Benchmark {
             "long run:       1000 Monte Carlo runs of 54 days (16,384-GPU MTTI) in \(String(format: "%.0f", time * 1e3)) ms "
                 + "(median of 3; target < 1000 ms); checksum \(checksum)")
         return time >= 1
+    }
+
+    /// Sweeps: planning 100,000 Latin-hypercube points of the 910B decode spec (target < 5 s), and
+    /// running 1,000 of them into a fresh database on all cores (target < 60 s on 2 cores).
+    static func sweepBenchmark(chips: String, directory: URL) throws -> Bool {
+        var spec = try SweepSpec.load(file: ResourceLocator.find("workloads") + "/sweeps/910b-memory-vs-h20.yaml")
+        spec.workload = ResourceLocator.find("workloads") + "/llama-3.1-8b-decode-b64-ctx2048.yaml"
+        spec.baseline = nil
+        spec.sampling = .latinHypercube(count: 100_000, seed: 1)
+        let planStart = DispatchTime.now().uptimeNanoseconds
+        let big = try SweepPlan.expand(spec, toolVersion: "bench", chips: chips)
+        let planTime = Double(DispatchTime.now().uptimeNanoseconds - planStart) / 1e9
+        spec.sampling = .latinHypercube(count: 1000, seed: 1)
+        let plan = try SweepPlan.expand(spec, toolVersion: "bench", chips: chips)
+        let store = try RunStore(path: directory.appendingPathComponent("sweep.sqlite").path)
+        let runStart = DispatchTime.now().uptimeNanoseconds
+        let ran = try SweepRunner.run(plan, chips: chips, store: store, toolVersion: "bench").ran
+        let runTime = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
+        print(
+            "sweep:          \(big.points.count) points planned in \(String(format: "%.2f", planTime)) s (target < 5 s); "
+                + "\(ran) decode-step points run and stored in \(String(format: "%.1f", runTime)) s on "
+                + "\(ProcessInfo.processInfo.activeProcessorCount) cores (target < 60 s)")
+        return planTime >= 5 || runTime >= 60
     }
 
     /// The median wall time of `runs` calls of `body`, in seconds.

@@ -65,6 +65,8 @@ struct SweepCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Points simulated at once (default: the machine's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
 
+        @Flag(inversion: .prefixedNo, help: "Report progress on standard error (points done, rate, time left).") var progress = true
+
         func validate() throws { if jobs < 1 { throw ValidationError("--jobs must be at least 1") } }
 
         func run() throws {
@@ -76,6 +78,7 @@ struct SweepCommand: ParsableCommand {
                 result = try SweepRunner.run(
                     plan, chips: spec.chips, store: store, toolVersion: XPUSim.configuration.version, jobs: jobs
                 ) { p in
+                    guard progress else { return }
                     let rate = Double(p.done) / max(p.elapsed, 1e-9)
                     let left = Double(p.total - p.done) / max(rate, 1e-9)
                     let line = "\(p.done)/\(p.total) points, \(formatNumber(rate)) per s, \(formatNumber(left)) s left"

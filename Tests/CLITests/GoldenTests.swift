@@ -34,6 +34,7 @@ final class GoldenTests: XCTestCase {
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
             ["reliability"], ["reliability", "fit"], ["reliability", "check"], ["reliability", "compare"],
+            ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -162,6 +163,19 @@ final class GoldenTests: XCTestCase {
         // FlagPerf measured this split out of memory on a DGX A800 (training/nvidia/llama3_8B-megatron/README.md).
         try check("error-train-does-not-fit", ["train", "--model", "llama-3-8b", "--system", "dgx-a800", "--global-batch", "512", "--seq", "8192"])
         try check("error-train-global-batch", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
+    }
+
+    /// A sweep planned, run into a fresh database (and again: nothing left to run), and shown.
+    func testSweeps() throws {
+        let small = "workloads/sweeps/h100-small.yaml"
+        try check("sweep-plan", ["sweep", "plan", small])
+        try check("sweep-plan-json", ["sweep", "plan", "workloads/sweeps/910b-memory-vs-h20.yaml", "--format", "json"])
+        try check("error-sweep-show-not-run", ["sweep", "show", small])
+        try check("sweep-run", ["sweep", "run", small, "--no-progress"])
+        try check("sweep-run-again", ["sweep", "run", small, "--no-progress"])
+        try check("sweep-show", ["sweep", "show", small])
+        try check("sweep-show-json", ["sweep", "show", small, "--format", "json"])
+        try check("error-sweep-missing", ["sweep", "plan", "workloads/sweeps/none.yaml"])
     }
 
     /// A long run with its failures, checkpoints and restarts, the Monte Carlo's spread, and the fit and checks behind them.
