@@ -43,6 +43,8 @@ struct RunCommand: ParsableCommand {
     var chipsDir: String?
     @OptionGroup var operating: ConditionOptions
     @OptionGroup var database: DatabaseOptions
+    @Option(help: "Write a Chrome trace / Perfetto JSON timeline of the run to this file (open it in ui.perfetto.dev).")
+    var timeline: String?
     @Flag(help: "Do not store the run in the database.")
     var noStore = false
 
@@ -71,6 +73,14 @@ struct RunCommand: ParsableCommand {
             throw ConfigError(file: workload, message: error.description)
         } catch let error as ConditionError {
             throw operating.optionError(error)
+        }
+        if let timeline {
+            let process = systemSpec.map { "\(spec.name), one rank of \($0.name)" } ?? spec.name
+            do {
+                try Data(result.chromeTrace(process: process).utf8).write(to: URL(fileURLWithPath: timeline), options: .atomic)
+            } catch {
+                throw ValidationError("--timeline: cannot write \(timeline): \(error.localizedDescription)")
+            }
         }
         var runID: Int64?
         if !noStore {
