@@ -67,6 +67,8 @@ public struct LongRunEstimate: Sendable {
     public var usefulTime: Double
     /// Expected interruptions over the run, by class.
     public var interruptions: [FailureClass: Double]
+    /// Expected faults while training (not during restarts): those that cost recomputation.
+    public var workFaults: Double
     public var checkpointTime: Double
     public var reworkTime: Double
     public var restartTime: Double
@@ -80,9 +82,9 @@ public struct LongRunEstimate: Sendable {
     public var usefulTokens: Double { tokensPerSecond * usefulTime }
     public var energy: Double { trainingPower * (usefulTime + reworkTime) + idlePower * (checkpointTime + restartTime) }
     public var joulesPerUsefulToken: Double { energy / usefulTokens }
-    /// Work recomputed per failure on average (s): about half a checkpoint interval, plus the
-    /// pending write's segment for asynchronous checkpoints.
-    public var lostWorkPerFailure: Double { totalInterruptions > 0 ? reworkTime / totalInterruptions : 0 }
+    /// Work recomputed per failure while training on average (s): about half a checkpoint
+    /// interval, plus the pending write's segment for asynchronous checkpoints.
+    public var lostWorkPerFailure: Double { workFaults > 0 ? reworkTime / workFaults : 0 }
 }
 
 /// A long run as it goes: the training step (at thermal steady state) at each hour's ambient, the
@@ -131,15 +133,35 @@ public enum LongRunEstimator {
         let pending = plan.asynchronous ? plan.writeTime : 0
         // An asynchronous checkpoint cannot start before the last one's write is done.
         let minimum = max(1, plan.asynchronous ? plan.writeTime : 0)
+        if let fixed = run.interval, fixed < 1 {
+            throw EstimateError("a checkpoint interval of \(Quantity.format(fixed, .time)) is below the 1 s this model takes")
+        }
         if let fixed = run.interval, fixed < minimum {
             throw EstimateError(
                 "a checkpoint interval of \(Quantity.format(fixed, .time)) is shorter than the asynchronous write of "
                     + "\(Quantity.format(plan.writeTime, .time)): the next checkpoint would wait for it")
         }
-        let interval =
+        // The run's training time: the horizon with --tokens, at most the wall clock with --days.
+        let runWork: Double
+        switch run.length {
+        case .days(let d): runWork = d * 86_400
+        case .tokens(let t): runWork = t / tokens
+        }
+        if let fixed = run.interval, fixed > runWork {
+            throw EstimateError(
+                "a checkpoint interval of \(Quantity.format(fixed, .time)) is longer than the run's "
+                    + "\(Quantity.format(runWork, .time)) of training")
+        }
+        let interval = min(
+            runWork,
             run.interval
-            ?? Goodput.optimalInterval(
-                rate: rates.total, stall: plan.stall, restart: plan.restart, pendingWrite: pending, minimum: minimum)
+                ?? Goodput.optimalInterval(
+                    rate: rates.total, stall: plan.stall, restart: plan.restart, pendingWrite: pending, minimum: minimum))
+        guard rates.total * (interval + plan.stall + plan.restart + pending) < 700 else {
+            throw EstimateError(
+                "checkpoints every \(Quantity.format(interval, .time)) against a mean time to interruption of "
+                    + "\(Quantity.format(rates.mtti, .time)): almost no segment would finish")
+        }
         let g = Goodput(rate: rates.total, interval: interval, stall: plan.stall, restart: plan.restart, pendingWrite: pending)
         let wall: Double
         let useful: Double
@@ -151,11 +173,23 @@ public enum LongRunEstimator {
             useful = t / tokens
             wall = useful / g.fraction
         }
+        guard wall <= 3650 * 86_400 else {
+            throw EstimateError(
+                "the run would take \(formatNumber(wall / 86_400)) days of wall clock, more than the 3650 this estimate covers")
+        }
         let segments = wall / g.segmentTime
         var interruptions: [FailureClass: Double] = [:]
         for (c, v) in rates.perSecond { interruptions[c] = segments * g.faultsPerSegment * v / rates.total }
+        let workFaults = segments * expm1(rates.total * (interval + plan.stall))
         let idle = system.powerShare(devicePower: base.idlePower, ranks: base.ranks)
         var spread: LongRunSpread?
+        // The Monte Carlo's events: segments and faults (with restarts repeated by faults during them).
+        let events = Double(run.trials) * (wall / interval + rates.total * wall * exp(rates.total * plan.restart))
+        if events > 2e9 {
+            throw EstimateError(
+                "\(run.trials) trials of this run are about \(formatNumber(events)) simulated events, more than 2e9: "
+                    + "use fewer trials or a longer checkpoint interval")
+        }
         if run.trials > 0 {
             let horizon: MonteCarlo.Horizon
             switch run.length {
@@ -176,7 +210,8 @@ public enum LongRunEstimator {
             temperature: temperature, rates: rates, checkpoint: plan, interval: interval,
             youngInterval: Goodput.young(stall: plan.stall, mtti: rates.mtti),
             dalyInterval: Goodput.daly(stall: plan.stall, mtti: rates.mtti),
-            goodput: g, wallTime: wall, usefulTime: useful, interruptions: interruptions, checkpointTime: segments * g.checkpointTime,
+            goodput: g, wallTime: wall, usefulTime: useful, interruptions: interruptions, workFaults: workFaults,
+            checkpointTime: segments * g.checkpointTime,
             reworkTime: segments * g.reworkTime, restartTime: segments * g.restartTime, trainingPower: base.systemPower, idlePower: idle,
             spread: spread)
     }
@@ -204,8 +239,13 @@ public struct ClusterComparison: Sendable {
         let domain = max(1, system.scaleUp.domainNodes)
         let step = groupNodes / gcd(groupNodes, domain) * domain
         let nodePeak = Double(perNode) * devicePeak(system.chip.device)
-        return max(step, Int((peak / nodePeak / Double(step)).rounded()) * step)
+        let steps = (peak / nodePeak / Double(step)).rounded()
+        guard nodePeak > 0, steps.isFinite, steps * Double(step) <= Double(maxNodes) else { return maxNodes + 1 }
+        return max(step, Int(steps) * step)
     }
+
+    /// The most nodes a compared cluster may have.
+    public static let maxNodes = 1_000_000
 
     /// The vendor's dense bf16 peak of one device (FLOP/s), what equal peak compute compares.
     public static func devicePeak(_ device: ChipSpec) -> Double {
@@ -221,6 +261,11 @@ public struct ClusterComparison: Sendable {
         let modelRanks = p.tp * p.pp * p.cp
         for base in systems {
             let nodes = Self.nodes(for: peak, system: base, modelRanks: modelRanks)
+            guard nodes <= maxNodes else {
+                throw EstimateError(
+                    "\(base.id) would need more than \(maxNodes) nodes for \(Quantity.format(peak, .flopRate)) "
+                        + "(or its chip gives no dense bf16 peak)")
+            }
             let system = try resolve(base, nodes)
             var request = training
             request.parallelism.dp = system.totalDevices / modelRanks

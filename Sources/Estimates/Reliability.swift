@@ -86,9 +86,9 @@ public enum FailureModel {
 /// writing over the data-parallel ranks). All nodes write in parallel, up to the file system's
 /// aggregate bandwidth. A synchronous checkpoint stalls training for the whole write; an
 /// asynchronous one for the copy of each rank's share to host memory over PCIe, and the write
-/// finishes behind the next steps. A restart reloads every replica's weights and the optimizer
-/// shards (2 x dp + 12 bytes per parameter) at the read bandwidth, after detection and
-/// rescheduling, and before the warm-up.
+/// finishes behind the next steps. A restart reads the checkpoint back once (Megatron's fully
+/// parallel load: each shard by one rank, the replicated weights exchanged between replicas) at
+/// the read bandwidth, after detection and rescheduling, and before the warm-up.
 public struct CheckpointPlan: Sendable, Equatable {
     public var bytes: Double
     /// Until the checkpoint is durable (s).
@@ -139,7 +139,9 @@ public struct CheckpointPlan: Sendable, Equatable {
         let device = system.chip.device
         let toHost = device.interconnect.pcieBandwidth.value * max(device.efficiency.pcie, 0.1)
         let stall = asynchronous ? bytes / ranks / toHost : writeTime
-        let reload = (2 * Double(parallelism.dp) + 12) * params / readRate
+        // Megatron's fully parallel load: each shard read once, the replicated weights exchanged
+        // between the data-parallel ranks over the network (not counted).
+        let reload = bytes / readRate
         return CheckpointPlan(
             bytes: bytes, writeTime: writeTime, stall: stall, asynchronous: asynchronous, reloadTime: reload, detection: detection,
             reschedule: reschedule, warmup: warmup)

@@ -108,7 +108,9 @@ struct LongRunOptions: ParsableArguments {
                 + "\(formatNumber(e.totalInterruptions)) interruptions (\(causes.joined(separator: ", ")))",
             "checkpoints     \(formatNumber(c.bytes / 1e12)) TB written at \(formatNumber(c.bytes / c.writeTime / 1e9)) GB/s, every "
                 + "\(Quantity.format(e.interval, .time)) "
-                + "(Young \(Quantity.format(e.youngInterval, .time)), Daly \(Quantity.format(e.dalyInterval, .time))), "
+                + (c.asynchronous
+                    ? "(no shorter than the write), "
+                    : "(Young \(Quantity.format(e.youngInterval, .time)), Daly \(Quantity.format(e.dalyInterval, .time))), ")
                 + (c.asynchronous
                     ? "\(Quantity.format(c.stall, .time)) stall to host, written in \(Quantity.format(c.writeTime, .time))"
                     : "\(Quantity.format(c.stall, .time)) stall each"),
@@ -121,11 +123,13 @@ struct LongRunOptions: ParsableArguments {
                 + "\(formatNumber(e.joulesPerUsefulToken)) J per useful token",
         ]
         if let s = e.spread {
+            let isDays: Bool
+            if case .days = e.request.length { isDays = true } else { isDays = false }
             out.append(
                 "monte carlo     \(s.trials) runs (seed \(s.seed)): goodput \(percent(s.goodput.median)) "
                     + "[\(percent(s.goodput.p10)), \(percent(s.goodput.p90))], interruptions \(formatNumber(s.interruptions.median)) "
                     + "[\(formatNumber(s.interruptions.p10)), \(formatNumber(s.interruptions.p90))], "
-                    + (e.request.length == .days(e.wallTime / 86_400)
+                    + (isDays
                         ? "effective tokens per day \(formatNumber(s.effectiveTokensPerDay.median / 1e9)) B "
                             + "[\(formatNumber(s.effectiveTokensPerDay.p10 / 1e9)), \(formatNumber(s.effectiveTokensPerDay.p90 / 1e9))]"
                         : "wall clock \(days(s.wallTime.median)) [\(days(s.wallTime.p10)), \(days(s.wallTime.p90))]")

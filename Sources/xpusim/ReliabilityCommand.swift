@@ -165,7 +165,7 @@ extension ReliabilityCommand {
                             "peak_flops": x.peakFLOPS, "global_batch": x.globalBatch, "tokens_per_s": e.tokensPerSecond, "mfu": e.step.mfu,
                             "junction_temperature_c": e.temperature, "mtti_s": e.rates.mtti, "interruptions": e.totalInterruptions,
                             "goodput": e.goodput.fraction, "effective_tokens_per_day": e.effectiveTokensPerDay,
-                            "avg_power_w": e.trainingPower, "joules_per_useful_token": e.joulesPerUsefulToken,
+                            "training_power_w": e.trainingPower, "joules_per_useful_token": e.joulesPerUsefulToken,
                         ]
                     },
                 ])

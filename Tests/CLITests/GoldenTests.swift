@@ -199,6 +199,11 @@ final class GoldenTests: XCTestCase {
         try check("error-train-trials-alone", job + ["--trials", "10"])
         try check("error-train-tokens-bad", job + ["--tokens", "lots"])
         try check("error-train-interval-short", job + ["--days", "3", "--async-checkpoint", "--checkpoint-interval", "1ms"])
+        try check("error-train-interval-long", job + ["--days", "3", "--checkpoint-interval", "1000h"])
+        try check("error-train-trials-too-many", job + ["--days", "3650", "--checkpoint-interval", "1s", "--trials", "200"])
+        try check(
+            "error-reliability-compare-peak",
+            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "1000000000000PFLOPS", "--global-batch", "64", "--seq", "2048"])
     }
 
     /// The README's main job, and the shipped trace it runs is what the generator writes today.
