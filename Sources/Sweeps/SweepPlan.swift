@@ -62,13 +62,19 @@ public struct SweepPlan: Sendable {
         var points: [SweepPoint] = []
         points.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
-            let id = String(
-                ContentHash.sha256([toolVersion, chipHash, workloadHash].joined(separator: "\n") + "\n" + row.joined(separator: "\n"))
-                    .prefix(16))
+            let id = pointID(toolVersion: toolVersion, chipHash: chipHash, workloadHash: workloadHash, assignments: row)
             points.append(SweepPoint(index: index, assignments: row, id: id))
         }
         let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))
         return SweepPlan(spec: spec, points: points, id: planID, workloadHash: workloadHash)
+    }
+
+    /// A point's id: the first 16 hex digits of SHA-256 over the tool version, the base chip's
+    /// content hash, the workload's hash and the point's assignments.
+    static func pointID(toolVersion: String, chipHash: String, workloadHash: String, assignments: [String]) -> String {
+        String(
+            ContentHash.sha256([toolVersion, chipHash, workloadHash].joined(separator: "\n") + "\n" + assignments.joined(separator: "\n"))
+                .prefix(16))
     }
 
     /// The assignments of every point, before any chip is resolved.

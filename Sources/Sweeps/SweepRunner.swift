@@ -29,8 +29,9 @@ public enum SweepRunner {
         var pending: [(SweepPoint, String, Bool)] = plan.points.filter { !done.contains($0.id) }.map { ($0, plan.spec.chip, false) }
         if let baseline = plan.spec.baseline {
             let spec = try ChipCatalog.resolve(baseline, directory: chips)
-            let chipHash = ContentHash.sha256(spec.document.canonicalJSON)
-            let id = String(ContentHash.sha256([toolVersion, chipHash, plan.workloadHash].joined(separator: "\n") + "\n").prefix(16))
+            let id = SweepPlan.pointID(
+                toolVersion: toolVersion, chipHash: ContentHash.sha256(spec.document.canonicalJSON), workloadHash: plan.workloadHash,
+                assignments: [])
             if !done.contains(id) { pending.insert((SweepPoint(index: -1, assignments: [], id: id), baseline, true), at: 0) }
         }
         let skipped = plan.points.count + (plan.spec.baseline == nil ? 0 : 1) - pending.count
