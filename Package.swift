@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
         .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),
-        .testTarget(name: "SweepsTests", dependencies: ["Store", "Sweeps", "TestSupport"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Store", "Sweeps", "Workloads", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),
         // Golden/ holds the CLI's recorded outputs, Fixtures/ the bad inputs they are recorded from.
         .testTarget(name: "CLITests", dependencies: ["Chips", "TestSupport", "xpusim"], exclude: ["Golden", "Fixtures"]),

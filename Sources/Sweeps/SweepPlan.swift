@@ -20,6 +20,22 @@ public struct SweepPlan: Sendable {
     /// Hash of the spec's name, workload and every point id: what `sweep show` finds its runs by.
     public var id: String
     public var workloadHash: String
+    /// The baseline chip's run (index -1, no assignments), if the spec names one.
+    public var baseline: SweepPoint?
+
+    /// The tasks a plan splits into for `--index` and `--shard`: its points in order, then the
+    /// baseline (task `points.count`) if there is one.
+    public var taskCount: Int { points.count + (baseline == nil ? 0 : 1) }
+
+    /// The point task `i` runs (`0..<taskCount`).
+    public func task(_ i: Int) -> SweepPoint { i < points.count ? points[i] : baseline! }
+
+    /// The tasks of shard `k` of `n` (1-based): contiguous, sizes differing by at most one.
+    public func shard(_ k: Int, of n: Int) -> Range<Int> {
+        let lo = taskCount * (k - 1) / n
+        let hi = taskCount * k / n
+        return lo..<hi
+    }
 
     /// Expands the spec: the grid of every parameter's values (ranges at their steps), or `count`
     /// random or Latin-hypercube samples (each range split into `count` strata, one sample in
@@ -66,7 +82,18 @@ public struct SweepPlan: Sendable {
             points.append(SweepPoint(index: index, assignments: row, id: id))
         }
         let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))
-        return SweepPlan(spec: spec, points: points, id: planID, workloadHash: workloadHash)
+        var baseline: SweepPoint?
+        if let chip = spec.baseline {
+            let other: ChipSpec
+            do { other = try ChipCatalog.resolve(chip, directory: chips) } catch {
+                throw SweepError("\(spec.file): baseline: \(error)")
+            }
+            let id = pointID(
+                toolVersion: toolVersion, chipHash: ContentHash.sha256(other.document.canonicalJSON), workloadHash: workloadHash,
+                assignments: [])
+            baseline = SweepPoint(index: -1, assignments: [], id: id)
+        }
+        return SweepPlan(spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline)
     }
 
     /// A point's id: the first 16 hex digits of SHA-256 over the tool version, the base chip's

@@ -20,21 +20,21 @@ public enum SweepRunner {
         Set(try SweepRuns.load(store, sweep: plan.id).map(\.point))
     }
 
+    /// Runs the plan's tasks (`tasks`, default all: its points, then the baseline) that `store`
+    /// does not hold yet; returns how many ran and how many were already stored.
     public static func run(
-        _ plan: SweepPlan, chips: String, store: RunStore, toolVersion: String, jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
-        progress: (Progress) -> Void = { _ in }
+        _ plan: SweepPlan, chips: String, store: RunStore, toolVersion: String, tasks: Range<Int>? = nil,
+        jobs: Int = ProcessInfo.processInfo.activeProcessorCount, progress: (Progress) -> Void = { _ in }
     ) throws -> (ran: Int, skipped: Int) {
         let trace = try Trace.load(file: plan.spec.workload)
         let done = try finished(plan, in: store)
-        var pending: [(SweepPoint, String, Bool)] = plan.points.filter { !done.contains($0.id) }.map { ($0, plan.spec.chip, false) }
-        if let baseline = plan.spec.baseline {
-            let spec = try ChipCatalog.resolve(baseline, directory: chips)
-            let id = SweepPlan.pointID(
-                toolVersion: toolVersion, chipHash: ContentHash.sha256(spec.document.canonicalJSON), workloadHash: plan.workloadHash,
-                assignments: [])
-            if !done.contains(id) { pending.insert((SweepPoint(index: -1, assignments: [], id: id), baseline, true), at: 0) }
+        let selected = tasks ?? 0..<plan.taskCount
+        // The baseline first: a sweep's points are compared against it as they land.
+        let order = selected.filter { $0 >= plan.points.count } + selected.filter { $0 < plan.points.count }
+        let pending: [(SweepPoint, String, Bool)] = order.map(plan.task).filter { !done.contains($0.id) }.map {
+            $0.index < 0 ? ($0, plan.spec.baseline!, true) : ($0, plan.spec.chip, false)
         }
-        let skipped = plan.points.count + (plan.spec.baseline == nil ? 0 : 1) - pending.count
+        let skipped = selected.count - pending.count
         let total = pending.count
         let start = DispatchTime.now().uptimeNanoseconds
         var ran = 0

@@ -20,8 +20,14 @@ struct SweepCommand: ParsableCommand {
               xpusim sweep plan workloads/sweeps/h100-small.yaml
               xpusim sweep run workloads/sweeps/910b-memory-vs-h20.yaml
               xpusim sweep show workloads/sweeps/910b-memory-vs-h20.yaml
+
+            On many processes or machines, each task runs one shard of the plan into a result file of
+            its own, and `merge` folds the files into the database:
+              xpusim sweep run workloads/sweeps/h100-small.yaml --shard 2/3 --out results/h100-small
+              xpusim sweep submit workloads/sweeps/h100-small.yaml --engine slurm --out results/h100-small
+              xpusim sweep merge results/h100-small
             """,
-        subcommands: [Plan.self, Run.self, Show.self])
+        subcommands: [Plan.self, Run.self, Show.self, Merge.self, Submit.self])
 
     struct Spec: ParsableArguments {
         @Argument(help: "The sweep spec (YAML).") var spec: String
@@ -60,35 +66,115 @@ struct SweepCommand: ParsableCommand {
     }
 
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a sweep's points on all cores and store each as a run.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a sweep's points on all cores and store each as a run.",
+            discussion: """
+                The plan's tasks are its points in order, then the baseline (if the spec names one). --index I
+                runs task I alone and --shard k/n the k-th of n contiguous slices of the tasks; with --out DIR
+                they land in a result file of their own in DIR (written on local disk, then copied whole into
+                DIR), for `xpusim sweep merge DIR`; without --out, in the database.
+                """)
         @OptionGroup var spec: Spec
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Points simulated at once (default: the machine's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Run only task I (0-based: the points, then the baseline).") var index: Int?
+        @Option(help: "Run only shard k of n (1-based), e.g. 2/8.") var shard: String?
+        @Option(help: "Write the runs into a result file in this folder instead of the database.") var out: String?
 
         @Flag(inversion: .prefixedNo, help: "Report progress on standard error (points done, rate, time left).") var progress = true
 
-        func validate() throws { if jobs < 1 { throw ValidationError("--jobs must be at least 1") } }
+        func validate() throws {
+            if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            if index != nil && shard != nil { throw ValidationError("give --index or --shard, not both") }
+            if let shard { _ = try Self.parseShard(shard) }
+        }
+
+        static func parseShard(_ text: String) throws -> (k: Int, n: Int) {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+                throw ValidationError("--shard expects k/n with 1 <= k <= n (for example 2/8); found \"\(text)\"")
+            }
+            return (k, n)
+        }
 
         func run() throws {
             let plan = try spec.plan()
-            let store = try openStore(database)
-            let terminal = isatty(STDERR_FILENO) == 1
-            let result: (ran: Int, skipped: Int)
-            do {
-                result = try SweepRunner.run(
-                    plan, chips: spec.chips, store: store, toolVersion: XPUSim.configuration.version, jobs: jobs
-                ) { p in
-                    guard progress else { return }
-                    let rate = Double(p.done) / max(p.elapsed, 1e-9)
-                    let left = Double(p.total - p.done) / max(rate, 1e-9)
-                    let line = "\(p.done)/\(p.total) points, \(formatNumber(rate)) per s, \(formatNumber(left)) s left"
-                    FileHandle.standardError.write(Data((terminal ? "\r\(line)" : line + "\n").utf8))
+            var tasks = 0..<plan.taskCount
+            if let index {
+                guard tasks.contains(index) else {
+                    throw ValidationError("--index \(index) is outside the plan's \(plan.taskCount) task(s) (0 to \(plan.taskCount - 1))")
                 }
+                tasks = index..<(index + 1)
+            } else if let shard {
+                let (k, n) = try Self.parseShard(shard)
+                tasks = plan.shard(k, of: n)
+            }
+            let terminal = isatty(STDERR_FILENO) == 1
+            let report: (SweepRunner.Progress) -> Void = { p in
+                guard progress else { return }
+                let rate = Double(p.done) / max(p.elapsed, 1e-9)
+                let left = Double(p.total - p.done) / max(rate, 1e-9)
+                let line = "\(p.done)/\(p.total) points, \(formatNumber(rate)) per s, \(formatNumber(left)) s left"
+                FileHandle.standardError.write(Data((terminal ? "\r\(line)" : line + "\n").utf8))
+            }
+            let range = tasks.isEmpty ? "no tasks" : tasks.count == 1 ? "task \(tasks.lowerBound)" : "tasks \(tasks.lowerBound)-\(tasks.upperBound - 1)"
+            do {
+                if let out {
+                    let result = try SweepResults.run(
+                        plan, chips: spec.chips, toolVersion: XPUSim.configuration.version, tasks: tasks, into: out, jobs: jobs,
+                        progress: report)
+                    if terminal && progress && result.ran > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+                    print("sweep \(plan.id) (\(plan.spec.name)): \(range) of \(plan.taskCount), \(result.ran) point(s) run into \(result.file)")
+                    return
+                }
+                let store = try openStore(database)
+                let result = try SweepRunner.run(
+                    plan, chips: spec.chips, store: store, toolVersion: XPUSim.configuration.version, tasks: tasks, jobs: jobs,
+                    progress: report)
+                if terminal && progress && result.ran > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+                let scope = tasks.count == plan.taskCount ? "" : "\(range) of \(plan.taskCount): "
+                print(
+                    "sweep \(plan.id) (\(plan.spec.name)): \(scope)\(result.ran) point(s) run, \(result.skipped) already stored in \(database.path)")
             } catch let error as SweepError {
                 throw ValidationError(error.description)
             }
-            if terminal && result.ran > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-            print("sweep \(plan.id) (\(plan.spec.name)): \(result.ran) point(s) run, \(result.skipped) already stored in \(database.path)")
+        }
+    }
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fold a result folder's files into the database in one transaction, each point exactly once.",
+            discussion: """
+                DIR is a folder that `sweep run --out DIR` or `sweep submit --out DIR` wrote: a plan.json
+                and one result file per task. A point already in the database, or in an earlier file, is
+                not stored again; a file of another plan is refused and nothing is merged. Points in no
+                file yet are listed (run their tasks again, then merge again).
+                """)
+        @Argument(help: "The result folder.") var folder: String
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+
+        func run() throws {
+            let store = try openStore(database)
+            let summary: SweepResults.MergeSummary
+            do { summary = try SweepResults.merge(folder, into: store) } catch let error as SweepError {
+                throw ValidationError(error.description)
+            }
+            if format == .json {
+                printJSON([
+                    "sweep": summary.sweep, "name": summary.name, "files": summary.files, "merged": summary.merged,
+                    "duplicates": summary.duplicates, "missing": summary.missing, "tasks": summary.tasks,
+                ])
+                return
+            }
+            print(
+                "sweep \(summary.sweep) (\(summary.name)): \(summary.merged) point(s) merged from \(summary.files) file(s) into "
+                    + "\(database.path), \(summary.duplicates) already stored; \(summary.tasks - summary.missing.count) of \(summary.tasks) "
+                    + "task(s) stored")
+            if !summary.missing.isEmpty {
+                let shown = summary.missing.prefix(20).map(String.init).joined(separator: ", ")
+                print("missing task(s): \(shown)\(summary.missing.count > 20 ? ", ..." : "") (run them with --index I, then merge again)")
+            }
         }
     }
 

@@ -34,7 +34,7 @@ final class GoldenTests: XCTestCase {
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
             ["reliability"], ["reliability", "fit"], ["reliability", "check"], ["reliability", "compare"],
-            ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"],
+            ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"], ["sweep", "merge"], ["sweep", "submit"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -176,6 +176,24 @@ final class GoldenTests: XCTestCase {
         try check("sweep-show", ["sweep", "show", small])
         try check("sweep-show-json", ["sweep", "show", small, "--format", "json"])
         try check("error-sweep-missing", ["sweep", "plan", "workloads/sweeps/none.yaml"])
+    }
+
+    /// Shards into a result folder, merged into the database each point once; the scripts a cluster gets.
+    func testSweepShardsAndSubmission() throws {
+        let small = "workloads/sweeps/h100-small.yaml"
+        let results = temporary.appendingPathComponent("results").path
+        try check("sweep-run-shard", ["sweep", "run", small, "--shard", "2/3", "--out", results, "--no-progress"])
+        try check("sweep-run-index", ["sweep", "run", small, "--index", "0", "--out", results, "--no-progress"])
+        try check("sweep-merge", ["sweep", "merge", results])
+        try check("sweep-run-shard-rest", ["sweep", "run", small, "--shard", "1/1", "--out", results, "--no-progress"])
+        try check("sweep-merge-json", ["sweep", "merge", results, "--format", "json"])
+        try check("error-sweep-run-index", ["sweep", "run", small, "--index", "9", "--out", results])
+        try check("error-sweep-run-shard", ["sweep", "run", small, "--shard", "4/3"])
+        try check("error-sweep-out-other-plan", ["sweep", "run", "workloads/sweeps/910b-memory-vs-h20.yaml", "--index", "0", "--out", results])
+        try check("error-sweep-merge-not-results", ["sweep", "merge", temporary.path])
+        let options = ["--out", results, "--executable", "/opt/xpusim/bin/xpusim", "--dry-run"]
+        try check("sweep-submit-slurm", ["sweep", "submit", small, "--engine", "slurm", "--chunk", "4", "--max-running", "2", "--partition", "main"] + options)
+        try check("sweep-submit-parallel", ["sweep", "submit", small, "--engine", "parallel", "--chunk", "2"] + options)
     }
 
     /// A long run with its failures, checkpoints and restarts, the Monte Carlo's spread, and the fit and checks behind them.

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Workloads
 import TestSupport
 import XCTest
 
@@ -106,6 +107,83 @@ final class SweepTests: XCTestCase {
         // More bandwidth, less time on a decode step.
         let times = runs.filter { !$0.baseline }.map { $0.values[.time]! }
         XCTAssertEqual(times, times.sorted(by: >))
+    }
+
+    /// Shards partition the tasks (points, then the baseline): every task in exactly one shard.
+    func testShardsPartitionTheTasks() throws {
+        let s = try spec(header + "baseline: h20\nparameters:\n  - {path: memory.hbm.bandwidth, range: {from: 1 TB/s, to: 4 TB/s, steps: 10}}\n")
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        XCTAssertEqual(plan.taskCount, 11)
+        XCTAssertEqual(plan.task(10).index, -1)
+        for n in [1, 2, 3, 7, 11, 15] {
+            let shards = (1...n).map { plan.shard($0, of: n) }
+            XCTAssertEqual(shards.flatMap { Array($0) }, Array(0..<11), "n = \(n)")
+            XCTAssertLessThanOrEqual(shards.map(\.count).max()! - shards.map(\.count).min()!, 1)
+        }
+    }
+
+    /// Result files from shards (one task run twice, as a requeued array task would) merge into
+    /// the database each point once; merging again adds nothing; a file of another plan is
+    /// refused and leaves the database as it was.
+    func testResultFilesMergeEachPointOnce() throws {
+        let s = try spec(header + "baseline: h20\nparameters:\n  - {path: memory.hbm.bandwidth, values: [2 TB/s, 3 TB/s, 4 TB/s]}\n")
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        let dir = try temporaryDirectory().path
+        for k in 1...2 { _ = try SweepResults.run(plan, chips: chips, toolVersion: "t", tasks: plan.shard(k, of: 2), into: dir, jobs: 1) }
+        _ = try SweepResults.run(plan, chips: chips, toolVersion: "t", tasks: 3..<4, into: dir, jobs: 1)
+        let store = try RunStore(path: dir + "/../merged-\(UUID().uuidString).sqlite")
+        let first = try SweepResults.merge(dir, into: store)
+        XCTAssertEqual(first.files, 3)
+        XCTAssertEqual(first.merged, 4)
+        XCTAssertEqual(first.duplicates, 1)
+        XCTAssertEqual(first.missing, [])
+        let runs = try SweepRuns.load(store, sweep: plan.id)
+        XCTAssertEqual(Set(runs.map(\.point)), Set((0..<4).map { plan.task($0).id }))
+        XCTAssertEqual(try store.list().count, 4)
+        // The kernels came along with their runs.
+        XCTAssertEqual(try store.kernels(runs[1].runID).count, try Trace.load(file: s.workload).kernels.count)
+        XCTAssertEqual(try SweepResults.merge(dir, into: store).merged, 0)
+
+        // Another plan's result file in the folder: refused, nothing merged.
+        let other = try SweepPlan.expand(
+            try spec(header + "parameters:\n  - {path: memory.hbm.bandwidth, values: [5 TB/s]}\n"), toolVersion: "t", chips: chips)
+        let otherDir = try temporaryDirectory().path
+        let file = try SweepResults.run(other, chips: chips, toolVersion: "t", tasks: 0..<1, into: otherDir, jobs: 1).file
+        try FileManager.default.copyItem(atPath: file, toPath: dir + "/" + plan.id + "-tasks-9-9.sqlite")
+        let fresh = try RunStore(path: dir + "/../fresh-\(UUID().uuidString).sqlite")
+        XCTAssertThrowsError(try SweepResults.merge(dir, into: fresh)) {
+            XCTAssertTrue("\($0)".contains("not one of sweep \(plan.id)'s points; nothing was merged"), "\($0)")
+        }
+        XCTAssertEqual(try fresh.list().count, 0)
+        // A result folder holds one plan: running another plan into it is refused.
+        XCTAssertThrowsError(try SweepResults.run(other, chips: chips, toolVersion: "t", tasks: 0..<1, into: dir, jobs: 1)) {
+            XCTAssertTrue("\($0)".contains("holds the results of sweep \(plan.id)"), "\($0)")
+        }
+    }
+
+    /// A truncated result file is refused by name, and nothing is merged.
+    func testCorruptResultFileIsRefused() throws {
+        let s = try spec(header + "parameters:\n  - {path: memory.hbm.bandwidth, values: [2 TB/s]}\n")
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        let dir = try temporaryDirectory().path
+        let file = try SweepResults.run(plan, chips: chips, toolVersion: "t", tasks: 0..<1, into: dir, jobs: 1).file
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        try bytes.prefix(100).write(to: URL(fileURLWithPath: file))
+        let store = try RunStore(path: dir + "/../m-\(UUID().uuidString).sqlite")
+        XCTAssertThrowsError(try SweepResults.merge(dir, into: store)) { XCTAssertTrue("\($0)".contains(file), "\($0)") }
+        XCTAssertEqual(try store.list().count, 0)
+    }
+
+    func testSlurmScriptQuotesAndChunks() throws {
+        let s = try spec(header + "parameters:\n  - {path: memory.hbm.bandwidth, range: {from: 1 TB/s, to: 4 TB/s, steps: 10}}\n")
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        let sub = SweepSubmission(
+            executable: "/opt/x p/xpusim", spec: "/s/it's.yaml", chips: "/c", out: "/o", workingDirectory: "/w", plan: plan, chunk: 3,
+            maxRunning: 2, toolVersion: "t")
+        XCTAssertEqual(sub.shards, 4)
+        XCTAssertTrue(sub.slurmScript.contains("#SBATCH --array=1-4%2\n"))
+        XCTAssertTrue(sub.slurmScript.contains("exec '/opt/x p/xpusim' sweep run '/s/it'\\''s.yaml' --chips-dir /c --shard ${SLURM_ARRAY_TASK_ID}/4 --out /o"))
+        XCTAssertTrue(sub.parallelCommand.hasPrefix("seq 1 4 | parallel --jobs 2 "))
     }
 
     func testBadSpecsNameTheirPlace() throws {

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+
+/// Result files: a run store written by one task of a sweep on a cluster, and folded into the
+/// main database afterwards. SQLite's WAL does not work across nodes or on network file systems,
+/// so a task writes its runs into a database of its own on local disk and copies it, as one
+/// compact file in rollback mode, into the shared result folder under a temporary name that is
+/// renamed when complete: a result file is whole or absent.
+extension RunStore {
+    /// Writes this database as one self-contained file at `path` (SQLite's VACUUM INTO), through a
+    /// temporary name in the same folder that is renamed over `path` when the copy is complete.
+    public func export(to path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let partial = (folder.isEmpty ? "." : folder) + "/.\((path as NSString).lastPathComponent).\(UUID().uuidString).partial"
+        defer { try? FileManager.default.removeItem(atPath: partial) }
+        try guarded {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "VACUUM INTO ?", arguments: [partial])
+            }
+        }
+        // The copy keeps WAL mode in its header; a reader on a network file system must not need the WAL.
+        do {
+            let queue = try DatabaseQueue(path: partial)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            try queue.close()
+        } catch let error as DatabaseError {
+            throw StoreError(path: partial, message: RunStore.describe(error, busyTimeout: busyTimeout))
+        }
+        if rename(partial, path) != 0 {
+            throw StoreError(path: path, message: "cannot be written (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// A run of a result file, as `merge` offers it to its caller before anything is written.
+    public struct IncomingRun: Sendable {
+        public var file: String
+        public var options: [String: String]
+    }
+
+    /// Folds the runs of result files into this database in one transaction: every file is read and
+    /// every run offered to `accept` first (which returns false to skip a run, e.g. a point already
+    /// stored, or throws to refuse the whole merge); then the accepted runs, with their kernels and
+    /// samples, are written at once, or nothing is. Returns how many runs were written.
+    public func merge(files: [String], accept: (IncomingRun) throws -> Bool) throws -> Int {
+        struct Copied {
+            var run: Row
+            var kernels: [Row]
+            var samples: [Row]
+        }
+        var copies: [Copied] = []
+        for file in files {
+            try RunStore.checkFile(file)
+            var configuration = Configuration()
+            configuration.readonly = true
+            do {
+                let queue = try DatabaseQueue(path: file, configuration: configuration)
+                try queue.read { db in
+                    let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    guard version == RunStore.schemaVersion else {
+                        throw StoreError(
+                            path: file,
+                            message: "has schema version \(version), not this xpusim's \(RunStore.schemaVersion): merge it with the xpusim that wrote it")
+                    }
+                    for run in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id") {
+                        let id: Int64 = run["id"]
+                        let json: String = run["options_json"]
+                        let options = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+                        guard try accept(IncomingRun(file: file, options: options)) else { continue }
+                        copies.append(
+                            Copied(
+                                run: run, kernels: try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]),
+                                samples: try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id])))
+                    }
+                }
+                try queue.close()
+            } catch let error as DatabaseError {
+                throw StoreError(path: file, message: RunStore.describe(error, busyTimeout: busyTimeout))
+            }
+        }
+        func insert(_ db: Database, _ table: String, _ row: Row, runID: Int64?) throws {
+            let columns = row.columnNames.filter { $0 != "id" }
+            let values: [DatabaseValueConvertible?] = columns.map { c -> DatabaseValueConvertible? in
+                if c == "run_id", let runID { return runID }
+                return row[c] as DatabaseValue
+            }
+            try db.execute(
+                sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))",
+                arguments: StatementArguments(values))
+        }
+        return try guarded {
+            try pool.write { db in
+                for copy in copies {
+                    try insert(db, "runs", copy.run, runID: nil)
+                    let runID = db.lastInsertedRowID
+                    for k in copy.kernels { try insert(db, "kernels", k, runID: runID) }
+                    for s in copy.samples { try insert(db, "samples", s, runID: runID) }
+                }
+                return copies.count
+            }
+        }
+    }
+}
