@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps", "Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
         // Sweeps: design-space plans, their runs on all cores into the store, Pareto fronts and sensitivities.
         .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Estimates", "Store"]),
+        // Reports: self-contained HTML pages with SVG charts drawn by our own small chart layer.
+        .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Estimates", "Store", "Sweeps"]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps",
+            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps", "Reports",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
         .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SweepsTests", dependencies: ["Store", "Sweeps", "Workloads", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),
         // Golden/ holds the CLI's recorded outputs, Fixtures/ the bad inputs they are recorded from.

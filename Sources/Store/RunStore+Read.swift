@@ -86,6 +86,10 @@ public struct StoredKernel: Sendable {
     public var matrixBusy: Double, vectorBusy: Double, hbmBusy: Double
     public var unitsUsed: Int
     public var decomposition: String
+    /// Collectives only: the algorithm and protocol their library ran, and the bus bandwidth.
+    public var algorithm: String?
+    public var `protocol`: String?
+    public var busBandwidth: Double?
 
     init(_ row: Row) {
         seq = row["seq"]
@@ -109,6 +113,9 @@ public struct StoredKernel: Sendable {
         hbmBusy = row["hbm_busy"]
         unitsUsed = row["units_used"]
         decomposition = row["decomposition"]
+        algorithm = row["algorithm"]
+        `protocol` = row["protocol"]
+        busBandwidth = row["busbw_bytes_per_s"]
     }
 
     public static let columns = [

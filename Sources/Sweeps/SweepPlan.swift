@@ -74,7 +74,7 @@ public struct SweepPlan: Sendable {
             let errors = ChipValidator.validate(d)
             if !errors.isEmpty { throw SweepError("\(spec.file): \(probe.joined(separator: ", ")): \(errors[0])") }
         }
-        let chipHash = ContentHash.sha256(document.canonicalJSON)
+        let chipHash = ContentHash.sha256(document.contentJSON)
         var points: [SweepPoint] = []
         points.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
@@ -89,7 +89,7 @@ public struct SweepPlan: Sendable {
                 throw SweepError("\(spec.file): baseline: \(error)")
             }
             let id = pointID(
-                toolVersion: toolVersion, chipHash: ContentHash.sha256(other.document.canonicalJSON), workloadHash: workloadHash,
+                toolVersion: toolVersion, chipHash: ContentHash.sha256(other.document.contentJSON), workloadHash: workloadHash,
                 assignments: [])
             baseline = SweepPoint(index: -1, assignments: [], id: id)
         }

@@ -99,7 +99,8 @@ extension SweepCommand {
                 process.arguments = ["-c", submission.parallelCommand]
             }
             try process.run()
-            let output = stdout.fileHandleForReading.readDataToEndOfFile()
+            // Only sbatch's output is captured (parallel's tasks print straight through).
+            let output = engine == .slurm ? stdout.fileHandleForReading.readDataToEndOfFile() : Data()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 throw ValidationError("\(tool) exited with status \(process.terminationStatus); see its message above")

@@ -12,7 +12,7 @@ struct XPUSim: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             ChipsCommand.self, SystemsCommand.self, WorkloadCommand.self, RunCommand.self, ServeCommand.self, TrainCommand.self,
-            ClaimsCommand.self, CompareCommand.self, ReliabilityCommand.self, SweepCommand.self,
+            ClaimsCommand.self, CompareCommand.self, ReliabilityCommand.self, SweepCommand.self, ReportCommand.self,
             RunsCommand.self, ValidateCommand.self,
             CalibrateCommand.self,
         ])

@@ -40,6 +40,10 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(again.id, plan.id)
         // The id is the point's chip, workload and tool version: another tool version, other ids.
         XCTAssertNotEqual(try SweepPlan.expand(s, toolVersion: "u", chips: chips).points[0].id, plan.points[0].id)
+        // Not where the chips are read from: a cluster node may see the checkout by another path.
+        let elsewhere = try temporaryDirectory().appendingPathComponent("chips").path
+        try FileManager.default.createSymbolicLink(atPath: elsewhere, withDestinationPath: chips)
+        XCTAssertEqual(try SweepPlan.expand(s, toolVersion: "t", chips: elsewhere).id, plan.id)
     }
 
     /// A Latin hypercube puts one sample in each of its n strata per parameter; the seed fixes it.
