@@ -50,13 +50,16 @@ extension Reports {
                 r.costPerMillion.map { String(format: "%.3f", $0) } ?? "-", r.basis,
             ]
         }
-        func bars(_ title: String, _ unit: String, _ value: (Row) -> Double?) -> String {
-            Chart.bars(title, unit: unit, items: rows.enumerated().map { (label: $0.element.label, value: value($0.element) ?? .nan, color: palette[$0.offset % palette.count]) })
+        func bars(_ title: String, _ unit: String, format: @escaping (Double) -> String = siLabel, _ value: (Row) -> Double?) -> String {
+            Chart.bars(
+                title, unit: unit,
+                items: rows.enumerated().map { (label: $0.element.label, value: value($0.element) ?? .nan, color: palette[$0.offset % palette.count]) },
+                format: format)
         }
         var svg = bars("Time (lower is better)", "s") { $0.run.time }
         if rows.contains(where: { $0.run.tokensPerSecond != nil }) { svg += bars("Throughput per device (higher is better)", " tokens/s") { $0.run.tokensPerSecond } }
         if rows.contains(where: { $0.tokensPerJoule != nil }) { svg += bars("Tokens per joule of chip energy (higher is better)", " tokens/J") { $0.tokensPerJoule } }
-        if rows.contains(where: { $0.costPerMillion != nil }) { svg += bars("Cost per million tokens (lower is better)", " USD") { $0.costPerMillion } }
+        if rows.contains(where: { $0.costPerMillion != nil }) { svg += bars("Cost per million tokens (lower is better)", "", format: { String(format: "$%.3f", $0) }) { $0.costPerMillion } }
         let text =
             (workloads.count == 1 ? "All runs are of the same workload file. " : "The runs are of \(workloads.count) different workload files: compare with care. ")
             + "Power per device is the chip's average, or on a system its share of the whole system's (hosts, NICs, switches, fans). "

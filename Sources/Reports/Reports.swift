@@ -61,7 +61,7 @@ public enum Reports {
         if let t = run.peakTemperature { rows.append(["peak junction temperature", "\(formatNumber(t)) C"]) }
         if let t = run.throttled { rows.append(["throttled", time(t)]) }
         if let p = run.systemAveragePower { rows.append(["average power (whole system)", "\(formatNumber(p)) W"]) }
-        rows += [["stored", run.createdAt], ["tool version", run.toolVersion]]
+        rows += [["tool version", run.toolVersion]]
         summary.rows = rows
         sections.append(Page.Section("Summary", table: summary))
 

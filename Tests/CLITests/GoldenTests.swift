@@ -34,7 +34,7 @@ final class GoldenTests: XCTestCase {
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
             ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
             ["reliability"], ["reliability", "fit"], ["reliability", "check"], ["reliability", "compare"],
-            ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"], ["sweep", "merge"], ["sweep", "submit"],
+            ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"], ["sweep", "merge"], ["sweep", "submit"], ["report"],
         ]
         for command in commands {
             try check((["help"] + command).joined(separator: "-"), command + ["--help"])
@@ -176,6 +176,17 @@ final class GoldenTests: XCTestCase {
         try check("sweep-show", ["sweep", "show", small])
         try check("sweep-show-json", ["sweep", "show", small, "--format", "json"])
         try check("error-sweep-missing", ["sweep", "plan", "workloads/sweeps/none.yaml"])
+    }
+
+    /// What a report's maker says, and its errors (the pages themselves: ReportBrowserTests and ReportsTests).
+    func testReportErrors() throws {
+        let page = temporary.appendingPathComponent("r.html").path
+        try check("error-report-no-run", ["report", "7", "-o", page])
+        try check("error-report-not-an-id", ["report", "seven", "-o", page])
+        try check("error-report-compare-one", ["report", "--compare", "1", "-o", page])
+        try check("error-report-sweep-not-run", ["report", "workloads/sweeps/h100-small.yaml", "-o", page])
+        try check("report-run", ["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml"])
+        try check("report-written", ["report", "1", "-o", page])
     }
 
     /// Shards into a result folder, merged into the database each point once; the scripts a cluster gets.
