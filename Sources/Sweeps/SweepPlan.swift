@@ -22,6 +22,8 @@ public struct SweepPlan: Sendable {
     public var workloadHash: String
     /// The baseline chip's run (index -1, no assignments), if the spec names one.
     public var baseline: SweepPoint?
+    /// Points of the design left out because they break a constraint.
+    public var excluded = 0
 
     /// The tasks a plan splits into for `--index` and `--shard`: its points in order, then the
     /// baseline (task `points.count`) if there is one.
@@ -41,7 +43,7 @@ public struct SweepPlan: Sendable {
     /// random or Latin-hypercube samples (each range split into `count` strata, one sample in
     /// each, the strata shuffled per parameter) from SplitMix64 with the spec's seed.
     public static func expand(_ spec: SweepSpec, toolVersion: String, chips: String) throws -> SweepPlan {
-        let rows = try values(spec)
+        var rows = try values(spec)
         guard let bytes = FileManager.default.contents(atPath: spec.workload) else {
             throw SweepError("\(spec.file): workload: no such file \(spec.workload)")
         }
@@ -49,6 +51,13 @@ public struct SweepPlan: Sendable {
         let base = try ChipCatalog.load(directory: chips)
         guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
             throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
+        }
+        let designed = rows.count
+        if !spec.constraints.isEmpty {
+            rows = try rows.filter { row in try holds(spec, row: row, base: document) }
+            guard !rows.isEmpty else {
+                throw SweepError("\(spec.file): constraints: no point of the \(designed) meets them all")
+            }
         }
         // Each parameter's extremes (or each listed value) are checked against the file's rules
         // once, alone and at the corners of the design, rather than every point (a 100,000-point
@@ -93,7 +102,29 @@ public struct SweepPlan: Sendable {
                 assignments: [])
             baseline = SweepPoint(index: -1, assignments: [], id: id)
         }
-        return SweepPlan(spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline)
+        return SweepPlan(
+            spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline, excluded: designed - rows.count)
+    }
+
+    /// Whether a row of assignments meets every constraint: varied figures at the row's values
+    /// (SI), the others at the base chip's.
+    static func holds(_ spec: SweepSpec, row: [String], base: ChipDocument) throws -> Bool {
+        var values: [String: Double] = [:]
+        for (p, assignment) in zip(spec.parameters, row) {
+            let text = String(assignment.split(separator: "=", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces)
+            switch p.type {
+            case .quantity(let kind): values[p.path] = Quantity.parse(text, as: kind)?.value
+            default: values[p.path] = Double(text)
+            }
+        }
+        for c in spec.constraints {
+            do {
+                if try !c.holds({ values[$0] ?? base.number($0) }) { return false }
+            } catch let error as SweepError {
+                throw SweepError("\(spec.file): constraints: \(error.description)")
+            }
+        }
+        return true
     }
 
     /// A point's id: the first 16 hex digits of SHA-256 over the tool version, the base chip's

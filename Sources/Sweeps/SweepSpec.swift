@@ -16,6 +16,8 @@ import SimCore
 ///   - {path: memory.hbm.bandwidth, values: [1.6 TB/s, 2.4 TB/s, 3.2 TB/s]}
 ///   - {path: memory.l2.size, range: {from: 96 MiB, to: 288 MiB, steps: 3}}
 /// sampling: grid                      # or {random: 50, seed: 1} or {latin_hypercube: 50, seed: 1}
+/// constraints:                        # optional: points that break one are left out
+///   - memory.hbm.bandwidth / memory.l2.size <= 20 /s
 /// objectives: [time, energy, perf_per_watt, peak_temperature]
 /// ```
 public struct SweepSpec: Sendable {
@@ -44,6 +46,7 @@ public struct SweepSpec: Sendable {
     public var parameters: [Parameter]
     public var sampling: Sampling
     public var objectives: [Objective]
+    public var constraints: [SweepConstraint] = []
 
     /// The most points one plan may hold.
     public static let maxPoints = 1_000_000
@@ -133,10 +136,18 @@ public struct SweepSpec: Sendable {
             objectives.append(o)
         }
         guard objectives.count >= 1 else { throw objectivesNode.error("expected at least one objective") }
+        var constraints: [SweepConstraint] = []
+        if let node = top.optional("constraints") {
+            for item in try node.sequence() {
+                do { constraints.append(try SweepConstraint(try item.string())) } catch let error as SweepError {
+                    throw item.error(error.description)
+                }
+            }
+        }
         try top.finish()
         return SweepSpec(
             file: file, name: name, chip: chip, baseline: baseline, workload: workload, parameters: parameters, sampling: sampling,
-            objectives: objectives)
+            objectives: objectives, constraints: constraints)
     }
 }
 

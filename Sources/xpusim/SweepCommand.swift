@@ -52,11 +52,13 @@ struct SweepCommand: ParsableCommand {
             if format == .json {
                 printJSON([
                     "sweep": plan.id, "name": plan.spec.name, "chip": plan.spec.chip, "workload": plan.spec.workload,
+                    "excluded_by_constraints": plan.excluded,
                     "points": plan.points.map { ["index": $0.index, "id": $0.id, "set": $0.assignments] as [String: Any] },
                 ])
                 return
             }
-            print("sweep \(plan.id) (\(plan.spec.name)): \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload)")
+            let left = plan.excluded > 0 ? " (\(plan.excluded) more left out by the constraints)" : ""
+            print("sweep \(plan.id) (\(plan.spec.name)): \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload)\(left)")
             var table = TextTable(["index", "id"] + plan.spec.parameters.map(\.path), numeric: [0])
             for p in plan.points {
                 table.add(["\(p.index)", p.id] + p.assignments.map { String($0.split(separator: "=", maxSplits: 1).last ?? "") })

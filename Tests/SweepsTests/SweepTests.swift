@@ -190,6 +190,42 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(sub.parallelCommand.hasPrefix("seq 1 4 | parallel --jobs 2 "))
     }
 
+    /// Constraints between figures leave out the points that break them, reading varied figures at
+    /// the point's value and the others at the base chip's.
+    func testConstraintsLeaveOutPoints() throws {
+        let s = try spec(
+            header + """
+                parameters:
+                  - {path: memory.hbm.bandwidth, values: [2 TB/s, 3 TB/s, 4 TB/s]}
+                  - {path: memory.l2.size, values: [25 MiB, 50 MiB, 100 MiB]}
+                constraints:
+                  - memory.hbm.bandwidth / (memory.l2.size / 1 MiB) <= 100 GB/s
+                  - memory.hbm.capacity >= 80 GB
+                """)
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        // 2 TB/s / 25 = 80 GB/s holds; 3 TB/s / 25 = 120 and 4 TB/s / 25 = 160 do not; 4 TB/s / 50 = 80 holds.
+        XCTAssertEqual(plan.points.count, 7)
+        XCTAssertEqual(plan.excluded, 2)
+        XCTAssertFalse(plan.points.contains { $0.assignments == ["memory.hbm.bandwidth=3 TB/s", "memory.l2.size=25 MiB"] })
+        XCTAssertEqual(plan.points.map(\.index), Array(0..<7))
+
+        let c = try SweepConstraint("2 * (compute.units_per_die + 1) - 3 > -1e1")
+        XCTAssertEqual(c.paths, ["compute.units_per_die"])
+        XCTAssertTrue(try c.holds { _ in 0 })
+        XCTAssertFalse(try c.holds { _ in -20 })
+        for (text, message) in [
+            ("memory.hbm.bandwith <= 1", "no chip figure \"memory.hbm.bandwith\""), ("memory.l2.size", "expected a comparison"),
+            ("memory.l2.size <= 3 furlongs", "\"3 furlongs\" is not a quantity"), ("(memory.l2.size <= 1", "expected )"),
+            ("memory.l2.size <= 1 1", "unexpected \"1\""),
+        ] {
+            XCTAssertThrowsError(try SweepConstraint(text), text) { XCTAssertTrue("\($0)".contains(message), "\(text): \($0)") }
+        }
+        let none = try spec(header + "parameters:\n  - {path: memory.l2.size, values: [25 MiB]}\nconstraints: [memory.l2.size < 1 MiB]\n")
+        XCTAssertThrowsError(try SweepPlan.expand(none, toolVersion: "t", chips: chips)) {
+            XCTAssertTrue("\($0)".contains("no point of the 1 meets them all"), "\($0)")
+        }
+    }
+
     func testBadSpecsNameTheirPlace() throws {
         XCTAssertThrowsError(try spec(header + "parameters:\n  - {path: memory.hbm.bandwith, values: [1 TB/s]}\n")) {
             XCTAssertTrue("\($0)".contains("no chip figure \"memory.hbm.bandwith\""), "\($0)")
