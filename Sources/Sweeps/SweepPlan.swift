@@ -2,6 +2,7 @@ import Chips
 import Estimates
 import Foundation
 import SimCore
+import Workloads
 
 /// One point of a sweep: the chip figures it sets, and its stable id.
 public struct SweepPoint: Sendable, Equatable {
@@ -44,10 +45,16 @@ public struct SweepPlan: Sendable {
     /// each, the strata shuffled per parameter) from SplitMix64 with the spec's seed.
     public static func expand(_ spec: SweepSpec, toolVersion: String, chips: String) throws -> SweepPlan {
         var rows = try values(spec)
-        guard let bytes = FileManager.default.contents(atPath: spec.workload) else {
-            throw SweepError("\(spec.file): workload: no such file \(spec.workload)")
+        let workloadHash: String
+        if spec.generator != nil {
+            // The generated trace's own text: the same call on another machine hashes the same.
+            workloadHash = ContentHash.sha256(TraceWriter.text(try trace(spec), format: .json))
+        } else {
+            guard let bytes = FileManager.default.contents(atPath: spec.workload) else {
+                throw SweepError("\(spec.file): workload: no such file \(spec.workload)")
+            }
+            workloadHash = ContentHash.sha256([UInt8](bytes))
         }
-        let workloadHash = ContentHash.sha256([UInt8](bytes))
         let base = try ChipCatalog.load(directory: chips)
         guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
             throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
@@ -104,6 +111,17 @@ public struct SweepPlan: Sendable {
         }
         return SweepPlan(
             spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline, excluded: designed - rows.count)
+    }
+
+    /// The spec's workload: its trace file, or the trace its generator call makes.
+    public static func trace(_ spec: SweepSpec) throws -> Trace {
+        guard let g = spec.generator else { return try Trace.load(file: spec.workload) }
+        do {
+            let model = try ModelCatalog.resolve(g.model)
+            return try TraceGenerator(model: model.model, request: g.request).trace()
+        } catch let error as GenerationError {
+            throw SweepError("\(spec.file): workload: \(error.message)")
+        }
     }
 
     /// Whether a row of assignments meets every constraint: varied figures at the row's values

@@ -1,4 +1,5 @@
 import Chips
+import Estimates
 import Foundation
 import SimCore
 import Simulator
@@ -26,7 +27,7 @@ public enum SweepRunner {
         _ plan: SweepPlan, chips: String, store: RunStore, toolVersion: String, tasks: Range<Int>? = nil,
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, progress: (Progress) -> Void = { _ in }
     ) throws -> (ran: Int, skipped: Int) {
-        let trace = try Trace.load(file: plan.spec.workload)
+        let trace = try SweepPlan.trace(plan.spec)
         let done = try finished(plan, in: store)
         let selected = tasks ?? 0..<plan.taskCount
         // The baseline first: a sweep's points are compared against it as they land.
@@ -65,6 +66,14 @@ public enum SweepRunner {
                 ]
                 if !point.assignments.isEmpty { options["set"] = point.assignments.joined(separator: "; ") }
                 if isBaseline { options["baseline"] = "yes" }
+                if let tokens = run.tokens, run.totalTime > 0, run.power.averagePower > 0,
+                    let capital = Capital.of(ranks: 1, system: nil, device: spec)
+                {
+                    let cost = CostEstimate(
+                        capital: capital, power: run.power.averagePower, tokensPerSecond: Double(tokens) / run.totalTime,
+                        assumptions: CostAssumptions())
+                    options["cost_per_million_tokens_usd"] = "\(cost.perMillionTokens)"
+                }
                 let context = RunContext(
                     toolVersion: toolVersion, chipJSON: spec.document.canonicalJSON, workloadID: trace.name,
                     workloadHash: plan.workloadHash,
@@ -103,6 +112,7 @@ public enum SweepRuns {
             if let e = run.energy { values[.energy] = e }
             if let p = run.averagePower { values[.power] = p }
             if let t = run.peakTemperature { values[.peak_temperature] = t }
+            if let cost = options["cost_per_million_tokens_usd"].flatMap(Double.init) { values[.cost_per_million_tokens] = cost }
             if let tokens = run.tokens, let energy = run.energy, energy > 0 {
                 values[.throughput] = Double(tokens) / run.time
                 values[.perf_per_watt] = Double(tokens) / energy
@@ -132,35 +142,69 @@ public enum SweepRuns {
         }
     }
 
-    /// Elasticity of each objective to each numeric parameter: the least-squares slope of
-    /// ln(objective) on ln(parameter) over the points (a +1% change in the parameter moves the
-    /// objective by this many per cent, other parameters averaged over the design). nil where a
-    /// parameter does not vary or is not a positive number.
+    /// Elasticity of each objective to each numeric parameter: the coefficients of one least-squares
+    /// fit of ln(objective) on the ln(parameter)s together (a +1% change in the parameter moves the
+    /// objective by this many per cent with the other parameters held, so parameters that move
+    /// together, as a constraint makes them, are told apart). nil where a parameter does not vary,
+    /// is not a positive number, or cannot be told apart from the others.
     public static func sensitivity(_ runs: [SweepRun], spec: SweepSpec) -> [(parameter: String, objective: Objective, elasticity: Double?)]
     {
-        var out: [(String, Objective, Double?)] = []
         let points = runs.filter { !$0.baseline }
-        for (i, p) in spec.parameters.enumerated() {
-            let xs: [Double?] = points.map { run in
+        let logs: [[Double?]] = spec.parameters.enumerated().map { i, p in
+            points.map { run in
                 guard i < run.assignments.count else { return nil }
                 let text = run.assignments[i].split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+                let x: Double?
                 switch p.type {
-                case .quantity(let kind): return Quantity.parse(text, as: kind)?.value
-                default: return Double(text.trimmingCharacters(in: .whitespaces))
+                case .quantity(let kind): x = Quantity.parse(text, as: kind)?.value
+                default: x = Double(text.trimmingCharacters(in: .whitespaces))
                 }
-            }
-            for o in spec.objectives {
-                var pairs: [(Double, Double)] = []
-                for (x, run) in zip(xs, points) {
-                    if let x, x > 0, let y = run.values[o], y > 0 { pairs.append((log(x), log(y))) }
-                }
-                let mx = pairs.map(\.0).reduce(0, +) / Double(max(1, pairs.count))
-                let my = pairs.map(\.1).reduce(0, +) / Double(max(1, pairs.count))
-                let sxx = pairs.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
-                let sxy = pairs.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +)
-                out.append((p.path, o, pairs.count >= 2 && sxx > 1e-12 ? sxy / sxx : nil))
+                return x.flatMap { $0 > 0 ? Foundation.log($0) : nil }
             }
         }
+        // Parameters that vary over the points, numeric at every point.
+        let used = logs.indices.filter { i in
+            let v = logs[i].compactMap { $0 }
+            return v.count == points.count && (v.max()! - v.min()!) > 1e-12
+        }
+        var out: [(String, Objective, Double?)] = []
+        var fitted: [Objective: [Int: Double]] = [:]
+        for o in spec.objectives {
+            let rows = points.indices.filter { (points[$0].values[o] ?? 0) > 0 }
+            guard rows.count > used.count, !used.isEmpty else { continue }
+            let ys = rows.map { Foundation.log(points[$0].values[o]!) }
+            let xs = rows.map { r in [1.0] + used.map { logs[$0][r]! } }
+            if let b = leastSquares(xs, ys) { fitted[o] = Dictionary(uniqueKeysWithValues: zip(used, b.dropFirst())) }
+        }
+        for (i, p) in spec.parameters.enumerated() {
+            for o in spec.objectives { out.append((p.path, o, fitted[o]?[i])) }
+        }
         return out
+    }
+
+    /// Solves the normal equations of y ≈ X b by Gaussian elimination with partial pivoting; nil
+    /// when the columns are (nearly) dependent.
+    static func leastSquares(_ x: [[Double]], _ y: [Double]) -> [Double]? {
+        let k = x[0].count
+        // Columns scaled to unit size first, so the pivot test means the same for every figure.
+        var scale = [Double](repeating: 0, count: k)
+        for row in x { for c in 0..<k { scale[c] = max(scale[c], abs(row[c])) } }
+        var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k)
+        for (row, t) in zip(x, y) {
+            for r in 0..<k {
+                for c in 0..<k { a[r][c] += row[r] / scale[r] * row[c] / scale[c] }
+                a[r][k] += row[r] / scale[r] * t
+            }
+        }
+        for col in 0..<k {
+            let pivot = (col..<k).max { abs(a[$0][col]) < abs(a[$1][col]) }!
+            guard abs(a[pivot][col]) > 1e-9 * Double(x.count) else { return nil }
+            a.swapAt(col, pivot)
+            for r in 0..<k where r != col {
+                let f = a[r][col] / a[col][col]
+                for c in col...k { a[r][c] -= f * a[col][c] }
+            }
+        }
+        return (0..<k).map { a[$0][k] / a[$0][$0] / scale[$0] }
     }
 }

@@ -2,6 +2,7 @@ import Chips
 import Config
 import Foundation
 import SimCore
+import Workloads
 
 /// A design-space sweep (workloads/sweeps/*.yaml): a base chip, a workload trace, the chip figures
 /// to vary and how, and the objectives to compare the points on.
@@ -11,7 +12,8 @@ import SimCore
 /// name: 910b-decode-memory
 /// chip: ascend-910b2
 /// baseline: h20                       # optional: a chip the points are compared against
-/// workload: workloads/llama-3.1-8b-decode-b64-ctx2048.yaml
+/// workload: workloads/llama-3.1-8b-decode-b64-ctx2048.yaml   # a trace, or a generator call:
+/// # workload: {model: llama-3.1-8b, phase: decode, batch: 64, seq: 2048, precision: bf16}
 /// parameters:
 ///   - {path: memory.hbm.bandwidth, values: [1.6 TB/s, 2.4 TB/s, 3.2 TB/s]}
 ///   - {path: memory.l2.size, range: {from: 96 MiB, to: 288 MiB, steps: 3}}
@@ -42,7 +44,15 @@ public struct SweepSpec: Sendable {
     public var name: String
     public var chip: String
     public var baseline: String?
+    /// The trace file, or (a generator call) a description of it: `llama-3.1-8b decode batch 64 seq 2048`.
     public var workload: String
+    /// A generator call in place of a trace file: the model and what to generate (one chip, no split).
+    public var generator: Generator?
+
+    public struct Generator: Sendable {
+        public var model: String
+        public var request: GenerationRequest
+    }
     public var parameters: [Parameter]
     public var sampling: Sampling
     public var objectives: [Objective]
@@ -60,8 +70,37 @@ public struct SweepSpec: Sendable {
         let chip = try top.required("chip").string()
         let baseline = try top.optional("baseline")?.string()
         let workloadNode = try top.required("workload")
-        var workload = try workloadNode.string()
-        if !workload.hasPrefix("/") && !FileManager.default.fileExists(atPath: workload) {
+        var generator: Generator?
+        var workload: String
+        if case .mapping = workloadNode.content {
+            var g = try MappingReader(workloadNode)
+            let model = try g.required("model").string()
+            let phaseNode = try g.required("phase")
+            guard let phase = GenerationRequest.Phase(rawValue: try phaseNode.string()), phase != .train else {
+                throw phaseNode.error("expected prefill or decode")
+            }
+            let batchNode = try g.required("batch"), seqNode = try g.required("seq")
+            let batch = try batchNode.int(), seq = try seqNode.int()
+            guard batch >= 1 && batch <= 1_000_000 else { throw batchNode.error("expected 1 to 1000000 sequences") }
+            guard seq >= 1 && seq <= 10_000_000 else { throw seqNode.error("expected 1 to 10000000 tokens") }
+            let kvLen = try g.optional("kv_len")?.int()
+            var precision = Precision.bf16
+            if let node = g.optional("precision") {
+                let word = try node.string()
+                guard let p = Precision(rawValue: word) else {
+                    throw node.error("expected one of: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
+                }
+                precision = p
+            }
+            try g.finish()
+            generator = Generator(
+                model: model, request: GenerationRequest(phase: phase, batch: batch, seq: seq, kvLen: kvLen, precision: precision))
+            workload = "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "")
+                + (precision == .bf16 ? "" : " \(precision.rawValue)")
+        } else {
+            workload = try workloadNode.string()
+        }
+        if generator == nil && !workload.hasPrefix("/") && !FileManager.default.fileExists(atPath: workload) {
             // Relative to the spec's folder, or (the shipped specs) to the package root.
             let beside = (file as NSString).deletingLastPathComponent + "/" + workload
             if FileManager.default.fileExists(atPath: beside) { workload = beside }
@@ -146,14 +185,17 @@ public struct SweepSpec: Sendable {
         }
         try top.finish()
         return SweepSpec(
-            file: file, name: name, chip: chip, baseline: baseline, workload: workload, parameters: parameters, sampling: sampling,
-            objectives: objectives, constraints: constraints)
+            file: file, name: name, chip: chip, baseline: baseline, workload: workload, generator: generator, parameters: parameters,
+            sampling: sampling, objectives: objectives, constraints: constraints)
     }
 }
 
 /// What a sweep compares its points on, and which way is better.
 public enum Objective: String, CaseIterable, Sendable {
     case time, energy, power, throughput, perf_per_watt, peak_temperature
+    /// USD per million tokens: the chip's price over 4 years plus its energy at 0.08 USD/kWh and
+    /// PUE 1.56 (``CostAssumptions``' defaults); needs a chip price and a trace that states its tokens.
+    case cost_per_million_tokens
 
     public var maximise: Bool { self == .throughput || self == .perf_per_watt }
     public var unit: String {
@@ -164,6 +206,7 @@ public enum Objective: String, CaseIterable, Sendable {
         case .throughput: return "tokens/s"
         case .perf_per_watt: return "tokens/J"
         case .peak_temperature: return "C"
+        case .cost_per_million_tokens: return "USD"
         }
     }
 }

@@ -196,7 +196,10 @@ struct SweepCommand: ParsableCommand {
             }
             let objectives = plan.spec.objectives
             for o in objectives where runs.contains(where: { $0.values[o] == nil }) {
-                let needs = o == .throughput || o == .perf_per_watt ? "a trace that states its tokens" : "power figures"
+                let needs =
+                    o == .throughput || o == .perf_per_watt
+                    ? "a trace that states its tokens"
+                    : o == .cost_per_million_tokens ? "a chip price (economics) and a trace that states its tokens" : "power figures"
                 throw ValidationError("objective \(o.rawValue) needs \(needs)")
             }
             let points = runs.filter { !$0.baseline }

@@ -176,6 +176,11 @@ final class GoldenTests: XCTestCase {
         try check("sweep-show", ["sweep", "show", small])
         try check("sweep-show-json", ["sweep", "show", small, "--format", "json"])
         try check("error-sweep-missing", ["sweep", "plan", "workloads/sweeps/none.yaml"])
+        // A generated workload, a constraint that leaves points out, and the cost objective.
+        let cost = "workloads/sweeps/910c-hbm3e-cost.yaml"
+        try check("sweep-plan-constraints", ["sweep", "plan", cost])
+        try check("sweep-run-cost", ["sweep", "run", cost, "--no-progress"])
+        try check("sweep-show-cost", ["sweep", "show", cost])
     }
 
     /// What a report's maker says, and its errors (the pages themselves: ReportBrowserTests and ReportsTests).

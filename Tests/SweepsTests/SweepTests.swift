@@ -89,6 +89,27 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(e[0].elasticity!, -0.5, accuracy: 1e-9)
     }
 
+    /// Parameters that move together (as a constraint makes them) are told apart: time follows
+    /// bandwidth^-0.7 alone, and the stack count, correlated with bandwidth here, gets none of it.
+    func testSensitivityHoldsTheOtherParameters() {
+        let design: [(stacks: Double, bandwidth: Double)] = [(8, 2), (8, 4), (12, 4), (12, 8), (12, 6), (8, 3)]
+        let runs = design.enumerated().map { i, d in
+            SweepRun(
+                runID: Int64(i), point: "p\(i)", index: i, chip: "c",
+                assignments: ["memory.hbm.stacks=\(Int(d.stacks))", "memory.hbm.bandwidth=\(d.bandwidth) TB/s"], baseline: false,
+                values: [.time: pow(d.bandwidth, -0.7)])
+        }
+        let s = SweepSpec(
+            file: "f", name: "n", chip: "c", baseline: nil, workload: "w",
+            parameters: [
+                .init(path: "memory.hbm.stacks", type: .integer, domain: .values([])),
+                .init(path: "memory.hbm.bandwidth", type: .quantity(.bandwidth), domain: .values([])),
+            ], sampling: .grid, objectives: [.time])
+        let e = SweepRuns.sensitivity(runs, spec: s)
+        XCTAssertEqual(e[0].elasticity!, 0, accuracy: 1e-9)
+        XCTAssertEqual(e[1].elasticity!, -0.7, accuracy: 1e-9)
+    }
+
     /// Run twice: the second run finds every point stored and runs none.
     func testRunStoresEveryPointOnceAndResumes() throws {
         let s = try spec(
