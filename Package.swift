@@ -1,14 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Fabric <- Simulator <- Estimates, Store/Reports <- xpusim.
+// Layering (DESIGN.md): SimCore <- Config <- Chips <- Systems, Workloads <- Fabric <- Simulator <- Estimates, Store <- Experiments <- Sweeps <- Reports <- xpusim.
 // Each outside dependency is owned by one module: Yams by Config, GRDB by Store, ArgumentParser by the CLI.
 let package = Package(
     name: "xpusim",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps", "Reports"]),
+        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Experiments", "Sweeps", "Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,14 +27,16 @@ let package = Package(
         // Estimates: serving, training, cost and claims, built from generated traces run on the engine.
         .target(name: "Estimates", dependencies: ["Chips", "Systems", "Workloads", "Simulator"]),
         .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Experiments: what a command does, as a library (resolve a chip or system, run, store); the CLI and Swift callers share it.
+        .target(name: "Experiments", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
         // Sweeps: design-space plans, their runs on all cores into the store, Pareto fronts and sensitivities.
-        .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Estimates", "Store"]),
+        .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
         // Reports: self-contained HTML pages with SVG charts drawn by our own small chart layer.
         .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Estimates", "Store", "Sweeps"]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Sweeps", "Reports",
+            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Experiments", "Sweeps", "Reports",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(

@@ -39,7 +39,8 @@ public struct Page: Sendable {
     }
 
     static let style = """
-        body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 2em auto; max-width: 980px; padding: 0 1em; }
+        body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 2em auto;
+          max-width: 980px; padding: 0 1em; }
         h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
         .subtitle { color: #555; margin-top: 0; } p { max-width: 60em; }
         table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 12.5px; }
@@ -76,7 +77,8 @@ public struct Page: Sendable {
             if let table = section.table {
                 s += "<table>\n<tr>" + table.headers.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr>\n"
                 for row in table.rows {
-                    s += "<tr>"
+                    s +=
+                        "<tr>"
                         + row.enumerated().map { i, cell in
                             table.numeric.contains(i) ? "<td class=\"n\">\(escapeHTML(cell))</td>" : "<td>\(escapeHTML(cell))</td>"
                         }.joined() + "</tr>\n"
@@ -85,7 +87,9 @@ public struct Page: Sendable {
             }
             s += "</section>\n"
         }
-        s += "<footer>Made by xpusim from the runs in its database: each chart is drawn from the table under it.</footer>\n</body>\n</html>\n"
+        s +=
+            "<footer>Made by xpusim from the runs in its database: each chart is drawn from the table under "
+                + "it.</footer>\n</body>\n</html>\n"
         return s
     }
 }

@@ -41,29 +41,45 @@ extension Reports {
         }
         let workloads = Set(runs.map(\.workloadHash))
         var table = Page.Table(
-            ["run", "chip / system", "workload", "time", "tokens/s", "power per device (W)", "tokens/J (chip)", "USD per M tokens", "price basis"],
+            [
+                "run", "chip / system", "workload", "time", "tokens/s", "power per device (W)", "tokens/J (chip)", "USD per M tokens",
+                "price basis",
+            ],
             numeric: [3, 4, 5, 6, 7])
         table.rows = rows.map { r in
             [
-                "#\(r.run.id)", r.label.split(separator: " ", maxSplits: 1).last.map(String.init) ?? r.label, r.run.workloadID, time(r.run.time),
-                r.run.tokensPerSecond.map(formatNumber) ?? "-", r.wallPower.map(formatNumber) ?? "-", r.tokensPerJoule.map(formatNumber) ?? "-",
+                "#\(r.run.id)", r.label.split(separator: " ", maxSplits: 1).last.map(String.init) ?? r.label, r.run.workloadID,
+                time(r.run.time),
+                r.run.tokensPerSecond.map(formatNumber) ?? "-", r.wallPower.map(formatNumber) ?? "-",
+                r.tokensPerJoule.map(formatNumber) ?? "-",
                 r.costPerMillion.map { String(format: "%.3f", $0) } ?? "-", r.basis,
             ]
         }
         func bars(_ title: String, _ unit: String, format: @escaping (Double) -> String = siLabel, _ value: (Row) -> Double?) -> String {
             Chart.bars(
                 title, unit: unit,
-                items: rows.enumerated().map { (label: $0.element.label, value: value($0.element) ?? .nan, color: palette[$0.offset % palette.count]) },
+                items: rows.enumerated().map {
+                    (label: $0.element.label, value: value($0.element) ?? .nan, color: palette[$0.offset % palette.count])
+                },
                 format: format)
         }
         var svg = bars("Time (lower is better)", "s") { $0.run.time }
-        if rows.contains(where: { $0.run.tokensPerSecond != nil }) { svg += bars("Throughput per device (higher is better)", " tokens/s") { $0.run.tokensPerSecond } }
-        if rows.contains(where: { $0.tokensPerJoule != nil }) { svg += bars("Tokens per joule of chip energy (higher is better)", " tokens/J") { $0.tokensPerJoule } }
-        if rows.contains(where: { $0.costPerMillion != nil }) { svg += bars("Cost per million tokens (lower is better)", "", format: { String(format: "$%.3f", $0) }) { $0.costPerMillion } }
+        if rows.contains(where: { $0.run.tokensPerSecond != nil }) {
+            svg += bars("Throughput per device (higher is better)", " tokens/s") { $0.run.tokensPerSecond }
+        }
+        if rows.contains(where: { $0.tokensPerJoule != nil }) {
+            svg += bars("Tokens per joule of chip energy (higher is better)", " tokens/J") { $0.tokensPerJoule }
+        }
+        if rows.contains(where: { $0.costPerMillion != nil }) {
+            svg += bars("Cost per million tokens (lower is better)", "", format: { String(format: "$%.3f", $0) }) { $0.costPerMillion }
+        }
         let text =
-            (workloads.count == 1 ? "All runs are of the same workload file. " : "The runs are of \(workloads.count) different workload files: compare with care. ")
+            (workloads.count == 1
+                ? "All runs are of the same workload file. "
+                : "The runs are of \(workloads.count) different workload files: compare with care. ")
             + "Power per device is the chip's average, or on a system its share of the whole system's (hosts, NICs, switches, fans). "
-            + "Cost: the hardware's price over \(formatNumber(cost.years)) years plus energy at \(formatNumber(cost.electricityPrice)) USD/kWh "
+            + "Cost: the hardware's price over \(formatNumber(cost.years)) years plus energy at "
+                + "\(formatNumber(cost.electricityPrice)) USD/kWh "
             + "and PUE \(formatNumber(cost.pue)), per million tokens of the run's throughput."
         return Page(
             title: "Comparison of \(runs.count) runs",
@@ -118,7 +134,9 @@ extension Reports {
             sections.append(
                 Page.Section(
                     "Pareto front",
-                    text: "\(points.count) of \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload); the front is the points no other beats on every objective.",
+                    text:
+                        "\(points.count) of \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload); the "
+                            + "front is the points no other beats on every objective.",
                     svg: Chart.plot("\(plan.spec.name): \(ox.rawValue) against \(oy.rawValue)", x: x, y: y, series: series, height: 420),
                     table: table))
         } else {
@@ -145,7 +163,9 @@ extension Reports {
                 table: sTable))
         return Page(
             title: "Sweep \(plan.spec.name) (\(plan.id))",
-            subtitle: "\(plan.spec.chip) with \(plan.spec.parameters.map(\.path).joined(separator: ", ")) varied; objectives \(plan.spec.objectives.map(\.rawValue).joined(separator: ", "))",
+            subtitle:
+                "\(plan.spec.chip) with \(plan.spec.parameters.map(\.path).joined(separator: ", ")) varied; objectives "
+                    + "\(plan.spec.objectives.map(\.rawValue).joined(separator: ", "))",
             sections: sections)
     }
 }

@@ -52,7 +52,9 @@ public enum Reports {
             ["chip", run.chipID], ["workload", "\(run.workloadID) (\(o["workload"] ?? "-"))"], ["kernels", "\(run.kernelCount)"],
             ["time", time(run.time)], ["throughput", "\(siLabel(run.throughput))FLOP/s"],
         ]
-        if let system = run.systemID { rows.insert(["system", "\(system), \(run.nodes ?? 1) node(s), \(run.devices ?? 0) devices"], at: 1) }
+        if let system = run.systemID {
+            rows.insert(["system", "\(system), \(run.nodes ?? 1) node(s), \(run.devices ?? 0) devices"], at: 1)
+        }
         if let set = o["set"] { rows.append(["figures set", set]) }
         if let t = run.tokensPerSecond { rows.append(["tokens/s", formatNumber(t)]) }
         if let e = run.energy { rows.append(["energy (chip)", "\(siLabel(e))J"]) }
@@ -75,7 +77,9 @@ public enum Reports {
             var ys = points.map(\.flopsPerSecond)
             var series: [Chart.Series] = []
             var roofText = "No roofs: the run's chip (\(run.chipID)) is not in the chips folder."
-            let x = Axis("arithmetic intensity (FLOP per HBM byte)", values: intensities + [intensities.min()! / 2, intensities.max()! * 2], log: true)
+            let x = Axis(
+                "arithmetic intensity (FLOP per HBM byte)", values: intensities + [intensities.min()! / 2, intensities.max()! * 2],
+                log: true)
             if let (spec, current) = resolved {
                 let flopsByDtype = Dictionary(grouping: points, by: \.dtype).mapValues { $0.map(\.flops).reduce(0, +) }
                 let dtype = flopsByDtype.max { $0.value < $1.value }.flatMap { DataType(rawValue: $0.key) } ?? .bf16
@@ -91,25 +95,31 @@ public enum Reports {
                             points: pts.map { (x: $0.0, y: min($0.1, peak)) }, color: i == 0 ? "#444444" : "#999999", line: true))
                 }
                 roofText =
-                    "Roofs from \(spec.name)'s peaks at boost clock: \(dtype.rawValue) matrix \(siLabel(spec.peakMatrixFLOPS(dtype) ?? 0))FLOP/s, "
+                    "Roofs from \(spec.name)'s peaks at boost clock: \(dtype.rawValue) matrix "
+                        + "\(siLabel(spec.peakMatrixFLOPS(dtype) ?? 0))FLOP/s, "
                     + "HBM \(siLabel(bandwidth))B/s"
                     + (current ? "." : " (from the chip file as it is now, which differs from the description the run stored).")
             }
             for (i, op) in ops.prefix(7).enumerated() {
                 let ks = byOp[op]!
                 series.append(
-                    Chart.Series(name: op, points: ks.map { (x: $0.flops / $0.hbmBytes, y: $0.flopsPerSecond) }, color: palette[i % palette.count]))
+                    Chart.Series(
+                        name: op, points: ks.map { (x: $0.flops / $0.hbmBytes, y: $0.flopsPerSecond) }, color: palette[i % palette.count]))
             }
             if ops.count > 7 {
                 let rest = ops.dropFirst(7).flatMap { byOp[$0]! }
-                series.append(Chart.Series(name: "other ops", points: rest.map { (x: $0.flops / $0.hbmBytes, y: $0.flopsPerSecond) }, color: "#bbbbbb"))
+                series.append(
+                    Chart.Series(
+                        name: "other ops", points: rest.map { (x: $0.flops / $0.hbmBytes, y: $0.flopsPerSecond) }, color: "#bbbbbb"))
             }
             let y = Axis("achieved FLOP/s", values: ys + [ys.min()! / 2], log: true)
-            var table = Page.Table(["op", "kernels", "time", "FLOP/byte (median)", "FLOP/s (median)", "bound (most time)"], numeric: [1, 2, 3, 4])
+            var table = Page.Table(
+                ["op", "kernels", "time", "FLOP/byte (median)", "FLOP/s (median)", "bound (most time)"], numeric: [1, 2, 3, 4])
             for op in ops {
                 let ks = byOp[op]!
                 let median = { (v: [Double]) in v.sorted()[v.count / 2] }
-                let bound = Dictionary(grouping: ks, by: \.bound).mapValues { $0.map(\.duration).reduce(0, +) }.max { $0.value < $1.value }!.key
+                let bound = Dictionary(grouping: ks, by: \.bound).mapValues { $0.map(\.duration).reduce(0, +) }.max { $0.value < $1.value }!
+                    .key
                 table.rows.append([
                     op, "\(ks.count)", time(ks.map(\.duration).reduce(0, +)), formatNumber(median(ks.map { $0.flops / $0.hbmBytes })),
                     siLabel(median(ks.map(\.flopsPerSecond))), bound,
@@ -118,30 +128,41 @@ public enum Reports {
             sections.append(
                 Page.Section(
                     "Roofline", text: "Each kernel at its arithmetic intensity and the FLOP/s it achieved. " + roofText,
-                    svg: Chart.plot("Roofline: \(run.chipID) on \(run.workloadID)", x: x, y: y, series: series, height: 420, legend: .bottomRight),
+                    svg: Chart.plot(
+                        "Roofline: \(run.chipID) on \(run.workloadID)", x: x, y: y, series: series, height: 420, legend: .bottomRight),
                     table: table))
         }
 
         // Where the time goes: kernel time by op (summed over streams), and the longest kernels.
         if !kernels.isEmpty {
             var byOp: [String: (time: Double, count: Int)] = [:]
-            for k in kernels { byOp[k.op, default: (0, 0)].time += k.duration; byOp[k.op]!.count += 1 }
+            for k in kernels {
+                byOp[k.op, default: (0, 0)].time += k.duration
+                byOp[k.op]!.count += 1
+            }
             let total = kernels.map(\.duration).reduce(0, +)
             let ranked = byOp.sorted { ($0.value.time, $1.key) > ($1.value.time, $0.key) }
             var table = Page.Table(["op", "kernels", "time", "share"], numeric: [1, 2, 3])
-            table.rows = ranked.map { [$0.key, "\($0.value.count)", time($0.value.time), String(format: "%.1f%%", 100 * $0.value.time / max(total, 1e-30))] }
+            table.rows = ranked.map {
+                [$0.key, "\($0.value.count)", time($0.value.time), String(format: "%.1f%%", 100 * $0.value.time / max(total, 1e-30))]
+            }
             sections.append(
                 Page.Section(
                     "Time by op",
                     text: "Kernel time summed over streams (\(time(total)) of kernels in a run of \(time(run.time))).",
                     svg: Chart.bars(
                         "Kernel time by op", unit: "s",
-                        items: ranked.prefix(20).enumerated().map { (label: $0.element.key, value: $0.element.value.time, color: palette[0]) }),
+                        items: ranked.prefix(20).enumerated().map {
+                            (label: $0.element.key, value: $0.element.value.time, color: palette[0])
+                        }),
                     table: table))
             let longest = kernels.sorted { ($0.duration, $1.seq) > ($1.duration, $0.seq) }.prefix(15)
             var top = Page.Table(["#", "kernel", "op", "dtype", "time", "FLOP/s", "HBM B/s", "bound", "units"], numeric: [0, 4, 5, 6, 8])
             top.rows = longest.map {
-                ["\($0.seq)", $0.kernelID, $0.op, $0.dtype, time($0.duration), siLabel($0.flopsPerSecond), siLabel($0.hbmBytesPerSecond), $0.bound, "\($0.unitsUsed)"]
+                [
+                    "\($0.seq)", $0.kernelID, $0.op, $0.dtype, time($0.duration), siLabel($0.flopsPerSecond), siLabel($0.hbmBytesPerSecond),
+                    $0.bound, "\($0.unitsUsed)",
+                ]
             }
             sections.append(
                 Page.Section(
@@ -173,7 +194,47 @@ public enum Reports {
             }
             sections.append(
                 Page.Section(
-                    "Power, temperature and clock", text: "As the power and thermal model ran them (\(samples.count) samples; every \(step) in the table).",
+                    "Power, temperature and clock",
+                    text: "As the power and thermal model ran them (\(samples.count) samples; every \(step) in the table).",
+                    svg: svg, table: table))
+        }
+
+        // Links on a system: how much of the run each class of link was busy, and how close to its
+        // line rate it ran while busy.
+        let links = try store.links(id)
+        if !links.isEmpty {
+            var table = Page.Table(
+                [
+                    "link (one rank, per direction)", "bytes", "busy", "busy share of the run", "achieved while busy", "line rate",
+                    "of line rate",
+                ],
+                numeric: [1, 2, 3, 4, 5, 6])
+            table.rows = links.map { l in
+                [
+                    l.name, Quantity.format(l.bytes, .bytes), time(l.busy), String(format: "%.1f%%", 100 * l.busy / max(run.time, 1e-30)),
+                    "\(siLabel(l.achieved))B/s", "\(siLabel(l.lineRate))B/s",
+                    l.lineRate > 0 ? String(format: "%.0f%%", 100 * l.achieved / l.lineRate) : "-",
+                ]
+            }
+            var svg = Chart.bars(
+                "Share of the run each link class was busy", unit: "%",
+                items: links.enumerated().map {
+                    (label: $0.element.name, value: 100 * $0.element.busy / max(run.time, 1e-30), color: palette[$0.offset % palette.count])
+                },
+                format: { String(format: "%.1f", $0) })
+            svg += Chart.bars(
+                "Achieved bandwidth while busy, of the line rate", unit: "%",
+                items: links.enumerated().map {
+                    (
+                        label: $0.element.name, value: $0.element.lineRate > 0 ? 100 * $0.element.achieved / $0.element.lineRate : .nan,
+                        color: palette[$0.offset % palette.count]
+                    )
+                },
+                format: { String(format: "%.0f", $0) })
+            sections.append(
+                Page.Section(
+                    "Links",
+                    text: "What one rank's collectives moved over each class of link, per direction, as the fabric model ran them.",
                     svg: svg, table: table))
         }
 
@@ -182,16 +243,21 @@ public enum Reports {
         if !collectives.isEmpty {
             let system = run.systemID.flatMap { try? SystemCatalog.resolve($0, nodes: run.nodes, chips: chips) }
             let scaleUp = system.map { Double($0.scaleUp.linksPerChip) * $0.scaleUp.bandwidthPerLink.value }
-            var table = Page.Table(["#", "kernel", "op", "algorithm", "protocol", "time", "bus bandwidth", "of scale-up links"], numeric: [0, 5, 6, 7])
+            var table = Page.Table(
+                ["#", "kernel", "op", "algorithm", "protocol", "time", "bus bandwidth", "of scale-up links"], numeric: [0, 5, 6, 7])
             let shown = collectives.sorted { ($0.duration, $1.seq) > ($1.duration, $0.seq) }.prefix(20)
             table.rows = shown.map { k in
                 let share = scaleUp.map { String(format: "%.0f%%", 100 * (k.busBandwidth ?? 0) / $0) } ?? "-"
-                return ["\(k.seq)", k.kernelID, k.op, k.algorithm ?? "-", k.protocol ?? "-", time(k.duration), "\(siLabel(k.busBandwidth ?? 0))B/s", share]
+                return [
+                    "\(k.seq)", k.kernelID, k.op, k.algorithm ?? "-", k.protocol ?? "-", time(k.duration),
+                    "\(siLabel(k.busBandwidth ?? 0))B/s", share,
+                ]
             }
             let text =
                 scaleUp.map {
                     "Each collective's bus bandwidth (NCCL's definition) as a share of one chip's scale-up bandwidth "
-                        + "(\(system!.scaleUp.linksPerChip) links x \(siLabel(system!.scaleUp.bandwidthPerLink.value))B/s = \(siLabel($0))B/s per direction)."
+                        + "(\(system!.scaleUp.linksPerChip) links x \(siLabel(system!.scaleUp.bandwidthPerLink.value))B/s = "
+                            + "\(siLabel($0))B/s per direction)."
                 } ?? "Each collective's bus bandwidth (NCCL's definition)."
             sections.append(
                 Page.Section(

@@ -21,7 +21,9 @@ public func escapeHTML(_ text: String) -> String {
 public func siLabel(_ x: Double) -> String {
     guard x.isFinite else { return "-" }
     if x == 0 { return "0" }
-    let prefixes: [(Double, String)] = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n")]
+    let prefixes: [(Double, String)] = [
+        (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"),
+    ]
     let a = abs(x)
     let (scale, symbol) = prefixes.first { a >= $0.0 * 0.9995 } ?? (1e-9, "n")
     let v = x / scale
@@ -59,7 +61,10 @@ public struct Axis: Sendable {
             hi = pow(10, ceil(log10(hi)))
             if hi <= lo { hi = lo * 10 }
         } else {
-            if includeZero { lo = min(lo, 0); hi = max(hi, 0) }
+            if includeZero {
+                lo = min(lo, 0)
+                hi = max(hi, 0)
+            }
             if hi <= lo { (lo, hi) = (lo - 1, hi + 1) }
             let step = Axis.niceStep((hi - lo) / 5)
             lo = floor(lo / step) * step
@@ -133,25 +138,39 @@ public enum Chart {
     /// A scatter or line chart of `series` on axes `x` and `y`, with a legend.
     public enum Corner: Sendable { case topRight, bottomRight }
 
-    public static func plot(_ title: String, x: Axis, y: Axis, series: [Series], height: Double = 380, legend: Corner = .topRight) -> String {
-        let plotW = width - left - right, plotH = height - top - bottom
+    public static func plot(_ title: String, x: Axis, y: Axis, series: [Series], height: Double = 380, legend: Corner = .topRight) -> String
+    {
+        let plotW = width - left - right
+        let plotH = height - top - bottom
         func px(_ v: Double) -> Double { left + plotW * min(max(x.fraction(v), 0), 1) }
         func py(_ v: Double) -> Double { top + plotH * (1 - min(max(y.fraction(v), 0), 1)) }
         var s = open(title, height: height)
         s += "<g class=\"grid\">\n"
         for t in y.ticks {
-            s += "<line x1=\"\(coordinate(left))\" y1=\"\(coordinate(py(t)))\" x2=\"\(coordinate(left + plotW))\" y2=\"\(coordinate(py(t)))\"/>"
-            s += "<text x=\"\(coordinate(left - 6))\" y=\"\(coordinate(py(t) + 4))\" class=\"tick\" text-anchor=\"end\">\(siLabel(t))</text>\n"
+            s +=
+                "<line x1=\"\(coordinate(left))\" y1=\"\(coordinate(py(t)))\" x2=\"\(coordinate(left + plotW))\" "
+                    + "y2=\"\(coordinate(py(t)))\"/>"
+            s +=
+                "<text x=\"\(coordinate(left - 6))\" y=\"\(coordinate(py(t) + 4))\" class=\"tick\" "
+                    + "text-anchor=\"end\">\(siLabel(t))</text>\n"
         }
         for t in x.ticks {
-            s += "<line x1=\"\(coordinate(px(t)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(t)))\" y2=\"\(coordinate(top + plotH))\"/>"
-            s += "<text x=\"\(coordinate(px(t)))\" y=\"\(coordinate(top + plotH + 16))\" class=\"tick\" text-anchor=\"middle\">\(siLabel(t))</text>\n"
+            s +=
+                "<line x1=\"\(coordinate(px(t)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(t)))\" "
+                    + "y2=\"\(coordinate(top + plotH))\"/>"
+            s +=
+                "<text x=\"\(coordinate(px(t)))\" y=\"\(coordinate(top + plotH + 16))\" class=\"tick\" "
+                    + "text-anchor=\"middle\">\(siLabel(t))</text>\n"
         }
         s += "</g>\n"
-        s += "<rect x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(plotW))\" height=\"\(coordinate(plotH))\" class=\"frame\"/>\n"
-        s += "<text x=\"\(coordinate(left + plotW / 2))\" y=\"\(coordinate(height - 8))\" class=\"axis\" text-anchor=\"middle\">"
+        s +=
+            "<rect x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(plotW))\" "
+                + "height=\"\(coordinate(plotH))\" class=\"frame\"/>\n"
+        s +=
+            "<text x=\"\(coordinate(left + plotW / 2))\" y=\"\(coordinate(height - 8))\" class=\"axis\" text-anchor=\"middle\">"
             + "\(escapeHTML(x.label))</text>\n"
-        s += "<text x=\"14\" y=\"\(coordinate(top + plotH / 2))\" class=\"axis\" text-anchor=\"middle\" "
+        s +=
+            "<text x=\"14\" y=\"\(coordinate(top + plotH / 2))\" class=\"axis\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 14 \(coordinate(top + plotH / 2)))\">\(escapeHTML(y.label))</text>\n"
         for (i, series) in series.enumerated() {
             s += "<g class=\"series\" data-series=\"\(i)\">\n"
@@ -161,10 +180,13 @@ public enum Chart {
                 s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"/>\n"
             } else {
                 for (k, p) in series.points.enumerated() where visible.contains(where: { $0 == p }) {
-                    s += "<circle cx=\"\(coordinate(px(p.x)))\" cy=\"\(coordinate(py(p.y)))\" r=\"\(coordinate(series.radius))\" "
+                    s +=
+                        "<circle cx=\"\(coordinate(px(p.x)))\" cy=\"\(coordinate(py(p.y)))\" r=\"\(coordinate(series.radius))\" "
                         + "fill=\"\(series.color)\" fill-opacity=\"0.75\"/>"
                     if let labels = series.labels, k < labels.count, !labels[k].isEmpty {
-                        s += "<text x=\"\(coordinate(px(p.x) + 6))\" y=\"\(coordinate(py(p.y) - 6))\" class=\"point\">\(escapeHTML(labels[k]))</text>"
+                        s +=
+                            "<text x=\"\(coordinate(px(p.x) + 6))\" y=\"\(coordinate(py(p.y) - 6))\" "
+                                + "class=\"point\">\(escapeHTML(labels[k]))</text>"
                     }
                     s += "\n"
                 }
@@ -176,7 +198,8 @@ public enum Chart {
         var ly = legend == .topRight ? top + 14 : top + plotH - 16 * Double(named.count) + 8
         for series in named {
             let lx = left + plotW - 220
-            s += series.line
+            s +=
+                series.line
                 ? "<line x1=\"\(coordinate(lx))\" y1=\"\(coordinate(ly - 4))\" x2=\"\(coordinate(lx + 16))\" y2=\"\(coordinate(ly - 4))\" "
                     + "stroke=\"\(series.color)\" stroke-width=\"2\"/>"
                 : "<circle cx=\"\(coordinate(lx + 8))\" cy=\"\(coordinate(ly - 4))\" r=\"4\" fill=\"\(series.color)\"/>"
@@ -197,25 +220,32 @@ public enum Chart {
         let height = top + Double(items.count) * rowH + bottom - 10
         let plotW = width - labelW - right - 70
         let values = items.map(\.value).filter(\.isFinite)
-        let lo = min(0, values.min() ?? 0), hi = max(0, values.max() ?? 1)
+        let lo = min(0, values.min() ?? 0)
+        let hi = max(0, values.max() ?? 1)
         let span = hi - lo > 0 ? hi - lo : 1
         func px(_ v: Double) -> Double { labelW + plotW * (v - lo) / span }
         var s = open(title, height: height)
         for (i, item) in items.enumerated() {
             let y = top + Double(i) * rowH
-            s += "<text x=\"\(coordinate(labelW - 8))\" y=\"\(coordinate(y + 15))\" class=\"tick\" text-anchor=\"end\">"
+            s +=
+                "<text x=\"\(coordinate(labelW - 8))\" y=\"\(coordinate(y + 15))\" class=\"tick\" text-anchor=\"end\">"
                 + "\(escapeHTML(item.label))</text>"
             if item.value.isFinite {
-                let x0 = px(min(0, item.value)), x1 = px(max(0, item.value))
-                s += "<rect x=\"\(coordinate(x0))\" y=\"\(coordinate(y + 3))\" width=\"\(coordinate(max(x1 - x0, 0.5)))\" height=\"16\" "
+                let x0 = px(min(0, item.value))
+                let x1 = px(max(0, item.value))
+                s +=
+                    "<rect x=\"\(coordinate(x0))\" y=\"\(coordinate(y + 3))\" width=\"\(coordinate(max(x1 - x0, 0.5)))\" height=\"16\" "
                     + "fill=\"\(item.color)\"/>"
-                s += "<text x=\"\(coordinate(x1 + 5))\" y=\"\(coordinate(y + 15))\" class=\"value\">\(format(item.value))\(escapeHTML(unit))</text>"
+                s +=
+                    "<text x=\"\(coordinate(x1 + 5))\" y=\"\(coordinate(y + 15))\" "
+                        + "class=\"value\">\(format(item.value))\(escapeHTML(unit))</text>"
             } else {
                 s += "<text x=\"\(coordinate(px(0) + 5))\" y=\"\(coordinate(y + 15))\" class=\"value\">n/a</text>"
             }
             s += "\n"
         }
-        s += "<line x1=\"\(coordinate(px(0)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(0)))\" "
+        s +=
+            "<line x1=\"\(coordinate(px(0)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(0)))\" "
             + "y2=\"\(coordinate(top + Double(items.count) * rowH))\" class=\"zero\"/>\n"
         return s + "</svg>\n"
     }

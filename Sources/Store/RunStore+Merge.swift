@@ -46,6 +46,7 @@ extension RunStore {
             var run: Row
             var kernels: [Row]
             var samples: [Row]
+            var links: [Row]
         }
         var copies: [Copied] = []
         for file in files {
@@ -59,7 +60,10 @@ extension RunStore {
                     guard version == RunStore.schemaVersion else {
                         throw StoreError(
                             path: file,
-                            message: "has schema version \(version), not this xpusim's \(RunStore.schemaVersion): merge it with the xpusim that wrote it")
+                            message:
+                                "has schema version \(version), not this xpusim's \(RunStore.schemaVersion): merge it with the "
+                                    + "xpusim that wrote it"
+                        )
                     }
                     for run in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id") {
                         let id: Int64 = run["id"]
@@ -68,8 +72,10 @@ extension RunStore {
                         guard try accept(IncomingRun(file: file, options: options)) else { continue }
                         copies.append(
                             Copied(
-                                run: run, kernels: try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]),
-                                samples: try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id])))
+                                run: run,
+                                kernels: try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]),
+                                samples: try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]),
+                                links: try Row.fetchAll(db, sql: "SELECT * FROM links WHERE run_id = ? ORDER BY seq", arguments: [id])))
                     }
                 }
                 try queue.close()
@@ -84,7 +90,9 @@ extension RunStore {
                 return row[c] as DatabaseValue
             }
             try db.execute(
-                sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))",
+                sql:
+                    "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                        + "(\(columns.map { _ in "?" }.joined(separator: ", ")))",
                 arguments: StatementArguments(values))
         }
         return try guarded {
@@ -94,6 +102,7 @@ extension RunStore {
                     let runID = db.lastInsertedRowID
                     for k in copy.kernels { try insert(db, "kernels", k, runID: runID) }
                     for s in copy.samples { try insert(db, "samples", s, runID: runID) }
+                    for l in copy.links { try insert(db, "links", l, runID: runID) }
                 }
                 return copies.count
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Simulator
 
 /// One stored run's metadata and totals.
 public struct StoredRun: Sendable {
@@ -194,6 +195,17 @@ extension RunStore {
                     db, sql: "SELECT t_s, power_w, temp_c, clock_hz FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]
                 )
                 .map { ($0["t_s"], $0["power_w"], $0["temp_c"], $0["clock_hz"]) }
+            }
+        }
+    }
+
+    /// What one rank's collectives moved over each class of link (runs on a system; schema 3).
+    public func links(_ id: Int64) throws -> [LinkTotal] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM links WHERE run_id = ? ORDER BY seq", arguments: [id]).map {
+                    LinkTotal(name: $0["name"], bytes: $0["bytes"], busy: $0["busy_s"], lineRate: $0["line_rate_bytes_per_s"])
+                }
             }
         }
     }

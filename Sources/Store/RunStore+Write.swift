@@ -103,6 +103,12 @@ extension RunStore {
                     sample.setUncheckedArguments([runID, s.time, s.power, s.temperature, s.clock, s.hbmBandwidth])
                     try sample.execute()
                 }
+                let link = try db.makeStatement(
+                    sql: "INSERT INTO links (run_id, seq, name, bytes, busy_s, line_rate_bytes_per_s) VALUES (?, ?, ?, ?, ?, ?)")
+                for (seq, l) in result.linkTotals.enumerated() {
+                    link.setUncheckedArguments([runID, seq, l.name, l.bytes, l.busy, l.lineRate])
+                    try link.execute()
+                }
                 return runID
             }
         }

@@ -16,7 +16,7 @@ import Simulator
 /// file that is not an xpusim SQLite database, is refused and left untouched.
 public final class RunStore: @unchecked Sendable {
     /// The schema this xpusim writes; also stored as `PRAGMA user_version` for other tools.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     /// How long a writer waits for another process's transaction before giving up.
     public static let defaultBusyTimeout: TimeInterval = 30
 

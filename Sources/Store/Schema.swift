@@ -129,6 +129,22 @@ extension RunStore {
                     PRAGMA user_version = 2;
                     """)
         }
+        // v3: per run on a system, what one rank's collectives moved over each class of link.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE links (
+                        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                        seq INTEGER NOT NULL,                  -- the order the run first used the class
+                        name TEXT NOT NULL,
+                        bytes REAL NOT NULL,                   -- one rank, per direction
+                        busy_s REAL NOT NULL,
+                        line_rate_bytes_per_s REAL NOT NULL,
+                        PRIMARY KEY (run_id, seq)
+                    ) WITHOUT ROWID;
+                    PRAGMA user_version = 3;
+                    """)
+        }
         return migrator
     }()
 }

@@ -15,7 +15,14 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
         case negate(Expr)
         case binary(Character, Expr, Expr)
     }
-    public enum Comparison: String, Sendable, CaseIterable { case le = "<=", ge = ">=", eq = "==", ne = "!=", lt = "<", gt = ">" }
+    public enum Comparison: String, Sendable, CaseIterable {
+        case le = "<="
+        case ge = ">="
+        case eq = "=="
+        case ne = "!="
+        case lt = "<"
+        case gt = ">"
+    }
 
     public var text: String
     let lhs: Expr
@@ -137,8 +144,9 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
             }
             if c.isNumber || c == "." {
                 let start = i
-                while let d = peek(), d.isNumber || d == "." || d == "e" || d == "E" || d == "_"
-                    || ((d == "-" || d == "+") && (chars[i - 1] == "e" || chars[i - 1] == "E"))
+                while let d = peek(),
+                    d.isNumber || d == "." || d == "e" || d == "E" || d == "_"
+                        || ((d == "-" || d == "+") && (chars[i - 1] == "e" || chars[i - 1] == "E"))
                 {
                     i += 1
                 }

@@ -69,12 +69,16 @@ public enum SweepResults {
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, progress: (SweepRunner.Progress) -> Void = { _ in }
     ) throws -> (ran: Int, file: String) {
         try prepare(plan, toolVersion: toolVersion, in: dir)
-        let local = NSTemporaryDirectory() + "/xpusim-sweep-\(plan.id)-\(tasks.lowerBound)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).sqlite"
+        let local =
+            NSTemporaryDirectory()
+            + "/xpusim-sweep-\(plan.id)-\(tasks.lowerBound)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: local + suffix) } }
         let file = dir + "/" + fileName(plan, tasks: tasks)
         let ran = try {
             let store = try RunStore(path: local)
-            let ran = try SweepRunner.run(plan, chips: chips, store: store, toolVersion: toolVersion, tasks: tasks, jobs: jobs, progress: progress).ran
+            let ran = try SweepRunner.run(
+                plan, chips: chips, store: store, toolVersion: toolVersion, tasks: tasks, jobs: jobs, progress: progress
+            ).ran
             try store.export(to: file)
             return ran
         }()
@@ -120,6 +124,7 @@ public enum SweepResults {
         }
         let missing = m.tasks.indices.filter { !seen.contains(m.tasks[$0]) }
         return MergeSummary(
-            sweep: m.sweep, name: m.name, files: files.count, merged: merged, duplicates: duplicates, missing: missing, tasks: m.tasks.count)
+            sweep: m.sweep, name: m.name, files: files.count, merged: merged, duplicates: duplicates, missing: missing, tasks: m.tasks.count
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Chips
 import Estimates
+import Experiments
 import Foundation
 import SimCore
 import Simulator
@@ -42,24 +43,22 @@ public enum SweepRunner {
         let batch = max(1, jobs * 4)
         for first in stride(from: 0, to: pending.count, by: batch) {
             let slice = Array(pending[first..<min(pending.count, first + batch)])
-            var results = [Result<(RunResult, ChipSpec), Error>?](repeating: nil, count: slice.count)
+            var results = [Result<RunOutcome, Error>?](repeating: nil, count: slice.count)
             results.withUnsafeMutableBufferPointer { buffer in
                 nonisolated(unsafe) let base = buffer.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: slice.count) { i in
                     let (point, chip, _) = slice[i]
-                    base[i] = Result {
-                        let spec = try ChipCatalog.resolve(chip, overrides: point.assignments, directory: chips)
-                        return (try Engine(machine: Machine(spec)).run(trace), spec)
-                    }
+                    base[i] = Result { try Experiment.run(RunTarget(chip: chip, overrides: point.assignments, chips: chips), trace: trace) }
                 }
             }
             // One writer: the database stores the batch's runs in order.
             for (i, result) in results.enumerated() {
                 let (point, chip, isBaseline) = slice[i]
-                let (run, spec): (RunResult, ChipSpec)
-                do { (run, spec) = try result!.get() } catch {
+                let outcome: RunOutcome
+                do { outcome = try result!.get() } catch {
                     throw SweepError("point \(point.index) (\(point.assignments.joined(separator: ", "))): \(error)")
                 }
+                let (run, spec) = (outcome.result, outcome.spec)
                 var options = [
                     "sweep": plan.id, "sweep_name": plan.spec.name, "point": point.id, "index": "\(point.index)", "chip": chip,
                     "workload": plan.spec.workload,
@@ -74,11 +73,8 @@ public enum SweepRunner {
                         assumptions: CostAssumptions())
                     options["cost_per_million_tokens_usd"] = "\(cost.perMillionTokens)"
                 }
-                let context = RunContext(
-                    toolVersion: toolVersion, chipJSON: spec.document.canonicalJSON, workloadID: trace.name,
-                    workloadHash: plan.workloadHash,
-                    options: options)
-                _ = try store.save(run, context: context)
+                _ = try store.save(
+                    run, context: Experiment.context(outcome, workloadHash: plan.workloadHash, options: options, toolVersion: toolVersion))
                 ran += 1
             }
             progress(

@@ -79,8 +79,10 @@ public struct SweepSpec: Sendable {
             guard let phase = GenerationRequest.Phase(rawValue: try phaseNode.string()), phase != .train else {
                 throw phaseNode.error("expected prefill or decode")
             }
-            let batchNode = try g.required("batch"), seqNode = try g.required("seq")
-            let batch = try batchNode.int(), seq = try seqNode.int()
+            let batchNode = try g.required("batch")
+            let seqNode = try g.required("seq")
+            let batch = try batchNode.int()
+            let seq = try seqNode.int()
             guard batch >= 1 && batch <= 1_000_000 else { throw batchNode.error("expected 1 to 1000000 sequences") }
             guard seq >= 1 && seq <= 10_000_000 else { throw seqNode.error("expected 1 to 10000000 tokens") }
             let kvLen = try g.optional("kv_len")?.int()
@@ -95,7 +97,8 @@ public struct SweepSpec: Sendable {
             try g.finish()
             generator = Generator(
                 model: model, request: GenerationRequest(phase: phase, batch: batch, seq: seq, kvLen: kvLen, precision: precision))
-            workload = "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "")
+            workload =
+                "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "")
                 + (precision == .bf16 ? "" : " \(precision.rawValue)")
         } else {
             workload = try workloadNode.string()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Chips
 import Config
 import Estimates
+import Experiments
 import Foundation
 import SimCore
 import Simulator
@@ -62,18 +63,16 @@ struct CompareCommand: ParsableCommand {
         guard !ids.isEmpty else { throw ValidationError(systems != nil ? "--systems names no system" : "--chips names no chip") }
         let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
-        let runTrace = `repeat` > 1 ? trace.repeated(`repeat`) : trace
         let conditions = try operating.conditions()
         var rows: [Row] = []
         for id in ids {
-            // On a system each rank is one device; alone, a chip is the whole package.
-            let system = try systems.map { _ in try SystemCatalog.resolve(id, chips: directory) }
-            let spec = try system?.chip.device ?? ChipCatalog.resolve(id, directory: directory)
+            let target = systems == nil ? RunTarget(chip: id, chips: directory) : RunTarget(system: id, chips: directory)
+            let (spec, system) = try target.resolve()
             let name = system?.id ?? spec.id
             // A chip or system that cannot run the workload (no fp8, a power limit outside its range) is reported, not fatal.
             do {
-                let result = try Engine(machine: Machine(spec), system: system).run(runTrace, conditions: conditions)
-                rows.append(Row(chip: name, result: result, system: system.map { SystemRun(result, system: $0) }))
+                let outcome = try Experiment.run(spec, system: system, trace: trace, repeat: `repeat`, conditions: conditions)
+                rows.append(Row(chip: name, result: outcome.result, system: outcome.systemRun))
             } catch let error as SimulationError {
                 rows.append(Row(chip: name, error: error.message))
             } catch let error as ConditionError {
@@ -87,7 +86,7 @@ struct CompareCommand: ParsableCommand {
         guard let baseResult = base.result else {
             throw OptionError(option: "--baseline", message: "\(baseID) cannot run \(workload): \(base.error ?? "")")
         }
-        let tokens = runTrace.tokens.map(Double.init)
+        let tokens = (`repeat` > 1 ? trace.repeated(`repeat`) : trace).tokens.map(Double.init)
         func metrics(_ r: RunResult, _ system: SystemRun?) -> [String: Double] {
             // On a system every device runs the rank's trace; power and energy are the whole system's.
             let devices = Double(system?.system.totalDevices ?? 1)

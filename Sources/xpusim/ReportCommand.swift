@@ -49,7 +49,8 @@ struct ReportCommand: ParsableCommand {
             } else if Self.isSpec(subjects[0]) {
                 let plan: SweepPlan
                 do {
-                    plan = try SweepPlan.expand(try SweepSpec.load(file: subjects[0]), toolVersion: XPUSim.configuration.version, chips: chips)
+                    plan = try SweepPlan.expand(
+                        try SweepSpec.load(file: subjects[0]), toolVersion: XPUSim.configuration.version, chips: chips)
                 } catch let error as SweepError { throw ValidationError(error.description) }
                 page = try Reports.sweep(plan, store: store)
             } else {

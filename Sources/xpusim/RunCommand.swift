@@ -2,6 +2,7 @@ import ArgumentParser
 import Chips
 import Config
 import Estimates
+import Experiments
 import Foundation
 import SimCore
 import Simulator
@@ -59,21 +60,19 @@ struct RunCommand: ParsableCommand {
     func conditions() throws -> RunConditions { try operating.conditions() }
 
     func run() throws {
-        let directory = chipsDir ?? ChipCatalog.defaultDirectory()
-        let systemSpec = try system.map { try SystemCatalog.resolve($0, overrides: overrides, nodes: nodes, chips: directory) }
-        // On a system each rank is one device (a 910C die); alone, a chip run simulates the package.
-        let spec = try systemSpec?.chip.device ?? ChipCatalog.resolve(chip ?? "", overrides: overrides, directory: directory)
+        let target = RunTarget(
+            chip: chip, system: system, nodes: nodes, overrides: overrides, chips: chipsDir ?? ChipCatalog.defaultDirectory())
         let trace = try Trace.load(file: workload)
         try operating.checkSize(of: trace)
-        let result: RunResult
+        let outcome: RunOutcome
         do {
-            result = try Engine(machine: Machine(spec), system: systemSpec).run(
-                `repeat` > 1 ? trace.repeated(`repeat`) : trace, conditions: try conditions())
+            outcome = try Experiment.run(target, trace: trace, repeat: `repeat`, conditions: try conditions())
         } catch let error as SimulationError {
             throw ConfigError(file: workload, message: error.description)
         } catch let error as ConditionError {
             throw operating.optionError(error)
         }
+        let (spec, systemSpec, result) = (outcome.spec, outcome.system, outcome.result)
         if let timeline {
             let process = systemSpec.map { "\(spec.name), one rank of \($0.name)" } ?? spec.name
             do {
@@ -84,8 +83,6 @@ struct RunCommand: ParsableCommand {
         }
         var runID: Int64?
         if !noStore {
-            let store = try openStore(database)
-            let bytes = FileManager.default.contents(atPath: workload).map { [UInt8]($0) } ?? []
             var options = [
                 "chip": chip ?? spec.id, "workload": workload, "repeat": "\(`repeat`)", "power_limit_w": "\(result.power.powerLimit)",
                 "ambient_c": "\(result.power.ambient)", "cooling": result.power.cooling.rawValue,
@@ -96,19 +93,10 @@ struct RunCommand: ParsableCommand {
                 options["system"] = systemSpec.id
                 options["nodes"] = "\(systemSpec.nodes)"
             }
-            let systemContext = systemSpec.map { sys -> SystemContext in
-                let run = SystemRun(result, system: sys)
-                return SystemContext(
-                    id: sys.id, json: sys.document.canonicalJSON, nodes: sys.nodes, devices: sys.totalDevices,
-                    averagePower: run.averagePower,
-                    energy: run.energy)
-            }
-            let context = RunContext(
-                toolVersion: XPUSim.configuration.version, chipJSON: spec.document.canonicalJSON,
-                workloadID: trace.name, workloadHash: ContentHash.sha256(bytes), options: options, system: systemContext)
-            runID = try store.save(result, context: context)
+            runID = try Experiment.store(
+                outcome, workload: workload, options: options, in: try openStore(database), toolVersion: XPUSim.configuration.version)
         }
-        let systemRun = systemSpec.map { SystemRun(result, system: $0) }
+        let systemRun = outcome.systemRun
         if format == .json {
             var object = runJSON(result, repeat: `repeat`)
             if let systemRun { systemRun.addJSON(to: &object) }

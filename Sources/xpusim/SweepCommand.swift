@@ -119,14 +119,19 @@ struct SweepCommand: ParsableCommand {
                 let line = "\(p.done)/\(p.total) points, \(formatNumber(rate)) per s, \(formatNumber(left)) s left"
                 FileHandle.standardError.write(Data((terminal ? "\r\(line)" : line + "\n").utf8))
             }
-            let range = tasks.isEmpty ? "no tasks" : tasks.count == 1 ? "task \(tasks.lowerBound)" : "tasks \(tasks.lowerBound)-\(tasks.upperBound - 1)"
+            let range =
+                tasks.isEmpty
+                ? "no tasks" : tasks.count == 1 ? "task \(tasks.lowerBound)" : "tasks \(tasks.lowerBound)-\(tasks.upperBound - 1)"
             do {
                 if let out {
                     let result = try SweepResults.run(
                         plan, chips: spec.chips, toolVersion: XPUSim.configuration.version, tasks: tasks, into: out, jobs: jobs,
                         progress: report)
                     if terminal && progress && result.ran > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-                    print("sweep \(plan.id) (\(plan.spec.name)): \(range) of \(plan.taskCount), \(result.ran) point(s) run into \(result.file)")
+                    print(
+                        "sweep \(plan.id) (\(plan.spec.name)): \(range) of \(plan.taskCount), \(result.ran) point(s) run into "
+                            + "\(result.file)"
+                    )
                     return
                 }
                 let store = try openStore(database)
@@ -136,7 +141,9 @@ struct SweepCommand: ParsableCommand {
                 if terminal && progress && result.ran > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
                 let scope = tasks.count == plan.taskCount ? "" : "\(range) of \(plan.taskCount): "
                 print(
-                    "sweep \(plan.id) (\(plan.spec.name)): \(scope)\(result.ran) point(s) run, \(result.skipped) already stored in \(database.path)")
+                    "sweep \(plan.id) (\(plan.spec.name)): \(scope)\(result.ran) point(s) run, \(result.skipped) already stored "
+                        + "in \(database.path)"
+                )
             } catch let error as SweepError {
                 throw ValidationError(error.description)
             }
@@ -171,7 +178,8 @@ struct SweepCommand: ParsableCommand {
             }
             print(
                 "sweep \(summary.sweep) (\(summary.name)): \(summary.merged) point(s) merged from \(summary.files) file(s) into "
-                    + "\(database.path), \(summary.duplicates) already stored; \(summary.tasks - summary.missing.count) of \(summary.tasks) "
+                    + "\(database.path), \(summary.duplicates) already stored; \(summary.tasks - summary.missing.count) of "
+                        + "\(summary.tasks) "
                     + "task(s) stored")
             if !summary.missing.isEmpty {
                 let shown = summary.missing.prefix(20).map(String.init).joined(separator: ", ")

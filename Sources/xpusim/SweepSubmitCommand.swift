@@ -106,7 +106,8 @@ extension SweepCommand {
                 throw ValidationError("\(tool) exited with status \(process.terminationStatus); see its message above")
             }
             if engine == .slurm {
-                let job = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let job =
+                    String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                     .split(separator: ";").first.map(String.init) ?? ""
                 print(
                     "submitted job \(job): sweep \(plan.id) (\(plan.spec.name)), \(plan.taskCount) point(s) in \(submission.shards) array "

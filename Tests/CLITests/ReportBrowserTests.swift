@@ -56,7 +56,7 @@ final class ReportBrowserTests: XCTestCase {
         try x(["run", "--system", "dgx-h100", "--workload", "workloads/llama2-70b-layer-tp8-prefill2048.yaml"])
         try x(["sweep", "run", "workloads/sweeps/h100-small.yaml", "--no-progress"])
         let pages: [(String, [String], Int)] = [
-            ("run", ["1"], 6), ("system", ["3"], 7), ("compare", ["--compare", "1", "2"], 4), ("sweep", ["workloads/sweeps/h100-small.yaml"], 2),
+            ("run", ["1"], 6), ("system", ["3"], 9), ("compare", ["--compare", "1", "2"], 4), ("sweep", ["workloads/sweeps/h100-small.yaml"], 2),
         ]
         for (name, subject, charts) in pages {
             let html = temporary.appendingPathComponent("\(name).html").path

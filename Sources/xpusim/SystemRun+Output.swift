@@ -1,46 +1,10 @@
+import Experiments
 import Fabric
 import Foundation
 import SimCore
-import Simulator
-import Systems
 
-/// What a run on a system adds to a chip run: its collectives, its links' use, and the whole
-/// system's power (every device runs the representative rank's trace; nodes add their hosts, NICs,
-/// switches and fans, and each scale-up domain what it shares).
-struct SystemRun {
-    let result: RunResult
-    let system: SystemSpec
-    let collectives: [(id: String, result: CollectiveResult, duration: Double)]
-
-    init(_ result: RunResult, system: SystemSpec) {
-        self.result = result
-        self.system = system
-        collectives = result.kernels.compactMap { k in k.cost.collective.map { (k.id, $0, k.duration) } }
-    }
-
-    /// Each device runs a rank (the simulated machine is one device: a whole package, or one die
-    /// of a package that software sees as several).
-    var chipsPower: Double { result.power.averagePower * Double(system.totalDevices) }
-    var extrasPower: Double {
-        Double(system.nodes) * system.power.nodeExtras.value + Double(system.domains) * system.power.domain.value
-    }
-    var averagePower: Double { chipsPower + extrasPower }
-    var energy: Double { averagePower * result.totalTime }
-
-    /// Per link class: bytes one rank sent, seconds busy, and the bandwidth achieved while busy.
-    var links: [(name: String, bytes: Double, busy: Double, lineRate: Double)] {
-        var order: [String] = []
-        var totals: [String: (bytes: Double, busy: Double, lineRate: Double)] = [:]
-        for c in collectives {
-            for use in c.result.links {
-                if totals[use.name] == nil { order.append(use.name) }
-                let known = totals[use.name] ?? (0, 0, use.lineRate)
-                totals[use.name] = (known.bytes + use.bytes, known.busy + use.busy, use.lineRate)
-            }
-        }
-        return order.map { (name: $0, bytes: totals[$0]!.bytes, busy: totals[$0]!.busy, lineRate: totals[$0]!.lineRate) }
-    }
-
+/// The system part of `run`'s table and JSON.
+extension SystemRun {
     var rendered: String {
         var out = ""
         if !collectives.isEmpty {
