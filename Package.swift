@@ -30,7 +30,7 @@ let package = Package(
         // Experiments: what a command does, as a library (resolve a chip or system, run, store); the CLI and Swift callers share it.
         .target(name: "Experiments", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
         // Sweeps: design-space plans, their runs on all cores into the store, Pareto fronts and sensitivities.
-        .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
+        .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
         // Reports: self-contained HTML pages with SVG charts drawn by our own small chart layer.
         .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Estimates", "Store", "Sweeps"]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),

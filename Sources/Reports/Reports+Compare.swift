@@ -94,7 +94,7 @@ extension Reports {
         guard !runs.isEmpty else {
             throw ReportError("no runs of sweep \(plan.id) in \(store.path): run `xpusim sweep run \(plan.spec.file)` first")
         }
-        let objectives = plan.spec.objectives.filter { o in runs.allSatisfy { $0.values[o] != nil } }
+        let objectives = plan.spec.objectives.filter { o in runs.allSatisfy { $0.baseline || $0.values[o] != nil } }
         guard !objectives.isEmpty else { throw ReportError("the sweep's runs carry none of its objectives") }
         let points = runs.filter { !$0.baseline }
         let baseline = runs.first { $0.baseline }
@@ -109,11 +109,11 @@ extension Reports {
             table.rows.append(
                 [r.baseline ? "baseline" : "\(r.index)", r.chip]
                     + (r.baseline ? plan.spec.parameters.map { _ in "-" } : r.assignments.map(value))
-                    + objectives.map { formatNumber(r.values[$0]!) } + [onFront.contains(r.point) ? "yes" : ""])
+                    + objectives.map { r.values[$0].map(formatNumber) ?? "-" } + [onFront.contains(r.point) ? "yes" : ""])
         }
         if objectives.count >= 2 {
             let (ox, oy) = (objectives[0], objectives[1])
-            let all = runs.map { (x: $0.values[ox]!, y: $0.values[oy]!) }
+            let all = runs.compactMap { r in r.values[ox].flatMap { x in r.values[oy].map { (x: x, y: $0) } } }
             let x = Axis("\(ox.rawValue) (\(ox.unit), \(ox.maximise ? "higher" : "lower") is better)", values: all.map(\.x))
             let y = Axis("\(oy.rawValue) (\(oy.unit), \(oy.maximise ? "higher" : "lower") is better)", values: all.map(\.y))
             var series = [
@@ -125,7 +125,7 @@ extension Reports {
                     points: front.map { (x: $0.values[ox]!, y: $0.values[oy]!) }, color: palette[1], radius: 5,
                     labels: front.map { "\($0.index)" }),
             ]
-            if let baseline {
+            if let baseline, baseline.values[ox] != nil, baseline.values[oy] != nil {
                 series.append(
                     Chart.Series(
                         name: "baseline: \(baseline.chip)", points: [(x: baseline.values[ox]!, y: baseline.values[oy]!)], color: "#000000",

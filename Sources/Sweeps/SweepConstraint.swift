@@ -43,9 +43,10 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
         return walk(lhs) + walk(rhs)
     }
 
-    public init(_ text: String) throws {
+    /// `known` says whether a path names a figure of the base (a chip's, by default).
+    public init(_ text: String, known: @escaping (String) -> Bool = { ParameterCatalog.declaration(for: $0) != nil }) throws {
         self.text = text
-        var parser = Parser(Array(text))
+        var parser = Parser(Array(text), known: known)
         let l = try parser.sum()
         guard let c = parser.comparison() else { throw SweepError("expected a comparison (<=, <, >=, >, ==, !=) after \(parser.consumed)") }
         let r = try parser.sum()
@@ -87,8 +88,12 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
 
     struct Parser {
         let chars: [Character]
+        let known: (String) -> Bool
         var i = 0
-        init(_ chars: [Character]) { self.chars = chars }
+        init(_ chars: [Character], known: @escaping (String) -> Bool) {
+            self.chars = chars
+            self.known = known
+        }
         var atEnd: Bool { i >= chars.count }
         var rest: String { String(chars[min(i, chars.count)...]) }
         var consumed: String { i == 0 ? "the start" : "\"\(String(chars[..<min(i, chars.count)]).trimmingCharacters(in: .whitespaces))\"" }
@@ -175,9 +180,7 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
                 let start = i
                 while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "." { i += 1 }
                 let path = String(chars[start..<i])
-                guard ParameterCatalog.declaration(for: path) != nil else {
-                    throw SweepError("no chip figure \"\(path)\" (xpusim chips show CHIP lists them)")
-                }
+                guard known(path) else { throw SweepError("no figure \"\(path)\" of the base (xpusim chips show or systems show lists them)") }
                 return .figure(path)
             }
             throw SweepError("unexpected \"\(c)\" after \(consumed)")

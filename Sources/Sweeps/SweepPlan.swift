@@ -2,6 +2,7 @@ import Chips
 import Estimates
 import Foundation
 import SimCore
+import Systems
 import Workloads
 
 /// One point of a sweep: the chip figures it sets, and its stable id.
@@ -55,13 +56,37 @@ public struct SweepPlan: Sendable {
             }
             workloadHash = ContentHash.sha256([UInt8](bytes))
         }
-        let base = try ChipCatalog.load(directory: chips)
-        guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
-            throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
+        // The base: its figures for the constraints, a check of a set of assignments against its
+        // file's rules, and the hash of its content.
+        let baseNumber: (String) -> Double?
+        let check: ([String]) throws -> Void
+        let chipHash: String
+        if spec.isSystem {
+            let system: SystemSpec
+            do { system = try SystemCatalog.resolve(spec.chip, nodes: spec.nodes, chips: chips) } catch {
+                throw SweepError("\(spec.file): system: \(error)")
+            }
+            baseNumber = { system.document.number($0) }
+            check = { probe in _ = try SystemCatalog.resolve(spec.chip, overrides: probe, nodes: spec.nodes, chips: chips) }
+            chipHash = ContentHash.sha256(
+                [system.document.contentJSON, system.chip.document.contentJSON, "nodes=\(system.nodes)"].joined(separator: "\n"))
+        } else {
+            let base = try ChipCatalog.load(directory: chips)
+            guard let document = base.documents.first(where: { $0.id == spec.chip }) else {
+                throw SweepError("\(spec.file): chip: no chip \"\(spec.chip)\" (xpusim chips list)")
+            }
+            baseNumber = { document.number($0) }
+            check = { probe in
+                var d = document
+                for assignment in probe { try d.override(assignment) }
+                let errors = ChipValidator.validate(d)
+                if !errors.isEmpty { throw errors[0] }
+            }
+            chipHash = ContentHash.sha256(document.contentJSON)
         }
         let designed = rows.count
         if !spec.constraints.isEmpty {
-            rows = try rows.filter { row in try holds(spec, row: row, base: document) }
+            rows = try rows.filter { row in try holds(spec, row: row, base: baseNumber) }
             guard !rows.isEmpty else {
                 throw SweepError("\(spec.file): constraints: no point of the \(designed) meets them all")
             }
@@ -85,12 +110,8 @@ public struct SweepPlan: Sendable {
             probes += corners
         }
         for probe in probes {
-            var d = document
-            for assignment in probe { try d.override(assignment) }
-            let errors = ChipValidator.validate(d)
-            if !errors.isEmpty { throw SweepError("\(spec.file): \(probe.joined(separator: ", ")): \(errors[0])") }
+            do { try check(probe) } catch { throw SweepError("\(spec.file): \(probe.joined(separator: ", ")): \(error)") }
         }
-        let chipHash = ContentHash.sha256(document.contentJSON)
         var points: [SweepPoint] = []
         points.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
@@ -100,13 +121,19 @@ public struct SweepPlan: Sendable {
         let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))
         var baseline: SweepPoint?
         if let chip = spec.baseline {
-            let other: ChipSpec
-            do { other = try ChipCatalog.resolve(chip, directory: chips) } catch {
+            let hash: String
+            do {
+                if spec.isSystem {
+                    let other = try SystemCatalog.resolve(chip, nodes: spec.nodes, chips: chips)
+                    hash = ContentHash.sha256(
+                        [other.document.contentJSON, other.chip.document.contentJSON, "nodes=\(other.nodes)"].joined(separator: "\n"))
+                } else {
+                    hash = ContentHash.sha256(try ChipCatalog.resolve(chip, directory: chips).document.contentJSON)
+                }
+            } catch {
                 throw SweepError("\(spec.file): baseline: \(error)")
             }
-            let id = pointID(
-                toolVersion: toolVersion, chipHash: ContentHash.sha256(other.document.contentJSON), workloadHash: workloadHash,
-                assignments: [])
+            let id = pointID(toolVersion: toolVersion, chipHash: hash, workloadHash: workloadHash, assignments: [])
             baseline = SweepPoint(index: -1, assignments: [], id: id)
         }
         return SweepPlan(
@@ -126,7 +153,7 @@ public struct SweepPlan: Sendable {
 
     /// Whether a row of assignments meets every constraint: varied figures at the row's values
     /// (SI), the others at the base chip's.
-    static func holds(_ spec: SweepSpec, row: [String], base: ChipDocument) throws -> Bool {
+    static func holds(_ spec: SweepSpec, row: [String], base: (String) -> Double?) throws -> Bool {
         var values: [String: Double] = [:]
         for (p, assignment) in zip(spec.parameters, row) {
             let text = String(assignment.split(separator: "=", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces)
@@ -137,7 +164,7 @@ public struct SweepPlan: Sendable {
         }
         for c in spec.constraints {
             do {
-                if try !c.holds({ values[$0] ?? base.number($0) }) { return false }
+                if try !c.holds({ values[$0] ?? base($0) }) { return false }
             } catch let error as SweepError {
                 throw SweepError("\(spec.file): constraints: \(error.description)")
             }

@@ -48,7 +48,11 @@ public enum SweepRunner {
                 nonisolated(unsafe) let base = buffer.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: slice.count) { i in
                     let (point, chip, _) = slice[i]
-                    base[i] = Result { try Experiment.run(RunTarget(chip: chip, overrides: point.assignments, chips: chips), trace: trace) }
+                    let target =
+                        plan.spec.isSystem
+                        ? RunTarget(system: chip, nodes: plan.spec.nodes, overrides: point.assignments, chips: chips)
+                        : RunTarget(chip: chip, overrides: point.assignments, chips: chips)
+                    base[i] = Result { try Experiment.run(target, trace: trace) }
                 }
             }
             // One writer: the database stores the batch's runs in order.
@@ -65,11 +69,15 @@ public enum SweepRunner {
                 ]
                 if !point.assignments.isEmpty { options["set"] = point.assignments.joined(separator: "; ") }
                 if isBaseline { options["baseline"] = "yes" }
-                if let tokens = run.tokens, run.totalTime > 0, run.power.averagePower > 0,
-                    let capital = Capital.of(ranks: 1, system: nil, device: spec)
+                // On a system: the whole system's power and price, and the trace's tokens as the whole
+                // system's output (as `compare --systems` counts them: one replica spanning the system).
+                let devices = outcome.system?.totalDevices ?? 1
+                let power = outcome.systemRun?.averagePower ?? run.power.averagePower
+                if let tokens = run.tokens, run.totalTime > 0, power > 0,
+                    let capital = Capital.of(ranks: devices, system: outcome.system, device: spec)
                 {
                     let cost = CostEstimate(
-                        capital: capital, power: run.power.averagePower, tokensPerSecond: Double(tokens) / run.totalTime,
+                        capital: capital, power: power, tokensPerSecond: Double(tokens) / run.totalTime,
                         assumptions: CostAssumptions())
                     options["cost_per_million_tokens_usd"] = "\(cost.perMillionTokens)"
                 }
@@ -104,12 +112,15 @@ public enum SweepRuns {
                 let options = try? JSONSerialization.jsonObject(with: data) as? [String: String], options["sweep"] == id,
                 let point = options["point"]
             else { continue }
+            // A run on a system: the whole system's energy and power; the trace's tokens are the
+            // system's output (as `compare --systems` counts them).
             var values: [Objective: Double] = [.time: run.time]
-            if let e = run.energy { values[.energy] = e }
-            if let p = run.averagePower { values[.power] = p }
+            let energy = run.systemEnergy ?? run.energy
+            if let e = energy { values[.energy] = e }
+            if let p = run.systemAveragePower ?? run.averagePower { values[.power] = p }
             if let t = run.peakTemperature { values[.peak_temperature] = t }
             if let cost = options["cost_per_million_tokens_usd"].flatMap(Double.init) { values[.cost_per_million_tokens] = cost }
-            if let tokens = run.tokens, let energy = run.energy, energy > 0 {
+            if let tokens = run.tokens, let energy, energy > 0 {
                 values[.throughput] = Double(tokens) / run.time
                 values[.perf_per_watt] = Double(tokens) / energy
             }

@@ -2,6 +2,7 @@ import Chips
 import Config
 import Foundation
 import SimCore
+import Systems
 import Workloads
 
 /// A design-space sweep (workloads/sweeps/*.yaml): a base chip, a workload trace, the chip figures
@@ -57,6 +58,24 @@ public struct SweepSpec: Sendable {
     public var sampling: Sampling
     public var objectives: [Objective]
     public var constraints: [SweepConstraint] = []
+    /// The base is a system (`system:` in the spec; `chip` then holds its id): points vary system
+    /// figures and run one representative rank of it, objectives are the whole system's.
+    public var isSystem = false
+    /// Nodes of the base system (and of the baseline, if it is a system).
+    public var nodes: Int?
+
+    /// A figure of the base by its path: a chip's, or a system's.
+    static func declaredType(_ path: String, system: Bool) -> ParameterType? {
+        guard system else { return ParameterCatalog.declaration(for: path)?.type }
+        switch SystemParameterCatalog.declaration(for: path)?.type {
+        case .quantity(let kind): return .quantity(kind)
+        case .integer, .count: return .integer
+        case .text, .label: return .text
+        case .choice(let words): return .choice(words)
+        case .flag: return .choice(["yes", "no"])
+        case nil: return nil
+        }
+    }
 
     /// The most points one plan may hold.
     public static let maxPoints = 1_000_000
@@ -67,7 +86,16 @@ public struct SweepSpec: Sendable {
         let schemaNode = try top.required("schema")
         guard try schemaNode.int() == 1 else { throw schemaNode.error("schema \(try schemaNode.int()) is not one this xpusim reads (1)") }
         let name = try top.required("name").string()
-        let chip = try top.required("chip").string()
+        let chipNode = top.optional("chip"), systemNode = top.optional("system")
+        guard (chipNode == nil) != (systemNode == nil) else {
+            throw root.error("expected chip: (a chip id or file) or system: (a system id or file), not both or neither")
+        }
+        let isSystem = systemNode != nil
+        let chip = try (chipNode ?? systemNode)!.string()
+        let nodesNode = top.optional("nodes")
+        let nodes = try nodesNode?.int()
+        if let nodes, nodes < 1 || nodes > 1_000_000 { throw nodesNode!.error("expected 1 to 1000000 nodes") }
+        if nodes != nil && !isSystem { throw nodesNode!.error("nodes: goes with system:") }
         let baseline = try top.optional("baseline")?.string()
         let workloadNode = try top.required("workload")
         var generator: Generator?
@@ -86,6 +114,10 @@ public struct SweepSpec: Sendable {
             guard batch >= 1 && batch <= 1_000_000 else { throw batchNode.error("expected 1 to 1000000 sequences") }
             guard seq >= 1 && seq <= 10_000_000 else { throw seqNode.error("expected 1 to 10000000 tokens") }
             let kvLen = try g.optional("kv_len")?.int()
+            let tpNode = g.optional("tp")
+            let tp = try tpNode?.int() ?? 1
+            guard tp >= 1 && tp <= 1024 else { throw tpNode!.error("expected 1 to 1024 tensor-parallel ranks") }
+            if tp > 1 && !isSystem { throw tpNode!.error("tp: needs a system (the collectives run over its links)") }
             var precision = Precision.bf16
             if let node = g.optional("precision") {
                 let word = try node.string()
@@ -96,9 +128,10 @@ public struct SweepSpec: Sendable {
             }
             try g.finish()
             generator = Generator(
-                model: model, request: GenerationRequest(phase: phase, batch: batch, seq: seq, kvLen: kvLen, precision: precision))
+                model: model, request: GenerationRequest(
+                    phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: Parallelism(tp: tp), precision: precision))
             workload =
-                "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "")
+                "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "") + (tp > 1 ? " tp \(tp)" : "")
                 + (precision == .bf16 ? "" : " \(precision.rawValue)")
         } else {
             workload = try workloadNode.string()
@@ -114,8 +147,11 @@ public struct SweepSpec: Sendable {
             var p = try MappingReader(item)
             let pathNode = try p.required("path")
             let path = try pathNode.string()
-            guard let declaration = ParameterCatalog.declaration(for: path) else {
-                throw pathNode.error("no chip figure \"\(path)\" (xpusim chips show CHIP lists them)")
+            guard let type = declaredType(path, system: isSystem) else {
+                throw pathNode.error(
+                    isSystem
+                        ? "no system figure \"\(path)\" (xpusim systems show SYSTEM lists them)"
+                        : "no chip figure \"\(path)\" (xpusim chips show CHIP lists them)")
             }
             let domain: Domain
             if let values = p.optional("values") {
@@ -126,7 +162,7 @@ public struct SweepSpec: Sendable {
                 var r = try MappingReader(range)
                 func number(_ key: String) throws -> Double {
                     let node = try r.required(key)
-                    switch declaration.type {
+                    switch type {
                     case .quantity(let kind): return try node.quantity(kind).value
                     case .integer: return Double(try node.int())
                     default: throw node.error("\(path) is not a number: give its values instead of a range")
@@ -144,7 +180,7 @@ public struct SweepSpec: Sendable {
                 throw item.error("a parameter needs values: [...] or range: {from:, to:, steps:}")
             }
             try p.finish()
-            parameters.append(Parameter(path: path, type: declaration.type, domain: domain))
+            parameters.append(Parameter(path: path, type: type, domain: domain))
         }
         guard !parameters.isEmpty else { throw parametersNode.error("expected at least one parameter") }
         var sampling = Sampling.grid
@@ -181,7 +217,9 @@ public struct SweepSpec: Sendable {
         var constraints: [SweepConstraint] = []
         if let node = top.optional("constraints") {
             for item in try node.sequence() {
-                do { constraints.append(try SweepConstraint(try item.string())) } catch let error as SweepError {
+                do {
+                    constraints.append(try SweepConstraint(try item.string()) { declaredType($0, system: isSystem) != nil })
+                } catch let error as SweepError {
                     throw item.error(error.description)
                 }
             }
@@ -189,7 +227,7 @@ public struct SweepSpec: Sendable {
         try top.finish()
         return SweepSpec(
             file: file, name: name, chip: chip, baseline: baseline, workload: workload, generator: generator, parameters: parameters,
-            sampling: sampling, objectives: objectives, constraints: constraints)
+            sampling: sampling, objectives: objectives, constraints: constraints, isSystem: isSystem, nodes: nodes)
     }
 }
 

@@ -8,13 +8,14 @@ import Sweeps
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Sweep chip design parameters: plan the points, run them on all cores into the database, show the Pareto front.",
+        abstract: "Sweep chip or system design parameters: plan the points, run them into the database, show the Pareto front.",
         discussion: """
-            A sweep spec (YAML, see workloads/sweeps/) names a base chip, a workload trace, the chip figures
-            to vary (by their paths, as `xpusim chips show` lists them; values, ranges on a grid, or random
-            or Latin-hypercube samples with a seed) and the objectives. Each point has a stable id (a hash
-            of the tool version, the chip as the point sets it, and the workload's bytes); `run` stores
-            each point as a run and skips points already stored, so an interrupted sweep resumes.
+            A sweep spec (YAML, see workloads/sweeps/) names a base chip (or a system), a workload (a trace
+            file or a generator call), the figures to vary (by their paths, as `xpusim chips show` or
+            `systems show` lists them; values, ranges on a grid, or random or Latin-hypercube samples with a
+            seed), constraints between them, and the objectives. Each point has a stable id (a hash of the
+            tool version, the base as the point sets it, and the workload); `run` stores each point as a run
+            and skips points already stored, so an interrupted sweep resumes.
 
             Examples:
               xpusim sweep plan workloads/sweeps/h100-small.yaml
@@ -203,7 +204,8 @@ struct SweepCommand: ParsableCommand {
                 throw ValidationError("no runs of sweep \(plan.id) in \(database.path): run `xpusim sweep run \(spec.spec)` first")
             }
             let objectives = plan.spec.objectives
-            for o in objectives where runs.contains(where: { $0.values[o] == nil }) {
+            // The baseline may lack one (a chip without a price); it then shows "-" there.
+            for o in objectives where runs.contains(where: { !$0.baseline && $0.values[o] == nil }) {
                 let needs =
                     o == .throughput || o == .perf_per_watt
                     ? "a trace that states its tokens"
@@ -248,7 +250,7 @@ struct SweepCommand: ParsableCommand {
                 table.add(
                     [r.baseline ? "baseline" : "\(r.index)", r.chip]
                         + (r.baseline ? plan.spec.parameters.map { _ in "-" } : values)
-                        + objectives.map { o in formatNumber(r.values[o]!) })
+                        + objectives.map { o in r.values[o].map(formatNumber) ?? "-" })
             }
             print(table.rendered)
             print("")

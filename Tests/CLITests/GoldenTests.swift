@@ -181,6 +181,8 @@ final class GoldenTests: XCTestCase {
         try check("sweep-plan-constraints", ["sweep", "plan", cost])
         try check("sweep-run-cost", ["sweep", "run", cost, "--no-progress"])
         try check("sweep-show-cost", ["sweep", "show", cost])
+        // A system as the base: its fabric varied, a constraint on its ports.
+        try check("sweep-plan-system", ["sweep", "plan", "workloads/sweeps/dgx-h100-nvlink.yaml"])
     }
 
     /// What a report's maker says, and its errors (the pages themselves: ReportBrowserTests and ReportsTests).

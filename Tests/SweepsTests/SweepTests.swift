@@ -235,7 +235,7 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(try c.holds { _ in 0 })
         XCTAssertFalse(try c.holds { _ in -20 })
         for (text, message) in [
-            ("memory.hbm.bandwith <= 1", "no chip figure \"memory.hbm.bandwith\""), ("memory.l2.size", "expected a comparison"),
+            ("memory.hbm.bandwith <= 1", "no figure \"memory.hbm.bandwith\""), ("memory.l2.size", "expected a comparison"),
             ("memory.l2.size <= 3 furlongs", "\"3 furlongs\" is not a quantity"), ("(memory.l2.size <= 1", "expected )"),
             ("memory.l2.size <= 1 1", "unexpected \"1\""),
         ] {
@@ -245,6 +245,46 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try SweepPlan.expand(none, toolVersion: "t", chips: chips)) {
             XCTAssertTrue("\($0)".contains("no point of the 1 meets them all"), "\($0)")
         }
+    }
+
+    /// A system as the base: system figures varied and constrained, one rank run per point over
+    /// the system's links, the objectives the whole system's.
+    func testSystemSweep() throws {
+        let file = NSTemporaryDirectory() + "sweep-\(UUID().uuidString).yaml"
+        try """
+            schema: 1
+            name: sys
+            system: dgx-h100
+            workload: \(packageRoot)/workloads/llama2-70b-layer-tp8-prefill2048.yaml
+            parameters:
+              - {path: scale_up.links_per_chip, values: [8, 18]}
+              - {path: scale_up.switches.count, values: [2, 4]}
+            constraints: [scale_up.switches.count * scale_up.switches.ports >= node.chips * scale_up.links_per_chip]
+            objectives: [time, power]
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let s = try SweepSpec.load(file: file)
+        XCTAssertTrue(s.isSystem)
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        // 2 switches x 64 ports cannot take 8 x 18 links.
+        XCTAssertEqual(plan.points.count, 3)
+        XCTAssertEqual(plan.excluded, 1)
+        let store = try RunStore(path: NSTemporaryDirectory() + "sweep-\(UUID().uuidString).sqlite")
+        XCTAssertEqual(try SweepRunner.run(plan, chips: chips, store: store, toolVersion: "t", jobs: 2).ran, 3)
+        let runs = try SweepRuns.load(store, sweep: plan.id)
+        let stored = try store.list()
+        XCTAssertEqual(Set(stored.map(\.systemID)), ["dgx-h100"])
+        // The power objective is the whole system's, not one chip's.
+        for r in runs {
+            let run = stored.first { $0.id == r.runID }!
+            XCTAssertEqual(r.values[.power]!, run.systemAveragePower!, accuracy: 1e-9)
+            XCTAssertGreaterThan(r.values[.power]!, 8 * run.averagePower!)
+        }
+        // Fewer links, a slower all-reduce.
+        let time = { (links: String) in runs.first { $0.assignments[0].hasSuffix("=\(links)") }!.values[.time]! }
+        XCTAssertGreaterThan(time("8"), time("18"))
+        try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "scale_up.links_per_chip, values", with: "memory.l2.size, values")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SweepSpec.load(file: file)) { XCTAssertTrue("\($0)".contains("no system figure \"memory.l2.size\""), "\($0)") }
     }
 
     func testBadSpecsNameTheirPlace() throws {
