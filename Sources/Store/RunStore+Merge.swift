@@ -83,17 +83,23 @@ extension RunStore {
                 throw StoreError(path: file, message: RunStore.describe(error, busyTimeout: busyTimeout))
             }
         }
+        // One prepared statement per table (the columns of the file's rows, which share this
+        // xpusim's schema; the id left for SQLite to assign); values by position.
+        var prepared: [String: (statement: Statement, kept: [Int], runID: Int?)] = [:]
         func insert(_ db: Database, _ table: String, _ row: Row, runID: Int64?) throws {
-            let columns = row.columnNames.filter { $0 != "id" }
-            let values: [DatabaseValueConvertible?] = columns.map { c -> DatabaseValueConvertible? in
-                if c == "run_id", let runID { return runID }
-                return row[c] as DatabaseValue
+            if prepared[table] == nil {
+                let names = Array(row.columnNames)
+                let kept = names.indices.filter { names[$0] != "id" }
+                let statement = try db.makeStatement(
+                    sql: "INSERT INTO \(table) (\(kept.map { names[$0] }.joined(separator: ", "))) VALUES "
+                        + "(\(kept.map { _ in "?" }.joined(separator: ", ")))")
+                prepared[table] = (statement, kept, names.firstIndex(of: "run_id"))
             }
-            try db.execute(
-                sql:
-                    "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
-                        + "(\(columns.map { _ in "?" }.joined(separator: ", ")))",
-                arguments: StatementArguments(values))
+            let (statement, kept, runIDColumn) = prepared[table]!
+            let values = Array(row.databaseValues)
+            statement.setUncheckedArguments(
+                StatementArguments(kept.map { i -> DatabaseValue in i == runIDColumn && runID != nil ? runID!.databaseValue : values[i] }))
+            try statement.execute()
         }
         return try guarded {
             try pool.write { db in

@@ -9,19 +9,7 @@ import XCTest
 final class ClusterSweepTests: XCTestCase {
     let small = "workloads/sweeps/h100-small.yaml"
 
-    func shell(_ command: String) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func shell(_ command: String) throws -> CommandResult { try runProgram("/bin/sh", ["-c", command]) }
 
     func require(_ available: Bool, _ what: String) throws {
         guard !available else { return }

@@ -23,16 +23,7 @@ final class ReportBrowserTests: XCTestCase {
     /// Runs the browser on `page`; returns the rendered DOM and the console lines it logged.
     func render(_ browser: String, _ page: String, screenshot: String) throws -> (dom: String, console: [String]) {
         func launch(_ arguments: [String]) throws -> CommandResult {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: browser)
-            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"] + arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return CommandResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+            try runProgram(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"] + arguments)
         }
         let url = URL(fileURLWithPath: page).absoluteString
         let dom = try launch(["--dump-dom", url])
