@@ -17,6 +17,8 @@ install_packages() {
 start() {
   local H st NODELINE
   H=$(hostname -s)
+  # A cluster this script started earlier is stopped first, so start can be run again.
+  stop >/dev/null
   # munge: /run/munge is not created without systemd; munged runs as its own user.
   install -d -o munge -g munge -m 0755 /run/munge
   install -d -o munge -g munge -m 0700 /etc/munge /var/log/munge
