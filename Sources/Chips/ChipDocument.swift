@@ -155,7 +155,7 @@ struct ChipFileReader {
         let path = prefix.joined(separator: ".")
         // A key with a dot in it is not a path: it matches no declaration segment by segment.
         let declaration =
-            prefix.contains { $0.isEmpty || $0.contains(".") }
+            prefix.contains { $0.isEmpty || $0.utf8.contains(UInt8(ascii: ".")) }
             ? ParameterCatalog.declarations.first(where: { ParameterCatalog.matches($0.segments, prefix) })
             : ParameterCatalog.declaration(for: path)
         if let declaration {

@@ -216,11 +216,22 @@ extension ChipSpec {
         static func curve(_ field: WritableKeyPath<ChipSpec, [FigureValue.Point]> & Sendable) -> Fill {
             Fill { spec, document, path in if case .curve(let points) = document.figures[path]?.value { spec[keyPath: field] = points } }
         }
+        /// `pattern` split around its `token` (`compute.macs_per_cycle.` and `` around `<dtype>`),
+        /// found byte by byte: the generic `replacing` showed up in every chip file's load.
+        static func around(_ pattern: String, _ token: String) -> (String, String) {
+            let p = Array(pattern.utf8), t = Array(token.utf8)
+            guard p.count >= t.count else { return (pattern, "") }
+            for i in 0...(p.count - t.count) where p[i..<(i + t.count)].elementsEqual(t) {
+                return (String(decoding: p[..<i], as: UTF8.self), String(decoding: p[(i + t.count)...], as: UTF8.self))
+            }
+            return (pattern, "")
+        }
         /// A `<dtype>` declaration: one entry per data type the file lists.
         static func byType(_ field: WritableKeyPath<ChipSpec, [DataType: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
+                let (head, tail) = around(pattern, "<dtype>")
                 for dtype in DataType.allCases {
-                    if let v = document.number(pattern.replacing("<dtype>", with: dtype.rawValue)) {
+                    if let v = document.number(head + dtype.rawValue + tail) {
                         spec[keyPath: field][dtype] = v
                     }
                 }
@@ -229,16 +240,18 @@ extension ChipSpec {
         /// A `<buffer>` declaration: one entry per buffer the file lists.
         static func byKey(_ field: WritableKeyPath<ChipSpec, [String: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
+                let (head, tail) = around(pattern, "<buffer>")
                 for key in ParameterKeys.buffer {
-                    if let v = document.number(pattern.replacing("<buffer>", with: key)) { spec[keyPath: field][key] = v }
+                    if let v = document.number(head + key + tail) { spec[keyPath: field][key] = v }
                 }
             }
         }
         /// A `<level>` declaration: one entry per memory level the file lists.
         static func byLevel(_ field: WritableKeyPath<ChipSpec, [MemoryLevel: Double]> & Sendable) -> Fill {
             Fill { spec, document, pattern in
+                let (head, tail) = around(pattern, "<level>")
                 for level in MemoryLevel.allCases {
-                    if let v = document.number(pattern.replacing("<level>", with: level.rawValue)) {
+                    if let v = document.number(head + level.rawValue + tail) {
                         spec[keyPath: field][level] = v
                     }
                 }

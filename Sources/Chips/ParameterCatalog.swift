@@ -333,8 +333,15 @@ public enum ParameterCatalog {
 
     /// The declaration that a concrete path such as `compute.matrix.macs_per_cycle.bf16` falls under.
     public static func declaration(for path: String) -> ParameterDeclaration? {
-        let normalized =
-            path.contains("..") || path.hasPrefix(".") || path.hasSuffix(".") ? path.split(separator: ".").joined(separator: ".") : path
+        // A stray dot (".a", "a.", "a..b") is dropped; checked byte by byte (Foundation's
+        // `contains` on every key of every chip file showed up in `chips list`).
+        var stray = path.utf8.first == UInt8(ascii: ".") || path.utf8.last == UInt8(ascii: ".")
+        var previous: UInt8 = 0
+        for byte in path.utf8 where !stray {
+            stray = byte == UInt8(ascii: ".") && previous == byte
+            previous = byte
+        }
+        let normalized = stray ? path.split(separator: ".").joined(separator: ".") : path
         return declarationIndex[normalized].map { declarations[$0] }
     }
 

@@ -138,7 +138,7 @@ public struct Quantity: Sendable, Equatable {
             }
         }
         let numberPart = trimmed[..<numberEnd]
-        let numberText = numberPart.contains("_") ? String(numberPart.filter { $0 != "_" }) : String(numberPart)
+        let numberText = numberPart.utf8.contains(UInt8(ascii: "_")) ? String(numberPart.filter { $0 != "_" }) : String(numberPart)
         guard let number = Double(numberText), number.isFinite else { return nil }
         let unitText = trimmingHorizontalSpace(trimmed[numberEnd...])
         for unit in kind.units where unit.symbol == unitText {
