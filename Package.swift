@@ -32,7 +32,7 @@ let package = Package(
         // Sweeps: design-space plans, their runs on all cores into the store, Pareto fronts and sensitivities.
         .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
         // Reports: self-contained HTML pages with SVG charts drawn by our own small chart layer.
-        .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Estimates", "Store", "Sweeps"]),
+        .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Simulator", "Estimates", "Store", "Experiments", "Sweeps"]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),
         .executableTarget(
             name: "xpusim",

@@ -219,7 +219,8 @@ extension ChipSpec {
         /// `pattern` split around its `token` (`compute.macs_per_cycle.` and `` around `<dtype>`),
         /// found byte by byte: the generic `replacing` showed up in every chip file's load.
         static func around(_ pattern: String, _ token: String) -> (String, String) {
-            let p = Array(pattern.utf8), t = Array(token.utf8)
+            let p = Array(pattern.utf8)
+            let t = Array(token.utf8)
             guard p.count >= t.count else { return (pattern, "") }
             for i in 0...(p.count - t.count) where p[i..<(i + t.count)].elementsEqual(t) {
                 return (String(decoding: p[..<i], as: UTF8.self), String(decoding: p[(i + t.count)...], as: UTF8.self))

@@ -180,7 +180,9 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
                 let start = i
                 while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "." { i += 1 }
                 let path = String(chars[start..<i])
-                guard known(path) else { throw SweepError("no figure \"\(path)\" of the base (xpusim chips show or systems show lists them)") }
+                guard known(path) else {
+                    throw SweepError("no figure \"\(path)\" of the base (xpusim chips show or systems show lists them)")
+                }
                 return .figure(path)
             }
             throw SweepError("unexpected \"\(c)\" after \(consumed)")

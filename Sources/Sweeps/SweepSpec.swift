@@ -86,7 +86,8 @@ public struct SweepSpec: Sendable {
         let schemaNode = try top.required("schema")
         guard try schemaNode.int() == 1 else { throw schemaNode.error("schema \(try schemaNode.int()) is not one this xpusim reads (1)") }
         let name = try top.required("name").string()
-        let chipNode = top.optional("chip"), systemNode = top.optional("system")
+        let chipNode = top.optional("chip")
+        let systemNode = top.optional("system")
         guard (chipNode == nil) != (systemNode == nil) else {
             throw root.error("expected chip: (a chip id or file) or system: (a system id or file), not both or neither")
         }
@@ -128,7 +129,8 @@ public struct SweepSpec: Sendable {
             }
             try g.finish()
             generator = Generator(
-                model: model, request: GenerationRequest(
+                model: model,
+                request: GenerationRequest(
                     phase: phase, batch: batch, seq: seq, kvLen: kvLen, parallelism: Parallelism(tp: tp), precision: precision))
             workload =
                 "\(model) \(phase.rawValue) batch \(batch) seq \(seq)" + (kvLen.map { " kv \($0)" } ?? "") + (tp > 1 ? " tp \(tp)" : "")

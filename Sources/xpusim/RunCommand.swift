@@ -4,6 +4,7 @@ import Config
 import Estimates
 import Experiments
 import Foundation
+import Reports
 import SimCore
 import Simulator
 import Store
@@ -98,8 +99,8 @@ struct RunCommand: ParsableCommand {
         }
         let systemRun = outcome.systemRun
         if format == .json {
-            var object = runJSON(result, repeat: `repeat`)
-            if let systemRun { systemRun.addJSON(to: &object) }
+            var object = RunJSON.object(result, repeat: `repeat`)
+            if let systemRun { RunJSON.add(systemRun, to: &object) }
             if let runID { object["run_id"] = runID }
             printJSON(object)
             return
@@ -174,44 +175,6 @@ struct RunCommand: ParsableCommand {
 }
 
 func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
-
-/// The run as `run --format json` prints it (docs/json.md); `result` is of the trace repeated `repeat` times.
-func runJSON(_ result: RunResult, repeat: Int) -> [String: Any] {
-    var object: [String: Any] = [
-        "chip": result.chip, "workload": result.workload, "repeat": `repeat`, "clock_hz": result.clock, "total_s": result.totalTime,
-        "total_flops": result.totalFLOPs, "total_hbm_bytes": result.totalHBMBytes,
-        "kernels": result.kernels.map { k -> [String: Any] in
-            [
-                "id": k.id, "op": k.op, "dtype": k.dtype.rawValue, "stream": k.stream, "start_s": k.start, "end_s": k.end,
-                "duration_s": k.duration, "cycles": k.cycles, "flops": k.cost.flops, "tflops": k.achievedFLOPS / 1e12,
-                "hbm_bytes": k.cost.hbmBytes, "l2_bytes": k.cost.l2Bytes, "buffer_bytes": k.cost.bufferBytes,
-                "hbm_tb_per_s": k.achievedHBMBandwidth / 1e12, "bound": k.cost.bound.rawValue,
-                "busy": ["matrix": k.cost.matrixBusy, "vector": k.cost.vectorBusy, "hbm": k.cost.hbmBusy],
-                "units_used": k.cost.unitsUsed, "decomposition": k.cost.decomposition, "energy_j": k.energy,
-            ]
-        },
-    ]
-    if let tokens = result.tokens {
-        object["tokens"] = tokens
-        object["tokens_per_s"] = Double(tokens) / result.totalTime
-        object["tokens_per_j"] = Double(tokens) / result.power.energy
-    }
-    let p = result.power
-    object["energy_j"] = p.energy
-    object["avg_power_w"] = p.averagePower
-    object["peak_power_w"] = p.peakPower
-    object["peak_temp_c"] = p.peakTemperature
-    object["avg_clock_hz"] = p.averageClock
-    object["power_limit_w"] = p.powerLimit
-    object["throttled_s"] = ["power_cap": p.powerThrottled, "thermal": p.thermalThrottled]
-    object["reached_shutdown"] = p.reachedShutdown
-    let (samples, stride) = result.downsampledSamples()
-    object["samples"] = [
-        "stride": stride, "t_s": samples.map(\.time), "power_w": samples.map(\.power), "temp_c": samples.map(\.temperature),
-        "clock_hz": samples.map(\.clock), "hbm_bytes_per_s": samples.map(\.hbmBandwidth),
-    ]
-    return object
-}
 
 /// Operating conditions shared by `run` and `compare`.
 struct ConditionOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Chips
 import Estimates
+import Experiments
 import Foundation
 import SimCore
 import Simulator
@@ -71,8 +72,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let file = try target.modelFile()
         let directory = target.chipsDirectory
-        let systemSpec = try target.system.map { try SystemCatalog.resolve($0, nodes: target.nodes, chips: directory) }
-        let device = try systemSpec?.chip.device ?? ChipCatalog.resolve(target.chip ?? "", directory: directory)
+        let (device, systemSpec) = try RunTarget(chip: target.chip, system: target.system, nodes: target.nodes, chips: directory).resolve()
         let (precision, note) = try split.precision(on: device)
         if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let request = ServingRequest(

@@ -39,34 +39,4 @@ extension SystemRun {
             """
         return out
     }
-
-    func addJSON(to object: inout [String: Any]) {
-        object["system"] = system.id
-        object["nodes"] = system.nodes
-        object["devices"] = system.totalDevices
-        object["device_avg_power_w"] = result.power.averagePower
-        object["avg_power_w"] = averagePower
-        object["energy_j"] = energy
-        object["power_parts_w"] = ["chips": chipsPower, "node_and_domain": extrasPower]
-        var byID: [String: CollectiveResult] = [:]
-        for c in collectives { byID[c.id] = c.result }
-        if var kernels = object["kernels"] as? [[String: Any]] {
-            for index in kernels.indices {
-                guard let id = kernels[index]["id"] as? String, let c = byID[id] else { continue }
-                kernels[index]["algorithm"] = c.algorithm.rawValue
-                kernels[index]["protocol"] = c.protocol.rawValue
-                kernels[index]["algbw_gbps"] = c.algorithmBandwidth / 1e9
-                kernels[index]["busbw_gbps"] = c.busBandwidth / 1e9
-                kernels[index]["ranks"] = c.placement.ranks
-            }
-            object["kernels"] = kernels
-        }
-        object["links"] = links.map {
-            [
-                "name": $0.name, "bytes": $0.bytes, "busy_s": $0.busy, "achieved_bytes_per_s": $0.busy > 0 ? $0.bytes / $0.busy : 0,
-                "line_rate_bytes_per_s": $0.lineRate,
-            ]
-                as [String: Any]
-        }
-    }
 }
