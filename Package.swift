@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
         .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Store", "Workloads", "TestSupport", "xpusim"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SweepsTests", dependencies: ["Store", "Sweeps", "Workloads", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Systems", "Validation", "TestSupport"]),

@@ -1,0 +1,45 @@
+import Experiments
+import Foundation
+import Reports
+import Store
+import TestSupport
+import Workloads
+import XCTest
+
+/// A Swift caller goes through what `xpusim run` goes through: the same target, the same engine,
+/// the same stored run and the same JSON.
+final class ExperimentTests: XCTestCase {
+    func testLibraryRunIsTheCommandsRun() throws {
+        let workload = packageRoot + "/workloads/llama2-70b-layer-tp8-prefill2048.yaml"
+        let outcome = try Experiment.run(RunTarget(system: "dgx-h100", chips: packageRoot + "/chips"), trace: try Trace.load(file: workload))
+        XCTAssertEqual(outcome.system?.id, "dgx-h100")
+        let mine = RunJSON.object(outcome.result, repeat: 1)
+        let cli = try xpusim(["run", "--system", "dgx-h100", "--workload", workload, "--no-store", "--format", "json"])
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        let theirs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(mine["total_s"] as? Double, theirs["total_s"] as? Double)
+        XCTAssertEqual(mine["energy_j"] as? Double, outcome.result.power.energy)
+        var withSystem = mine
+        RunJSON.add(outcome.systemRun!, to: &withSystem)
+        XCTAssertEqual(withSystem["avg_power_w"] as? Double, theirs["avg_power_w"] as? Double)
+        XCTAssertEqual((withSystem["links"] as? [Any])?.count, (theirs["links"] as? [Any])?.count)
+
+        // Stored: the run, its system's power and its links, as `run` stores them.
+        let store = try RunStore(path: try temporaryDirectory().appendingPathComponent("r.sqlite").path)
+        let id = try Experiment.store(outcome, workload: workload, options: ["system": "dgx-h100"], in: store, toolVersion: "t")
+        let run = try XCTUnwrap(try store.run(id))
+        XCTAssertEqual(run.systemID, "dgx-h100")
+        XCTAssertEqual(run.systemAveragePower!, outcome.systemRun!.averagePower, accuracy: 1e-9)
+        XCTAssertEqual(try store.links(id).map(\.name), outcome.result.linkTotals.map(\.name))
+        XCTAssertFalse(try store.links(id).isEmpty)
+    }
+
+    func testUnknownTargetsAreClearErrors() {
+        XCTAssertThrowsError(try RunTarget(chip: "h101", chips: packageRoot + "/chips").resolve()) {
+            XCTAssertTrue("\($0)".contains("no chip with id \"h101\""), "\($0)")
+        }
+        XCTAssertThrowsError(try RunTarget(system: "dgx-h101", chips: packageRoot + "/chips").resolve()) {
+            XCTAssertTrue("\($0)".contains("no system with id \"dgx-h101\""), "\($0)")
+        }
+    }
+}
