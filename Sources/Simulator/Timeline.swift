@@ -5,7 +5,10 @@ extension RunResult {
     /// The run as a Chrome trace / Perfetto JSON timeline (../shared/reference/formats.md): one
     /// process for the simulated device, one track per stream with each kernel a complete event
     /// (its op, dtype, bound, units, FLOPs and bytes as arguments), and counters for power,
-    /// junction temperature, core clock and HBM bandwidth from the power model's samples.
+    /// junction temperature, core clock and HBM bandwidth from the power model's samples. On a
+    /// system, each class of link the rank's collectives use has a track (one per stream, so that
+    /// collectives on two streams never overlap on a track): each collective's use of it, as long
+    /// as the link was busy, from the collective's start, with its bytes and achieved bandwidth.
     /// Times are microseconds with three decimals (nanosecond resolution), `displayTimeUnit: ns`.
     public func chromeTrace(process: String) -> String {
         var out = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"xpusim\",\"chip\":\(jsonQuoted(chip)),"
@@ -28,6 +31,27 @@ extension RunResult {
                     + "\"ts\":\(us(k.start)),\"dur\":\(us(k.duration)),\"args\":{\"op\":\(jsonQuoted(k.op)),"
                     + "\"dtype\":\"\(k.dtype.rawValue)\",\"bound\":\"\(c.bound.rawValue)\",\"units\":\(c.unitsUsed),"
                     + "\"flops\":\(number(c.flops)),\"hbm_bytes\":\(number(c.hbmBytes)),\"energy_j\":\(number(k.energy))}}")
+        }
+        let linkNames = linkTotals.map(\.name)
+        var linkTracks = Set<Int>()
+        for k in kernels {
+            guard let c = k.cost.collective else { continue }
+            for use in c.links where use.busy > 0 {
+                let link = linkNames.firstIndex(of: use.name) ?? 0
+                let tid = 1000 + link * 100 + k.stream
+                if linkTracks.insert(tid).inserted {
+                    let name = "link \(use.name)" + (streams.count > 1 ? " (stream \(k.stream))" : "")
+                    events.append(
+                        "{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_name\",\"args\":{\"name\":\(jsonQuoted(name))}}")
+                    events.append("{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":\(tid)}}")
+                }
+                events.append(
+                    "{\"ph\":\"X\",\"pid\":1,\"tid\":\(tid),\"name\":\(jsonQuoted(k.id)),\"cat\":\"link\",\"ts\":\(us(k.start)),"
+                        + "\"dur\":\(us(min(use.busy, k.duration))),\"args\":{\"link\":\(jsonQuoted(use.name)),"
+                        + "\"bytes\":\(number(use.bytes)),\"achieved_gb_per_s\":\(number(use.bytes / use.busy / 1e9)),"
+                        + "\"line_rate_gb_per_s\":\(number(use.lineRate / 1e9))}}"
+                )
+            }
         }
         for s in samples {
             let ts = us(s.time)

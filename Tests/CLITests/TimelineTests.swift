@@ -6,6 +6,34 @@ import XCTest
 /// complete event per kernel on its stream's track without overlaps (Perfetto cannot show them),
 /// named tracks, and power, temperature, clock and bandwidth counters.
 final class TimelineTests: XCTestCase {
+    /// On a system the rank's links get tracks: each collective's use of each link class, never
+    /// longer than the collective, never overlapping on a track.
+    func testSystemRunHasLinkTracks() throws {
+        let file = NSTemporaryDirectory() + "timeline-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try xpusim(
+            ["run", "--system", "dgx-h100", "--workload", "workloads/llama2-70b-layer-tp8-prefill2048.yaml", "--no-store", "--timeline", file],
+            environment: ["XPUSIM_CHIPS": "chips"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let trace = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        let events = try XCTUnwrap(trace["traceEvents"] as? [[String: Any]])
+        let names = events.filter { $0["ph"] as? String == "M" && $0["name"] as? String == "thread_name" }
+        let linkTrack = try XCTUnwrap(names.first { ($0["args"] as? [String: Any])?["name"] as? String == "link scale-up" }?["tid"] as? Int)
+        let complete = events.filter { $0["ph"] as? String == "X" }
+        let uses = complete.filter { $0["tid"] as? Int == linkTrack }
+        let collectives = complete.filter { ($0["cat"] as? String) == "all_reduce" }
+        XCTAssertEqual(uses.count, collectives.count)
+        XCTAssertEqual(uses.count, 2)
+        for use in uses {
+            let kernel = try XCTUnwrap(collectives.first { $0["name"] as? String == use["name"] as? String })
+            XCTAssertEqual(use["ts"] as? Double, kernel["ts"] as? Double)
+            XCTAssertLessThanOrEqual(try XCTUnwrap(use["dur"] as? Double), try XCTUnwrap(kernel["dur"] as? Double))
+            let args = try XCTUnwrap(use["args"] as? [String: Any])
+            XCTAssertLessThanOrEqual(try XCTUnwrap(args["achieved_gb_per_s"] as? Double), try XCTUnwrap(args["line_rate_gb_per_s"] as? Double) * 1.0001)
+        }
+    }
+
     func testRunWritesAChromeTrace() throws {
         let file = NSTemporaryDirectory() + "timeline-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: file) }
