@@ -28,7 +28,7 @@ public enum ParameterType: Sendable, Equatable {
         }
     }
 
-    var expected: String {
+    public var expected: String {
         switch self {
         case .quantity(let kind): return kind.example
         case .integer: return "a positive integer"

@@ -89,7 +89,7 @@ public struct Page: Sendable {
         }
         s +=
             "<footer>Made by xpusim from the runs in its database: each chart is drawn from the table under "
-                + "it.</footer>\n</body>\n</html>\n"
+            + "it.</footer>\n</body>\n</html>\n"
         return s
     }
 }

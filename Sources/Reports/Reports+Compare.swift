@@ -24,15 +24,22 @@ extension Reports {
         }
         let rows: [Row] = runs.map { run in
             let label = Reports.label(run)
-            let spec = chip(of: run, chips: chips)?.spec
-            let system = run.systemID.flatMap { try? SystemCatalog.resolve($0, nodes: run.nodes, chips: chips) }
-            // Per device: the chip's own power, or its share of the whole system's at the wall.
-            let wall = run.systemAveragePower.flatMap { p in run.devices.map { p / Double(max($0, 1)) } } ?? run.averagePower
-            let perJoule = run.tokens.flatMap { t in run.energy.map { Double(t) / $0 } }
+            let spec = chip(of: run, chips: chips, stored: nil)?.spec
+            let o = options(run)
+            let system = run.systemID.flatMap {
+                try? SystemCatalog.resolve(
+                    o["system"] ?? $0, overrides: o["set"].map { $0.components(separatedBy: "; ") } ?? [], nodes: run.nodes, chips: chips)
+            }
+            // A chip: its own power and energy. A system: the whole system's (chips, hosts, NICs,
+            // switches, fans), its whole price, and the trace's tokens as the system's output, as
+            // `compare --systems` counts them.
+            let wall = run.systemAveragePower ?? run.averagePower
+            let energy = run.systemEnergy ?? run.energy
+            let perJoule = run.tokens.flatMap { t in energy.map { Double(t) / $0 } }
             var costPerMillion: Double?
             var basis = "no price known"
             if let spec, let wall, let tps = run.tokensPerSecond, tps > 0,
-                let capital = Capital.of(ranks: 1, system: system, device: spec)
+                let capital = Capital.of(ranks: run.systemID == nil ? 1 : run.devices ?? 1, system: system, device: spec)
             {
                 costPerMillion = CostEstimate(capital: capital, power: wall, tokensPerSecond: tps, assumptions: cost).perMillionTokens
                 basis = capital.basis
@@ -52,7 +59,7 @@ extension Reports {
                 time(r.run.time),
                 r.run.tokensPerSecond.map(formatNumber) ?? "-", r.wallPower.map(formatNumber) ?? "-",
                 r.tokensPerJoule.map(formatNumber) ?? "-",
-                r.costPerMillion.map { String(format: "%.3f", $0) } ?? "-", r.basis,
+                r.costPerMillion.map(formatNumber) ?? "-", r.basis,
             ]
         }
         func bars(_ title: String, _ unit: String, format: @escaping (Double) -> String = siLabel, _ value: (Row) -> Double?) -> String {
@@ -65,21 +72,22 @@ extension Reports {
         }
         var svg = bars("Time (lower is better)", "s") { $0.run.time }
         if rows.contains(where: { $0.run.tokensPerSecond != nil }) {
-            svg += bars("Throughput per device (higher is better)", " tokens/s") { $0.run.tokensPerSecond }
+            svg += bars("Throughput (higher is better)", " tokens/s") { $0.run.tokensPerSecond }
         }
         if rows.contains(where: { $0.tokensPerJoule != nil }) {
-            svg += bars("Tokens per joule of chip energy (higher is better)", " tokens/J") { $0.tokensPerJoule }
+            svg += bars("Tokens per joule (higher is better)", " tokens/J") { $0.tokensPerJoule }
         }
         if rows.contains(where: { $0.costPerMillion != nil }) {
-            svg += bars("Cost per million tokens (lower is better)", "", format: { String(format: "$%.3f", $0) }) { $0.costPerMillion }
+            svg += bars("Cost per million tokens (lower is better)", "", format: { "$" + formatNumber($0) }) { $0.costPerMillion }
         }
         let text =
             (workloads.count == 1
                 ? "All runs are of the same workload file. "
                 : "The runs are of \(workloads.count) different workload files: compare with care. ")
-            + "Power per device is the chip's average, or on a system its share of the whole system's (hosts, NICs, switches, fans). "
+            + "A chip's power and energy are its own; a system's are the whole system's (chips, hosts, NICs, switches, fans), with "
+            + "the trace's tokens as the system's output, as `compare --systems` counts them. "
             + "Cost: the hardware's price over \(formatNumber(cost.years)) years plus energy at "
-                + "\(formatNumber(cost.electricityPrice)) USD/kWh "
+            + "\(formatNumber(cost.electricityPrice)) USD/kWh "
             + "and PUE \(formatNumber(cost.pue)), per million tokens of the run's throughput."
         return Page(
             title: "Comparison of \(runs.count) runs",
@@ -136,7 +144,7 @@ extension Reports {
                     "Pareto front",
                     text:
                         "\(points.count) of \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload); the "
-                            + "front is the points no other beats on every objective.",
+                        + "front is the points no other beats on every objective.",
                     svg: Chart.plot("\(plan.spec.name): \(ox.rawValue) against \(oy.rawValue)", x: x, y: y, series: series, height: 420),
                     table: table))
         } else {
@@ -165,7 +173,7 @@ extension Reports {
             title: "Sweep \(plan.spec.name) (\(plan.id))",
             subtitle:
                 "\(plan.spec.chip) with \(plan.spec.parameters.map(\.path).joined(separator: ", ")) varied; objectives "
-                    + "\(plan.spec.objectives.map(\.rawValue).joined(separator: ", "))",
+                + "\(plan.spec.objectives.map(\.rawValue).joined(separator: ", "))",
             sections: sections)
     }
 }

@@ -1,5 +1,6 @@
 import Chips
 import Estimates
+import Experiments
 import Foundation
 import SimCore
 import Store
@@ -19,11 +20,25 @@ public enum Reports {
 
     /// The chip a run was simulated on, as its chip file and overrides give it now, and whether
     /// that is still exactly the description the run stored.
-    static func chip(of run: StoredRun, chips: String) -> (spec: ChipSpec, current: Bool)? {
+    /// On a system: one device of it (a 910C die), with the system's figures as the run set them.
+    /// `current` compares the descriptions without the folder the chip file was read from.
+    static func chip(of run: StoredRun, chips: String, stored: String?) -> (spec: ChipSpec, current: Bool)? {
         let o = options(run)
         let overrides = o["set"].map { $0.components(separatedBy: "; ") } ?? []
-        guard let spec = try? ChipCatalog.resolve(o["chip"] ?? run.chipID, overrides: overrides, directory: chips) else { return nil }
-        return (spec, ContentHash.sha256(spec.document.canonicalJSON) == run.chipHash)
+        let target =
+            run.systemID != nil
+            ? RunTarget(system: o["system"] ?? run.systemID, nodes: run.nodes, overrides: overrides, chips: chips)
+            : RunTarget(chip: o["chip"] ?? run.chipID, overrides: overrides, chips: chips)
+        guard let spec = try? target.resolve().spec else { return nil }
+        return (spec, stored.map { withoutFolder($0) == withoutFolder(spec.document.canonicalJSON) } ?? false)
+    }
+
+    /// Canonical JSON with its `"file"` value cut to the file's name.
+    static func withoutFolder(_ json: String) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return json }
+        if let file = object["file"] as? String { object["file"] = file.split(separator: "/").last.map(String.init) ?? file }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+            ?? json
     }
 
     static func label(_ run: StoredRun) -> String {
@@ -44,7 +59,7 @@ public enum Reports {
         let kernels = try store.kernels(id)
         let samples = try store.samples(id)
         let o = options(run)
-        let resolved = chip(of: run, chips: chips)
+        let resolved = chip(of: run, chips: chips, stored: try store.chipJSON(id))
         var sections: [Page.Section] = []
 
         var summary = Page.Table(["figure", "value"], numeric: [1])
@@ -88,7 +103,8 @@ public enum Reports {
                     guard let peak = roof.1 else { continue }
                     ys.append(peak)
                     let ridge = peak / bandwidth
-                    let pts = [(x.lower, bandwidth * x.lower), (ridge, peak), (x.upper, peak)].filter { $0.0 >= x.lower && $0.0 <= x.upper }
+                    // The roof min(bandwidth x intensity, peak) at the axis' ends and at the ridge, if it is on the axis.
+                    let pts = ([x.lower] + (ridge > x.lower && ridge < x.upper ? [ridge] : []) + [x.upper]).map { ($0, bandwidth * $0) }
                     series.append(
                         Chart.Series(
                             name: i == 0 ? "\(roof.0.rawValue) matrix peak, HBM \(siLabel(bandwidth))B/s" : "fp32 vector peak",
@@ -96,7 +112,7 @@ public enum Reports {
                 }
                 roofText =
                     "Roofs from \(spec.name)'s peaks at boost clock: \(dtype.rawValue) matrix "
-                        + "\(siLabel(spec.peakMatrixFLOPS(dtype) ?? 0))FLOP/s, "
+                    + "\(siLabel(spec.peakMatrixFLOPS(dtype) ?? 0))FLOP/s, "
                     + "HBM \(siLabel(bandwidth))B/s"
                     + (current ? "." : " (from the chip file as it is now, which differs from the description the run stored).")
             }
@@ -257,7 +273,7 @@ public enum Reports {
                 scaleUp.map {
                     "Each collective's bus bandwidth (NCCL's definition) as a share of one chip's scale-up bandwidth "
                         + "(\(system!.scaleUp.linksPerChip) links x \(siLabel(system!.scaleUp.bandwidthPerLink.value))B/s = "
-                            + "\(siLabel($0))B/s per direction)."
+                        + "\(siLabel($0))B/s per direction)."
                 } ?? "Each collective's bus bandwidth (NCCL's definition)."
             sections.append(
                 Page.Section(

@@ -149,23 +149,23 @@ public enum Chart {
         for t in y.ticks {
             s +=
                 "<line x1=\"\(coordinate(left))\" y1=\"\(coordinate(py(t)))\" x2=\"\(coordinate(left + plotW))\" "
-                    + "y2=\"\(coordinate(py(t)))\"/>"
+                + "y2=\"\(coordinate(py(t)))\"/>"
             s +=
                 "<text x=\"\(coordinate(left - 6))\" y=\"\(coordinate(py(t) + 4))\" class=\"tick\" "
-                    + "text-anchor=\"end\">\(siLabel(t))</text>\n"
+                + "text-anchor=\"end\">\(siLabel(t))</text>\n"
         }
         for t in x.ticks {
             s +=
                 "<line x1=\"\(coordinate(px(t)))\" y1=\"\(coordinate(top))\" x2=\"\(coordinate(px(t)))\" "
-                    + "y2=\"\(coordinate(top + plotH))\"/>"
+                + "y2=\"\(coordinate(top + plotH))\"/>"
             s +=
                 "<text x=\"\(coordinate(px(t)))\" y=\"\(coordinate(top + plotH + 16))\" class=\"tick\" "
-                    + "text-anchor=\"middle\">\(siLabel(t))</text>\n"
+                + "text-anchor=\"middle\">\(siLabel(t))</text>\n"
         }
         s += "</g>\n"
         s +=
             "<rect x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(plotW))\" "
-                + "height=\"\(coordinate(plotH))\" class=\"frame\"/>\n"
+            + "height=\"\(coordinate(plotH))\" class=\"frame\"/>\n"
         s +=
             "<text x=\"\(coordinate(left + plotW / 2))\" y=\"\(coordinate(height - 8))\" class=\"axis\" text-anchor=\"middle\">"
             + "\(escapeHTML(x.label))</text>\n"
@@ -186,7 +186,7 @@ public enum Chart {
                     if let labels = series.labels, k < labels.count, !labels[k].isEmpty {
                         s +=
                             "<text x=\"\(coordinate(px(p.x) + 6))\" y=\"\(coordinate(py(p.y) - 6))\" "
-                                + "class=\"point\">\(escapeHTML(labels[k]))</text>"
+                            + "class=\"point\">\(escapeHTML(labels[k]))</text>"
                     }
                     s += "\n"
                 }
@@ -238,7 +238,7 @@ public enum Chart {
                     + "fill=\"\(item.color)\"/>"
                 s +=
                     "<text x=\"\(coordinate(x1 + 5))\" y=\"\(coordinate(y + 15))\" "
-                        + "class=\"value\">\(format(item.value))\(escapeHTML(unit))</text>"
+                    + "class=\"value\">\(format(item.value))\(escapeHTML(unit))</text>"
             } else {
                 s += "<text x=\"\(coordinate(px(0) + 5))\" y=\"\(coordinate(y + 15))\" class=\"value\">n/a</text>"
             }

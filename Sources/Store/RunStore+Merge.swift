@@ -37,12 +37,25 @@ extension RunStore {
         public var options: [String: String]
     }
 
-    /// Folds the runs of result files into this database in one transaction: every file is read and
-    /// every run offered to `accept` first (which returns false to skip a run, e.g. a point already
-    /// stored, or throws to refuse the whole merge); then the accepted runs, with their kernels and
-    /// samples, are written at once, or nothing is. Returns how many runs were written.
-    public func merge(files: [String], accept: (IncomingRun) throws -> Bool) throws -> Int {
+    public struct MergeResult: Sendable {
+        /// Runs written.
+        public var merged: Int
+        /// Runs skipped: their key was stored already, or came in an earlier file.
+        public var duplicates: Int
+        /// Every key now stored (those there before and those written).
+        public var keys: Set<String>
+    }
+
+    /// Folds the runs of result files into this database in one transaction, each key once: every
+    /// file is read and every run given its key by `key` first (which throws to refuse the whole
+    /// merge); then, inside one write transaction (so two merges at once cannot both write a key),
+    /// the keys already stored are read with `storedKey` from each stored run's options, and the
+    /// runs whose key is new are written with their kernels, samples and links, or nothing is.
+    public func merge(
+        files: [String], key: (IncomingRun) throws -> String, storedKey: @escaping ([String: String]) -> String?
+    ) throws -> MergeResult {
         struct Copied {
+            var key: String
             var run: Row
             var kernels: [Row]
             var samples: [Row]
@@ -62,17 +75,17 @@ extension RunStore {
                             path: file,
                             message:
                                 "has schema version \(version), not this xpusim's \(RunStore.schemaVersion): merge it with the "
-                                    + "xpusim that wrote it"
+                                + "xpusim that wrote it"
                         )
                     }
                     for run in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id") {
                         let id: Int64 = run["id"]
                         let json: String = run["options_json"]
                         let options = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
-                        guard try accept(IncomingRun(file: file, options: options)) else { continue }
+                        let k = try key(IncomingRun(file: file, options: options))
                         copies.append(
                             Copied(
-                                run: run,
+                                key: k, run: run,
                                 kernels: try Row.fetchAll(db, sql: "SELECT * FROM kernels WHERE run_id = ? ORDER BY seq", arguments: [id]),
                                 samples: try Row.fetchAll(db, sql: "SELECT * FROM samples WHERE run_id = ? ORDER BY t_s", arguments: [id]),
                                 links: try Row.fetchAll(db, sql: "SELECT * FROM links WHERE run_id = ? ORDER BY seq", arguments: [id])))
@@ -103,14 +116,26 @@ extension RunStore {
         }
         return try guarded {
             try pool.write { db in
+                var keys = Set<String>()
+                for json in try String.fetchAll(db, sql: "SELECT options_json FROM runs") {
+                    let options = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+                    if let k = storedKey(options) { keys.insert(k) }
+                }
+                var merged = 0
+                var duplicates = 0
                 for copy in copies {
+                    guard keys.insert(copy.key).inserted else {
+                        duplicates += 1
+                        continue
+                    }
                     try insert(db, "runs", copy.run, runID: nil)
                     let runID = db.lastInsertedRowID
                     for k in copy.kernels { try insert(db, "kernels", k, runID: runID) }
                     for s in copy.samples { try insert(db, "samples", s, runID: runID) }
                     for l in copy.links { try insert(db, "links", l, runID: runID) }
+                    merged += 1
                 }
-                return copies.count
+                return MergeResult(merged: merged, duplicates: duplicates, keys: keys)
             }
         }
     }

@@ -75,6 +75,9 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
             }
         }
         let (a, b) = (try eval(lhs), try eval(rhs))
+        guard a.isFinite && b.isFinite else {
+            throw SweepError("constraint \"\(text)\" is not a finite number at this point (a division by zero?)")
+        }
         let tolerance = 1e-9 * max(abs(a), abs(b))
         switch comparison {
         case .le: return a <= b + tolerance
@@ -97,7 +100,7 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
         var atEnd: Bool { i >= chars.count }
         var rest: String { String(chars[min(i, chars.count)...]) }
         var consumed: String { i == 0 ? "the start" : "\"\(String(chars[..<min(i, chars.count)]).trimmingCharacters(in: .whitespaces))\"" }
-        mutating func skip() { while i < chars.count && chars[i] == " " { i += 1 } }
+        mutating func skip() { while i < chars.count && chars[i].isWhitespace { i += 1 } }
         func peek() -> Character? { i < chars.count ? chars[i] : nil }
 
         mutating func comparison() -> Comparison? {
@@ -158,7 +161,7 @@ public struct SweepConstraint: Sendable, CustomStringConvertible {
                 let number = String(chars[start..<i])
                 // A unit: a space (or nothing), then a word starting with a letter (GB/s, MiB, GHz, W).
                 var j = i
-                while j < chars.count && chars[j] == " " { j += 1 }
+                while j < chars.count && chars[j].isWhitespace { j += 1 }
                 if j < chars.count && chars[j].isLetter {
                     var k = j
                     while k < chars.count && (chars[k].isLetter || chars[k].isNumber || chars[k] == "/" || chars[k] == "%") { k += 1 }

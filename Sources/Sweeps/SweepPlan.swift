@@ -26,6 +26,8 @@ public struct SweepPlan: Sendable {
     public var baseline: SweepPoint?
     /// Points of the design left out because they break a constraint.
     public var excluded = 0
+    /// Points of the design that came out equal to an earlier one as written (one is kept).
+    public var duplicates = 0
 
     /// The tasks a plan splits into for `--index` and `--shard`: its points in order, then the
     /// baseline (task `points.count`) if there is one.
@@ -46,6 +48,12 @@ public struct SweepPlan: Sendable {
     /// each, the strata shuffled per parameter) from SplitMix64 with the spec's seed.
     public static func expand(_ spec: SweepSpec, toolVersion: String, chips: String) throws -> SweepPlan {
         var rows = try values(spec)
+        // Values written at the display precision can coincide (a narrow range, repeated samples):
+        // one point each.
+        var distinct = Set<[String]>()
+        let written = rows.count
+        rows = rows.filter { distinct.insert($0).inserted }
+        let duplicates = written - rows.count
         let workloadHash: String
         if spec.generator != nil {
             // The generated trace's own text: the same call on another machine hashes the same.
@@ -118,7 +126,6 @@ public struct SweepPlan: Sendable {
             let id = pointID(toolVersion: toolVersion, chipHash: chipHash, workloadHash: workloadHash, assignments: row)
             points.append(SweepPoint(index: index, assignments: row, id: id))
         }
-        let planID = String(ContentHash.sha256(([spec.name, workloadHash] + points.map(\.id)).joined(separator: "\n")).prefix(12))
         var baseline: SweepPoint?
         if let chip = spec.baseline {
             let hash: String
@@ -136,8 +143,15 @@ public struct SweepPlan: Sendable {
             let id = pointID(toolVersion: toolVersion, chipHash: hash, workloadHash: workloadHash, assignments: [])
             baseline = SweepPoint(index: -1, assignments: [], id: id)
         }
+        // The baseline is part of the plan: two specs that differ only in it are two plans.
+        let planID = String(
+            ContentHash.sha256(
+                ([spec.name, workloadHash] + points.map(\.id) + (baseline.map { ["baseline " + $0.id] } ?? [])).joined(separator: "\n")
+            )
+            .prefix(12))
         return SweepPlan(
-            spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline, excluded: designed - rows.count)
+            spec: spec, points: points, id: planID, workloadHash: workloadHash, baseline: baseline, excluded: designed - rows.count,
+            duplicates: duplicates)
     }
 
     /// The spec's workload: its trace file, or the trace its generator call makes.
@@ -157,9 +171,16 @@ public struct SweepPlan: Sendable {
         var values: [String: Double] = [:]
         for (p, assignment) in zip(spec.parameters, row) {
             let text = String(assignment.split(separator: "=", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces)
+            let value: Double?
             switch p.type {
-            case .quantity(let kind): values[p.path] = Quantity.parse(text, as: kind)?.value
-            default: values[p.path] = Double(text)
+            case .quantity(let kind): value = Quantity.parse(text, as: kind)?.value
+            case .integer: value = Double(text)
+            default: value = nil  // text and choices: constraints cannot read them
+            }
+            if let value {
+                values[p.path] = value
+            } else if spec.constraints.contains(where: { $0.paths.contains(p.path) }) {
+                throw SweepError("\(spec.file): \(assignment): not a value a constraint can read (\(p.type.expected))")
             }
         }
         for c in spec.constraints {

@@ -110,19 +110,18 @@ public enum SweepResults {
         for name in files where !name.hasPrefix(m.sweep + "-") {
             throw SweepError("\(dir)/\(name): not a result file of sweep \(m.sweep) (\(m.name)); nothing was merged")
         }
-        var seen = Set(try SweepRuns.load(store, sweep: m.sweep).map(\.point))
-        var duplicates = 0
-        let merged = try store.merge(files: files.map { dir + "/" + $0 }) { run in
+        let result = try store.merge(files: files.map { dir + "/" + $0 }) { run in
             guard run.options["sweep"] == m.sweep, let point = run.options["point"], valid.contains(point) else {
                 throw SweepError(
                     "\(run.file): holds a run of sweep \(run.options["sweep"] ?? "none") point \(run.options["point"] ?? "none"), "
                         + "not one of sweep \(m.sweep)'s points; nothing was merged")
             }
-            if seen.insert(point).inserted { return true }
-            duplicates += 1
-            return false
+            return point
+        } storedKey: { options in
+            options["sweep"] == m.sweep ? options["point"] : nil
         }
-        let missing = m.tasks.indices.filter { !seen.contains(m.tasks[$0]) }
+        let (merged, duplicates) = (result.merged, result.duplicates)
+        let missing = m.tasks.indices.filter { !result.keys.contains(m.tasks[$0]) }
         return MergeSummary(
             sweep: m.sweep, name: m.name, files: files.count, merged: merged, duplicates: duplicates, missing: missing, tasks: m.tasks.count
         )

@@ -68,6 +68,10 @@ public enum SweepRunner {
                     "workload": plan.spec.workload,
                 ]
                 if !point.assignments.isEmpty { options["set"] = point.assignments.joined(separator: "; ") }
+                if let system = outcome.system {
+                    options["system"] = chip
+                    options["nodes"] = "\(system.nodes)"
+                }
                 if isBaseline { options["baseline"] = "yes" }
                 // On a system: the whole system's power and price, and the trace's tokens as the whole
                 // system's output (as `compare --systems` counts them: one replica spanning the system).
@@ -172,7 +176,8 @@ public enum SweepRuns {
         // Parameters that vary over the points, numeric at every point.
         let used = logs.indices.filter { i in
             let v = logs[i].compactMap { $0 }
-            return v.count == points.count && (v.max()! - v.min()!) > 1e-12
+            guard v.count == points.count, let lo = v.min(), let hi = v.max() else { return false }
+            return hi - lo > 1e-12
         }
         var out: [(String, Objective, Double?)] = []
         var fitted: [Objective: [Int: Double]] = [:]

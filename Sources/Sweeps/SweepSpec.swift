@@ -20,7 +20,7 @@ import Workloads
 ///   - {path: memory.l2.size, range: {from: 96 MiB, to: 288 MiB, steps: 3}}
 /// sampling: grid                      # or {random: 50, seed: 1} or {latin_hypercube: 50, seed: 1}
 /// constraints:                        # optional: points that break one are left out
-///   - memory.hbm.bandwidth / memory.l2.size <= 20 /s
+///   - memory.hbm.bandwidth / memory.hbm.stacks <= 1.2 TB/s
 /// objectives: [time, energy, perf_per_watt, peak_temperature]
 /// ```
 public struct SweepSpec: Sendable {
@@ -85,7 +85,12 @@ public struct SweepSpec: Sendable {
         var top = try MappingReader(root)
         let schemaNode = try top.required("schema")
         guard try schemaNode.int() == 1 else { throw schemaNode.error("schema \(try schemaNode.int()) is not one this xpusim reads (1)") }
-        let name = try top.required("name").string()
+        let nameNode = try top.required("name")
+        let name = try nameNode.string()
+        // The name goes into job names, comments of scripts and file contents: one printable line.
+        guard !name.isEmpty, name.count <= 200, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw nameNode.error("expected a name of 1 to 200 characters on one line, without control characters")
+        }
         let chipNode = top.optional("chip")
         let systemNode = top.optional("system")
         guard (chipNode == nil) != (systemNode == nil) else {
@@ -191,7 +196,10 @@ public struct SweepSpec: Sendable {
                 sampling = .grid
             } else {
                 var s = try MappingReader(node)
-                let seed = UInt64(try s.optional("seed")?.int() ?? 1)
+                let seedNode = s.optional("seed")
+                let seedValue = try seedNode?.int() ?? 1
+                guard seedValue >= 0 else { throw seedNode!.error("expected a seed of 0 or more") }
+                let seed = UInt64(seedValue)
                 if let n = s.optional("random") {
                     sampling = .random(count: try n.int(), seed: seed)
                 } else if let n = s.optional("latin_hypercube") {

@@ -75,6 +75,7 @@ public struct SweepSubmission: Sendable {
                 + "at most \(maxRunning) at once.",
             "# Rendered by xpusim \(toolVersion) sweep submit. Each task writes one result file into the result folder;",
             "# when the array has finished: xpusim sweep merge \(Self.quote(out))",
+            "# The logs folder must exist before sbatch runs this (sweep submit creates it): mkdir -p \(Self.quote(logs))",
             "#SBATCH --job-name=\(Self.quote("xpusim-" + name))",
             "#SBATCH --array=1-\(shards)%\(maxRunning)",
             "#SBATCH --ntasks=1",
@@ -90,7 +91,9 @@ public struct SweepSubmission: Sendable {
 
     /// The GNU parallel command line that runs the same shards on one machine.
     public var parallelCommand: String {
-        "seq 1 \(shards) | parallel --jobs \(maxRunning) --halt never --joblog \(Self.quote(logs + "/parallel.joblog")) "
-            + taskCommand(shard: "{}")
+        // -q: parallel runs each task through a shell again; it quotes the words so that paths
+        // with spaces or quotes reach xpusim as they are.
+        "mkdir -p \(Self.quote(logs)) && seq 1 \(shards) | parallel -q --jobs \(maxRunning) --halt never --joblog "
+            + "\(Self.quote(logs + "/parallel.joblog")) " + taskCommand(shard: "{}")
     }
 }

@@ -53,12 +53,15 @@ struct SweepCommand: ParsableCommand {
             if format == .json {
                 printJSON([
                     "sweep": plan.id, "name": plan.spec.name, "chip": plan.spec.chip, "workload": plan.spec.workload,
-                    "excluded_by_constraints": plan.excluded,
+                    "excluded_by_constraints": plan.excluded, "duplicates": plan.duplicates,
                     "points": plan.points.map { ["index": $0.index, "id": $0.id, "set": $0.assignments] as [String: Any] },
                 ])
                 return
             }
-            let left = plan.excluded > 0 ? " (\(plan.excluded) more left out by the constraints)" : ""
+            var notes: [String] = []
+            if plan.excluded > 0 { notes.append("\(plan.excluded) more left out by the constraints") }
+            if plan.duplicates > 0 { notes.append("\(plan.duplicates) equal to another point as written, run once") }
+            let left = notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")"
             print("sweep \(plan.id) (\(plan.spec.name)): \(plan.points.count) points of \(plan.spec.chip) on \(plan.spec.workload)\(left)")
             var table = TextTable(["index", "id"] + plan.spec.parameters.map(\.path), numeric: [0])
             for p in plan.points {
@@ -94,8 +97,8 @@ struct SweepCommand: ParsableCommand {
 
         static func parseShard(_ text: String) throws -> (k: Int, n: Int) {
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
-                throw ValidationError("--shard expects k/n with 1 <= k <= n (for example 2/8); found \"\(text)\"")
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 1_000_000, k >= 1, k <= n else {
+                throw ValidationError("--shard expects k/n with 1 <= k <= n <= 1000000 (for example 2/8); found \"\(text)\"")
             }
             return (k, n)
         }
@@ -180,7 +183,7 @@ struct SweepCommand: ParsableCommand {
             print(
                 "sweep \(summary.sweep) (\(summary.name)): \(summary.merged) point(s) merged from \(summary.files) file(s) into "
                     + "\(database.path), \(summary.duplicates) already stored; \(summary.tasks - summary.missing.count) of "
-                        + "\(summary.tasks) "
+                    + "\(summary.tasks) "
                     + "task(s) stored")
             if !summary.missing.isEmpty {
                 let shown = summary.missing.prefix(20).map(String.init).joined(separator: ", ")

@@ -29,9 +29,9 @@ extension SweepCommand {
         @Flag(help: "Print the script (or command) and submit nothing.") var dryRun = false
 
         func validate() throws {
-            if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1") }
-            if maxRunning < 1 { throw ValidationError("--max-running must be at least 1") }
-            if cpusPerTask < 1 { throw ValidationError("--cpus-per-task must be at least 1") }
+            if let chunk, chunk < 1 || chunk > SweepSpec.maxPoints { throw ValidationError("--chunk must be 1 to \(SweepSpec.maxPoints)") }
+            if maxRunning < 1 || maxRunning > 100_000 { throw ValidationError("--max-running must be 1 to 100000") }
+            if cpusPerTask < 1 || cpusPerTask > 4096 { throw ValidationError("--cpus-per-task must be 1 to 4096") }
         }
 
         static func absolute(_ path: String) -> String {

@@ -208,7 +208,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(sub.shards, 4)
         XCTAssertTrue(sub.slurmScript.contains("#SBATCH --array=1-4%2\n"))
         XCTAssertTrue(sub.slurmScript.contains("exec '/opt/x p/xpusim' sweep run '/s/it'\\''s.yaml' --chips-dir /c --shard ${SLURM_ARRAY_TASK_ID}/4 --out /o"))
-        XCTAssertTrue(sub.parallelCommand.hasPrefix("seq 1 4 | parallel --jobs 2 "))
+        XCTAssertTrue(sub.parallelCommand.hasPrefix("mkdir -p /o/logs && seq 1 4 | parallel -q --jobs 2 "), sub.parallelCommand)
     }
 
     /// Constraints between figures leave out the points that break them, reading varied figures at
@@ -287,6 +287,49 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try SweepSpec.load(file: file)) { XCTAssertTrue("\($0)".contains("no system figure \"memory.l2.size\""), "\($0)") }
     }
 
+    /// Found in review: the baseline is part of the plan; values equal as written are one point;
+    /// a value a constraint cannot read is an error, not the base chip's value; a sweep with only
+    /// its baseline stored has no sensitivities (and does not crash).
+    func testPlanEdgeCases() throws {
+        let body = "parameters:\n  - {path: memory.hbm.bandwidth, values: [2 TB/s, 3 TB/s]}\n"
+        let a = try SweepPlan.expand(try spec(header + "baseline: h20\n" + body), toolVersion: "t", chips: chips)
+        let b = try SweepPlan.expand(try spec(header + "baseline: a100-sxm\n" + body), toolVersion: "t", chips: chips)
+        XCTAssertEqual(a.points, b.points)
+        XCTAssertNotEqual(a.id, b.id)
+
+        let narrow = try SweepPlan.expand(
+            try spec(header + "parameters:\n  - {path: memory.l2.size, range: {from: 50 MiB, to: 50.001 MiB, steps: 5}}\n"), toolVersion: "t",
+            chips: chips)
+        XCTAssertEqual(narrow.points.count, 1)
+        XCTAssertEqual(narrow.duplicates, 4)
+        XCTAssertEqual(Set(narrow.points.map(\.id)).count, narrow.points.count)
+
+        let unreadable = try spec(
+            header + "parameters:\n  - {path: memory.hbm.bandwidth, values: [\"4.8 tb/s\"]}\nconstraints: [\"memory.hbm.bandwidth >= 4 TB/s\"]\n")
+        XCTAssertThrowsError(try SweepPlan.expand(unreadable, toolVersion: "t", chips: chips)) {
+            XCTAssertTrue("\($0)".contains("not a value a constraint can read"), "\($0)")
+        }
+        let baselineOnly = SweepRun(runID: 1, point: "b", index: -1, chip: "h20", assignments: [], baseline: true, values: [.time: 1])
+        XCTAssertTrue(SweepRuns.sensitivity([baselineOnly], spec: a.spec).allSatisfy { $0.elasticity == nil })
+    }
+
+    /// Two merges of one folder at once store each point once (the stored points are read inside
+    /// the write transaction).
+    func testConcurrentMergesStoreEachPointOnce() throws {
+        let s = try spec(header + "parameters:\n  - {path: memory.hbm.bandwidth, values: [2 TB/s, 3 TB/s, 4 TB/s]}\n")
+        let plan = try SweepPlan.expand(s, toolVersion: "t", chips: chips)
+        let dir = try temporaryDirectory().path
+        for k in 1...3 { _ = try SweepResults.run(plan, chips: chips, toolVersion: "t", tasks: plan.shard(k, of: 3), into: dir, jobs: 1) }
+        let db = dir + "/../merged-\(UUID().uuidString).sqlite"
+        _ = try RunStore(path: db)
+        let merged = ManagedAtomicCounter()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            if let store = try? RunStore(path: db), let summary = try? SweepResults.merge(dir, into: store) { merged.add(summary.merged) }
+        }
+        XCTAssertEqual(merged.value, 3)
+        XCTAssertEqual(try RunStore(path: db).list().count, 3)
+    }
+
     func testBadSpecsNameTheirPlace() throws {
         XCTAssertThrowsError(try spec(header + "parameters:\n  - {path: memory.hbm.bandwith, values: [1 TB/s]}\n")) {
             XCTAssertTrue("\($0)".contains("no chip figure \"memory.hbm.bandwith\""), "\($0)")
@@ -300,4 +343,12 @@ final class SweepTests: XCTestCase {
                     + "parameters:\n  - {path: memory.hbm.bandwidth, values: [1 TB/s]}\n")
         ) { XCTAssertTrue("\($0)".contains("expected one of: time"), "\($0)") }
     }
+}
+
+/// A counter several threads add to.
+final class ManagedAtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.withLock { total += n } }
+    var value: Int { lock.withLock { total } }
 }
