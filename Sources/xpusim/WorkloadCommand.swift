@@ -3,6 +3,7 @@ import Chips
 import Config
 import Foundation
 import SimCore
+import Store
 import Systems
 import Workloads
 
@@ -143,7 +144,7 @@ struct WorkloadCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Turn profiler output (PyTorch profiler / Kineto JSON, or a kernel table CSV) into a trace.",
+            abstract: "Turn profiler output (Kineto JSON, Nsight Systems or msprof databases, a kernel CSV) into a trace.",
             discussion: """
                 Device kernels keep their streams and order (each waits for the one before it on its stream).
                 A kernel launched by a CPU op recorded with its input shapes (record_shapes=True: aten::mm,
@@ -153,12 +154,16 @@ struct WorkloadCommand: ParsableCommand {
                 chip. The import says how many kernels and how much of their time it mapped. A profile
                 recorded without a GPU gives the GEMMs of its CPU ops' shapes.
 
+                SQLite files are read as profiler databases: an Nsight Systems export (nsys export --type
+                sqlite: its kernels and copies) or an Ascend msprof database (msprof_*.db: its tasks, and
+                MatMul and BatchMatMul operators with their shapes as GEMMs). Their first device is read.
+
                 Examples:
                   xpusim workload import trace.json -o replay.yaml
                   xpusim run --chip ascend-910b2 --workload replay.yaml
                 """)
 
-        @Argument(help: "A Chrome-trace JSON from torch.profiler (export_chrome_trace), or a kernel table CSV (name, dur, ts, stream).")
+        @Argument(help: "A torch.profiler Chrome-trace JSON, an Nsight Systems SQLite export, an msprof .db, or a kernel CSV.")
         var file: String
         @Option(name: .shortAndLong, help: "The trace file to write (.yaml or .json; - for standard output as YAML).") var output: String
         @Option(help: "Tokens the profiled step processed, for tokens/s.") var tokens: Int?
@@ -169,8 +174,17 @@ struct WorkloadCommand: ParsableCommand {
 
         func run() throws {
             let (trace, report): (Trace, ImportReport)
+            var note = ""
             do {
-                (trace, report) = try ProfileImporter.load(file: file, tokens: tokens)
+                if ProfileDatabase.isSQLite(file) {
+                    let profile = try ProfileDatabase.read(file)
+                    (trace, report) = try ProfileImporter.trace(
+                        profile.kernels, name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tokens: tokens,
+                        file: file)
+                    note = " (\(profile.format)" + (profile.devices > 1 ? ", device \(profile.device) of \(profile.devices)" : "") + ")"
+                } else {
+                    (trace, report) = try ProfileImporter.load(file: file, tokens: tokens)
+                }
             } catch let error as ProfileImporter.ImportError {
                 throw ConfigError(file: error.file, message: error.message)
             }
@@ -190,7 +204,7 @@ struct WorkloadCommand: ParsableCommand {
                 : "\(report.kernels) kernels on \(streams): \(report.mapped) mapped to GEMMs and \(report.copies) to copies "
                     + "(\(String(format: "%.1f", share))% of \(time) of kernel time); "
                     + "\(report.kernels - report.mapped - report.copies) kept as measured kernels"
-            FileHandle.standardError.write(Data("\(output == "-" ? "imported" : "wrote \(output)"): \(summary)\n".utf8))
+            FileHandle.standardError.write(Data("\(output == "-" ? "imported" : "wrote \(output)")\(note): \(summary)\n".utf8))
         }
     }
 
