@@ -10,6 +10,8 @@ public struct ImportReport: Sendable, Equatable {
     public var mappedSeconds = 0.0
     public var measuredSeconds = 0.0
     public var copies = 0
+    /// Kernels that became collectives (Chakra's communication nodes).
+    public var collectives = 0
     public var streams = 0
     /// CPU-only profile: GEMMs rebuilt from the CPU ops' shapes (no device kernels recorded).
     public var fromCPUOps = false

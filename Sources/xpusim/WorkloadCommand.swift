@@ -154,6 +154,10 @@ struct WorkloadCommand: ParsableCommand {
                 chip. The import says how many kernels and how much of their time it mapped. A profile
                 recorded without a GPU gives the GEMMs of its CPU ops' shapes.
 
+                A .et file is an MLCommons Chakra execution trace: compute nodes become measured kernels of
+                their duration, collectives and sends become collectives over --ranks (run the trace with
+                --system), memory loads and stores host copies; dependencies are kept.
+
                 SQLite files are read as profiler databases: an Nsight Systems export (nsys export --type
                 sqlite: its kernels and copies) or an Ascend msprof database (msprof_*.db: its tasks, and
                 MatMul and BatchMatMul operators with their shapes as GEMMs). Their first device is read.
@@ -167,16 +171,21 @@ struct WorkloadCommand: ParsableCommand {
         var file: String
         @Option(name: .shortAndLong, help: "The trace file to write (.yaml or .json; - for standard output as YAML).") var output: String
         @Option(help: "Tokens the profiled step processed, for tokens/s.") var tokens: Int?
+        @Option(help: "Chakra traces: the ranks their collectives span.") var ranks: Int?
 
         func validate() throws {
             if let tokens, tokens < 1 { throw ValidationError("--tokens must be at least 1") }
+            if let ranks, ranks < 2 || ranks > 1_000_000 { throw ValidationError("--ranks must be 2 to 1000000") }
         }
 
         func run() throws {
             let (trace, report): (Trace, ImportReport)
             var note = ""
             do {
-                if ProfileDatabase.isSQLite(file) {
+                if file.hasSuffix(".et") {
+                    (trace, report) = try ChakraReader.load(file: file, ranks: ranks, tokens: tokens)
+                    note = " (Chakra execution trace)"
+                } else if ProfileDatabase.isSQLite(file) {
                     let profile = try ProfileDatabase.read(file)
                     (trace, report) = try ProfileImporter.trace(
                         profile.kernels, name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent, tokens: tokens,
@@ -201,9 +210,10 @@ struct WorkloadCommand: ParsableCommand {
             let summary =
                 report.fromCPUOps
                 ? "\(report.kernels) GEMMs from the CPU ops' input shapes (the profile has no device kernels)"
-                : "\(report.kernels) kernels on \(streams): \(report.mapped) mapped to GEMMs and \(report.copies) to copies "
-                    + "(\(String(format: "%.1f", share))% of \(time) of kernel time); "
-                    + "\(report.kernels - report.mapped - report.copies) kept as measured kernels"
+                : "\(report.kernels) kernels on \(streams): \(report.mapped) mapped to GEMMs and \(report.copies) to copies"
+                    + (report.collectives > 0 ? ", \(report.collectives) to collectives" : "")
+                    + " (\(String(format: "%.1f", share))% of \(time) of kernel time); "
+                    + "\(report.kernels - report.mapped - report.copies - report.collectives) kept as measured kernels"
             FileHandle.standardError.write(Data("\(output == "-" ? "imported" : "wrote \(output)")\(note): \(summary)\n".utf8))
         }
     }
