@@ -238,25 +238,8 @@ public enum ProfileImporter {
             rows.append((ts, dur, f[cName], cStream.flatMap { Int(f[$0]) } ?? 0))
         }
         guard !rows.isEmpty else { throw ImportError(file: file, message: "the kernel table has no rows") }
-        rows.sort { $0.ts < $1.ts }
-        var report = ImportReport()
-        var streamIndex: [Int: Int] = [:]
-        var last: [Int: Int] = [:]
-        var kernels: [Kernel] = []
-        for (index, row) in rows.enumerated() {
-            let stream =
-                streamIndex[row.stream]
-                ?? {
-                    streamIndex[row.stream] = streamIndex.count
-                    return streamIndex.count - 1
-                }()
-            let op = Op.measured(.init(seconds: max(row.dur * 1e-6, 1e-9), kernel: String(row.name.prefix(160))))
-            kernels.append(Kernel(id: "k\(index)", op: op, dtype: .bf16, stream: stream, deps: last[stream].map { [$0] } ?? []))
-            last[stream] = kernels.count - 1
-            report.measuredSeconds += row.dur * 1e-6
-        }
-        report.kernels = kernels.count
-        report.streams = streamIndex.count
-        return (Trace(name: name, tokens: tokens, kernels: kernels), report)
+        return try trace(
+            rows.map { ProfiledKernel(name: $0.name, start: $0.ts * 1e-6, duration: $0.dur * 1e-6, stream: $0.stream) }, name: name,
+            tokens: tokens, file: file)
     }
 }
