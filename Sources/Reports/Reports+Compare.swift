@@ -25,7 +25,7 @@ extension Reports {
         let rows: [Row] = runs.map { run in
             let label = Reports.label(run)
             let spec = chip(of: run, chips: chips, stored: nil)?.spec
-            let o = options(run)
+            let o = run.optionValues
             let system = run.systemID.flatMap {
                 try? SystemCatalog.resolve(
                     o["system"] ?? $0, overrides: o["set"].map { $0.components(separatedBy: "; ") } ?? [], nodes: run.nodes, chips: chips)

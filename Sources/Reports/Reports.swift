@@ -14,16 +14,12 @@ public struct ReportError: Error, CustomStringConvertible, Sendable {
 
 /// HTML reports of stored runs, comparisons of runs, and sweeps (`xpusim report`).
 public enum Reports {
-    static func options(_ run: StoredRun) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(run.options.utf8))) as? [String: String] ?? [:]
-    }
-
     /// The chip a run was simulated on, as its chip file and overrides give it now, and whether
     /// that is still exactly the description the run stored.
     /// On a system: one device of it (a 910C die), with the system's figures as the run set them.
     /// `current` compares the descriptions without the folder the chip file was read from.
     static func chip(of run: StoredRun, chips: String, stored: String?) -> (spec: ChipSpec, current: Bool)? {
-        let o = options(run)
+        let o = run.optionValues
         let overrides = o["set"].map { $0.components(separatedBy: "; ") } ?? []
         let target =
             run.systemID != nil
@@ -42,7 +38,7 @@ public enum Reports {
     }
 
     static func label(_ run: StoredRun) -> String {
-        let o = options(run)
+        let o = run.optionValues
         var text = "#\(run.id) \(run.systemID.map { "\($0) x\(run.nodes ?? 1)" } ?? run.chipID)"
         if let set = o["set"], o["sweep"] == nil { text += " (\(set))" }
         return text
@@ -58,7 +54,7 @@ public enum Reports {
         guard let run = try store.run(id) else { throw ReportError("no run \(id) in \(store.path) (xpusim runs list)") }
         let kernels = try store.kernels(id)
         let samples = try store.samples(id)
-        let o = options(run)
+        let o = run.optionValues
         let resolved = chip(of: run, chips: chips, stored: try store.chipJSON(id))
         var sections: [Page.Section] = []
 

@@ -81,7 +81,7 @@ extension RunStore {
                     for run in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id") {
                         let id: Int64 = run["id"]
                         let json: String = run["options_json"]
-                        let options = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+                        let options = runOptions(json)
                         let k = try key(IncomingRun(file: file, options: options))
                         copies.append(
                             Copied(
@@ -118,7 +118,7 @@ extension RunStore {
             try pool.write { db in
                 var keys = Set<String>()
                 for json in try String.fetchAll(db, sql: "SELECT options_json FROM runs") {
-                    let options = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+                    let options = runOptions(json)
                     if let k = storedKey(options) { keys.insert(k) }
                 }
                 var merged = 0

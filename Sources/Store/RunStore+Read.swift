@@ -3,7 +3,15 @@ import GRDB
 import Simulator
 
 /// One stored run's metadata and totals.
+/// A run's options as stored (`options_json`: a flat object of strings); empty if it does not parse.
+public func runOptions(_ json: String) -> [String: String] {
+    (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+}
+
 public struct StoredRun: Sendable {
+    /// The options the run was stored with, as strings by name.
+    public var optionValues: [String: String] { runOptions(options) }
+
     public var id: Int64
     public var createdAt: String
     public var toolVersion: String

@@ -112,10 +112,8 @@ public enum SweepRuns {
     public static func load(_ store: RunStore, sweep id: String) throws -> [SweepRun] {
         var out: [SweepRun] = []
         for run in try store.list() {
-            guard let data = run.options.data(using: .utf8),
-                let options = try? JSONSerialization.jsonObject(with: data) as? [String: String], options["sweep"] == id,
-                let point = options["point"]
-            else { continue }
+            let options = run.optionValues
+            guard options["sweep"] == id, let point = options["point"] else { continue }
             // A run on a system: the whole system's energy and power; the trace's tokens are the
             // system's output (as `compare --systems` counts them).
             var values: [Objective: Double] = [.time: run.time]
