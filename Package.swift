@@ -40,7 +40,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(
-            name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store", "Estimates", "Sweeps"]),
+            name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store", "Estimates", "Sweeps", "Reports"]),
         // Reader fuzzer: seeded mutations of chip, library and trace files through the full readers (scripts/fuzz.sh).
         .executableTarget(name: "xpusim-fuzz", dependencies: ["SimCore", "Config", "Chips", "Workloads"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.

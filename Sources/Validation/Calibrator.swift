@@ -37,6 +37,8 @@ public enum Calibrator {
         case clockPower = "power.clock_power"
         /// A common factor on every energy_per_mac entry (the dtype ratios are kept).
         case macEnergyScale = "power.energy_per_mac"
+        /// The FP8 MAC energy alone (J): where FP8 GEMMs run under the power cap, it sets their clock.
+        case macEnergyFP8 = "power.energy_per_mac.fp8"
 
         /// Figures of the chip's kernel library.
         case fa2MatrixRate = "attention.fa2.matrix_rate"
@@ -56,6 +58,7 @@ public enum Calibrator {
             case .hbmLatency: return 600e-9
             case .clockPower: return 0
             case .macEnergyScale: return 1
+            case .macEnergyFP8: return 0.5e-12
             case .harness, .harnessCompiled: return 0
             default: return 0.8
             }
@@ -69,6 +72,7 @@ public enum Calibrator {
             case .hbmLatency: return 200e-9...1400e-9
             case .clockPower: return 0...1200
             case .macEnergyScale: return 0.2...2
+            case .macEnergyFP8: return 0.2e-12...2e-12
             case .harness, .harnessCompiled: return 0...100e-6
             case .fa3SoftmaxOverlap: return 0...1
             default: return 0.1...1.0
@@ -91,6 +95,7 @@ public enum Calibrator {
             case .hbmLatency: return m.hbmLatency
             case .clockPower: return m.spec.power.clockPower.value
             case .macEnergyScale: return m.macEnergyScale
+            case .macEnergyFP8: return m.spec.power.energyPerMAC[.fp8] ?? 0
             case .harness, .harnessCompiled: return 0
             case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
             case .fa3SoftmaxOverlap: return m.library.attentionKernel("fa3")?.softmaxOverlap ?? 0
@@ -117,6 +122,7 @@ public enum Calibrator {
                 let factor = value / m.macEnergyScale
                 for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }
                 m.macEnergyScale = value
+            case .macEnergyFP8: m.spec.power.energyPerMAC[.fp8] = value
             case .harness, .harnessCompiled: break
             case .fa2MatrixRate: m.library.setAttention("fa2") { $0.matrixRate = value }
             case .fa3SoftmaxOverlap: m.library.setAttention("fa3") { $0.softmaxOverlap = value }

@@ -150,7 +150,7 @@ extension CollectiveValidationSet {
     /// kernels report the bandwidth of their bottleneck link, low-latency kernels a time.
     static func deepEP(
         id: String, title: String, system: String, provenance: String, path: String, dispatchBytes: Double,
-        placement: @escaping @Sendable (_ lowLatency: Bool, _ ranks: Int) -> (nodes: Int, perNode: Int?, link: String)
+        placement: @escaping @Sendable (_ lowLatency: Bool, _ ranks: Int, _ readmeDate: String) -> (nodes: Int, perNode: Int?, link: String)
     ) -> CollectiveValidationSet {
         CollectiveValidationSet(
             id: id, title: title, system: system, provenance: provenance,
@@ -175,7 +175,7 @@ extension CollectiveValidationSet {
                     }
                     func number(_ text: String) -> Double? { Double(text.split(separator: " ").first.map(String.init) ?? "") }
                     let bytes = Int(Double(tokens * 8 * 7168) * elementBytes)
-                    let where_ = placement(lowLatency, ranks)
+                    let where_ = placement(lowLatency, ranks, version.map { String(line[$0].prefix(10)) } ?? "")
                     var row = CollectiveRow(
                         label: "\(phase.lowercased()) EP\(ranks) \(lowLatency ? "low-latency" : "normal")\(release)",
                         collective: .init(kind: .all_to_all, bytes: bytes, ranks: ranks, ranksPerNode: where_.perNode), nodes: where_.nodes,
@@ -197,22 +197,30 @@ extension CollectiveValidationSet {
     }
 
     /// DeepEP on H800 (NVLink within 8 GPUs, one 400 Gb/s CX7 per GPU): normal kernels forward
-    /// through NVLink and RDMA; low-latency kernels send every token over RDMA, also to peers in the
-    /// node (modelled as one rank per node, so every peer is over the network).
+    /// through NVLink and RDMA. The first release's low-latency kernels send every token over RDMA,
+    /// also to peers in the node (modelled as one rank per node, so every peer is over the network);
+    /// from 2025-06-05 they "leverage NVLink as much as possible" (the README's news line, PR #173),
+    /// so the README of 2026-02-03 measured peers in the node over NVLink and the rest over RDMA.
     static let deepEPH800 = deepEP(
         id: "deepep-h800", title: "DeepEP dispatch and combine on H800 (README tables)", system: "hgx-h800",
         provenance: "deepseek-ai/DeepEP README @ ebfe47e4 and 567632dd (MIT)",
         path: "deepseek_deepep/deepep_h800_readme_tables.csv", dispatchBytes: 1 + 4.0 / 128
-    ) { lowLatency, ranks in
-        lowLatency ? (ranks, 1, "scale-out") : (max(1, ranks / 8), nil, ranks > 8 ? "scale-out" : "scale-up")
+    ) { lowLatency, ranks, readmeDate in
+        let nodes = max(1, ranks / 8)
+        let link = ranks > 8 ? "scale-out" : "scale-up"
+        if lowLatency && readmeDate < deepEPLowLatencyNVLink { return (ranks, 1, "scale-out") }
+        return (nodes, nil, link)
     }
+
+    /// The day DeepEP's low-latency kernels began to reach peers in the node over NVLink (README news, PR #173).
+    static let deepEPLowLatencyNVLink = "2025-06-05"
 
     /// DeepEP-Ascend on the A3 SuperPoD (CloudMatrix 384): pure HCCS / UB, every rank a 910C die.
     static let deepEPAscend = deepEP(
         id: "deepep-ascend-a3", title: "DeepEP-Ascend dispatch and combine on an A3 SuperPoD (910C, HCCS)", system: "cloudmatrix-384",
         provenance: "sgl-project/sgl-kernel-npu README @ f425bdf1 (MIT)",
         path: "sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", dispatchBytes: 1 + 4.0 / 128
-    ) { _, _ in (48, nil, "scale-up") }
+    ) { _, _, _ in (48, nil, "scale-up") }
 }
 
 /// A collective row against the model.

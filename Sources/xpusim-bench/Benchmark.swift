@@ -3,6 +3,7 @@ import Config
 import Estimates
 import Fabric
 import Foundation
+import Reports
 import Simulator
 import Store
 import Sweeps
@@ -19,9 +20,44 @@ import Workloads
 /// a sweep planned (100,000 points) and run (1,000 points).
 /// Targets (one core): at least 100,000 GEMM kernels/s; a decoder layer in under 1 ms; traces read
 /// and simulated at 100,000 kernels/s; a million kernels in under 10 s and 1 GiB; start-up under 20 ms.
+///
+/// `--record FILE` also writes the measures as a ``SpeedRecord`` (README.md's Speed table is
+/// rendered from docs/speed.json by scripts/update-speed.sh); `--render FILE` prints a record's
+/// table and measures nothing.
 @main
 struct Benchmark {
+    nonisolated(unsafe) static var measures: [SpeedRecord.Measure] = []
+
+    /// Records one measure for `--record`.
+    static func record(_ name: String, _ value: Double, _ unit: String, target: Double?, higher: Bool = false, how: String) {
+        measures.append(.init(name: name, value: value, unit: unit, target: target, higherIsBetter: higher, how: how))
+    }
+
     static func main() throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String) -> String? {
+            guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+            return arguments[i + 1]
+        }
+        if let path = option("--render") {
+            print(try SpeedRecord.load(path).markdown())
+            return
+        }
+        try measure()
+        if let path = option("--record") {
+            var name = utsname()
+            uname(&name)
+            func text<T>(_ field: T) -> String {
+                withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            }
+            let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
+            let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(text(name.sysname)) \(text(name.machine))"
+            try SpeedRecord(machine: machine, date: String(date), measures: measures).write(path)
+            print("recorded:       \(measures.count) measures in \(path)")
+        }
+    }
+
+    static func measure() throws {
         let catalog = try ChipCatalog.load(directory: ResourceLocator.find("chips"))
         let libraries = KernelLibraries.directory(besideChipsIn: catalog.directory)
         let machines = try catalog.documents.map { Machine(try ChipSpec($0, libraries: libraries)) }
@@ -89,6 +125,16 @@ struct Benchmark {
         print("store run:      10000 kernels in \(String(format: "%.1f", storeTimes[2] * 1e3)) ms (median of 5; target < 200 ms)")
         print("peak memory:    \(String(format: "%.1f", peakMiB)) MiB")
         print("checksum:       \(checksum)")
+        record(
+            "GEMM kernels costed", gemmRate, "kernels/s", target: 100_000, higher: true,
+            how: "the shipped GEMM sweep on every shipped chip, for 2 s, one core")
+        record(
+            "Llama-2-7B prefill decoder layer simulated", median * 1e6, "us", target: 1000,
+            how: "\(layer.kernels.count) kernels on the H100, median of 2,000")
+        record(
+            "run of 10,000 kernels stored", storeTimes[2] * 1e3, "ms", target: 200,
+            how: "one transaction into a fresh database, median of 5")
+        record("peak memory of the in-process measures above", peakMiB, "MiB", target: nil, how: "getrusage")
         var missed = gemmRate < 100_000 || median >= 1e-3 || storeTimes[2] >= 0.2
         missed = try systemBenchmarks(chips: catalog.directory) || missed
         missed = reliabilityBenchmark() || missed
@@ -144,6 +190,10 @@ struct Benchmark {
             "MoE decode:     \(kernels.count) kernels (\(layers) layers, \(ranks)-rank all-to-alls) in "
                 + "\(String(format: "%.1f", step * 1e3)) ms "
                 + "(median of 5; target < 1000 ms); checksum \(checksum)")
+        record("all-to-all across \(system.id) costed", allToAll * 1e3, "ms", target: 100, how: "\(ranks) ranks, median of 50")
+        record(
+            "61-layer MoE decode step on \(system.id) simulated", step * 1e3, "ms", target: 1000,
+            how: "\(kernels.count) kernels, \(ranks)-rank all-to-alls, median of 5")
         return allToAll >= 0.1 || step >= 1
     }
 
@@ -162,6 +212,9 @@ struct Benchmark {
         print(
             "long run:       1000 Monte Carlo runs of 54 days (16,384-GPU MTTI) in \(String(format: "%.0f", time * 1e3)) ms "
                 + "(median of 3; target < 1000 ms); checksum \(checksum)")
+        record(
+            "long-run Monte Carlo", time * 1e3, "ms", target: 1000,
+            how: "1,000 runs of 54 days at a 16,384-GPU fault rate, all cores, median of 3")
         return time >= 1
     }
 
@@ -203,6 +256,12 @@ struct Benchmark {
             "sweep:          100000 points planned with a constraint (\(kept.points.count) kept) in "
                 + "\(String(format: "%.2f", constrainedTime)) s (target < 5 s); \(summary.merged) points merged from \(summary.files) "
                 + "result files in \(String(format: "%.2f", mergeTime)) s (target < 10 s)")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        record("sweep of 100,000 points planned", planTime, "s", target: 5, how: "Latin hypercube over the 910B decode spec")
+        record(
+            "sweep of 100,000 points planned with a constraint", constrainedTime, "s", target: 5, how: "one constraint read at every point")
+        record("sweep of 1,000 decode-step points run and stored", runTime, "s", target: 60, how: "\(cores) cores, fresh database")
+        record("sweep of 1,000 points merged", mergeTime, "s", target: 10, how: "from 10 shards' result files into a fresh database")
         return planTime >= 5 || runTime >= 60 || constrainedTime >= 5 || mergeTime >= 10
     }
 
@@ -254,6 +313,9 @@ struct Benchmark {
             cpuTimes.sort()
             let rate = 20_000 / times[2]
             if rate < 100_000 { missed = true }
+            record(
+                "\(syntax) trace read and simulated in process", rate, "kernels/s", target: 100_000, higher: true,
+                how: "20,000 Llama-3.1-8B decode kernels, median of 5")
             print(
                 "trace \(syntax):     20000 kernels read and simulated in \(String(format: "%.1f", times[2] * 1e3)) ms = "
                     + "\(Int(rate)) kernels/s (\(Int(20_000 / cpuTimes[2])) per CPU-second; reading "
@@ -270,6 +332,9 @@ struct Benchmark {
         let chips = ResourceLocator.find("chips")
         for (syntax, path) in [("JSON", jsonPath), ("YAML", yamlPath)] {
             let run = ChildProcess.median(3, xpusim, ["run", "--chip", "h100-sxm", "--workload", path, "--no-store", "--chips-dir", chips])
+            record(
+                "`xpusim run --no-store`, \(syntax) trace", 20_000 / run.seconds, "kernels/s", target: 100_000, higher: true,
+                how: "20,000 kernels, process start to printed table, median of 3")
             print(
                 "xpusim run \(syntax): 20000 kernels, process start to printed table in \(String(format: "%.0f", run.seconds * 1e3)) "
                     + "ms = \(Int(20_000 / run.seconds)) kernels/s (CPU \(String(format: "%.0f", run.cpuSeconds * 1e3)) ms; median of 3)"
@@ -281,6 +346,12 @@ struct Benchmark {
         let big = ChildProcess.run(
             xpusim, ["run", "--chip", "h100-sxm", "--workload", bigPath, "--no-store", "--top", "10", "--chips-dir", chips])
         if big.seconds >= 10 || big.peakMiB >= 1024 || big.status != 0 { missed = true }
+        record(
+            "`xpusim run --top 10`, 1,000,000 JSON kernels", big.status == 0 ? big.seconds : 1e9, "s", target: 10,
+            how: big.status == 0 ? "process start to printed table" : "FAILED with status \(big.status)")
+        record(
+            "`xpusim run --top 10`, 1,000,000 JSON kernels, peak memory", big.peakMiB, "MiB", target: 1024,
+            how: "the child's maximum resident set")
         print(
             "xpusim run 1M:   1000000 JSON kernels (--top 10) in \(String(format: "%.2f", big.seconds)) s (CPU "
                 + "\(String(format: "%.2f", big.cpuSeconds)) s), peak \(Int(big.peakMiB)) MiB (target < 10 s, < 1024 "
@@ -295,6 +366,9 @@ struct Benchmark {
         let one = ChildProcess.median(21, xpusim, ["run", "--chip", "h100-sxm", "--workload", onePath, "--no-store", "--chips-dir", chips])
         let help = ChildProcess.median(21, xpusim, ["--help"])
         if list.seconds >= 0.02 || one.seconds >= 0.02 { missed = true }
+        record("`xpusim chips list`", list.seconds * 1e3, "ms", target: 20, how: "process start to exit, median of 21")
+        record("`xpusim run`, one kernel", one.seconds * 1e3, "ms", target: 20, how: "process start to exit, median of 21")
+        record("`xpusim --help`", help.seconds * 1e3, "ms", target: nil, how: "process start and argument parsing alone, median of 21")
         print(
             "start-up:        chips list \(String(format: "%.1f", list.seconds * 1e3)) ms (CPU "
                 + "\(String(format: "%.1f", list.cpuSeconds * 1e3))), one-kernel run "

@@ -279,7 +279,8 @@ struct CalibrateCommand: ParsableCommand {
         for (parameter, value) in result.values {
             let text =
                 [.launchOverhead, .gemmSetup, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
-                ? Quantity.format(value, .time) : String(format: "%.3f", value)
+                ? Quantity.format(value, .time)
+                : parameter == .macEnergyFP8 ? String(format: "%.4f pJ", value * 1e12) : String(format: "%.3f", value)
             let name: String
             switch parameter {
             case .harness: name = "harness overhead (eager) of \(sets[0].id) (Sources/Validation/DataSets.swift)"

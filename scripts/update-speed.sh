@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the speed benchmark in release, records its measures in docs/speed.json and regenerates
+# README.md's Speed table from that record (the table between the speed markers; nothing else is
+# touched). SpeedRecordTests fail when the committed table differs from the committed record.
+# With --render-only, the table is rendered from the committed record without measuring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product xpusim >/dev/null
+swift build -c release --product xpusim-bench >/dev/null
+bench=.build/release/xpusim-bench
+if [ "${1:-}" != "--render-only" ]; then
+    "$bench" --record docs/speed.json
+fi
+table=$("$bench" --render docs/speed.json)
+python3 - "$table" <<'PY'
+import sys
+table = sys.argv[1]
+path, name = "README.md", "speed"
+text = open(path, encoding="utf-8").read()
+begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+if begin not in text or end not in text:
+    sys.exit(f"update-speed: {path} has no {begin} ... {end} block")
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(path, "w", encoding="utf-8").write(head + begin + "\n" + table + "\n" + end + tail)
+print(f"{path}: {name} updated")
+PY
