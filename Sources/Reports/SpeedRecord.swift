@@ -51,23 +51,20 @@ public struct SpeedRecord: Codable, Equatable, Sendable {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    /// A value in its unit, with three significant figures (rates as whole numbers with thousands separators).
+    /// A value in its unit: whole numbers with thousands separators from 100 up (and for rates),
+    /// one decimal from 10, two below.
     public static func format(_ value: Double, unit: String) -> String {
-        switch unit {
-        case "kernels/s", "points/s":
-            let whole = Int(value.rounded())
-            let digits = Array(String(whole))
-            var out = ""
+        let magnitude = abs(value)
+        guard magnitude < 100 && !unit.hasSuffix("/s") else {
+            let digits = Array(String(Int(magnitude.rounded())))
+            var out = value < 0 ? "-" : ""
             for (i, d) in digits.enumerated() {
                 if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
                 out.append(d)
             }
             return out + " " + unit
-        default:
-            let magnitude = abs(value)
-            let decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
-            return String(format: "%.\(decimals)f", value) + " " + unit
         }
+        return String(format: "%.\(magnitude >= 10 ? 1 : 2)f", value) + " " + unit
     }
 
     /// README.md's Speed table.

@@ -190,7 +190,7 @@ struct Benchmark {
             "MoE decode:     \(kernels.count) kernels (\(layers) layers, \(ranks)-rank all-to-alls) in "
                 + "\(String(format: "%.1f", step * 1e3)) ms "
                 + "(median of 5; target < 1000 ms); checksum \(checksum)")
-        record("all-to-all across \(system.id) costed", allToAll * 1e3, "ms", target: 100, how: "\(ranks) ranks, median of 50")
+        record("all-to-all across \(system.id) costed", allToAll * 1e6, "us", target: 100_000, how: "\(ranks) ranks, median of 50")
         record(
             "61-layer MoE decode step on \(system.id) simulated", step * 1e3, "ms", target: 1000,
             how: "\(kernels.count) kernels, \(ranks)-rank all-to-alls, median of 5")

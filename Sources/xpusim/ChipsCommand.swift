@@ -12,6 +12,7 @@ struct ChipsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the shipped chips with their peaks, memory and power.",
             discussion: "Peaks are dense (no sparsity), derived from units x MACs per cycle x 2 x the vendor's peak clock.")
 
@@ -52,6 +53,7 @@ struct ChipsCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show every parameter of a chip with its unit and source, and the derived peaks.",
             discussion: """
                 Examples:
@@ -130,6 +132,7 @@ struct ChipsCommand: ParsableCommand {
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check chip files: fields, units, sources, plausibility and the peak check.",
             discussion: """
                 Checks every file, prints "FILE: ok (ids)" for each good one, then every error of the others (each naming the file,

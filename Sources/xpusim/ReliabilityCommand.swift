@@ -33,6 +33,7 @@ struct ReliabilityCommand: ParsableCommand {
 
     struct Fit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fit",
             abstract: "Fit each class's MTBF on the calibration records and print the figures for the chip and system files.")
         @OptionGroup var place: Place
 
@@ -56,7 +57,8 @@ struct ReliabilityCommand: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Compare the model with every fleet record, and print the errors.")
+        static let configuration = CommandConfiguration(
+            commandName: "check", abstract: "Compare the model with every fleet record, and print the errors.")
         @OptionGroup var place: Place
         @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 
@@ -100,6 +102,7 @@ private func estimating<T>(_ body: () throws -> T) throws -> T {
 extension ReliabilityCommand {
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compare",
             abstract: "One training job over a long run on clusters of equal peak compute, under air and liquid cooling.",
             discussion: """
                 Each system gets the nodes nearest --peak (dense bf16, the vendor's figure), in steps of whole

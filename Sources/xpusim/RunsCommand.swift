@@ -32,7 +32,7 @@ struct RunsCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Compare.self, Export.self, Delete.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List stored runs, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List stored runs, newest first.")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Only runs on this chip id.") var chip: String?
         @Option(help: "Only runs of this workload id (the trace's name).") var workload: String?
@@ -70,7 +70,7 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one run: totals, options and its kernels.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one run: totals, options and its kernels.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Run id.") var id: Int64
         @Option(help: "Output format: table or json.") var format: OutputFormat = .table
@@ -103,6 +103,7 @@ struct RunsCommand: ParsableCommand {
 
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compare",
             abstract: "Compare runs: totals side by side, then per-kernel deltas against the first run, largest first.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Two or more run ids; the first is the baseline.") var ids: [Int64]
@@ -157,7 +158,8 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export a run's kernels as CSV, or the whole run as JSON.")
+        static let configuration = CommandConfiguration(
+            commandName: "export", abstract: "Export a run's kernels as CSV, or the whole run as JSON.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Run id.") var id: Int64
         @Option(help: "csv or json.") var format: ExportFormat = .csv
@@ -190,7 +192,7 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a run and everything stored with it.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a run and everything stored with it.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Run id.") var id: Int64
 

@@ -44,7 +44,8 @@ struct SweepCommand: ParsableCommand {
     }
 
     struct Plan: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Expand a sweep spec into its points, with their ids.")
+        static let configuration = CommandConfiguration(
+            commandName: "plan", abstract: "Expand a sweep spec into its points, with their ids.")
         @OptionGroup var spec: Spec
         @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 
@@ -73,6 +74,7 @@ struct SweepCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a sweep's points on all cores and store each as a run.",
             discussion: """
                 The plan's tasks are its points in order, then the baseline (if the spec names one). --index I
@@ -156,6 +158,7 @@ struct SweepCommand: ParsableCommand {
 
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "merge",
             abstract: "Fold a result folder's files into the database in one transaction, each point exactly once.",
             discussion: """
                 DIR is a folder that `sweep run --out DIR` or `sweep submit --out DIR` wrote: a plan.json
@@ -194,6 +197,7 @@ struct SweepCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "The sweep's Pareto front over its objectives, and each objective's sensitivity to each parameter.")
         @OptionGroup var spec: Spec
         @OptionGroup var database: DatabaseOptions

@@ -7,6 +7,7 @@ extension SweepSubmission.Engine: ExpressibleByArgument {}
 extension SweepCommand {
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Run a sweep on a Slurm cluster (a job array) or with GNU parallel, each task into its own result file.",
             discussion: """
                 --engine slurm writes DIR/submit.sbatch, a job-array script (chunks of --chunk points,

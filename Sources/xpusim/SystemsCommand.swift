@@ -24,6 +24,7 @@ struct SystemsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the shipped systems with their chips, peaks, bandwidths and power.",
             discussion: """
                 Peaks are dense (no sparsity), of the whole system at the chips' peak clock; bandwidths are per direction, summed over
@@ -60,6 +61,7 @@ struct SystemsCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract:
                 "Show every figure of a system with its unit and source, and the derived figures per device, package, node and system.",
             discussion: """
@@ -163,6 +165,7 @@ struct SystemsCommand: ParsableCommand {
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check system files: fields, units, sources, plausibility, the chip and the rules between figures.",
             discussion: """
                 Checks every file, prints "FILE: ok (id)" for each good one, then every error of the others (each naming the file,

@@ -43,6 +43,7 @@ struct WorkloadCommand: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Write one rank's kernel trace for a prefill, decode or training step of a model.",
             discussion: """
                 The trace holds every kernel of the step on one representative rank (the last pipeline
@@ -144,6 +145,7 @@ struct WorkloadCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Turn profiler output (Kineto JSON, Nsight Systems or msprof databases, a kernel CSV) into a trace.",
             discussion: """
                 Device kernels keep their streams and order (each waits for the one before it on its stream).
@@ -220,6 +222,7 @@ struct WorkloadCommand: ParsableCommand {
 
     struct Models: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "models",
             abstract: "List the shipped model descriptions with their sizes.",
             discussion: "Parameters are the main model's (multi-token-prediction modules not counted); active: what one token reads.")
 

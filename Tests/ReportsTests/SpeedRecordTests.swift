@@ -28,6 +28,8 @@ final class SpeedRecordTests: XCTestCase {
         XCTAssertEqual(SpeedRecord.format(999, unit: "kernels/s"), "999 kernels/s")
         XCTAssertEqual(SpeedRecord.format(29.44, unit: "ms"), "29.4 ms")
         XCTAssertEqual(SpeedRecord.format(6.634, unit: "s"), "6.63 s")
+        XCTAssertEqual(SpeedRecord.format(100_000, unit: "us"), "100,000 us")
+        XCTAssertEqual(SpeedRecord.format(3.2, unit: "us"), "3.20 us")
         let table = SpeedRecord(machine: "2 cores", date: "2026-12-02", measures: [rate, slow, free]).markdown()
         XCTAssertTrue(table.contains("| t | 29.4 ms | < 20.0 ms | **no** | h |"), table)
         XCTAssertTrue(table.contains("| m | 812 MiB | - | - | h |"), table)
