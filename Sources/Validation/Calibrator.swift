@@ -48,6 +48,8 @@ public enum Calibrator {
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
         case harnessCompiled = "harness.compiled"
+        /// The data set's host time of a BLAS call on top of an eager op's (``Harness/library``).
+        case harnessLibrary = "harness.library"
 
         /// Where every fit of this parameter starts.
         var start: Double {
@@ -59,7 +61,7 @@ public enum Calibrator {
             case .clockPower: return 0
             case .macEnergyScale: return 1
             case .macEnergyFP8: return 0.5e-12
-            case .harness, .harnessCompiled: return 0
+            case .harness, .harnessCompiled, .harnessLibrary: return 0
             default: return 0.8
             }
         }
@@ -73,7 +75,7 @@ public enum Calibrator {
             case .clockPower: return 0...1200
             case .macEnergyScale: return 0.2...2
             case .macEnergyFP8: return 0.2e-12...2e-12
-            case .harness, .harnessCompiled: return 0...100e-6
+            case .harness, .harnessCompiled, .harnessLibrary: return 0...100e-6
             case .fa3SoftmaxOverlap: return 0...1
             default: return 0.1...1.0
             }
@@ -96,7 +98,7 @@ public enum Calibrator {
             case .clockPower: return m.spec.power.clockPower.value
             case .macEnergyScale: return m.macEnergyScale
             case .macEnergyFP8: return m.spec.power.energyPerMAC[.fp8] ?? 0
-            case .harness, .harnessCompiled: return 0
+            case .harness, .harnessCompiled, .harnessLibrary: return 0
             case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
             case .fa3SoftmaxOverlap: return m.library.attentionKernel("fa3")?.softmaxOverlap ?? 0
             case .fa2BackwardRate: return m.library.attentionKernel("fa2")?.backwardRate ?? 0
@@ -123,7 +125,7 @@ public enum Calibrator {
                 for (dtype, energy) in m.spec.power.energyPerMAC { m.spec.power.energyPerMAC[dtype] = energy * factor }
                 m.macEnergyScale = value
             case .macEnergyFP8: m.spec.power.energyPerMAC[.fp8] = value
-            case .harness, .harnessCompiled: break
+            case .harness, .harnessCompiled, .harnessLibrary: break
             case .fa2MatrixRate: m.library.setAttention("fa2") { $0.matrixRate = value }
             case .fa3SoftmaxOverlap: m.library.setAttention("fa3") { $0.softmaxOverlap = value }
             case .fa2BackwardRate: m.library.setAttention("fa2") { $0.backwardRate = value }
@@ -209,6 +211,7 @@ public enum Calibrator {
             switch p {
             case .harness: return harness.eager
             case .harnessCompiled: return harness.compiled
+            case .harnessLibrary: return harness.library
             default: return p.get(machine)
             }
         }
@@ -216,6 +219,7 @@ public enum Calibrator {
             switch p {
             case .harness: harness.eager = value
             case .harnessCompiled: harness.compiled = value
+            case .harnessLibrary: harness.library = value
             default: p.set(&machine, value)
             }
         }

@@ -56,7 +56,7 @@ public struct CollectiveValidationSet: Sendable {
         provenance: "microsoft/vidur data/profiling/network/h100_dgx @ 7d475133 (MIT)",
         splitRule:
             "calibration: all-reduce on 2 and 4 GPUs, send/recv within a node and across nodes; check: all-reduce on 8 GPUs "
-                + "(its own rank count, and NVLS)"
+            + "(its own rank count, and NVLS)"
     ) { directory in
         var rows: [CollectiveRow] = []
         for (file, kind) in [
@@ -81,7 +81,7 @@ public struct CollectiveValidationSet: Sendable {
                     CollectiveRow(
                         label:
                             "\(kind.rawValue) \(n) ranks\(nodes > 1 ? " over \(nodes) nodes" : "") "
-                                + "\(Quantity.format(Double(bytes), .bytes))",
+                            + "\(Quantity.format(Double(bytes), .bytes))",
                         collective: .init(kind: kind, bytes: bytes, ranks: n, ranksPerNode: nodes > 1 ? p : nil), nodes: nodes,
                         measured: ms * 1e-3,
                         regime: regime(bytes), split: split))
@@ -99,7 +99,7 @@ public struct CollectiveValidationSet: Sendable {
         provenance: "Azure/AI-benchmarking-guide Azure_Results/ND_H100_v5_results.md @ 8fd0c6e1 (MIT)",
         splitRule:
             "by message size: below 64 KiB (the latency floor of an NCCL call as nccl-tests times it) calibration, 64 KiB and "
-                + "up check (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
+            + "up check (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
     ) { directory in
         let path = directory + "/azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv"
         let (header, lines) = try CSV.read(path)

@@ -53,12 +53,24 @@ public struct Harness: Sendable, Equatable {
     public var eager: Double
     /// A `torch.compile`d function: its guard checks and generated wrapper come on top.
     public var compiled: Double
-    public init(eager: Double = 0, compiled: Double = 0) {
+    /// A matrix product's call into the BLAS library, on top of the op's: PyTorch's matmul path
+    /// takes a cuBLAS handle and workspace, checks the precision settings and has cuBLAS choose
+    /// its kernel on every call (pytorch/pytorch#161822 times a steady stream of 512 x 512 bf16
+    /// `torch.matmul` calls at 8.3-8.6 us each, host-bound, where element-wise ops issue faster).
+    public var library: Double
+    public init(eager: Double = 0, compiled: Double = 0, library: Double = 0) {
         self.eager = eager
         self.compiled = compiled
+        self.library = library
     }
-    public func overhead(_ row: ValidationRow) -> Double { row.compiledCall ? compiled : eager }
-    public var isZero: Bool { eager == 0 && compiled == 0 }
+    public func overhead(_ row: ValidationRow) -> Double {
+        let call = row.compiledCall ? compiled : eager
+        switch row.kernel.op {
+        case .gemm, .groupedGemm: return call + library
+        default: return call
+        }
+    }
+    public var isZero: Bool { eager == 0 && compiled == 0 && library == 0 }
 }
 
 /// A measured data set (its digest under chips/measured/), rebuilt into kernels.

@@ -81,7 +81,9 @@ struct ValidateCommand: ParsableCommand {
         if !set.harness.isZero {
             print(
                 "measurement harness overhead added to each prediction: \(Quantity.format(set.harness.eager, .time)) around an eager op, "
-                    + "\(Quantity.format(set.harness.compiled, .time)) around a torch.compile'd function")
+                    + "\(Quantity.format(set.harness.compiled, .time)) around a torch.compile'd function"
+                    + (set.harness.library > 0
+                        ? ", \(Quantity.format(set.harness.library, .time)) more in a matrix product's BLAS call" : ""))
         }
         print("")
         if rows != .none {
@@ -247,7 +249,8 @@ struct CalibrateCommand: ParsableCommand {
         }
         let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
         let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
-        if (parameters.contains(.harness) || parameters.contains(.harnessCompiled)) && sets.count != 1 {
+        let harnessParameters: Set<Calibrator.Parameter> = [.harness, .harnessCompiled, .harnessLibrary]
+        if !harnessParameters.isDisjoint(with: parameters) && sets.count != 1 {
             throw ValidationError("--fit harness fits one data set's measurement overhead: give exactly one --data set")
         }
         var rows: [ValidationRow] = []
@@ -261,7 +264,7 @@ struct CalibrateCommand: ParsableCommand {
                 "values of \(spec.document.file) on \(rows.filter { $0.split == .calibration }.count) calibration rows "
                     + "(\(sets.map(\.id).joined(separator: ", "))), data \(Calibrator.dataHash(rows))"
             )
-            for parameter in parameters where ![.harness, .harnessCompiled].contains(parameter) {
+            for parameter in parameters where !harnessParameters.contains(parameter) {
                 print("  \(parameter.rawValue): \(formatNumber(parameter.get(machine)))")
             }
             return printDiagnostics(try Calibrator.diagnose(machine, rows: rows, parameters: parameters, harness: harness))
@@ -278,13 +281,14 @@ struct CalibrateCommand: ParsableCommand {
         print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(Calibrator.dataHash(rows))):")
         for (parameter, value) in result.values {
             let text =
-                [.launchOverhead, .gemmSetup, .harness, .harnessCompiled, .l2Latency, .hbmLatency].contains(parameter)
+                [.launchOverhead, .gemmSetup, .harness, .harnessCompiled, .harnessLibrary, .l2Latency, .hbmLatency].contains(parameter)
                 ? Quantity.format(value, .time)
                 : parameter == .macEnergyFP8 ? String(format: "%.4f pJ", value * 1e12) : String(format: "%.3f", value)
             let name: String
             switch parameter {
             case .harness: name = "harness overhead (eager) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
             case .harnessCompiled: name = "harness overhead (torch.compile) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
+            case .harnessLibrary: name = "harness overhead (BLAS call) of \(sets[0].id) (Sources/Validation/DataSets.swift)"
             default: name = parameter.rawValue
             }
             print("  \(name): \(text)")
