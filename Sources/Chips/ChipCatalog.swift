@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import SimCore
 
 /// The chips that ship in `chips/`, and the loading of a chip by id or by file path.
 ///
@@ -26,17 +27,21 @@ public struct ChipCatalog: Sendable {
 
     public static func load(directory: String = defaultDirectory()) throws -> ChipCatalog {
         let files = chipFiles(in: directory)
+        // The files are read on all cores (start-up of `chips list` is most of this); results and
+        // errors are kept in file order, so the catalogue and its messages do not depend on timing.
+        let loaded = Parallel.map(files) { name -> Result<ChipDocument, Error> in
+            Result { try ChipDocument.load(file: (directory as NSString).appendingPathComponent(name)) }
+        }
         var documents: [ChipDocument] = []
         var errors: [ConfigError] = []
-        for name in files {
-            do {
-                let document = try ChipDocument.load(file: (directory as NSString).appendingPathComponent(name))
+        for result in loaded {
+            switch result {
+            case .success(let document):
                 documents.append(document)
                 documents.append(contentsOf: document.variants.compactMap { document.variant($0.id) })
-            } catch let error as ConfigErrors {
-                errors.append(contentsOf: error.errors)
-            } catch let error as ConfigError {
-                errors.append(error)
+            case .failure(let error as ConfigErrors): errors.append(contentsOf: error.errors)
+            case .failure(let error as ConfigError): errors.append(error)
+            case .failure(let error): throw error
             }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }

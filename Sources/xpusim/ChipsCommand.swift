@@ -24,7 +24,10 @@ struct ChipsCommand: ParsableCommand {
         func run() throws {
             let directory = chipsDir ?? ChipCatalog.defaultDirectory()
             let libraries = KernelLibraries.directory(besideChipsIn: directory)
-            let specs = try ChipCatalog.load(directory: directory).documents.map { try ChipSpec($0, libraries: libraries) }
+            // Each chip is checked and built on its own core; errors come in the catalogue's order.
+            let specs = try Parallel.map(try ChipCatalog.load(directory: directory).documents) { document in
+                Result { try ChipSpec(document, libraries: libraries) }
+            }.map { try $0.get() }
             if format == .json {
                 printJSON(["chips": specs.map(chipSummary)])
                 return
