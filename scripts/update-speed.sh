@@ -12,16 +12,4 @@ if [ "${1:-}" != "--render-only" ]; then
     "$bench" --record docs/speed.json
 fi
 table=$("$bench" --render docs/speed.json)
-python3 - "$table" <<'PY'
-import sys
-table = sys.argv[1]
-path, name = "README.md", "speed"
-text = open(path, encoding="utf-8").read()
-begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-if begin not in text or end not in text:
-    sys.exit(f"update-speed: {path} has no {begin} ... {end} block")
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(path, "w", encoding="utf-8").write(head + begin + "\n" + table + "\n" + end + tail)
-print(f"{path}: {name} updated")
-PY
+python3 scripts/put-block.py README.md speed "$table"
