@@ -82,7 +82,7 @@ final class AccuracyTests: XCTestCase {
 
     func testLLMCompassA100() throws {
         let e = try checkErrors("llmcompass-a100")
-        assertMAPE(e, "matmul", below: 0.10)  // LLMCompass itself: 7.15%
+        assertMAPE(e, "matmul", below: 0.04)  // LLMCompass itself: 7.15%; 7.6% before the BLAS-call harness term
         assertMAPE(e, "softmax", below: 0.17)  // no target; reached about 15%
         assertMAPE(e, "norm", below: 0.15)
         assertMAPE(e, "gelu", below: 0.15)
@@ -111,13 +111,15 @@ final class AccuracyTests: XCTestCase {
         assertMAPE(a3, "plateau (>= 64 MiB)", below: 0.24)  // target 10% on bus bandwidth: MISSED
         assertMAPE(a3, "all sizes", below: 0.62)  // target 15%: MISSED
         // DeepEP's own kernels through the model's all-to-all (no target of their own; the 15% above MISSED).
-        assertMAPE(try checkErrors("deepep-h800"), "all sizes", below: 0.35)
+        // The 2026 README's low-latency rows reach peers in the node over NVLink (README news line of 2025-06-05).
+        assertMAPE(try checkErrors("deepep-h800"), "all sizes", below: 0.21)
+        assertMAPE(try checkErrors("deepep-h800"), "low-latency time (README 2026-02)", below: 0.20)
         assertMAPE(try checkErrors("deepep-ascend-a3"), "all sizes", below: 0.60)
     }
 
     func testAzureH100() throws {
         let e = try checkErrors("azure-h100")
-        assertMAPE(e, "gemm compute-bound", below: 0.10)
+        assertMAPE(e, "gemm compute-bound", below: 0.04)  // target 10%; 7.0% before the FP8 MAC energy was fitted
         assertMAPE(e, "hbm bandwidth", below: 0.10)  // one check row, STREAM's Dot
     }
 
@@ -181,6 +183,31 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(result.values[0].1, chip.efficiency.matrix, accuracy: 0.002)
         XCTAssertEqual(result.values[1].1, 1, accuracy: 0.01)
         XCTAssertLessThan(result.after, 0.02)
+    }
+
+    /// LLMCompass's matrix products pay the eager op's host time and their BLAS call's on top; other ops only their path's.
+    func testHarnessChargesTheBLASCallToMatrixProductsOnly() throws {
+        let set = try XCTUnwrap(ValidationSet.named("llmcompass-a100"))
+        let rows = try set.load(try validationDirectory())
+        let matmul = try XCTUnwrap(rows.first { $0.regime == "matmul" })
+        let softmax = try XCTUnwrap(rows.first { $0.regime == "softmax" })
+        let gelu = try XCTUnwrap(rows.first { $0.regime == "gelu" })
+        XCTAssertGreaterThan(set.harness.library, 0)
+        XCTAssertEqual(set.harness.overhead(matmul), set.harness.eager + set.harness.library)
+        XCTAssertEqual(set.harness.overhead(softmax), set.harness.eager)
+        XCTAssertEqual(set.harness.overhead(gelu), set.harness.compiled)
+    }
+
+    /// DeepEP's first README timed low-latency kernels over RDMA to every peer; the 2026 one after
+    /// its kernels began to use NVLink inside the node (README news, 2025-06-05).
+    func testDeepEPLowLatencyPlacementFollowsTheREADMEVersion() throws {
+        let rows = try CollectiveValidationSet.deepEPH800.load(try validationDirectory())
+        let first = try XCTUnwrap(rows.first { $0.label == "dispatch EP16 low-latency (README 2025-02)" })
+        let later = try XCTUnwrap(rows.first { $0.label == "dispatch EP16 low-latency (README 2026-02)" })
+        XCTAssertEqual(first.nodes, 16)
+        XCTAssertEqual(first.collective.ranksPerNode, 1)
+        XCTAssertEqual(later.nodes, 2)
+        XCTAssertNil(later.collective.ranksPerNode)
     }
 
     func testLLMCompassFitReproducesTheA100FileAndHarness() throws {
