@@ -64,8 +64,10 @@ public enum Experiment {
     public static func run(
         _ spec: ChipSpec, system: SystemSpec? = nil, trace: Trace, repeat count: Int = 1, conditions: RunConditions = RunConditions()
     ) throws -> RunOutcome {
-        let result = try Engine(machine: Machine(spec), system: system).run(
-            count > 1 ? trace.repeated(count) : trace, conditions: conditions)
+        let ran = count > 1 ? trace.repeated(count) : trace
+        var result = try Engine(machine: Machine(spec), system: system).run(ran, conditions: conditions)
+        // On a system every replica of the trace produces its tokens (one replica when the trace does not say).
+        if let system { result.tokens = try ran.systemTokens(devices: system.totalDevices) }
         return RunOutcome(spec: spec, system: system, trace: trace, result: result)
     }
 

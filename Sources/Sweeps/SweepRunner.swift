@@ -73,8 +73,8 @@ public enum SweepRunner {
                     options["nodes"] = "\(system.nodes)"
                 }
                 if isBaseline { options["baseline"] = "yes" }
-                // On a system: the whole system's power and price, and the trace's tokens as the whole
-                // system's output (as `compare --systems` counts them: one replica spanning the system).
+                // On a system: the whole system's power and price, and every replica's tokens
+                // (Experiment.run: devices / replica_ranks replicas, one where the trace does not say).
                 let devices = outcome.system?.totalDevices ?? 1
                 let power = outcome.systemRun?.averagePower ?? run.power.averagePower
                 if let tokens = run.tokens, run.totalTime > 0, power > 0,
@@ -114,8 +114,8 @@ public enum SweepRuns {
         for run in try store.list() {
             let options = run.optionValues
             guard options["sweep"] == id, let point = options["point"] else { continue }
-            // A run on a system: the whole system's energy and power; the trace's tokens are the
-            // system's output (as `compare --systems` counts them).
+            // A run on a system: the whole system's energy and power, and its stored tokens are
+            // every replica's (as `compare --systems` counts them).
             var values: [Objective: Double] = [.time: run.time]
             let energy = run.systemEnergy ?? run.energy
             if let e = energy { values[.energy] = e }

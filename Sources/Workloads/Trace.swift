@@ -19,13 +19,31 @@ public struct Trace: Sendable {
     public var file: String
     /// Tokens the trace processes, for tokens/s and tokens/J (optional).
     public var tokens: Int?
+    /// Devices that together produce `tokens`: one model replica (tensor x context x pipeline
+    /// parallel ranks). On a system of D devices, D / replicaRanks replicas run side by side and the
+    /// system's output is that many times `tokens`; nil: the tokens are the whole system's.
+    public var replicaRanks: Int?
     public var kernels: [Kernel]
 
-    public init(name: String, file: String = "<memory>", tokens: Int? = nil, kernels: [Kernel]) {
+    public init(name: String, file: String = "<memory>", tokens: Int? = nil, replicaRanks: Int? = nil, kernels: [Kernel]) {
         self.name = name
         self.file = file
         self.tokens = tokens
+        self.replicaRanks = replicaRanks
         self.kernels = kernels
+    }
+
+    /// The tokens a system of `devices` devices produces in one pass: every replica's, or the
+    /// trace's own where it does not say how many devices a replica spans.
+    public func systemTokens(devices: Int) throws -> Int? {
+        guard let tokens, let replicaRanks else { return tokens }
+        guard replicaRanks <= devices else {
+            throw ConfigError(
+                file: file, path: "replica_ranks",
+                message: "one replica of the trace spans \(replicaRanks) devices, more than the system's \(devices)")
+        }
+        let (total, overflow) = tokens.multipliedReportingOverflow(by: devices / replicaRanks)
+        return overflow ? nil : total
     }
 
     /// The trace run `count` times back to back: kernel ids get "#i", dependencies stay within a
@@ -47,7 +65,7 @@ public struct Trace: Sendable {
             let (product, overflow) = t.multipliedReportingOverflow(by: count)
             return overflow ? nil : product
         }
-        return Trace(name: name, file: file, tokens: total, kernels: kernels)
+        return Trace(name: name, file: file, tokens: total, replicaRanks: replicaRanks, kernels: kernels)
     }
 
     public static func load(file: String) throws -> Trace {

@@ -201,7 +201,9 @@ public struct TraceGenerator: Sendable {
         let shape = r.phase == .decode ? "b\(r.batch)-ctx\(r.kvLen ?? r.seq)" : "b\(r.batch)-s\(r.seq)" + (r.kvLen.map { "-kv\($0)" } ?? "")
         let name = [model.name, r.phase.rawValue, shape, split.isEmpty ? nil : split, r.precision == .bf16 ? nil : r.precision.rawValue]
             .compactMap { $0 }.joined(separator: "-")
-        return Trace(name: name, tokens: b.tokensStated, kernels: b.kernels)
+        // The stated tokens are one model replica's: its tensor, context and pipeline ranks.
+        let replica = r.parallelism.tp * r.parallelism.cp * r.parallelism.pp
+        return Trace(name: name, tokens: b.tokensStated, replicaRanks: replica, kernels: b.kernels)
     }
 }
 

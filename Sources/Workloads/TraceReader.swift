@@ -25,6 +25,11 @@ enum TraceReader {
         }
         let name = try reader.optional("name")?.string() ?? root.file
         let tokens = try reader.optional("tokens").map { try positive($0) }
+        let replicaRanks = try reader.optional("replica_ranks").map { node -> Int in
+            let n = try positive(node)
+            guard n <= 1 << 20 else { throw node.error("\(n) devices in one replica is absurd (limit \(1 << 20))") }
+            return n
+        }
         let kernelNodes = try reader.required("kernels", "a list of kernels").sequence()
         try reader.finish()
         guard !kernelNodes.isEmpty else { throw root.error("kernels: the trace has no kernels") }
@@ -62,7 +67,7 @@ enum TraceReader {
             depNames.append(deps)
         }
         try resolveDependencies(&kernels, depNames, indexByID)
-        return Trace(name: name, file: root.file, tokens: tokens, kernels: kernels)
+        return Trace(name: name, file: root.file, tokens: tokens, replicaRanks: replicaRanks, kernels: kernels)
     }
 
     static func readOp(_ name: String, _ opNode: ConfigNode, _ k: inout MappingReader) throws -> Op {

@@ -18,11 +18,13 @@ public enum TraceWriter {
             for line in header { out += "# \(line)\n" }
             out += "schema: \(Trace.schemaVersion)\nname: \(scalar(trace.name, format))\n"
             if let tokens = trace.tokens { out += "tokens: \(tokens)\n" }
+            if let ranks = trace.replicaRanks { out += "replica_ranks: \(ranks)\n" }
             out += "kernels:\n"
             for kernel in trace.kernels { out += "  - " + mapping(fields(kernel, in: trace), format) + "\n" }
         case .json:
             out += "{\"schema\": \(Trace.schemaVersion), \"name\": \(scalar(trace.name, format))"
             if let tokens = trace.tokens { out += ", \"tokens\": \(tokens)" }
+            if let ranks = trace.replicaRanks { out += ", \"replica_ranks\": \(ranks)" }
             out += ", \"kernels\": [\n"
             for (index, kernel) in trace.kernels.enumerated() {
                 out += "  " + mapping(fields(kernel, in: trace), format) + (index + 1 < trace.kernels.count ? ",\n" : "\n")

@@ -73,6 +73,8 @@ struct CompareCommand: ParsableCommand {
             do {
                 let outcome = try Experiment.run(spec, system: system, trace: trace, repeat: `repeat`, conditions: conditions)
                 rows.append(Row(chip: name, result: outcome.result, system: outcome.systemRun))
+            } catch let error as ConfigError where error.path == "replica_ranks" {
+                rows.append(Row(chip: name, error: error.message))
             } catch let error as SimulationError {
                 rows.append(Row(chip: name, error: error.message))
             } catch let error as ConditionError {
@@ -86,7 +88,8 @@ struct CompareCommand: ParsableCommand {
         guard let baseResult = base.result else {
             throw OptionError(option: "--baseline", message: "\(baseID) cannot run \(workload): \(base.error ?? "")")
         }
-        let tokens = (`repeat` > 1 ? trace.repeated(`repeat`) : trace).tokens.map(Double.init)
+        // On a system a run's tokens are every replica's (Experiment.run); the header follows the trace.
+        let tokens = trace.tokens
         func metrics(_ r: RunResult, _ system: SystemRun?) -> [String: Double] {
             // On a system every device runs the rank's trace; power and energy are the whole system's.
             let devices = Double(system?.system.totalDevices ?? 1)
@@ -99,7 +102,7 @@ struct CompareCommand: ParsableCommand {
                 "peak_temp_c": r.power.peakTemperature, "throttled_s": r.power.powerThrottled + r.power.thermalThrottled,
                 "avg_clock_hz": r.power.averageClock,
             ]
-            if let tokens {
+            if let tokens = r.tokens.map(Double.init) {
                 m["tokens_per_s"] = tokens / r.totalTime
                 if system == nil { m["tokens_per_j"] = tokens / energy }
             }
@@ -107,7 +110,7 @@ struct CompareCommand: ParsableCommand {
         }
         /// Cost per million tokens: the chip alone, or every device of the system with its power.
         func cost(_ row: Row) -> CostEstimate? {
-            guard let tokens, let r = row.result else { return nil }
+            guard let r = row.result, let tokens = r.tokens.map(Double.init) else { return nil }
             let spec = row.system?.system.chip.device ?? (try? ChipCatalog.resolve(row.chip, directory: directory))
             guard let spec else { return nil }
             let ranks = row.system?.system.totalDevices ?? 1

@@ -11,7 +11,8 @@ import XCTest
 final class ExperimentTests: XCTestCase {
     func testLibraryRunIsTheCommandsRun() throws {
         let workload = packageRoot + "/workloads/llama2-70b-layer-tp8-prefill2048.yaml"
-        let outcome = try Experiment.run(RunTarget(system: "dgx-h100", chips: packageRoot + "/chips"), trace: try Trace.load(file: workload))
+        let outcome = try Experiment.run(
+            RunTarget(system: "dgx-h100", chips: packageRoot + "/chips"), trace: try Trace.load(file: workload))
         XCTAssertEqual(outcome.system?.id, "dgx-h100")
         let mine = RunJSON.object(outcome.result, repeat: 1)
         let cli = try xpusim(["run", "--system", "dgx-h100", "--workload", workload, "--no-store", "--format", "json"])
@@ -32,6 +33,20 @@ final class ExperimentTests: XCTestCase {
         XCTAssertEqual(run.systemAveragePower!, outcome.systemRun!.averagePower, accuracy: 1e-9)
         XCTAssertEqual(try store.links(id).map(\.name), outcome.result.linkTotals.map(\.name))
         XCTAssertFalse(try store.links(id).isEmpty)
+    }
+
+    /// On a system every replica of a generated trace produces its tokens: a TP-8 decode step on
+    /// two DGX H100 nodes is two replicas.
+    func testSystemTokensCountEveryReplica() throws {
+        let request = GenerationRequest(phase: .decode, batch: 16, seq: 512, parallelism: Parallelism(tp: 8))
+        let trace = try TraceGenerator(model: .llama31_8B, request: request).trace()
+        XCTAssertEqual(trace.replicaRanks, 8)
+        let chips = packageRoot + "/chips"
+        let one = try Experiment.run(RunTarget(system: "dgx-h100", chips: chips), trace: trace)
+        let two = try Experiment.run(RunTarget(system: "dgx-h100", nodes: 2, chips: chips), trace: trace)
+        XCTAssertEqual(one.result.tokens, 16)
+        XCTAssertEqual(two.result.tokens, 32)
+        XCTAssertEqual(try Experiment.run(RunTarget(system: "dgx-h100", chips: chips), trace: trace, repeat: 3).result.tokens, 48)
     }
 
     func testUnknownTargetsAreClearErrors() {

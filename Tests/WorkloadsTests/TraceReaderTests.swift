@@ -1,10 +1,9 @@
 import Chips
 import Config
 import Foundation
-import Workloads
 import TestSupport
+import Workloads
 import XCTest
-
 
 final class TraceReaderTests: XCTestCase {
     /// The example, exactly as written: the format is a public contract.
@@ -26,7 +25,9 @@ final class TraceReaderTests: XCTestCase {
         XCTAssertEqual(trace.kernels[1].deps, [0])
         XCTAssertEqual(trace.kernels[3].stream, 1)
         XCTAssertEqual(trace.kernels[0].op, .gemm(.init(m: 4096, n: 12288, k: 4096)))
-        XCTAssertEqual(trace.kernels[1].op, .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 4096, kvLen: 4096, headDim: 128, causal: true)))
+        XCTAssertEqual(
+            trace.kernels[1].op,
+            .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 8, qLen: 4096, kvLen: 4096, headDim: 128, causal: true)))
         XCTAssertEqual(trace.kernels[3].op, .groupedGemm(.init(mPerGroup: Array(repeating: 32, count: 16), n: 4096, k: 7168)))
         XCTAssertEqual(trace.kernels[4].op, .memcpy(.init(bytes: 1_073_741_824, kind: .d2d)))
         XCTAssertEqual(trace.kernels[3].dtype, .fp8)
@@ -65,7 +66,8 @@ final class TraceReaderTests: XCTestCase {
 
     func testUnknownOpAndFieldSuggestTheNearest() {
         assertError(kernels("{id: a, op: gemn, m: 1, n: 1, k: 1, dtype: bf16}"), "unknown op \"gemn\"; did you mean \"gemm\"?", line: 3)
-        assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, strem: 1}"), "unknown field \"strem\"; did you mean \"stream\"?")
+        assertError(
+            kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, strem: 1}"), "unknown field \"strem\"; did you mean \"stream\"?")
         assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf17}"), "unknown data type \"bf17\"; did you mean \"bf16\"?")
         assertError("schema: 1\nkernel: []\n", "missing required field \"kernels\"")
     }
@@ -73,10 +75,34 @@ final class TraceReaderTests: XCTestCase {
     func testMissingAndNonPositiveSizes() {
         assertError(kernels("{id: a, op: gemm, m: 1, n: 1, dtype: bf16}"), "missing required field \"k\"")
         assertError(kernels("{id: a, op: gemm, m: 0, n: 1, k: 1, dtype: bf16}"), "must be a positive size, found 0")
-        assertError(kernels("{id: a, op: elementwise, elements: -5, reads: 1, writes: 1, dtype: bf16}"), "must be a positive size, found -5")
-        assertError(kernels("{id: a, op: attention, phase: decode, batch: 1, heads: 30, kv_heads: 8, kv_len: 10, head_dim: 64, dtype: bf16}"),
-                    "multiple of kv_heads")
+        assertError(
+            kernels("{id: a, op: elementwise, elements: -5, reads: 1, writes: 1, dtype: bf16}"), "must be a positive size, found -5")
+        assertError(
+            kernels("{id: a, op: attention, phase: decode, batch: 1, heads: 30, kv_heads: 8, kv_len: 10, head_dim: 64, dtype: bf16}"),
+            "multiple of kv_heads")
         assertError(kernels("{id: a, op: gemm, m: 1.5, n: 1, k: 1, dtype: bf16}"), "expected an integer")
+    }
+
+    /// `replica_ranks` says how many devices produce the trace's tokens; a system runs its devices / that many replicas.
+    func testReplicaRanksReadWriteAndScaleASystemsTokens() throws {
+        let text =
+            "schema: 1\ntokens: 64\nreplica_ranks: 8\n" + kernels("{id: a, op: gemm, m: 64, n: 64, k: 64, dtype: bf16}").dropFirst(10)
+        let trace = try Trace.parse(text: text, file: "t.yaml")
+        XCTAssertEqual(trace.replicaRanks, 8)
+        for format in [TraceWriter.Format.yaml, .json] {
+            XCTAssertEqual(try Trace.parse(text: TraceWriter.text(trace, format: format)).replicaRanks, 8)
+        }
+        XCTAssertEqual(try trace.systemTokens(devices: 768), 64 * 96)
+        XCTAssertEqual(try trace.systemTokens(devices: 12), 64, "a partial replica's devices stay idle")
+        XCTAssertEqual(trace.repeated(3).replicaRanks, 8)
+        XCTAssertThrowsError(try trace.systemTokens(devices: 4)) { XCTAssertTrue("\($0)".contains("spans 8 devices"), "\($0)") }
+        var whole = trace
+        whole.replicaRanks = nil
+        XCTAssertEqual(try whole.systemTokens(devices: 768), 64, "without replica_ranks the tokens are the whole system's")
+        assertError(
+            text.replacingOccurrences(of: "replica_ranks: 8", with: "replica_ranks: 0"), "must be a positive size, found 0", line: 3)
+        assertError(
+            text.replacingOccurrences(of: "replica_ranks: 8", with: "replica_ranks: 9999999"), "devices in one replica is absurd", line: 3)
     }
 
     func testOverflowingProductsAreRejected() {
@@ -86,12 +112,17 @@ final class TraceReaderTests: XCTestCase {
 
     func testDependencyErrors() {
         assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}"), "depends on unknown kernel \"b\"")
-        assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}", "{id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}"),
-                    "which comes later in the trace")
-        assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}", "{id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}"),
-                    "dependency cycle: a -> b -> a")
+        assertError(
+            kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}", "{id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}"),
+            "which comes later in the trace")
+        assertError(
+            kernels(
+                "{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}", "{id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}"
+            ),
+            "dependency cycle: a -> b -> a")
         assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}"), "dependency cycle: a -> a")
-        assertError(kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}", "{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}"), "used twice")
+        assertError(
+            kernels("{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}", "{id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16}"), "used twice")
     }
 
     func testSchemaAndMalformedInput() {
@@ -101,27 +132,32 @@ final class TraceReaderTests: XCTestCase {
     }
 
     func testOptionalFields() throws {
-        let trace = try Trace.parse(text: kernels(
-            "{id: n, op: norm, rows: 8, columns: 4096, dtype: bf16, threads: 1024, residual: true, inputs_in_l2: false}",
-            "{id: e, op: elementwise, elements: 4096, reads: 1, writes: 1, dtype: bf16, blocks: 4, threads: 256, activity: 0.25, deps: [n]}",
-            "{id: g, op: grouped_gemm, m_per_group: [0, 16, 64], n: 128, k: 256, dtype: bf16}"))
+        let trace = try Trace.parse(
+            text: kernels(
+                "{id: n, op: norm, rows: 8, columns: 4096, dtype: bf16, threads: 1024, residual: true, inputs_in_l2: false}",
+                "{id: e, op: elementwise, elements: 4096, reads: 1, writes: 1, dtype: bf16, blocks: 4, threads: 256, activity: 0.25, deps: [n]}",
+                "{id: g, op: grouped_gemm, m_per_group: [0, 16, 64], n: 128, k: 256, dtype: bf16}"))
         XCTAssertEqual(trace.kernels[0].op, .rowwise(.init(kind: .norm, rows: 8, columns: 4096, threads: 1024, residual: true)))
         XCTAssertEqual(trace.kernels[0].inputsInL2, false)
         XCTAssertEqual(trace.kernels[1].activity, 0.25)
         XCTAssertEqual(trace.kernels[2].op, .groupedGemm(.init(mPerGroup: [0, 16, 64], n: 128, k: 256)))
-        assertError(kernels("{id: e, op: elementwise, elements: 4, reads: 1, writes: 1, dtype: bf16, activity: 1.5}"), "activity must be between")
+        assertError(
+            kernels("{id: e, op: elementwise, elements: 4, reads: 1, writes: 1, dtype: bf16, activity: 1.5}"), "activity must be between")
         assertError(kernels("{id: s, op: softmax, rows: 4, columns: 4, dtype: bf16, residual: true}"), "applies to norm only")
-        let libraryKernels = try Trace.parse(text: kernels(
-            "{id: a, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, impl: fa3}",
-            "{id: b, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}",
-            "{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: bf16, impl: stream_k}"), file: "t.yaml")
+        let libraryKernels = try Trace.parse(
+            text: kernels(
+                "{id: a, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, impl: fa3}",
+                "{id: b, op: attention, phase: prefill, batch: 1, heads: 8, q_len: 128, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}",
+                "{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: bf16, impl: stream_k}"), file: "t.yaml")
         guard case .attention(let fa3) = libraryKernels.kernels[0].op, case .attention(let backward) = libraryKernels.kernels[1].op,
-              case .gemm(let streamK) = libraryKernels.kernels[2].op else { return XCTFail("wrong ops") }
+            case .gemm(let streamK) = libraryKernels.kernels[2].op
+        else { return XCTFail("wrong ops") }
         XCTAssertEqual(fa3.impl, "fa3")
         XCTAssertTrue(backward.backward)
         XCTAssertEqual(streamK.impl, "stream_k")
-        assertError(kernels("{id: d, op: attention, phase: decode, batch: 1, heads: 8, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}"),
-                    "a backward pass needs phase: prefill")
+        assertError(
+            kernels("{id: d, op: attention, phase: decode, batch: 1, heads: 8, kv_len: 128, head_dim: 64, dtype: bf16, backward: true}"),
+            "a backward pass needs phase: prefill")
     }
 
     func testModelDecodeStepsFollowTheArchitecture() {
