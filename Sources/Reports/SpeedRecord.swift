@@ -79,7 +79,10 @@ public struct SpeedRecord: Codable, Equatable, Sendable {
         for m in measures {
             let target = m.target.map { (m.higherIsBetter ? ">= " : "< ") + SpeedRecord.format($0, unit: m.unit) } ?? "-"
             let met = m.met.map { $0 ? "yes" : "**no**" } ?? "-"
-            lines.append("| \(m.name) | \(SpeedRecord.format(m.value, unit: m.unit)) | \(target) | \(met) | \(m.how) |")
+            var shown = SpeedRecord.format(m.value, unit: m.unit)
+            // A value that rounds to its target is shown to the precision that tells them apart.
+            if let t = m.target, shown == SpeedRecord.format(t, unit: m.unit) { shown = String(format: "%.3f", m.value) + " " + m.unit }
+            lines.append("| \(m.name) | \(shown) | \(target) | \(met) | \(m.how) |")
         }
         let missed = measures.filter { $0.met == false }.map(\.name)
         lines.append("")

@@ -34,6 +34,8 @@ final class SpeedRecordTests: XCTestCase {
         XCTAssertTrue(table.contains("| t | 29.4 ms | < 20.0 ms | **no** | h |"), table)
         XCTAssertTrue(table.contains("| m | 812 MiB | - | - | h |"), table)
         XCTAssertTrue(table.hasSuffix("Missed in this run: t."), table)
+        let edge = SpeedRecord.Measure(name: "e", value: 19.98, unit: "ms", target: 20, higherIsBetter: false, how: "h")
+        XCTAssertTrue(SpeedRecord(machine: "m", date: "d", measures: [edge]).markdown().contains("| e | 19.980 ms | < 20.0 ms | yes |"))
         // A record survives its file.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("speed-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
