@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 inputs=${1:-1000000}
 seed=${2:-1}
 jobs=${JOBS:-$(nproc)}
-swift build -c release --product xpusim-fuzz >/dev/null
-binary=$(swift build -c release --show-bin-path)/xpusim-fuzz
+swift build -c release --static-swift-stdlib --product xpusim-fuzz >/dev/null
+binary=$(swift build -c release --static-swift-stdlib --show-bin-path)/xpusim-fuzz
 start=$(date +%s)
 pids=()
 for ((w = 0; w < jobs; w++)); do

@@ -5,7 +5,7 @@
 # a refit, and review the diff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product xpusim >/dev/null
+swift build -c release --static-swift-stdlib --product xpusim >/dev/null
 bin=.build/release/xpusim
 full=$("$bin" validate --all --format markdown)
 summary=$("$bin" validate --all --format markdown-summary)

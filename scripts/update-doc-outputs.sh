@@ -9,7 +9,7 @@
 # CLITests' DocOutputTests fail when a committed block differs from what the command prints today.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product xpusim >/dev/null
+swift build -c release --static-swift-stdlib --product xpusim >/dev/null
 export XPUSIM_BIN=.build/release/xpusim
 python3 - README.md docs/*.md <<'PY'
 import os, re, subprocess, sys

@@ -5,8 +5,8 @@
 # With --render-only, the table is rendered from the committed record without measuring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product xpusim >/dev/null
-swift build -c release --product xpusim-bench >/dev/null
+swift build -c release --static-swift-stdlib --product xpusim >/dev/null
+swift build -c release --static-swift-stdlib --product xpusim-bench >/dev/null
 bench=.build/release/xpusim-bench
 if [ "${1:-}" != "--render-only" ]; then
     "$bench" --record docs/speed.json

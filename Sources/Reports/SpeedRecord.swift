@@ -70,7 +70,7 @@ public struct SpeedRecord: Codable, Equatable, Sendable {
     /// README.md's Speed table.
     public func markdown() -> String {
         var lines = [
-            "Measured by `swift run -c release xpusim-bench --record docs/speed.json` on \(machine), \(date)"
+            "Measured by `swift run -c release --static-swift-stdlib xpusim-bench --record docs/speed.json` on \(machine), \(date)"
                 + " (scripts/update-speed.sh; the figures vary from run to run on a shared machine):",
             "",
             "| measure | result | target | met | how |",

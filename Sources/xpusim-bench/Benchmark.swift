@@ -10,7 +10,8 @@ import Sweeps
 import Systems
 import Workloads
 
-/// Speed benchmark: run with `swift run -c release xpusim-bench`.
+/// Speed benchmark: run with `swift run -c release --static-swift-stdlib xpusim-bench` (the build the
+/// README installs; the command figures are of the `xpusim` built beside it).
 ///
 /// Reports simulated GEMM kernels per second (the shipped GEMM sweep, costed again and again on
 /// every shipped chip), the time to simulate the Llama-2-7B decoder layer, and peak memory; then
