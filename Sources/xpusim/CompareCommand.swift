@@ -104,7 +104,7 @@ struct CompareCommand: ParsableCommand {
             ]
             if let tokens = r.tokens.map(Double.init) {
                 m["tokens_per_s"] = tokens / r.totalTime
-                if system == nil { m["tokens_per_j"] = tokens / energy }
+                m["tokens_per_j"] = tokens / energy  // on a system: every replica's tokens over the whole system's energy
             }
             return m
         }
@@ -140,7 +140,7 @@ struct CompareCommand: ParsableCommand {
         let what = systems != nil ? "systems (one rank's trace on every device)" : "chips"
         print("\(trace.name)\(`repeat` > 1 ? " x \(`repeat`)" : "") on \(rows.count) \(what); ratios against \(baseID)\n")
         var headers = [systems != nil ? "system" : "chip", "time", "TFLOPS", "avg W", "peak W", "energy J", "TFLOPS/W"]
-        if tokens != nil { headers += (systems != nil ? ["tokens/s"] : ["tokens/s", "tokens/J"]) + ["$/M tokens"] }
+        if tokens != nil { headers += ["tokens/s", "tokens/J", "$/M tokens"] }
         headers += ["peak C", "throttled"]
         var table = TextTable(headers, numeric: Set(1..<headers.count))
         for row in rows {
@@ -160,7 +160,7 @@ struct CompareCommand: ParsableCommand {
             ]
             if tokens != nil {
                 cells += [cell("tokens_per_s", formatNumber(m["tokens_per_s"]!))]
-                if systems == nil { cells += [cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))] }
+                cells += [cell("tokens_per_j", formatNumber(m["tokens_per_j"]!))]
                 cells += [cost(row).map { formatNumber($0.perMillionTokens) } ?? "-"]
             }
             cells += [formatNumber(m["peak_temp_c"]!), Quantity.format(m["throttled_s"]!, .time)]
