@@ -1,5 +1,6 @@
 import Chips
 import Foundation
+import SimCore
 import Systems
 import Workloads
 
@@ -376,18 +377,13 @@ public enum MonteCarlo {
         trials: Int, seed: UInt64, rates: FailureRates, interval: Double, stall: Double, writeTime: Double, asynchronous: Bool,
         restart: Double, horizon: Horizon
     ) -> [SimulatedRun] {
-        var results = [SimulatedRun](repeating: SimulatedRun(), count: trials)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: trials) { i in
-                var seeder = SplitMix64(seed: seed ^ (UInt64(i) &* 0xD1B5_4A32_D192_ED03))
-                var rng = SplitMix64(seed: seeder.next())
-                base[i] = run(
-                    rates: rates, interval: interval, stall: stall, writeTime: writeTime, asynchronous: asynchronous, restart: restart,
-                    horizon: horizon, rng: &rng)
-            }
+        Parallel.map(Array(0..<trials)) { i in
+            var seeder = SplitMix64(seed: seed ^ (UInt64(i) &* 0xD1B5_4A32_D192_ED03))
+            var rng = SplitMix64(seed: seeder.next())
+            return run(
+                rates: rates, interval: interval, stall: stall, writeTime: writeTime, asynchronous: asynchronous, restart: restart,
+                horizon: horizon, rng: &rng)
         }
-        return results
     }
 }
 

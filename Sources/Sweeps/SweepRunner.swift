@@ -43,23 +43,18 @@ public enum SweepRunner {
         let batch = max(1, jobs * 4)
         for first in stride(from: 0, to: pending.count, by: batch) {
             let slice = Array(pending[first..<min(pending.count, first + batch)])
-            var results = [Result<RunOutcome, Error>?](repeating: nil, count: slice.count)
-            results.withUnsafeMutableBufferPointer { buffer in
-                nonisolated(unsafe) let base = buffer.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: slice.count) { i in
-                    let (point, chip, _) = slice[i]
-                    let target =
-                        plan.spec.isSystem
-                        ? RunTarget(system: chip, nodes: plan.spec.nodes, overrides: point.assignments, chips: chips)
-                        : RunTarget(chip: chip, overrides: point.assignments, chips: chips)
-                    base[i] = Result { try Experiment.run(target, trace: trace) }
-                }
+            let results = Parallel.map(slice) { point, chip, _ -> Result<RunOutcome, Error> in
+                let target =
+                    plan.spec.isSystem
+                    ? RunTarget(system: chip, nodes: plan.spec.nodes, overrides: point.assignments, chips: chips)
+                    : RunTarget(chip: chip, overrides: point.assignments, chips: chips)
+                return Result { try Experiment.run(target, trace: trace) }
             }
             // One writer: the database stores the batch's runs in order.
             for (i, result) in results.enumerated() {
                 let (point, chip, isBaseline) = slice[i]
                 let outcome: RunOutcome
-                do { outcome = try result!.get() } catch {
+                do { outcome = try result.get() } catch {
                     throw SweepError("point \(point.index) (\(point.assignments.joined(separator: ", "))): \(error)")
                 }
                 let (run, spec) = (outcome.result, outcome.spec)

@@ -73,7 +73,7 @@ struct CompareCommand: ParsableCommand {
             do {
                 let outcome = try Experiment.run(spec, system: system, trace: trace, repeat: `repeat`, conditions: conditions)
                 rows.append(Row(chip: name, result: outcome.result, system: outcome.systemRun))
-            } catch let error as ConfigError where error.path == "replica_ranks" {
+            } catch let error as ConfigError {  // the trace's replica is larger than this system
                 rows.append(Row(chip: name, error: error.message))
             } catch let error as SimulationError {
                 rows.append(Row(chip: name, error: error.message))
