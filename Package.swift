@@ -8,7 +8,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xpusim", targets: ["xpusim"]),
-        .library(name: "XPUSim", targets: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Experiments", "Sweeps", "Reports"]),
+        .library(
+            name: "XPUSim",
+            targets: [
+                "SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store",
+                "Experiments", "Sweeps", "Reports",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,24 +28,38 @@ let package = Package(
         .target(name: "Systems", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Workloads", dependencies: ["SimCore", "Config", "Chips"]),
         .target(name: "Fabric", dependencies: ["SimCore", "Chips", "Systems", "Workloads"]),
-        .target(name: "Simulator", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections")]),
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "SimCore", "Chips", "Systems", "Fabric", "Workloads", .product(name: "HeapModule", package: "swift-collections"),
+            ]),
         // Estimates: serving, training, cost and claims, built from generated traces run on the engine.
         .target(name: "Estimates", dependencies: ["Chips", "Systems", "Workloads", "Simulator"]),
-        .target(name: "Store", dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Store",
+            dependencies: ["SimCore", "Chips", "Fabric", "Workloads", "Simulator", .product(name: "GRDB", package: "GRDB.swift")]),
         // Experiments: what a command does, as a library (resolve a chip or system, run, store); the CLI and Swift callers share it.
         .target(name: "Experiments", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store"]),
         // Sweeps: design-space plans, their runs on all cores into the store, Pareto fronts and sensitivities.
-        .target(name: "Sweeps", dependencies: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
+        .target(
+            name: "Sweeps",
+            dependencies: ["SimCore", "Config", "Chips", "Systems", "Workloads", "Simulator", "Estimates", "Store", "Experiments"]),
         // Reports: self-contained HTML pages with SVG charts drawn by our own small chart layer.
-        .target(name: "Reports", dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Simulator", "Estimates", "Store", "Experiments", "Sweeps"]),
+        .target(
+            name: "Reports",
+            dependencies: ["SimCore", "Chips", "Systems", "Fabric", "Simulator", "Estimates", "Store", "Experiments", "Sweeps"]),
         .target(name: "Validation", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates"]),
         .executableTarget(
             name: "xpusim",
-            dependencies: ["SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store", "Experiments", "Sweeps", "Reports",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "SimCore", "Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Estimates", "Validation", "Store",
+                "Experiments", "Sweeps", "Reports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // Speed benchmark, kept apart from the library; run it in release: swift run -c release xpusim-bench
         .executableTarget(
-            name: "xpusim-bench", dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store", "Estimates", "Sweeps", "Reports"]),
+            name: "xpusim-bench",
+            dependencies: ["Config", "Chips", "Systems", "Fabric", "Workloads", "Simulator", "Store", "Estimates", "Sweeps", "Reports"]),
         // Reader fuzzer: seeded mutations of chip, library and trace files through the full readers (scripts/fuzz.sh).
         .executableTarget(name: "xpusim-fuzz", dependencies: ["SimCore", "Config", "Chips", "Workloads"]),
         // Test helper: stores synthetic runs, for the Store's multi-process and SIGKILL tests.
@@ -54,7 +73,7 @@ let package = Package(
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport", "xpusim-fuzz"], exclude: ["Fuzz", "Fixtures"]),
         .testTarget(name: "SimulatorTests", dependencies: ["SimCore", "Systems", "Simulator", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "xpusim-store-stress"], exclude: ["Fixtures"]),
-        .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Estimates", "TestSupport"]),
+        .testTarget(name: "EstimatesTests", dependencies: ["Chips", "Systems", "Workloads", "Simulator", "Estimates", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Store", "Workloads", "TestSupport", "xpusim"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "SweepsTests", dependencies: ["Store", "Sweeps", "Workloads", "TestSupport"]),

@@ -40,6 +40,26 @@ public struct KernelLibrary: Sendable {
     public var chunkElements: Double
     /// The collective library of the same software stack (NCCL, HCCL, ...), where the file has one.
     public var collectives: CollectiveLibrary?
+    /// Serving engines that run on this stack, with the time they spend per step outside the
+    /// traced kernels (`xpusim serve --engine ID`).
+    public var servingEngines: [ServingEngine] = []
+
+    public func servingEngine(_ id: String) -> ServingEngine? { servingEngines.first { $0.id == id } }
+    public mutating func setServingEngine(_ id: String, _ change: (inout ServingEngine) -> Void) {
+        if let i = servingEngines.firstIndex(where: { $0.id == id }) { change(&servingEngines[i]) }
+    }
+
+    /// A serving engine's time per step outside the traced kernels, serial with them: a fixed part
+    /// (the host's scheduler, the inputs' preparation, the graph launch, sampling's synchronise, the
+    /// outputs' bookkeeping; the device idles through it) and a part per sequence in the step (work
+    /// per request, on the host or the device, that the traces do not hold).
+    public struct ServingEngine: Sendable {
+        public var id: String
+        public var name: String
+        public var perStep: Double
+        public var perSequence: Double
+        public func hostTime(sequences: Int) -> Double { perStep + perSequence * Double(sequences) }
+    }
 
     /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
     public struct Gemm: Sendable {
@@ -266,6 +286,23 @@ extension KernelLibrary {
         }
         try a.finish()
         let collectives = try top.optional("collectives").map { try CollectiveLibrary.read($0, figures: &figures) }
+        var engines: [ServingEngine] = []
+        for (eid, node) in try top.optional("serving_engines")?.mapping() ?? [] {
+            var e = try MappingReader(node)
+            let ename = try e.required("name").string()
+            func time(_ key: String, _ what: String, _ limit: Double) throws -> Double {
+                let n = try e.required(key, what)
+                let v = try figures.value(n).quantity(.time).value
+                guard (0...limit).contains(v) else {
+                    throw n.error("\(key): expected 0 to \(limit * 1e3) ms, found \(v * 1e3) ms")
+                }
+                return v
+            }
+            let perStep = try time("per_step", "host time per step", 0.1)
+            let perSequence = try time("per_sequence", "host time per sequence in a step", 0.01)
+            try e.finish()
+            engines.append(ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence))
+        }
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {
             throw defaultNode.error(
@@ -276,7 +313,8 @@ extension KernelLibrary {
             gemm: Gemm(
                 tileM: tileM, tileN: tileN, kSliceBytes: kSlice, maxStages: stages, schedulers: schedulers, rasterGroup: raster,
                 setupTime: setup, kernels: gemmKernels),
-            attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk), collectives: collectives)
+            attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk), collectives: collectives,
+            servingEngines: engines)
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {

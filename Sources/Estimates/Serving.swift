@@ -1,4 +1,5 @@
 import Chips
+import Foundation
 import Simulator
 import Systems
 import Workloads
@@ -24,6 +25,12 @@ public struct ServingRequest: Sendable {
     public var prefillTokens: Int
     /// The KV cache's format (bf16 or fp8).
     public var kvCache: DataType
+    /// Whether an asked batch must fit with every sequence's KV cache at its full length. False for
+    /// a batch a measurement ran (its sequences sit at every length between, as a server holds them).
+    public var checksMemory = true
+    /// The serving engine whose host time per step is added (an id of the chip library's
+    /// `serving_engines`); nil: the device's time alone.
+    public var engine: String?
     public var conditions: RunConditions
 
     public init(
@@ -90,11 +97,37 @@ public struct ServingEstimate: Sendable {
     /// each request's KV cache moves to the decode pool in `kvTransfer` seconds.
     public var disaggregated = false
     public var kvTransfer = 0.0
+    /// The serving engine whose host time the steps include (the request's `engine`).
+    public var hostEngine: KernelLibrary.ServingEngine?
 
     /// Sequences a replica decodes (the request's batch, times dp when the replica spans the dp ranks).
     var sequences: Int { batch * replicasInGroup }
     var replicasInGroup: Int { request.parallelism.ep > 1 ? request.parallelism.dp : 1 }
-    var prefillPerRequest: Double { prefill.time / Double(prefillRequests) }
+    /// One request's share of a prefill step: what its prompt adds to the step it is prefilled in.
+    public var prefillPerRequest: Double { prefill.time / Double(prefillRequests) }
+    /// Requests that finish, and are replaced, per decode step: each sequence ends after `output`.
+    public var arrivalsPerStep: Double { Double(batch) / Double(request.output) }
+    /// The median time between two tokens of a request under continuous batching with chunked
+    /// prefill (vLLM V1): a step decodes the batch and prefills the prompts that arrived since the
+    /// last (a Poisson number of mean ``arrivalsPerStep``), so the median step carries the median
+    /// of that count. Disaggregated, the decode step alone.
+    public var medianInterTokenLatency: Double {
+        disaggregated ? decode.time : decode.time + Double(Self.poissonMedian(arrivalsPerStep)) * prefillPerRequest
+    }
+
+    /// The smallest k with P(N <= k) >= 1/2 for N ~ Poisson(mean).
+    static func poissonMedian(_ mean: Double) -> Int {
+        guard mean > 0 else { return 0 }
+        var term = exp(-mean)
+        var cdf = term
+        var k = 0
+        while cdf < 0.5 && k < 1_000_000 {
+            k += 1
+            term *= mean / Double(k)
+            cdf += term
+        }
+        return k
+    }
 
     /// Time to first token of a request, unloaded: its prefill step (which ends with its first
     /// token), and when disaggregated the move of its KV cache to the decode pool.
@@ -179,8 +212,11 @@ public enum ServingEstimator {
     /// network to the decode system, which decodes without prefill steps in between.
     /// `prefillPrecision`: the prefill pool's own precision, where its chip runs another (the
     /// fallback of a chip without the decode pool's format); default the request's.
+    /// `machine`: the device's model with figures set beyond its chip file (a calibration's trial
+    /// values); default the chip file's.
     public static func estimate(
-        _ r: ServingRequest, device: ChipSpec, system: SystemSpec?, prefillOn: SystemSpec? = nil, prefillPrecision: Precision? = nil
+        _ r: ServingRequest, device: ChipSpec, system: SystemSpec?, prefillOn: SystemSpec? = nil, prefillPrecision: Precision? = nil,
+        machine: Machine? = nil
     ) throws -> ServingEstimate {
         guard r.input >= 1, r.output >= 1 else { throw EstimateError("--input and --output must be at least 1 token") }
         let p = r.parallelism
@@ -202,7 +238,7 @@ public enum ServingEstimator {
                     + "(\(Int(r.memoryUtilization * 100))% of \(gb(mem.capacity))), less than one sequence's KV cache of "
                     + "\(gb(mem.kvPerSequence)); split it over more ranks (--tp, --pp, --ep) or use a smaller --precision")
         }
-        let engine = Engine(machine: Machine(device), system: system)
+        let engine = Engine(machine: machine ?? Machine(device), system: system)
         if let prefillOn {
             guard let system else { throw EstimateError("disaggregated serving needs a decode --system beside the --prefill-system") }
             guard p.ranks <= prefillOn.totalDevices else {
@@ -233,27 +269,57 @@ public enum ServingEstimator {
                 throw EstimateError(error.message)
             }
         }
-        func step(_ t: Trace, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
+        // The engine's time per step outside the traced kernels, serial with them.
+        func host(_ on: Engine) throws -> KernelLibrary.ServingEngine? {
+            guard let id = r.engine else { return nil }
+            let library = on.machine.library
+            guard let found = library.servingEngine(id) else {
+                let known = library.servingEngines.map(\.id)
+                throw EstimateError(
+                    "unknown serving engine \"\(id)\" for \(on.machine.spec.id): its library \(library.id) offers "
+                        + (known.isEmpty ? "none" : known.joined(separator: ", ")))
+            }
+            return found
+        }
+        let decodeHost = try host(engine)
+        func step(_ t: Trace, sequences: Int, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
             let engine = stepEngine ?? engine
+            let hostEngine = stepEngine == nil ? decodeHost : try host(engine)
+            let hostTime = hostEngine?.hostTime(sequences: sequences) ?? 0
             if sustained {
                 let s = try engine.sustained(t, duration: 0.05, conditions: r.conditions)
-                return ServingStep(time: s.stepTime, devicePower: s.power, peakTemperature: s.peakTemperature, kernels: t.kernels.count)
+                // Through the fixed part (the host's) the device draws what it does between
+                // kernels: static, uncore and clock power, no dynamic work. The part per sequence
+                // is drawn at the step's own power: on ML.ENERGY's calibration rows that reads
+                // their power at 5.8% MAPE, against 9.0% with the device idle through it too, so
+                // it is mostly device work per sequence the traces lack (sampling over the
+                // vocabulary, the inputs' and block tables' copies), not host time.
+                let gap = PowerModel(engine.machine.spec).power(dynamic: DynamicEnergy(), clock: s.clock, temperature: s.peakTemperature)
+                let time = s.stepTime + hostTime
+                let perSequence = (hostEngine?.perSequence ?? 0) * Double(sequences)
+                let idle = hostTime - perSequence
+                return ServingStep(
+                    time: time, devicePower: (s.power * (s.stepTime + perSequence) + gap * idle) / time,
+                    peakTemperature: s.peakTemperature,
+                    kernels: t.kernels.count)
             }
             let run = try engine.run(t, conditions: r.conditions)
             return ServingStep(
-                time: run.totalTime, devicePower: run.power.averagePower, peakTemperature: run.power.peakTemperature,
+                time: run.totalTime + hostTime, devicePower: run.power.averagePower, peakTemperature: run.power.peakTemperature,
                 kernels: t.kernels.count)
         }
         let kvMean = r.input + r.output / 2
         let prefillRequests = max(1, r.prefillTokens / r.input)
-        let prefill = try step(try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sustained: true, on: prefillEngine)
+        let prefill = try step(
+            try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sequences: prefillRequests, sustained: true,
+            on: prefillOn == nil ? nil : prefillEngine)
         // Interleaved, each decode step also carries the prefills of the requests that replace finished ones.
         let perRequest = prefillOn == nil ? prefill.time / Double(prefillRequests) : 0
         let fits = min(mem.maxBatch, r.maxBatch)
         var batch: Int
         var reason: String
         if let asked = r.batch {
-            guard asked <= mem.maxBatch else {
+            guard asked <= mem.maxBatch || !r.checksMemory else {
                 throw EstimateError(
                     "batch \(asked) needs \(gb(Double(asked) * mem.kvPerSequence)) of KV cache per rank; \(gb(mem.kvBudget)) is free after "
                         + "\(gb(mem.weights)) of weights: the largest batch that fits is \(mem.maxBatch)")
@@ -262,7 +328,8 @@ public enum ServingEstimator {
             reason = "as asked"
         } else if let slo = r.tpotSLO {
             func tpot(_ b: Int) throws -> Double {
-                try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sustained: false).time + Double(b) * perRequest
+                try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sequences: b, sustained: false).time + Double(b)
+                    * perRequest
                     / Double(r.output)
             }
             guard try tpot(1) <= slo else {
@@ -288,7 +355,7 @@ public enum ServingEstimator {
             batch = fits
             reason = fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory: the largest batch whose KV cache fits"
         }
-        let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sustained: true)
+        let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sequences: batch, sustained: true)
         func systemPower(_ devicePower: Double, _ on: SystemSpec?) -> Double {
             on?.powerShare(devicePower: devicePower, ranks: ranks) ?? devicePower
         }
@@ -296,6 +363,7 @@ public enum ServingEstimator {
             request: r, batch: batch, memory: mem, prefill: prefill, prefillRequests: prefillRequests, decode: decode, ranks: ranks,
             systemPowerPrefill: systemPower(prefill.devicePower, prefillOn ?? system),
             systemPowerDecode: systemPower(decode.devicePower, system), batchReason: reason)
+        estimate.hostEngine = decodeHost
         if let prefillOn, let system {
             // Each rank sends its share of the prompt's KV cache over its share of its node's NICs;
             // the slower side sets the pace (the scale-out latency is small beside it and not added).

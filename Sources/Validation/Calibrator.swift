@@ -45,6 +45,10 @@ public enum Calibrator {
         case fa3SoftmaxOverlap = "attention.fa3.softmax_overlap"
         case fa2BackwardRate = "attention.fa2.backward_rate"
 
+        /// vLLM's host time per step on this stack (the library's `serving_engines.vllm`).
+        case vllmPerStep = "serving.vllm.per_step"
+        case vllmPerSequence = "serving.vllm.per_sequence"
+
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
         case harnessCompiled = "harness.compiled"
@@ -62,9 +66,13 @@ public enum Calibrator {
             case .macEnergyScale: return 1
             case .macEnergyFP8: return 0.5e-12
             case .harness, .harnessCompiled, .harnessLibrary: return 0
+            case .vllmPerStep, .vllmPerSequence: return 0
             default: return 0.8
             }
         }
+
+        /// Whether the parameter is a serving engine's (fitted on the serving sets' latency, not their power).
+        public var isServingEngine: Bool { self == .vllmPerStep || self == .vllmPerSequence }
 
         var range: ClosedRange<Double> {
             switch self {
@@ -76,6 +84,8 @@ public enum Calibrator {
             case .macEnergyScale: return 0.2...2
             case .macEnergyFP8: return 0.2e-12...2e-12
             case .harness, .harnessCompiled, .harnessLibrary: return 0...100e-6
+            case .vllmPerStep: return 0...5e-3
+            case .vllmPerSequence: return 0...200e-6
             case .fa3SoftmaxOverlap: return 0...1
             default: return 0.1...1.0
             }
@@ -102,6 +112,8 @@ public enum Calibrator {
             case .fa2MatrixRate: return m.library.attentionKernel("fa2")?.matrixRate ?? 0
             case .fa3SoftmaxOverlap: return m.library.attentionKernel("fa3")?.softmaxOverlap ?? 0
             case .fa2BackwardRate: return m.library.attentionKernel("fa2")?.backwardRate ?? 0
+            case .vllmPerStep: return m.library.servingEngine("vllm")?.perStep ?? 0
+            case .vllmPerSequence: return m.library.servingEngine("vllm")?.perSequence ?? 0
             }
         }
 
@@ -129,6 +141,8 @@ public enum Calibrator {
             case .fa2MatrixRate: m.library.setAttention("fa2") { $0.matrixRate = value }
             case .fa3SoftmaxOverlap: m.library.setAttention("fa3") { $0.softmaxOverlap = value }
             case .fa2BackwardRate: m.library.setAttention("fa2") { $0.backwardRate = value }
+            case .vllmPerStep: m.library.setServingEngine("vllm") { $0.perStep = value }
+            case .vllmPerSequence: m.library.setServingEngine("vllm") { $0.perSequence = value }
             }
         }
     }

@@ -1,4 +1,5 @@
 import Chips
+import Estimates
 import Foundation
 import Simulator
 import Workloads
@@ -28,9 +29,12 @@ public struct PowerValidationSet: Sendable {
     ]
 
     /// The objective the power fit minimises: MAPE of average power on the calibration rows.
-    public static func powerObjective(_ predictions: [PowerPrediction]) -> Double {
+    public static func powerObjective(_ predictions: [PowerPrediction]) -> Double { objective(predictions, metric: "power_w") }
+
+    /// MAPE of `metric` on the calibration rows (a serving engine's host time is fitted on "itl_s").
+    public static func objective(_ predictions: [PowerPrediction], metric: String) -> Double {
         let errors = predictions.filter { $0.split == .calibration }.compactMap { p -> Double? in
-            guard let m = p.measured["power_w"], let q = p.predicted["power_w"], m > 0 else { return nil }
+            guard let m = p.measured[metric], let q = p.predicted[metric], m > 0 else { return nil }
             return abs(q / m - 1)
         }
         return errors.isEmpty ? 0 : errors.reduce(0, +) / Double(errors.count)
@@ -69,8 +73,11 @@ enum MLEnergySet {
         provenance: "ml-energy/leaderboard @ 0cd52da public/data/models/*.json (Apache-2.0 dataset card); GPU power via Zeus/NVML",
         splitRule: "per model, rows sorted by max_num_seqs: even positions calibrate, odd positions check",
         assumptions:
-            "decode steps only (vLLM also runs prefill chunks between them); batch = avg_batch_size; context = \(promptTokens) "
-            + "prompt tokens + half the average output length",
+            "xpusim serve at batch = avg_batch_size (the measured batch is not re-checked against the KV budget), output = "
+            + "avg_output_len, \(promptTokens) prompt tokens (LMArena's lengths are not in the data); every finished request is "
+            + "replaced and its prompt prefilled between decode steps; the median ITL is the step that carries the median number of "
+            + "new prompts (Poisson, mean batch / output); vLLM 0.11's host time per step (the library's serving engine vllm, "
+            + "fitted on this set's calibration rows) added to each step",
         evaluate: { directory, machine in
             let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)
@@ -98,20 +105,20 @@ enum MLEnergySet {
             for (model, seqs, f) in selected {
                 let description = models[model]!
                 let batch = max(1, Int((Double(f[cBatch]) ?? 1).rounded()))
-                let context = promptTokens + Int((Double(f[cOut]) ?? 0) / 2)
-                let sustained = try Engine(machine: machine).sustained(
-                    description.decodeStep(batch: batch, context: context), duration: 0.1)
-                let (step, power) = (sustained.stepTime, sustained.power)
+                let output = max(1, Int((Double(f[cOut]) ?? 1).rounded()))
+                var request = ServingRequest(model: description, input: promptTokens, output: output, batch: batch)
+                request.checksMemory = false
+                request.engine = "vllm"
+                let e = try ServingEstimator.estimate(request, device: machine.spec, system: nil, machine: machine)
                 let p = position[model, default: 0]
                 position[model] = p + 1
-                let tokensPerSecond = Double(batch) / step
                 predictions.append(
                     PowerPrediction(
                         label: "\(description.name) max_num_seqs=\(seqs) batch=\(batch)", split: parity(p),
                         measured: [
                             "power_w": Double(f[cPower])!, "itl_s": (Double(f[cITL]) ?? 0) * 1e-3, "energy_per_token_j": Double(f[cJ]) ?? 0,
                         ],
-                        predicted: ["power_w": power, "itl_s": step, "energy_per_token_j": power / tokensPerSecond]))
+                        predicted: ["power_w": e.averagePower, "itl_s": e.medianInterTokenLatency, "energy_per_token_j": e.joulesPerToken]))
             }
             return predictions
         })

@@ -73,7 +73,8 @@ enum GPUStackServingSet {
         return nil
     }
 
-    static func evaluate(_ directory: String, hardware: String, chip: String) throws -> [PowerPrediction] {
+    /// `engine`: the serving engine of the chip's library whose host time the rows run with (nil: none is known for them).
+    static func evaluate(_ directory: String, hardware: String, chip: String, engine: String?) throws -> [PowerPrediction] {
         let file = directory + "/gpustack_performance_lab/gpustack_perf_lab_serving_results.csv"
         let table = try CSV.table(file)
         let cHardware = try table.column("doc_hardware")
@@ -88,8 +89,9 @@ enum GPUStackServingSet {
             guard let id = model(f[cCommand]), let batch = Double(f[cConcurrency]).map({ Int($0) }), let measured = Double(f[cValue]),
                 let input = Double(f[cInput]), let output = Double(f[cOutput])
             else { continue }
-            let request = ServingRequest(
+            var request = ServingRequest(
                 model: try ModelCatalog.resolve(id).model, input: Int(input.rounded()), output: Int(output.rounded()), batch: batch)
+            request.engine = engine
             let e = try ServingEstimator.estimate(request, device: device, system: nil)
             let engine = f[cCommand].split(separator: " ").first.map(String.init) ?? ""
             predictions.append(
@@ -106,8 +108,9 @@ enum GPUStackServingSet {
         assumptions:
             "bf16 weights and KV cache; the batch is the run's --max-concurrency (1, 2, 4, 8), every sequence at the ShareGPT "
             + "run's mean lengths (233 in, 221 out); prefill interleaved with decode as a continuously batched server runs it; "
-            + "vLLM's per-step CPU scheduling and sampling are not modelled",
-        evaluate: { directory, _ in try evaluate(directory, hardware: "H100", chip: "h100-sxm") })
+            + "vLLM 0.11's host time per step as fitted on ML.ENERGY's calibration rows (the library's serving engine vllm; "
+            + "GPUStack ran vLLM 0.11 too)",
+        evaluate: { directory, _ in try evaluate(directory, hardware: "H100", chip: "h100-sxm", engine: "vllm") })
 
     static let ascend910B = PowerValidationSet(
         id: "gpustack-910b-serving", title: "GPUStack: vLLM-Ascend and MindIE serving on one 910B at concurrency 4, output tokens/s",
@@ -117,5 +120,5 @@ enum GPUStackServingSet {
             "the doc's 910B taken as a 64 GB 910B2 (Qwen3-30B-A3B in bf16 needs 61 GB); bf16; concurrency 4 at the runs' mean "
             + "lengths; vLLM-Ascend 0.9.1 serving Qwen3-8B and MindIE 2.1 serving Qwen3-30B-A3B (the qwen3-8b doc's MindIE rows "
             + "repeat the 30B doc's and are left out); the engines' host overheads are not modelled",
-        evaluate: { directory, _ in try evaluate(directory, hardware: "910B", chip: "ascend-910b2") })
+        evaluate: { directory, _ in try evaluate(directory, hardware: "910B", chip: "ascend-910b2", engine: nil) })
 }

@@ -38,6 +38,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest batch considered (the server's max_num_seqs / max_batch_size).") var maxBatch = 2048
     @Option(help: "Tokens one prefill step takes in (max_num_batched_tokens).") var prefillTokens = 8192
     @Option(help: "Share of HBM the server may use (vLLM's gpu_memory_utilization).") var memoryUtilization = 0.9
+    @Option(help: "A serving engine of the chip's library (e.g. vllm) whose time per step outside the kernels is added.")
+    var engine: String?
     @Flag(help: "Prefill on --prefill-system and decode on --system, the KV cache sent between them (disaggregated serving).")
     var disaggregated = false
     @Option(help: "The system that prefills (with --disaggregated).") var prefillSystem: String?
@@ -75,10 +77,11 @@ struct ServeCommand: ParsableCommand {
         let (device, systemSpec) = try RunTarget(chip: target.chip, system: target.system, nodes: target.nodes, chips: directory).resolve()
         let (precision, note) = try split.precision(on: device)
         if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-        let request = ServingRequest(
+        var request = ServingRequest(
             model: file.model, input: input, output: output, batch: batch, tpotSLO: try slo(), maxBatch: maxBatch,
             parallelism: split.parallelism, precision: precision, expertSkew: split.expertSkew, memoryUtilization: memoryUtilization,
             prefillTokens: prefillTokens, kvCache: split.kvCache.dataType, conditions: try operating.conditions())
+        request.engine = engine
         let prefillSpec = try prefillSystem.map { try SystemCatalog.resolve($0, nodes: prefillNodes, chips: directory) }
         let prefillPrecision = try prefillSpec.map { spec -> Precision in
             let (resolved, note) = try split.precision(on: spec.chip.device)
@@ -123,6 +126,10 @@ struct ServeCommand: ParsableCommand {
             if let systemSpec { object["system"] = systemSpec.id } else { object["chip"] = device.id }
             if let s = request.tpotSLO { object["tpot_slo_s"] = s }
             object["disaggregated"] = e.disaggregated
+            if let engine {
+                object["engine"] = engine
+                object["median_itl_s"] = e.medianInterTokenLatency
+            }
             if let prefillSpec {
                 object["prefill_system"] = prefillSpec.id
                 object["prefill_chip_share"] = e.prefillShare
@@ -164,6 +171,12 @@ struct ServeCommand: ParsableCommand {
             "cost            \(CostOptions.line(cost)), output tokens at full load",
             "temperature     \(formatNumber(max(e.prefill.peakTemperature, e.decode.peakTemperature))) C peak",
         ]
+        if let engine, let host = e.hostEngine {
+            lines.insert(
+                "engine          \(host.name) (\(engine)): \(Quantity.format(host.perStep, .time)) per step + "
+                    + "\(Quantity.format(host.perSequence, .time)) per sequence outside the kernels; median ITL "
+                    + "\(Quantity.format(e.medianInterTokenLatency, .time))", at: 2)
+        }
         if let prefillSpec {
             lines.insert(
                 "disaggregated   prefill on \(prefillSpec.name) (\(prefillSpec.id)): \(formatNumber(e.prefillShare * 100))% of the chips; "

@@ -234,16 +234,26 @@ struct CalibrateCommand: ParsableCommand {
             }
             let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let directory = dataDir ?? ValidationSet.defaultDirectory()
-            let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
-                PowerValidationSet.powerObjective(try powerSet.evaluate(directory, machine))
+            // A serving engine's host time is fitted on the latency; the chip's power figures on the power.
+            let engine = parameters.filter(\.isServingEngine)
+            guard engine.isEmpty || engine.count == parameters.count else {
+                throw ValidationError("fit a serving engine's host time (serving.*) apart from power figures: they fit different metrics")
             }
+            let metric = engine.isEmpty ? "power_w" : "itl_s"
+            let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
+                PowerValidationSet.objective(try powerSet.evaluate(directory, machine), metric: metric)
+            }
+            let what = engine.isEmpty ? "MAPE of average power" : "MAPE of the median inter-token latency"
             print(
-                "calibration objective (MAPE of average power on calibration rows): \(String(format: "%.2f%%", result.before * 100)) "
+                "calibration objective (\(what) on calibration rows): \(String(format: "%.2f%%", result.before * 100)) "
                     + "-> \(String(format: "%.2f%%", result.after * 100))\n"
             )
             let hash = Calibrator.dataHash(try powerSet.evaluate(directory, Machine(spec)))
-            print("fitted values (for \(spec.document.file); write them as kind: fitted, data: \(hash)):")
-            for (parameter, value) in result.values { print("  \(parameter.rawValue): \(formatNumber(value))") }
+            let file = engine.isEmpty ? spec.document.file : result.machine.library.file
+            print("fitted values (for \(file); write them as kind: fitted, data: \(hash)):")
+            for (parameter, value) in result.values {
+                print("  \(parameter.rawValue): \(parameter.isServingEngine ? Quantity.format(value, .time) : formatNumber(value))")
+            }
             printDiagnostics(result.diagnostics)
             return
         }

@@ -32,7 +32,8 @@ final class GoldenTests: XCTestCase {
             [], ["chips"], ["chips", "list"], ["chips", "show"], ["chips", "validate"],
             ["systems"], ["systems", "list"], ["systems", "show"], ["systems", "validate"], ["run"], ["compare"],
             ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "compare"], ["runs", "export"], ["runs", "delete"],
-            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"], ["train"], ["claims"],
+            ["validate"], ["calibrate"], ["workload"], ["workload", "generate"], ["workload", "import"], ["workload", "models"], ["serve"],
+            ["train"], ["claims"],
             ["reliability"], ["reliability", "fit"], ["reliability", "check"], ["reliability", "compare"],
             ["sweep"], ["sweep", "plan"], ["sweep", "run"], ["sweep", "show"], ["sweep", "merge"], ["sweep", "submit"], ["report"],
         ]
@@ -64,7 +65,12 @@ final class GoldenTests: XCTestCase {
         try check("validate-azure-json", ["validate", "--data", "azure-h100", "--format", "json"])
         try check("validate-no-check-part", ["validate", "--data", "flagperf-910b", "--rows", "none"])
         try check("validate-power", ["validate", "--data", "flagperf-910b-power"])
-        try check("calibrate-diagnose", ["calibrate", "--diagnose", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit", "efficiency.matrix,power.energy_per_mac"])
+        try check(
+            "calibrate-diagnose",
+            [
+                "calibrate", "--diagnose", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit",
+                "efficiency.matrix,power.energy_per_mac",
+            ])
         try check("validate-bad-options", ["validate", "--data", "azure-h100", "--all"])
         try check("validate-unknown-set", ["validate", "--data", "vidur-h10"])
         try check("calibrate-unknown-parameter", ["calibrate", "--chip", "h100-sxm", "--data", "azure-h100", "--fit", "efficiency.matrx"])
@@ -82,13 +88,24 @@ final class GoldenTests: XCTestCase {
         try check("systems-list-json", ["systems", "list", "--format", "json"])
         try check("systems-show", ["systems", "show", "dgx-h100"])
         try check("systems-show-json", ["systems", "show", "cloudmatrix-384", "--format", "json"])
-        try check("systems-show-nodes-set", ["systems", "show", "atlas-800t-a3", "--nodes", "4", "--set", "scale_out.bandwidth_per_nic=800 Gb/s"])
-        try check("systems-validate", ["systems", "validate"] + (try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/chips/systems")).sorted().map { "chips/systems/" + $0 })
+        try check(
+            "systems-show-nodes-set", ["systems", "show", "atlas-800t-a3", "--nodes", "4", "--set", "scale_out.bandwidth_per_nic=800 Gb/s"])
+        try check(
+            "systems-validate",
+            ["systems", "validate"]
+                + (try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/chips/systems")).sorted().map {
+                    "chips/systems/" + $0
+                })
     }
 
     func testErrorsOfBadSystems() throws {
         let fixtures = "Tests/CLITests/Fixtures/"
-        try check("error-systems-validate", ["systems", "validate", fixtures + "system-unknown-chip.yaml", fixtures + "system-bad.yaml", "chips/systems/nvidia-dgx-h100.yaml"])
+        try check(
+            "error-systems-validate",
+            [
+                "systems", "validate", fixtures + "system-unknown-chip.yaml", fixtures + "system-bad.yaml",
+                "chips/systems/nvidia-dgx-h100.yaml",
+            ])
         try check("error-system-unknown", ["systems", "show", "dgx-h10"])
         try check("error-system-set-unknown", ["systems", "show", "dgx-h100", "--set", "scale_out.nic=2"])
         try check("error-system-set-unit", ["systems", "show", "dgx-h100", "--set", "scale_up.bandwidth_per_link=25 GB"])
@@ -105,7 +122,9 @@ final class GoldenTests: XCTestCase {
         try check("compare-systems", ["compare", "--systems", "dgx-h100,atlas-800t-a2,hgx-h20", "--workload", tp8])
         try check("validate-collectives", ["validate", "--data", "azure-h100-nccl"])
         try check("error-run-chip-and-system", ["run", "--chip", "h100-sxm", "--system", "dgx-h100", "--workload", tp8, "--no-store"])
-        try check("error-run-collective-too-many-ranks", ["run", "--system", "hgx-h20", "--workload", "Tests/CLITests/Fixtures/trace-allreduce-16.yaml", "--no-store"])
+        try check(
+            "error-run-collective-too-many-ranks",
+            ["run", "--system", "hgx-h20", "--workload", "Tests/CLITests/Fixtures/trace-allreduce-16.yaml", "--no-store"])
     }
 
     /// Models, generated traces and serving estimates.
@@ -114,7 +133,10 @@ final class GoldenTests: XCTestCase {
         try check("workload-models-json", ["workload", "models", "--format", "json"])
         try check(
             "workload-generate-stdout",
-            ["workload", "generate", "--model", "llama-2-7b", "--phase", "decode", "--batch", "8", "--seq", "512", "--tp", "2", "--pp", "8", "-o", "-"])
+            [
+                "workload", "generate", "--model", "llama-2-7b", "--phase", "decode", "--batch", "8", "--seq", "512", "--tp", "2", "--pp",
+                "8", "-o", "-",
+            ])
         try check(
             "workload-generate-config-json",
             [
@@ -122,33 +144,60 @@ final class GoldenTests: XCTestCase {
                 "1024", "-o", temporary.appendingPathComponent("trace.yaml").path,
             ])
         try check(
-            "serve-table", ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "1000", "--output", "1000", "--precision", "fp8", "--kv-cache", "fp8"])
+            "serve-table",
+            [
+                "serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "1000", "--output", "1000", "--precision", "fp8",
+                "--kv-cache", "fp8",
+            ])
+        try check(
+            "serve-engine",
+            ["serve", "--model", "qwen3-8b", "--chip", "h100-sxm", "--input", "233", "--output", "221", "--batch", "8", "--engine", "vllm"])
+        try check(
+            "serve-engine-unknown",
+            [
+                "serve", "--model", "qwen3-8b", "--chip", "ascend-910b2", "--input", "233", "--output", "221", "--batch", "4", "--engine",
+                "vllm",
+            ])
         try check(
             "serve-json",
             [
-                "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128", "--tpot-slo",
+                "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128",
+                "--tpot-slo",
                 "40ms", "--precision", "fp8", "--kv-cache", "fp8", "--format", "json",
             ])
         try check(
             "serve-disaggregated",
             [
-                "serve", "--model", "llama-3.3-70b", "--system", "hgx-h20", "--tp", "2", "--input", "2048", "--output", "512", "--batch", "32",
+                "serve", "--model", "llama-3.3-70b", "--system", "hgx-h20", "--tp", "2", "--input", "2048", "--output", "512", "--batch",
+                "32",
                 "--precision", "fp8", "--kv-cache", "fp8", "--disaggregated", "--prefill-system", "dgx-h100",
             ])
-        try check("error-serve-disaggregated-chip", ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "8", "--output", "8", "--disaggregated", "--prefill-system", "dgx-h100"])
-        try check("error-serve-does-not-fit", ["serve", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--input", "128", "--output", "128"])
+        try check(
+            "error-serve-disaggregated-chip",
+            [
+                "serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "8", "--output", "8", "--disaggregated",
+                "--prefill-system", "dgx-h100",
+            ])
+        try check(
+            "error-serve-does-not-fit", ["serve", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--input", "128", "--output", "128"])
         try check(
             "error-serve-batch-too-big",
             ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "4096", "--output", "4096", "--batch", "4096"])
         try check(
             "error-workload-no-fp8",
-            ["workload", "generate", "--model", "llama-3-8b", "--phase", "decode", "--batch", "1", "--seq", "128", "--chip", "ascend-910b2", "--precision", "fp8", "-o", "-"])
+            [
+                "workload", "generate", "--model", "llama-3-8b", "--phase", "decode", "--batch", "1", "--seq", "128", "--chip",
+                "ascend-910b2", "--precision", "fp8", "-o", "-",
+            ])
         try check(
             "error-workload-tp-heads",
             ["workload", "generate", "--model", "llama-3-8b", "--phase", "decode", "--batch", "1", "--seq", "128", "--tp", "3", "-o", "-"])
         try check(
             "error-workload-bad-config",
-            ["workload", "generate", "--model", "Tests/CLITests/Fixtures/hf-config-no-hidden.json", "--phase", "decode", "--batch", "1", "--seq", "128", "-o", "-"])
+            [
+                "workload", "generate", "--model", "Tests/CLITests/Fixtures/hf-config-no-hidden.json", "--phase", "decode", "--batch", "1",
+                "--seq", "128", "-o", "-",
+            ])
         try check(
             "error-workload-unknown-model",
             ["workload", "generate", "--model", "llama-3-8", "--phase", "decode", "--batch", "1", "--seq", "128", "-o", "-"])
@@ -156,13 +205,21 @@ final class GoldenTests: XCTestCase {
 
     func testTraining() throws {
         try check(
-            "train-table", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--pp", "2", "--global-batch", "32", "--seq", "4096"])
+            "train-table",
+            ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--pp", "2", "--global-batch", "32", "--seq", "4096"])
         try check(
             "train-json",
-            ["train", "--model", "llama-2-7b", "--system", "atlas-800t-a2", "--nodes", "2", "--tp", "4", "--global-batch", "16", "--seq", "2048", "--format", "json"])
+            [
+                "train", "--model", "llama-2-7b", "--system", "atlas-800t-a2", "--nodes", "2", "--tp", "4", "--global-batch", "16", "--seq",
+                "2048", "--format", "json",
+            ])
         // FlagPerf measured this split out of memory on a DGX A800 (training/nvidia/llama3_8B-megatron/README.md).
-        try check("error-train-does-not-fit", ["train", "--model", "llama-3-8b", "--system", "dgx-a800", "--global-batch", "512", "--seq", "8192"])
-        try check("error-train-global-batch", ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
+        try check(
+            "error-train-does-not-fit",
+            ["train", "--model", "llama-3-8b", "--system", "dgx-a800", "--global-batch", "512", "--seq", "8192"])
+        try check(
+            "error-train-global-batch",
+            ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "6", "--seq", "1024"])
     }
 
     /// A sweep planned, run into a fresh database (and again: nothing left to run), and shown.
@@ -207,16 +264,22 @@ final class GoldenTests: XCTestCase {
         try check("sweep-merge-json", ["sweep", "merge", results, "--format", "json"])
         try check("error-sweep-run-index", ["sweep", "run", small, "--index", "9", "--out", results])
         try check("error-sweep-run-shard", ["sweep", "run", small, "--shard", "4/3"])
-        try check("error-sweep-out-other-plan", ["sweep", "run", "workloads/sweeps/910b-memory-vs-h20.yaml", "--index", "0", "--out", results])
+        try check(
+            "error-sweep-out-other-plan", ["sweep", "run", "workloads/sweeps/910b-memory-vs-h20.yaml", "--index", "0", "--out", results])
         try check("error-sweep-merge-not-results", ["sweep", "merge", temporary.path])
         let options = ["--out", results, "--executable", "/opt/xpusim/bin/xpusim", "--dry-run"]
-        try check("sweep-submit-slurm", ["sweep", "submit", small, "--engine", "slurm", "--chunk", "4", "--max-running", "2", "--partition", "main"] + options)
+        try check(
+            "sweep-submit-slurm",
+            ["sweep", "submit", small, "--engine", "slurm", "--chunk", "4", "--max-running", "2", "--partition", "main"] + options)
         try check("sweep-submit-parallel", ["sweep", "submit", small, "--engine", "parallel", "--chunk", "2"] + options)
     }
 
     /// A long run with its failures, checkpoints and restarts, the Monte Carlo's spread, and the fit and checks behind them.
     func testLongRuns() throws {
-        let job = ["train", "--model", "llama-3-8b", "--system", "dgx-h100", "--nodes", "64", "--global-batch", "1024", "--seq", "4096", "--recompute"]
+        let job = [
+            "train", "--model", "llama-3-8b", "--system", "dgx-h100", "--nodes", "64", "--global-batch", "1024", "--seq", "4096",
+            "--recompute",
+        ]
         try check("train-long-run", job + ["--days", "30", "--storage-bandwidth", "200GB/s", "--trials", "50", "--seed", "3"])
         try check("train-long-run-json", job + ["--tokens", "1T", "--async-checkpoint", "--ambient-swing", "6C", "--format", "json"])
         try check("reliability-fit", ["reliability", "fit"])
@@ -224,13 +287,21 @@ final class GoldenTests: XCTestCase {
         try check("reliability-check-json", ["reliability", "check", "--format", "json"])
         try check(
             "reliability-compare-json",
-            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100,atlas-800t-a2", "--peak", "50PFLOPS", "--global-batch", "64",
-             "--seq", "2048", "--cooling", "liquid", "--days", "10", "--format", "json"])
+            [
+                "reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100,atlas-800t-a2", "--peak", "50PFLOPS",
+                "--global-batch", "64",
+                "--seq", "2048", "--cooling", "liquid", "--days", "10", "--format", "json",
+            ])
         try check(
             "error-reliability-compare-cooling",
-            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "50PFLOPS", "--global-batch", "64", "--seq", "2048",
-             "--cooling", "water"])
-        try check("error-train-long-run-chip", ["train", "--model", "llama-3-8b", "--chip", "h100-sxm", "--global-batch", "8", "--seq", "1024", "--days", "3"])
+            [
+                "reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "50PFLOPS", "--global-batch", "64",
+                "--seq", "2048",
+                "--cooling", "water",
+            ])
+        try check(
+            "error-train-long-run-chip",
+            ["train", "--model", "llama-3-8b", "--chip", "h100-sxm", "--global-batch", "8", "--seq", "1024", "--days", "3"])
         try check("error-train-days-and-tokens", job + ["--days", "3", "--tokens", "1T"])
         try check("error-train-trials-alone", job + ["--trials", "10"])
         try check("error-train-tokens-bad", job + ["--tokens", "lots"])
@@ -239,23 +310,32 @@ final class GoldenTests: XCTestCase {
         try check("error-train-trials-too-many", job + ["--days", "3650", "--checkpoint-interval", "1s", "--trials", "200"])
         try check(
             "error-reliability-compare-peak",
-            ["reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "1000000000000PFLOPS", "--global-batch", "64", "--seq", "2048"])
+            [
+                "reliability", "compare", "--model", "llama-3-8b", "--systems", "dgx-h100", "--peak", "1000000000000PFLOPS",
+                "--global-batch", "64", "--seq", "2048",
+            ])
     }
 
     /// The README's main job, and the shipped trace it runs is what the generator writes today.
     func testMainJob() throws {
         let file = "workloads/llama-3.1-8b-decode-b64-ctx2048.yaml"
         try check("main-compare", ["compare", "--chips", "all", "--baseline", "h100-sxm", "--workload", file])
-        let generated = try xpusim(["workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "2048", "-o", "-"])
+        let generated = try xpusim([
+            "workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "2048", "-o", "-",
+        ])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         XCTAssertEqual(generated.stdout, try String(contentsOfFile: packageRoot + "/" + file, encoding: .utf8), "regenerate \(file)")
     }
 
     func testImport() throws {
-        try check("workload-import-cpu-profile", ["workload", "import", "Tests/WorkloadsTests/Fixtures/torch-cpu-block-bf16.json", "-o", "-"])
+        try check(
+            "workload-import-cpu-profile", ["workload", "import", "Tests/WorkloadsTests/Fixtures/torch-cpu-block-bf16.json", "-o", "-"])
         try check(
             "workload-import-gpu-profile",
-            ["workload", "import", "Tests/WorkloadsTests/Fixtures/kineto-alexnet-a100.json", "-o", temporary.appendingPathComponent("a.yaml").path])
+            [
+                "workload", "import", "Tests/WorkloadsTests/Fixtures/kineto-alexnet-a100.json", "-o",
+                temporary.appendingPathComponent("a.yaml").path,
+            ])
         try check("error-workload-import-not-a-trace", ["workload", "import", "Tests/CLITests/Fixtures/hf-config.json", "-o", "-"])
     }
 

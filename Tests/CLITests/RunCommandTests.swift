@@ -42,11 +42,17 @@ final class RunCommandTests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases: [(String, String)] = [
-            ("schema: 1\nkernels:\n  - {id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}\n  - {id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}\n", "dependency cycle"),
+            (
+                "schema: 1\nkernels:\n  - {id: a, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [b]}\n  - {id: b, op: gemm, m: 1, n: 1, k: 1, dtype: bf16, deps: [a]}\n",
+                "dependency cycle"
+            ),
             ("schema: 1\nkernels:\n  - {id: a, op: conv, dtype: bf16}\n", "unknown op \"conv\""),
             ("schema: 1\nkernels:\n  - {id: a, op: gemm, m: -4, n: 1, k: 1, dtype: bf16}\n", "positive size"),
             ("schema: 1\nkernels:\n  - {id: a, op: all_reduce, bytes: 1024, ranks: 8, dtype: bf16}\n", "needs a system"),
-            ("{\"schema\": 1, \"kernels\": [{\"id\": \"a\", \"op\": \"gemm\", \"m\": 1, \"n\": 1, \"dtype\": \"bf16\"}]}", "missing required field \"k\""),
+            (
+                "{\"schema\": 1, \"kernels\": [{\"id\": \"a\", \"op\": \"gemm\", \"m\": 1, \"n\": 1, \"dtype\": \"bf16\"}]}",
+                "missing required field \"k\""
+            ),
         ]
         for (index, (text, expected)) in cases.enumerated() {
             let file = dir.appendingPathComponent("t\(index).\(text.hasPrefix("{") ? "json" : "yaml")")
@@ -60,7 +66,9 @@ final class RunCommandTests: XCTestCase {
     }
 
     func testRepeatCountsTokensInJSONAsInTheTable() throws {
-        let arguments = ["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--no-store", "--repeat", "3"]
+        let arguments = [
+            "run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--no-store", "--repeat", "3",
+        ]
         let json = try xpusim(arguments + ["--format", "json"])
         XCTAssertEqual(json.status, 0, json.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -95,8 +103,10 @@ final class RunCommandTests: XCTestCase {
 
     func testOverridesReachTheEngine() throws {
         let base = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json"])
-        let fast = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json",
-                               "--set", "memory.hbm.bandwidth=6.7 TB/s"])
+        let fast = try xpusim([
+            "run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-decode-b1.yaml", "--format", "json",
+            "--set", "memory.hbm.bandwidth=6.7 TB/s",
+        ])
         let t0 = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(base.stdout.utf8)) as? [String: Any])?["total_s"] as? Double)
         let t1 = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(fast.stdout.utf8)) as? [String: Any])?["total_s"] as? Double)
         XCTAssertLessThan(t1, 0.75 * t0, "decode is memory-bound: doubling HBM bandwidth must show")
@@ -119,7 +129,7 @@ final class ValidateCommandTests: XCTestCase {
     func testCalibratePrintsFittedValues() throws {
         let result = try xpusim(["calibrate", "--chip", "ascend-910b2", "--data", "flagperf-910b", "--fit", "efficiency.matrix"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.970"), result.stdout)  // the value in chips/huawei-ascend-910b.yaml
+        XCTAssertTrue(result.stdout.contains("efficiency.matrix: 0.981"), result.stdout)  // the value in chips/huawei-ascend-910b.yaml
     }
 
     func testUnknownDataSetAndMissingDirectory() throws {

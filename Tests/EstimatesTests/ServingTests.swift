@@ -1,5 +1,6 @@
 import Chips
 import Estimates
+import Simulator
 import Systems
 import TestSupport
 import Workloads
@@ -26,6 +27,47 @@ final class ServingTests: XCTestCase {
         let half = ServingEstimator.memory(tp2, device: h100)
         XCTAssertEqual(half.kvPerSequence, mem.kvPerSequence / 2)
         XCTAssertEqual(half.weights, mem.weights / 2, accuracy: mem.weights * 0.001)
+    }
+
+    /// A serving engine's host time is serial with each step: the decode step grows by its fixed
+    /// part and its part per sequence, the device draws less through it, and an engine the chip's
+    /// library does not list is named in the error.
+    func testAServingEnginesHostTimeIsAddedToEveryStep() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        let m = try model("llama-3.1-8b")
+        var machine = Machine(h100)
+        machine.library.setServingEngine("vllm") {
+            $0.perStep = 1e-3
+            $0.perSequence = 20e-6
+        }
+        let plain = ServingRequest(model: m, input: 512, output: 256, batch: 32)
+        var withEngine = plain
+        withEngine.engine = "vllm"
+        let a = try ServingEstimator.estimate(plain, device: h100, system: nil, machine: machine)
+        let b = try ServingEstimator.estimate(withEngine, device: h100, system: nil, machine: machine)
+        XCTAssertEqual(b.decode.time - a.decode.time, 1e-3 + 32 * 20e-6, accuracy: 2e-5)
+        XCTAssertEqual(b.prefill.time - a.prefill.time, 1e-3 + Double(b.prefillRequests) * 20e-6, accuracy: 2e-5)
+        XCTAssertLessThan(b.decode.devicePower, a.decode.devicePower)
+        XCTAssertLessThan(b.outputTokensPerSecond, a.outputTokensPerSecond)
+        var unknown = plain
+        unknown.engine = "sglang"
+        XCTAssertThrowsError(try ServingEstimator.estimate(unknown, device: h100, system: nil)) { error in
+            XCTAssertTrue("\(error)".contains("unknown serving engine \"sglang\""), "\(error)")
+            XCTAssertTrue("\(error)".contains("vllm"), "\(error)")
+        }
+    }
+
+    /// The median inter-token latency: a step carries the median of a Poisson number of new prompts.
+    func testTheMedianStepCarriesTheMedianNumberOfNewPrompts() throws {
+        let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
+        let m = try model("llama-3.1-8b")
+        // 32 sequences of 256 output tokens: 0.125 new prompts per step, the median step has none.
+        let few = try ServingEstimator.estimate(ServingRequest(model: m, input: 512, output: 256, batch: 32), device: h100, system: nil)
+        XCTAssertEqual(few.medianInterTokenLatency, few.decode.time)
+        // 256 sequences of 128 tokens: 2 per step; P(N <= 1) = 3 e^-2 = 0.41, P(N <= 2) = 0.68, so 2.
+        let many = try ServingEstimator.estimate(
+            ServingRequest(model: m, input: 512, output: 128, batch: 256), device: h100, system: nil)
+        XCTAssertEqual(many.medianInterTokenLatency, many.decode.time + 2 * many.prefillPerRequest, accuracy: 1e-9)
     }
 
     func testTheBatchMeetsTheTPOTTargetAndOneMoreDoesNot() throws {
