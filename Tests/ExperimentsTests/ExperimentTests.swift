@@ -18,11 +18,18 @@ final class ExperimentTests: XCTestCase {
         let cli = try xpusim(["run", "--system", "dgx-h100", "--workload", workload, "--no-store", "--format", "json"])
         XCTAssertEqual(cli.status, 0, cli.stderr)
         let theirs = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(mine["total_s"] as? Double, theirs["total_s"] as? Double)
+        // The CLI prints the shortest round-trip text of each double; Foundation's JSON parser on
+        // Linux can read that back one ulp away, so the printed figures compare to 1e-12.
+        func same(_ a: Any?, _ b: Any?, _ what: String) throws {
+            let x = try XCTUnwrap(a as? Double, what)
+            let y = try XCTUnwrap(b as? Double, what)
+            XCTAssertEqual(x, y, accuracy: abs(x) * 1e-12, what)
+        }
+        try same(mine["total_s"], theirs["total_s"], "total_s")
         XCTAssertEqual(mine["energy_j"] as? Double, outcome.result.power.energy)
         var withSystem = mine
         RunJSON.add(outcome.systemRun!, to: &withSystem)
-        XCTAssertEqual(withSystem["avg_power_w"] as? Double, theirs["avg_power_w"] as? Double)
+        try same(withSystem["avg_power_w"], theirs["avg_power_w"], "avg_power_w")
         XCTAssertEqual((withSystem["links"] as? [Any])?.count, (theirs["links"] as? [Any])?.count)
 
         // Stored: the run, its system's power and its links, as `run` stores them.
