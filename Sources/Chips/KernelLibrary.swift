@@ -58,7 +58,7 @@ public struct KernelLibrary: Sendable {
         public var name: String
         public var perStep: Double
         public var perSequence: Double
-        public func hostTime(sequences: Int) -> Double { perStep + perSequence * Double(sequences) }
+        public func overhead(sequences: Int) -> Double { perStep + perSequence * Double(sequences) }
     }
 
     /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
@@ -298,8 +298,8 @@ extension KernelLibrary {
                 }
                 return v
             }
-            let perStep = try time("per_step", "host time per step", 0.1)
-            let perSequence = try time("per_sequence", "host time per sequence in a step", 0.01)
+            let perStep = try time("per_step", "time per step outside the kernels", 0.1)
+            let perSequence = try time("per_sequence", "time per sequence in a step outside the kernels", 0.01)
             try e.finish()
             engines.append(ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence))
         }

@@ -28,8 +28,8 @@ public struct ServingRequest: Sendable {
     /// Whether an asked batch must fit with every sequence's KV cache at its full length. False for
     /// a batch a measurement ran (its sequences sit at every length between, as a server holds them).
     public var checksMemory = true
-    /// The serving engine whose host time per step is added (an id of the chip library's
-    /// `serving_engines`); nil: the device's time alone.
+    /// The serving engine whose time per step outside the kernels is added (an id of the chip
+    /// library's `serving_engines`); nil: the kernels' time alone.
     public var engine: String?
     public var conditions: RunConditions
 
@@ -97,7 +97,7 @@ public struct ServingEstimate: Sendable {
     /// each request's KV cache moves to the decode pool in `kvTransfer` seconds.
     public var disaggregated = false
     public var kvTransfer = 0.0
-    /// The serving engine whose host time the steps include (the request's `engine`).
+    /// The serving engine whose time outside the kernels the steps include (the request's `engine`).
     public var hostEngine: KernelLibrary.ServingEngine?
 
     /// Sequences a replica decodes (the request's batch, times dp when the replica spans the dp ranks).
@@ -285,7 +285,7 @@ public enum ServingEstimator {
         func step(_ t: Trace, sequences: Int, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
             let engine = stepEngine ?? engine
             let hostEngine = stepEngine == nil ? decodeHost : try host(engine)
-            let hostTime = hostEngine?.hostTime(sequences: sequences) ?? 0
+            let hostTime = hostEngine?.overhead(sequences: sequences) ?? 0
             if sustained {
                 let s = try engine.sustained(t, duration: 0.05, conditions: r.conditions)
                 // Through the fixed part (the host's) the device draws what it does between

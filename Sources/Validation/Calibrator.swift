@@ -45,7 +45,7 @@ public enum Calibrator {
         case fa3SoftmaxOverlap = "attention.fa3.softmax_overlap"
         case fa2BackwardRate = "attention.fa2.backward_rate"
 
-        /// vLLM's host time per step on this stack (the library's `serving_engines.vllm`).
+        /// vLLM's time per step outside the kernels on this stack (the library's `serving_engines.vllm`).
         case vllmPerStep = "serving.vllm.per_step"
         case vllmPerSequence = "serving.vllm.per_sequence"
 

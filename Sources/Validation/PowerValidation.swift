@@ -31,7 +31,7 @@ public struct PowerValidationSet: Sendable {
     /// The objective the power fit minimises: MAPE of average power on the calibration rows.
     public static func powerObjective(_ predictions: [PowerPrediction]) -> Double { objective(predictions, metric: "power_w") }
 
-    /// MAPE of `metric` on the calibration rows (a serving engine's host time is fitted on "itl_s").
+    /// MAPE of `metric` on the calibration rows (a serving engine's time outside the kernels is fitted on "itl_s").
     public static func objective(_ predictions: [PowerPrediction], metric: String) -> Double {
         let errors = predictions.filter { $0.split == .calibration }.compactMap { p -> Double? in
             guard let m = p.measured[metric], let q = p.predicted[metric], m > 0 else { return nil }
@@ -76,8 +76,8 @@ enum MLEnergySet {
             "xpusim serve at batch = avg_batch_size (the measured batch is not re-checked against the KV budget), output = "
             + "avg_output_len, \(promptTokens) prompt tokens (LMArena's lengths are not in the data); every finished request is "
             + "replaced and its prompt prefilled between decode steps; the median ITL is the step that carries the median number of "
-            + "new prompts (Poisson, mean batch / output); vLLM 0.11's host time per step (the library's serving engine vllm, "
-            + "fitted on this set's calibration rows) added to each step",
+            + "new prompts (Poisson, mean batch / output); vLLM 0.11's time per step outside the kernels (the library's serving "
+            + "engine vllm, fitted on this set's calibration rows) added to each step",
         evaluate: { directory, machine in
             let file = directory + "/mlenergy_leaderboard/mlenergy_v3_configurations.csv"
             let (header, data) = try CSV.read(file)

@@ -73,7 +73,7 @@ enum GPUStackServingSet {
         return nil
     }
 
-    /// `engine`: the serving engine of the chip's library whose host time the rows run with (nil: none is known for them).
+    /// `engine`: the serving engine of the chip's library whose time outside the kernels the rows run with (nil: none is known for them).
     static func evaluate(_ directory: String, hardware: String, chip: String, engine: String?) throws -> [PowerPrediction] {
         let file = directory + "/gpustack_performance_lab/gpustack_perf_lab_serving_results.csv"
         let table = try CSV.table(file)
@@ -108,7 +108,7 @@ enum GPUStackServingSet {
         assumptions:
             "bf16 weights and KV cache; the batch is the run's --max-concurrency (1, 2, 4, 8), every sequence at the ShareGPT "
             + "run's mean lengths (233 in, 221 out); prefill interleaved with decode as a continuously batched server runs it; "
-            + "vLLM 0.11's host time per step as fitted on ML.ENERGY's calibration rows (the library's serving engine vllm; "
+            + "vLLM 0.11's time per step outside the kernels as fitted on ML.ENERGY's calibration rows (the library's serving engine vllm; "
             + "GPUStack ran vLLM 0.11 too)",
         evaluate: { directory, _ in try evaluate(directory, hardware: "H100", chip: "h100-sxm", engine: "vllm") })
 

@@ -234,10 +234,11 @@ struct CalibrateCommand: ParsableCommand {
             }
             let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
             let directory = dataDir ?? ValidationSet.defaultDirectory()
-            // A serving engine's host time is fitted on the latency; the chip's power figures on the power.
+            // A serving engine's time outside the kernels is fitted on the latency; the chip's power figures on the power.
             let engine = parameters.filter(\.isServingEngine)
             guard engine.isEmpty || engine.count == parameters.count else {
-                throw ValidationError("fit a serving engine's host time (serving.*) apart from power figures: they fit different metrics")
+                throw ValidationError(
+                    "fit a serving engine's time outside the kernels (serving.*) apart from power figures: they fit different metrics")
             }
             let metric = engine.isEmpty ? "power_w" : "itl_s"
             let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
