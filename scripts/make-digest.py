@@ -63,10 +63,14 @@ def spec():
          ["table", "#Groups", "M per group", "M", "N", "K", "Computation", "readme_commit", "readme_version"], None),
         ("azure_ai_benchmarking_guide/ND_H100_v5__GEMM_CuBLASLt.csv", None, None, None),
         ("azure_ai_benchmarking_guide/ND_H100_v5__HBM_Bandwidth.csv", None, None, None),
+        # FlagPerf's GEMM rows: the 910B's (ascend-dmi, 8 cards) and the A100/A800's tensor-core rows, both the 8-card
+        # torch.mm benchmark (suite "benchmarks") and the one-card cuBLAS toolkit (suite "toolkits").
         ("flagperf/flagperf_base_microbenchmarks.csv", None,
-         ["source_path", "benchmark", "vendor", "info.产品型号", "core.0.header", "core.0.value",
-          "power.单卡平均功耗(8卡平均)"],
-         lambda row: row["vendor"] == "ascend" and row["benchmark"].startswith("computation-")),
+         ["source_path", "suite", "benchmark", "vendor", "info.产品型号", "info.单服务器内使用卡数", "core.0.header",
+          "core.0.value", "power.单卡平均功耗(8卡平均)", "power.单卡平均功耗", "power.单卡最大功耗"],
+         lambda row: row["benchmark"].startswith("computation-") and (
+             row["vendor"] == "ascend"
+             or (row["vendor"] == "nvidia" and row["benchmark"] in ("computation-BF16", "computation-FP16", "computation-TF32")))),
         ("mlenergy_leaderboard/mlenergy_v3_configurations.csv", None,
          ["model_id", "task", "weight_precision", "gpu_model", "num_gpus", "max_num_seqs", "avg_batch_size",
           "avg_output_len", "avg_power_watts", "median_itl_ms", "energy_per_token_joules"],

@@ -122,7 +122,7 @@ enum VidurSet {
 
 /// LLMCompass real-hardware points on A100 80GB (fp16, PyTorch 2.0).
 enum LLMCompassSet {
-    static let harness = Harness(eager: 10.83e-6, compiled: 45e-6, library: 15e-6)
+    static let harness = Harness(eager: 10.42e-6, compiled: 44.58e-6, library: 15e-6)
     static let a100 = ValidationSet(
         id: "llmcompass-a100", title: "LLMCompass A100 matmul, softmax, layernorm, gelu", chip: "a100-sxm",
         provenance:
@@ -279,45 +279,79 @@ enum AzureSet {
         })
 }
 
-/// FlagPerf computation benchmarks on Atlas 800T A2 (Ascend 910B), ascend-dmi GEMM.
+/// FlagPerf computation benchmarks: ascend-dmi GEMM on Atlas 800T A2 (Ascend 910B), and torch.mm (8 cards) and
+/// cuBLAS (one card) on a DGX A100 / A800.
 enum FlagPerfSet {
-    /// FlagPerf does not state the GEMM shape; a large square GEMM is assumed (peak-throughput tests use them).
+    /// The 910B's rows do not state the GEMM shape; a large square GEMM is assumed (peak-throughput tests use them).
+    /// The NVIDIA rows state it: M = N = K = 8192 in base/benchmarks/computation-*/nvidia/A100/case_config.yaml and
+    /// base/toolkits/computation-*/nvidia/A100/gemm.cu.
     static let size = 8192
 
-    /// One Ascend GEMM benchmark row: its name, the kernel it ran, measured TFLOPS and card power.
+    /// One GEMM benchmark row: its suite and name, the kernel it ran, measured TFLOPS and card power.
     struct GEMMRow {
+        var suite: String
         var benchmark: String
         var kernel: Kernel
         var tflops: Double
         var power: Double?
     }
 
-    /// The Ascend computation rows of FlagPerf's micro-benchmark table; both the timing and the
-    /// power set read them. "/" marks a value the vendor did not disclose; such rows are skipped.
-    static func gemmRows(_ directory: String) throws -> [GEMMRow] {
+    /// One vendor's computation rows of FlagPerf's micro-benchmark table; the timing and the power
+    /// sets read them. "/" marks a value the vendor did not disclose; such rows are skipped.
+    /// Operand data: the benchmarks suite fills its matrices with `torch.randn` (random bits, activity 1);
+    /// the NVIDIA toolkit's gemm.cu allocates them with `cudaMallocManaged` and never writes them, so
+    /// cuBLAS multiplies the zero-filled pages the driver hands out (activity 0).
+    static func gemmRows(_ directory: String, vendor: String = "ascend") throws -> [GEMMRow] {
         let file = directory + "/flagperf/flagperf_base_microbenchmarks.csv"
         let (header, data) = try CSV.read(file)
         guard let cBench = header.firstIndex(of: "benchmark"), let cVendor = header.firstIndex(of: "vendor"),
-            let cValue = header.firstIndex(of: "core.0.value")
+            let cValue = header.firstIndex(of: "core.0.value"), let cSuite = header.firstIndex(of: "suite")
         else { throw ValidationDataError(file: file, message: "unexpected columns") }
         let cPower = header.firstIndex(of: "power.单卡平均功耗(8卡平均)")
         let types: [String: DataType] = [
             "computation-FP16": .fp16, "computation-BF16": .bf16, "computation-FP32": .fp32, "computation-INT8": .int8,
+            "computation-TF32": .tf32,
         ]
         var rows: [GEMMRow] = []
-        for (i, f) in data.enumerated() where f[cVendor] == "ascend" {
+        for f in data where f[cVendor] == vendor {
             guard let dtype = types[f[cBench]], f.count > cValue, f[cValue].first?.isNumber == true else { continue }
             var power: Double?
             if let cPower, f.count > cPower, f[cPower].first?.isNumber == true {
                 power = try CSV.number(f[cPower], file: file, row: f.line)
             }
+            let zeroData = vendor == "nvidia" && f[cSuite] == "toolkits"
             rows.append(
                 GEMMRow(
-                    benchmark: f[cBench], kernel: Kernel(id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype),
+                    suite: f[cSuite], benchmark: f[cBench],
+                    kernel: Kernel(
+                        id: "gemm", op: .gemm(.init(m: size, n: size, k: size)), dtype: dtype, activity: zeroData ? 0 : 1),
                     tflops: try CSV.number(f[cValue], file: file, row: f.line) * 1e12, power: power))
         }
         return rows
     }
+
+    /// The A100 / A800 tensor-core rows: 8192^3 GEMMs looped 50,000 times (about 200 s), so each runs at the
+    /// clock it sustains. The toolkit's zero operands stay far below the 400 W cap (FlagPerf: 280 W at most), so
+    /// they run at the boost clock and measure the matrix efficiency alone; the benchmark's random operands on all
+    /// eight cards of the DGX meet the cap, and their clock measures the MAC energy.
+    static let a100 = ValidationSet(
+        id: "flagperf-a100", title: "FlagPerf GEMM throughput, DGX A100 / A800: torch.mm on 8 cards, cuBLAS on one",
+        chip: "a100-sxm",
+        provenance:
+            "FlagOpen/FlagPerf @ 1b5a030 base/benchmarks/computation-{BF16,FP16,TF32}/nvidia/A100/README.md (8-card average) "
+            + "and base/toolkits/computation-*/nvidia/A100/README.md (one card) (Apache-2.0); A100-40GiB SXM for BF16 and FP16, "
+            + "A800-80GiB SXM for TF32 (the same GPU and 400 W limit; memory does not bound an 8192^3 GEMM); "
+            + "torch.randn operands in the benchmarks, never-written cudaMallocManaged operands (zero pages) in the toolkits",
+        splitRule: "by precision: BF16 and FP16 calibrate (efficiency.matrix and the MAC energies' common scale), TF32 checks",
+        read: { directory in
+            try gemmRows(directory, vendor: "nvidia").map { row in
+                let eight = row.suite == "benchmarks"
+                return ValidationRow(
+                    label: "\(row.benchmark) \(size)^3 \(eight ? "8 cards, random data" : "1 card, zero data")",
+                    kernel: row.kernel, measured: 2 * pow(Double(size), 3) / row.tflops,
+                    regime: eight ? "gemm random data" : "gemm zero data", split: row.kernel.dtype == .tf32 ? .check : .calibration)
+            }
+        })
 
     static let ascend910b = ValidationSet(
         id: "flagperf-910b", title: "FlagPerf GEMM peaks, Atlas 800T A2 (Ascend 910B)", chip: "ascend-910b2",

@@ -128,8 +128,8 @@ public struct ValidationSet: Sendable {
 
     /// All sets this xpusim knows, by id.
     public static let all: [ValidationSet] = [
-        VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlashAttentionSet.h100,
-        FlashAttentionSet.a100, FlashAttentionSet.h200,
+        VidurSet.h100, LLMCompassSet.a100, DeepGEMMSet.h800, AzureSet.h100, FlagPerfSet.ascend910b, FlagPerfSet.a100,
+        FlashAttentionSet.h100, FlashAttentionSet.a100, FlashAttentionSet.h200,
     ]
 
     public static func named(_ id: String) -> ValidationSet? { all.first { $0.id == id } }

@@ -82,7 +82,11 @@ final class AccuracyTests: XCTestCase {
 
     func testLLMCompassA100() throws {
         let e = try checkErrors("llmcompass-a100")
-        assertMAPE(e, "matmul", below: 0.04)  // LLMCompass itself: 7.15%; 7.6% before the BLAS-call harness term
+        // LLMCompass itself: 7.15%. About 2% while the A100's matrix efficiency was fitted here (pinned at 1.0); since
+        // FlagPerf's sustained GEMMs fit it and the MAC energy (flagperf-a100), these rows run throttled and come out
+        // about 9% slow: LLMCompass times 50 calls after a second of idle, a burst the model does not tell apart from a
+        // sustained loop (docs/validation.md, A100).
+        assertMAPE(e, "matmul", below: 0.10)
         assertMAPE(e, "softmax", below: 0.17)  // no target; reached about 15%
         assertMAPE(e, "norm", below: 0.15)
         assertMAPE(e, "gelu", below: 0.15)
@@ -185,6 +189,22 @@ final class CalibrationTests: XCTestCase {
         XCTAssertLessThan(result.after, 0.02)
     }
 
+    /// The A100's matrix efficiency and MAC energies come from FlagPerf's 8192^3 GEMMs: zero operands at the boost clock,
+    /// random ones at the 400 W cap; refitting from the file gives its efficiency and a MAC-energy scale of 1. TF32 checks.
+    func testFlagPerfFitReproducesTheA100FileAndChecksTF32() throws {
+        let set = try XCTUnwrap(ValidationSet.named("flagperf-a100"))
+        let rows = try set.load(try validationDirectory())
+        XCTAssertEqual(rows.filter { $0.split == .check }.map(\.kernel.dtype), [.tf32, .tf32])
+        XCTAssertEqual(Set(rows.map(\.kernel.activity)), [0, 1])
+        let chip = try machine("a100-sxm")
+        let result = try Calibrator.fit(chip, rows: rows, parameters: [.matrix, .macEnergyScale])
+        XCTAssertEqual(result.values[0].1, chip.efficiency.matrix, accuracy: 0.002)
+        XCTAssertEqual(result.values[1].1, 1, accuracy: 0.01)
+        let e = try checkErrors("flagperf-a100")
+        XCTAssertLessThan(try XCTUnwrap(e["gemm zero data"]), 0.02)  // about 0.9%
+        XCTAssertLessThan(try XCTUnwrap(e["gemm random data"]), 0.06)  // about 4.7%
+    }
+
     /// LLMCompass's matrix products pay the eager op's host time and their BLAS call's on top; other ops only their path's.
     func testHarnessChargesTheBLASCallToMatrixProductsOnly() throws {
         let set = try XCTUnwrap(ValidationSet.named("llmcompass-a100"))
@@ -215,9 +235,8 @@ final class CalibrationTests: XCTestCase {
         let rows = try set.load(try validationDirectory())
         let chip = try machine("a100-sxm")
         let result = try Calibrator.fit(
-            chip, rows: rows, parameters: [.matrix, .hbm, .rowwise, .l2, .harness, .harnessCompiled, .harnessLibrary])
+            chip, rows: rows, parameters: [.hbm, .rowwise, .l2, .harness, .harnessCompiled, .harnessLibrary])
         let fitted = Dictionary(uniqueKeysWithValues: result.values.map { ($0.0.rawValue, $0.1) })
-        XCTAssertEqual(fitted["efficiency.matrix"]!, chip.efficiency.matrix, accuracy: 0.002)
         XCTAssertEqual(fitted["efficiency.hbm"]!, chip.efficiency.hbm, accuracy: 0.002)
         XCTAssertEqual(fitted["efficiency.rowwise"]!, chip.efficiency.rowwise, accuracy: 0.002)
         XCTAssertEqual(fitted["efficiency.l2"]!, chip.efficiency.l2, accuracy: 0.002)
@@ -247,7 +266,8 @@ final class CalibrationTests: XCTestCase {
             guard let mape = errors[regime] else { return XCTFail("no \(regime) rows", line: line) }
             XCTAssertLessThanOrEqual(mape, limit, "\(regime): MAPE \(String(format: "%.1f%%", mape * 100))", line: line)
         }
-        assertMAPE(try checkErrors("flagperf-a800-training"), "tokens_per_s_per_chip", below: 0.22)  // misses 15%; 19.3% before the BLAS-call harness term moved the A100 efficiencies
+        // Meets 15% (about 12%) since the A800's GEMMs run at the clock FlagPerf's sustained 8-card GEMMs show (21% before).
+        assertMAPE(try checkErrors("flagperf-a800-training"), "tokens_per_s_per_chip", below: 0.13)
         assertMAPE(try checkErrors("flagperf-h100-training"), "tokens_per_s_per_chip", below: 0.26)  // misses 15%
         assertMAPE(try checkErrors("flagperf-h800-training"), "tokens_per_s_per_chip", below: 0.20)  // misses 15%
         assertMAPE(try checkErrors("flagperf-c500-training"), "mfu", below: 0.25)  // misses 15%; the C500's peak is an estimate
