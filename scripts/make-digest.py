@@ -88,14 +88,16 @@ def spec():
         ("deepseek_deepep/deepep_h800_readme_tables.csv", None, None, None),
         ("sgl_kernel_npu_deepep_ascend/deepep_ascend_a3_readme_tables.csv", None, None, None),
         # Serving at a fixed concurrency (Sources/Validation/ServingValidation.swift): GPUStack's ShareGPT runs with
-        # --max-concurrency on one H100 (vLLM, Qwen3-8B) and one 910B (vLLM Qwen3-8B, MindIE Qwen3-30B-A3B).
+        # --max-concurrency on one H100 (vLLM, Qwen3-8B) and one 910B (vLLM Qwen3-8B, MindIE Qwen3-30B-A3B), and two 910B
+        # (vLLM Qwen3-30B-A3B at -tp 2).
         ("gpustack_performance_lab/gpustack_perf_lab_serving_results.csv", None,
          ["source_path", "doc_model", "doc_hardware", "doc_engine_versions", "section", "serving_command", "case_comment",
           "Maximum request concurrency", "derived_avg_input_len", "derived_avg_output_len", "Output token throughput (tok/s)",
           "Total Token throughput (tok/s)"],
          lambda row: row["Maximum request concurrency"] != "" and row["section"] == "Other Benchmark Cases"
          and ("H100" in row["doc_hardware"] or "910B" in row["doc_hardware"])
-         and (row["serving_command"].startswith("vllm serve Qwen/Qwen3-8B") or row["serving_command"].startswith("mindie serve Qwen3-30B-A3B"))),
+         and (row["serving_command"].startswith("vllm serve Qwen/Qwen3-8B") or row["serving_command"].startswith("mindie serve Qwen3-30B-A3B")
+              or ("910B" in row["doc_hardware"] and row["serving_command"].startswith("vllm serve Qwen/Qwen3-30B-A3B")))),
         # Training (Sources/Validation/TrainingValidation.swift): FlagPerf's Megatron Llama rows on NVIDIA and MetaX,
         # and MindSpeed-LLM's measured 910B pretraining table.
         ("flagperf/flagperf_training_results.csv", None,

@@ -52,13 +52,34 @@ public struct KernelLibrary: Sendable {
     /// A serving engine's time per step outside the traced kernels, serial with them: a fixed part
     /// (the host's scheduler, the inputs' preparation, the graph launch, sampling's synchronise, the
     /// outputs' bookkeeping; the device idles through it) and a part per sequence in the step (work
-    /// per request, on the host or the device, that the traces do not hold).
+    /// per request, on the host or the device, that the traces do not hold). An engine that runs its
+    /// model eagerly also has a host time per kernel: the framework's dispatch of each operator, which
+    /// the device cannot run ahead of (``hostBoundTime(_:)``).
     public struct ServingEngine: Sendable {
         public var id: String
         public var name: String
         public var perStep: Double
         public var perSequence: Double
+        /// Host time to dispatch one kernel (eager execution); zero where the step is one graph launch.
+        public var perKernel: Double = 0
+        public init(id: String, name: String, perStep: Double, perSequence: Double, perKernel: Double = 0) {
+            self.id = id
+            self.name = name
+            self.perStep = perStep
+            self.perSequence = perSequence
+            self.perKernel = perKernel
+        }
         public func overhead(sequences: Int) -> Double { perStep + perSequence * Double(sequences) }
+
+        /// How much longer a step whose kernels take `durations` (in issue order) runs when the host issues kernel
+        /// i no earlier than i x `perKernel` and each starts when both the host has issued it and the device has
+        /// finished the one before: the device's idle wait for the host (0 when the device is the slower).
+        public func hostBoundTime(_ durations: [Double]) -> Double {
+            guard perKernel > 0 else { return 0 }
+            var end = 0.0
+            for (i, d) in durations.enumerated() { end = max(end, Double(i) * perKernel) + d }
+            return max(0, end - durations.reduce(0, +))
+        }
     }
 
     /// GEMM tiles and schedulers (cuBLAS/CUTLASS, CANN's matmul, ...).
@@ -300,8 +321,14 @@ extension KernelLibrary {
             }
             let perStep = try time("per_step", "time per step outside the kernels", 0.1)
             let perSequence = try time("per_sequence", "time per sequence in a step outside the kernels", 0.01)
+            var engine = ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence)
+            if let n = e.optional("per_kernel") {
+                let v = try figures.value(n).quantity(.time).value
+                guard (0...1e-3).contains(v) else { throw n.error("per_kernel: expected 0 to 1 ms, found \(v * 1e3) ms") }
+                engine.perKernel = v
+            }
             try e.finish()
-            engines.append(ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence))
+            engines.append(engine)
         }
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {

@@ -48,6 +48,8 @@ public enum Calibrator {
         /// vLLM's time per step outside the kernels on this stack (the library's `serving_engines.vllm`).
         case vllmPerStep = "serving.vllm.per_step"
         case vllmPerSequence = "serving.vllm.per_sequence"
+        /// vLLM-Ascend's host time per dispatched kernel (eager torch_npu; `serving_engines.vllm-ascend`).
+        case vllmAscendPerKernel = "serving.vllm-ascend.per_kernel"
 
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).
         case harness
@@ -66,13 +68,13 @@ public enum Calibrator {
             case .macEnergyScale: return 1
             case .macEnergyFP8: return 0.5e-12
             case .harness, .harnessCompiled, .harnessLibrary: return 0
-            case .vllmPerStep, .vllmPerSequence: return 0
+            case .vllmPerStep, .vllmPerSequence, .vllmAscendPerKernel: return 0
             default: return 0.8
             }
         }
 
         /// Whether the parameter is a serving engine's (fitted on the serving sets' latency, not their power).
-        public var isServingEngine: Bool { self == .vllmPerStep || self == .vllmPerSequence }
+        public var isServingEngine: Bool { self == .vllmPerStep || self == .vllmPerSequence || self == .vllmAscendPerKernel }
 
         var range: ClosedRange<Double> {
             switch self {
@@ -86,6 +88,7 @@ public enum Calibrator {
             case .harness, .harnessCompiled, .harnessLibrary: return 0...100e-6
             case .vllmPerStep: return 0...5e-3
             case .vllmPerSequence: return 0...200e-6
+            case .vllmAscendPerKernel: return 0...300e-6
             case .fa3SoftmaxOverlap: return 0...1
             default: return 0.1...1.0
             }
@@ -114,6 +117,7 @@ public enum Calibrator {
             case .fa2BackwardRate: return m.library.attentionKernel("fa2")?.backwardRate ?? 0
             case .vllmPerStep: return m.library.servingEngine("vllm")?.perStep ?? 0
             case .vllmPerSequence: return m.library.servingEngine("vllm")?.perSequence ?? 0
+            case .vllmAscendPerKernel: return m.library.servingEngine("vllm-ascend")?.perKernel ?? 0
             }
         }
 
@@ -143,6 +147,7 @@ public enum Calibrator {
             case .fa2BackwardRate: m.library.setAttention("fa2") { $0.backwardRate = value }
             case .vllmPerStep: m.library.setServingEngine("vllm") { $0.perStep = value }
             case .vllmPerSequence: m.library.setServingEngine("vllm") { $0.perSequence = value }
+            case .vllmAscendPerKernel: m.library.setServingEngine("vllm-ascend") { $0.perKernel = value }
             }
         }
     }

@@ -66,15 +66,32 @@ enum GPUStackServingSet {
         "gpustack/gpustack @ 47277d7 docs/performance-lab/<model>/<gpu>.md (Apache-2.0): vllm bench serve, ShareGPT, "
         + "--max-concurrency as stated, output token throughput of the server"
 
-    /// The model file a row's serving command names.
-    static func model(_ command: String) -> String? {
-        if command.hasPrefix("vllm serve Qwen/Qwen3-8B") { return "qwen3-8b" }
-        if command.hasPrefix("mindie serve Qwen3-30B-A3B") { return "qwen3-30b-a3b" }
-        return nil
+    /// What a row's serving command runs: the model file, the tensor-parallel degree (`-tp`) and the engine.
+    struct Served {
+        var model: String
+        var tp: Int
+        var engine: String
     }
 
-    /// `engine`: the serving engine of the chip's library whose time outside the kernels the rows run with (nil: none is known for them).
-    static func evaluate(_ directory: String, hardware: String, chip: String, engine: String?) throws -> [PowerPrediction] {
+    static func served(_ command: String) -> Served? {
+        let words = command.split(separator: " ").map(String.init)
+        guard let engine = words.first, words.count >= 3 else { return nil }
+        let tp = words.firstIndex(of: "-tp").flatMap { $0 + 1 < words.count ? Int(words[$0 + 1]) : nil } ?? 1
+        switch words[2] {
+        case "Qwen/Qwen3-8B" where engine == "vllm": return Served(model: "qwen3-8b", tp: tp, engine: engine)
+        case "Qwen/Qwen3-30B-A3B" where engine == "vllm": return Served(model: "qwen3-30b-a3b", tp: tp, engine: engine)
+        case "Qwen3-30B-A3B" where engine == "mindie": return Served(model: "qwen3-30b-a3b", tp: tp, engine: engine)
+        default: return nil
+        }
+    }
+
+    /// `engines`: per engine of the serving command (`vllm`, `mindie`), the chip library's serving engine whose time
+    /// outside the kernels the row runs with (none: no figures are known for it). `calibration`: the rows a fit sees
+    /// (model, engine), the others check. A row with `-tp 2` runs on `system`.
+    static func evaluate(
+        _ directory: String, hardware: String, machine: Machine, system: String, engines: [String: String],
+        calibration: Set<String> = []
+    ) throws -> [PowerPrediction] {
         let file = directory + "/gpustack_performance_lab/gpustack_perf_lab_serving_results.csv"
         let table = try CSV.table(file)
         let cHardware = try table.column("doc_hardware")
@@ -83,20 +100,22 @@ enum GPUStackServingSet {
         let cInput = try table.column("derived_avg_input_len")
         let cOutput = try table.column("derived_avg_output_len")
         let cValue = try table.column("Output token throughput (tok/s)")
-        let device = try ChipCatalog.resolve(chip)
         var predictions: [PowerPrediction] = []
         for f in table.rows where f[cHardware].contains(hardware) {
-            guard let id = model(f[cCommand]), let batch = Double(f[cConcurrency]).map({ Int($0) }), let measured = Double(f[cValue]),
+            guard let run = served(f[cCommand]), let batch = Double(f[cConcurrency]).map({ Int($0) }), let measured = Double(f[cValue]),
                 let input = Double(f[cInput]), let output = Double(f[cOutput])
             else { continue }
             var request = ServingRequest(
-                model: try ModelCatalog.resolve(id).model, input: Int(input.rounded()), output: Int(output.rounded()), batch: batch)
-            request.engine = engine
-            let e = try ServingEstimator.estimate(request, device: device, system: nil)
-            let engine = f[cCommand].split(separator: " ").first.map(String.init) ?? ""
+                model: try ModelCatalog.resolve(run.model).model, input: Int(input.rounded()), output: Int(output.rounded()), batch: batch,
+                parallelism: Parallelism(tp: run.tp))
+            request.engine = engines[run.engine]
+            let node = run.tp == 1 ? nil : try SystemCatalog.resolve(system, chips: ChipCatalog.defaultDirectory())
+            let e = try ServingEstimator.estimate(request, device: machine.spec, system: node, machine: machine)
+            let key = "\(run.model) \(run.engine)"
             predictions.append(
                 PowerPrediction(
-                    label: "\(id) \(engine) concurrency \(batch)", split: .check, measured: ["output_tokens_per_s": measured],
+                    label: "\(key)\(run.tp > 1 ? " tp\(run.tp)" : "") concurrency \(batch)",
+                    split: calibration.contains(key) ? .calibration : .check, measured: ["output_tokens_per_s": measured],
                     predicted: ["output_tokens_per_s": e.outputTokensPerSecond]))
         }
         return predictions
@@ -110,15 +129,25 @@ enum GPUStackServingSet {
             + "run's mean lengths (233 in, 221 out); prefill interleaved with decode as a continuously batched server runs it; "
             + "vLLM 0.11's time per step outside the kernels as fitted on ML.ENERGY's calibration rows (the library's serving engine vllm; "
             + "GPUStack ran vLLM 0.11 too)",
-        evaluate: { directory, _ in try evaluate(directory, hardware: "H100", chip: "h100-sxm", engine: "vllm") })
+        evaluate: { directory, machine in
+            try evaluate(directory, hardware: "H100", machine: machine, system: "dgx-h100", engines: ["vllm": "vllm"])
+        })
 
     static let ascend910B = PowerValidationSet(
         id: "gpustack-910b-serving", title: "GPUStack: vLLM-Ascend and MindIE serving on one 910B at concurrency 4, output tokens/s",
         chip: "ascend-910b2", provenance: provenance,
-        splitRule: "all rows check: nothing in the serving estimate is fitted",
+        splitRule:
+            "vLLM-Ascend serving Qwen3-8B calibrates (its host time per kernel); vLLM-Ascend serving Qwen3-30B-A3B at tp 2 and "
+            + "MindIE check",
         assumptions:
-            "the doc's 910B taken as a 64 GB 910B2 (Qwen3-30B-A3B in bf16 needs 61 GB); bf16; concurrency 4 at the runs' mean "
-            + "lengths; vLLM-Ascend 0.9.1 serving Qwen3-8B and MindIE 2.1 serving Qwen3-30B-A3B (the qwen3-8b doc's MindIE rows "
-            + "repeat the 30B doc's and are left out); the engines' host overheads are not modelled",
-        evaluate: { directory, _ in try evaluate(directory, hardware: "910B", chip: "ascend-910b2", engine: nil) })
+            "the doc's 910B taken as a 64 GB 910B2 (Qwen3-30B-A3B in bf16 needs 61 GB on one); bf16; concurrency 4 at the runs' mean "
+            + "lengths; vLLM-Ascend 0.9.1 serving Qwen3-8B and Qwen3-30B-A3B (-tp 2, on two cards of an Atlas 800T A2) with the "
+            + "library's engine vllm-ascend (eager torch_npu: host time per kernel), MindIE 2.1 serving Qwen3-30B-A3B with no "
+            + "engine figures (its host overheads are not modelled; the qwen3-8b doc's MindIE rows repeat the 30B doc's and are "
+            + "left out)",
+        evaluate: { directory, machine in
+            try evaluate(
+                directory, hardware: "910B", machine: machine, system: "atlas-800t-a2", engines: ["vllm": "vllm-ascend"],
+                calibration: ["qwen3-8b vllm"])
+        })
 }

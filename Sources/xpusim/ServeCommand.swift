@@ -38,7 +38,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest batch considered (the server's max_num_seqs / max_batch_size).") var maxBatch = 2048
     @Option(help: "Tokens one prefill step takes in (max_num_batched_tokens).") var prefillTokens = 8192
     @Option(help: "Share of HBM the server may use (vLLM's gpu_memory_utilization).") var memoryUtilization = 0.9
-    @Option(help: "A serving engine of the chip's library (e.g. vllm) whose time per step outside the kernels is added.")
+    @Option(
+        help:
+            "A serving engine of the chip's library (e.g. vllm, vllm-ascend) whose time per step outside the kernels is added.")
     var engine: String?
     @Flag(help: "Prefill on --prefill-system and decode on --system, the KV cache sent between them (disaggregated serving).")
     var disaggregated = false
@@ -174,7 +176,8 @@ struct ServeCommand: ParsableCommand {
         if let engine, let host = e.hostEngine {
             lines.insert(
                 "engine          \(host.name) (\(engine)): \(Quantity.format(host.perStep, .time)) per step + "
-                    + "\(Quantity.format(host.perSequence, .time)) per sequence outside the kernels; median ITL "
+                    + "\(Quantity.format(host.perSequence, .time)) per sequence outside the kernels"
+                    + (host.perKernel > 0 ? ", at least \(Quantity.format(host.perKernel, .time)) per kernel issued" : "") + "; median ITL "
                     + "\(Quantity.format(e.medianInterTokenLatency, .time))", at: 2)
         }
         if let prefillSpec {

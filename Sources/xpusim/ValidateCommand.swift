@@ -240,11 +240,15 @@ struct CalibrateCommand: ParsableCommand {
                 throw ValidationError(
                     "fit a serving engine's time outside the kernels (serving.*) apart from power figures: they fit different metrics")
             }
-            let metric = engine.isEmpty ? "power_w" : "itl_s"
+            // Latency where the set measures it (ML.ENERGY's median inter-token latency), else the throughput it measures.
+            let measures = Set(try powerSet.evaluate(directory, Machine(spec)).flatMap(\.measured.keys))
+            let metric = engine.isEmpty ? "power_w" : measures.contains("itl_s") ? "itl_s" : "output_tokens_per_s"
             let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
                 PowerValidationSet.objective(try powerSet.evaluate(directory, machine), metric: metric)
             }
-            let what = engine.isEmpty ? "MAPE of average power" : "MAPE of the median inter-token latency"
+            let what =
+                engine.isEmpty
+                ? "MAPE of average power" : metric == "itl_s" ? "MAPE of the median inter-token latency" : "MAPE of \(metric)"
             print(
                 "calibration objective (\(what) on calibration rows): \(String(format: "%.2f%%", result.before * 100)) "
                     + "-> \(String(format: "%.2f%%", result.after * 100))\n"

@@ -159,6 +159,12 @@ final class GoldenTests: XCTestCase {
                 "vllm",
             ])
         try check(
+            "serve-engine-ascend",
+            [
+                "serve", "--model", "qwen3-8b", "--chip", "ascend-910b2", "--input", "233", "--output", "221", "--batch", "4", "--engine",
+                "vllm-ascend",
+            ])
+        try check(
             "serve-json",
             [
                 "serve", "--model", "llama-3.3-70b", "--system", "dgx-h100", "--tp", "2", "--input", "2048", "--output", "128",

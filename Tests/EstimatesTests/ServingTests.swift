@@ -57,6 +57,36 @@ final class ServingTests: XCTestCase {
         }
     }
 
+    /// An eager engine's floor per kernel: kernel i starts no earlier than i x perKernel, and after the one before.
+    func testTheHostBoundTimeIsTheDevicesWaitForTheHost() {
+        var engine = KernelLibrary.ServingEngine(id: "e", name: "e", perStep: 0, perSequence: 0)
+        XCTAssertEqual(engine.hostBoundTime([1e-3, 1e-3]), 0)
+        engine.perKernel = 100e-6
+        // Short kernels: the host paces them, the last starts at 3 x 100 us and ends 10 us later.
+        XCTAssertEqual(engine.hostBoundTime([10e-6, 10e-6, 10e-6, 10e-6]), 310e-6 - 40e-6, accuracy: 1e-12)
+        // A long kernel lets the host run ahead: the ones after it wait for the device, not the host.
+        XCTAssertEqual(engine.hostBoundTime([10e-6, 1e-3, 10e-6, 10e-6]), 100e-6 - 10e-6, accuracy: 1e-12)
+        XCTAssertEqual(engine.hostBoundTime([1e-3, 1e-3]), 0)
+    }
+
+    /// vLLM-Ascend's figures slow a 910B decode step of small kernels by about kernels x perKernel, and less where
+    /// the kernels are long.
+    func testVLLMAscendsTimePerKernelPacesADecodeStep() throws {
+        let b910 = try ChipCatalog.resolve("ascend-910b2", directory: chips)
+        let m = try model("qwen3-8b")
+        let plain = ServingRequest(model: m, input: 233, output: 221, batch: 4)
+        var withEngine = plain
+        withEngine.engine = "vllm-ascend"
+        let a = try ServingEstimator.estimate(plain, device: b910, system: nil)
+        let b = try ServingEstimator.estimate(withEngine, device: b910, system: nil)
+        let host = try XCTUnwrap(b.hostEngine)
+        XCTAssertGreaterThan(host.perKernel, 0)
+        let floor = Double(b.decode.kernels - 1) * host.perKernel + host.overhead(sequences: 4)
+        XCTAssertGreaterThan(b.decode.time, floor)
+        XCTAssertLessThan(b.decode.time, a.decode.time + floor)
+        XCTAssertLessThan(b.decode.devicePower, a.decode.devicePower)
+    }
+
     /// The median inter-token latency: a step carries the median of a Poisson number of new prompts.
     func testTheMedianStepCarriesTheMedianNumberOfNewPrompts() throws {
         let h100 = try ChipCatalog.resolve("h100-sxm", directory: chips)
