@@ -52,15 +52,16 @@ public struct KernelLibrary: Sendable {
     /// A serving engine's time per step outside the traced kernels, serial with them: a fixed part
     /// (the host's scheduler, the inputs' preparation, the graph launch, sampling's synchronise, the
     /// outputs' bookkeeping; the device idles through it) and a part per sequence in the step (work
-    /// per request, on the host or the device, that the traces do not hold). An engine that runs its
-    /// model eagerly also has a host time per kernel: the framework's dispatch of each operator, which
-    /// the device cannot run ahead of (``hostBoundTime(_:)``).
+    /// per request, on the host or the device, that the traces do not hold). An engine may also have a
+    /// least time per kernel issued (the framework's dispatch of each operator, or the device's task
+    /// launch), which the device cannot run ahead of (``hostBoundTime(_:)``).
     public struct ServingEngine: Sendable {
         public var id: String
         public var name: String
         public var perStep: Double
         public var perSequence: Double
-        /// Host time to dispatch one kernel (eager execution); zero where the step is one graph launch.
+        /// Least time between the issue of one kernel and the next (host dispatch or device task launch); zero where
+        /// the step's kernels go out as one graph launch at the device's pace.
         public var perKernel: Double = 0
         public init(id: String, name: String, perStep: Double, perSequence: Double, perKernel: Double = 0) {
             self.id = id
@@ -321,14 +322,13 @@ extension KernelLibrary {
             }
             let perStep = try time("per_step", "time per step outside the kernels", 0.1)
             let perSequence = try time("per_sequence", "time per sequence in a step outside the kernels", 0.01)
-            var engine = ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence)
-            if let n = e.optional("per_kernel") {
+            let perKernel = try e.optional("per_kernel").map { n -> Double in
                 let v = try figures.value(n).quantity(.time).value
                 guard (0...1e-3).contains(v) else { throw n.error("per_kernel: expected 0 to 1 ms, found \(v * 1e3) ms") }
-                engine.perKernel = v
+                return v
             }
             try e.finish()
-            engines.append(engine)
+            engines.append(ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence, perKernel: perKernel ?? 0))
         }
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {

@@ -294,11 +294,9 @@ public enum ServingEstimator {
                 // their power at 5.8% MAPE, against 9.0% with the device idle through it too, so
                 // it is mostly device work per sequence the traces lack (sampling over the
                 // vocabulary, the inputs' and block tables' copies), not host time.
-                // An eager engine's host issues kernel after kernel; where it is the slower, the device waits
+                // An engine with a least time per kernel issued: where the issue is the slower, the device waits
                 // for it (idle, as through the fixed part). The last pass of the sustained run gives the durations.
-                let n = t.kernels.count
-                let pass = s.result.kernels.suffix(n).map(\.duration)
-                let waiting = hostEngine?.hostBoundTime(Array(pass)) ?? 0
+                let waiting = hostEngine?.hostBoundTime(s.result.kernels.suffix(t.kernels.count).map(\.duration)) ?? 0
                 let gap = PowerModel(engine.machine.spec).power(dynamic: DynamicEnergy(), clock: s.clock, temperature: s.peakTemperature)
                 let time = s.stepTime + hostTime + waiting
                 let perSequence = (hostEngine?.perSequence ?? 0) * Double(sequences)

@@ -48,7 +48,7 @@ public enum Calibrator {
         /// vLLM's time per step outside the kernels on this stack (the library's `serving_engines.vllm`).
         case vllmPerStep = "serving.vllm.per_step"
         case vllmPerSequence = "serving.vllm.per_sequence"
-        /// vLLM-Ascend's host time per dispatched kernel (eager torch_npu; `serving_engines.vllm-ascend`).
+        /// vLLM-Ascend's least time per kernel issued (host dispatch or NPU task launch; `serving_engines.vllm-ascend`).
         case vllmAscendPerKernel = "serving.vllm-ascend.per_kernel"
 
         /// The data set's harness overheads, eager and `torch.compile`d calls (not chip figures; see ``Harness``).

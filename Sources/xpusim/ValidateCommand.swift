@@ -241,7 +241,8 @@ struct CalibrateCommand: ParsableCommand {
                     "fit a serving engine's time outside the kernels (serving.*) apart from power figures: they fit different metrics")
             }
             // Latency where the set measures it (ML.ENERGY's median inter-token latency), else the throughput it measures.
-            let measures = Set(try powerSet.evaluate(directory, Machine(spec)).flatMap(\.measured.keys))
+            let baseline = try powerSet.evaluate(directory, Machine(spec))
+            let measures = Set(baseline.flatMap(\.measured.keys))
             let metric = engine.isEmpty ? "power_w" : measures.contains("itl_s") ? "itl_s" : "output_tokens_per_s"
             let result = try Calibrator.fit(Machine(spec), parameters: parameters, rounds: parameters.count == 1 ? 1 : 3) { machine in
                 PowerValidationSet.objective(try powerSet.evaluate(directory, machine), metric: metric)
@@ -253,7 +254,7 @@ struct CalibrateCommand: ParsableCommand {
                 "calibration objective (\(what) on calibration rows): \(String(format: "%.2f%%", result.before * 100)) "
                     + "-> \(String(format: "%.2f%%", result.after * 100))\n"
             )
-            let hash = Calibrator.dataHash(try powerSet.evaluate(directory, Machine(spec)))
+            let hash = Calibrator.dataHash(baseline)
             let file = engine.isEmpty ? spec.document.file : result.machine.library.file
             print("fitted values (for \(file); write them as kind: fitted, data: \(hash)):")
             for (parameter, value) in result.values {
