@@ -57,6 +57,11 @@ public struct CollectiveLibrary: Sendable {
         case ll, ll128, simple
     }
 
+    /// The collectives a library runs (trace ops of the same names).
+    public enum CollectiveKind: String, Sendable, CaseIterable {
+        case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast
+    }
+
     public struct ProtocolFigures: Sendable {
         public var kind: ProtocolKind
         /// Data bytes per byte on the wire (LL: 4 of 8, LL128: 120 of 128, Simple: 1).
@@ -65,6 +70,15 @@ public struct CollectiveLibrary: Sendable {
         public var bandwidthCap: Double?
         /// The same across nodes (NCCL's multi-node llMaxBw, by host CPU); nil: `bandwidthCap`.
         public var bandwidthCapMultiNode: Double?
+        /// Bytes of the buffer each connection of a channel has for this protocol (NCCL's buffSizes:
+        /// flags included), split into the library's `steps` slots; nil where the library gives none.
+        public var bufferSize: Double?
+
+        /// Data bytes of one pipeline step: the buffer's share of one slot, without the flags.
+        public func stepData(steps: Int, buffer: Double? = nil) -> Double? {
+            guard let size = buffer ?? bufferSize, steps > 0 else { return nil }
+            return size / Double(steps) * payload
+        }
     }
 
     public struct AlgorithmFigures: Sendable {
@@ -83,6 +97,9 @@ public struct CollectiveLibrary: Sendable {
     public var family: Family
     /// Channels (one thread block, hence one compute unit, each) a collective runs on at most.
     public var channels: Int
+    /// Slots each connection's buffer is split into (NCCL_STEPS): a tree forwards one slot's data
+    /// (a chunk) per step, so a chunk is the unit its pipeline fills with; 0 where not given.
+    public var steps: Int
     public var protocols: [ProtocolFigures]
     public var algorithms: [AlgorithmFigures]
     /// Fraction of a scale-up link's line rate a collective's data reaches (packet headers, flow
@@ -109,6 +126,7 @@ extension CollectiveLibrary {
         let name = try c.required("name").string()
         let family = try KernelLibrary.choice(try c.required("family", "nccl or hccl"), Family.self)
         let channels = try figures.integer(try c.required("channels"), plausible: 1...256)
+        let steps = try c.optional("steps").map { try figures.integer($0, plausible: 1...64) } ?? 0
         var protocols: [ProtocolFigures] = []
         for (key, value) in try c.required("protocols").mapping() {
             guard let kind = ProtocolKind(rawValue: key) else {
@@ -123,8 +141,16 @@ extension CollectiveLibrary {
             }
             let cap = try bandwidth("bandwidth_cap")
             let multiNode = try bandwidth("bandwidth_cap_multi_node")
+            let buffer = try p.optional("buffer_size").map { node -> Double in
+                let size = try figures.value(node).quantity(.bytes).value
+                guard (4096.0...1_073_741_824).contains(size) else {
+                    throw node.error("buffer_size: expected 4 KiB to 1 GiB per connection, found \(size) bytes")
+                }
+                return size
+            }
             try p.finish()
-            protocols.append(ProtocolFigures(kind: kind, payload: payload, bandwidthCap: cap, bandwidthCapMultiNode: multiNode))
+            protocols.append(
+                ProtocolFigures(kind: kind, payload: payload, bandwidthCap: cap, bandwidthCapMultiNode: multiNode, bufferSize: buffer))
         }
         guard !protocols.isEmpty else { throw node.error("protocols: expected at least one protocol") }
         var algorithms: [AlgorithmFigures] = []
@@ -175,7 +201,8 @@ extension CollectiveLibrary {
         guard (0...1e-3).contains(fixed) else { throw fixedNode.error("fixed_latency: expected 0 to 1 ms, found \(fixed) s") }
         try c.finish()
         return CollectiveLibrary(
-            name: name, family: family, channels: channels, protocols: protocols, algorithms: algorithms, scaleUpEfficiency: up,
+            name: name, family: family, channels: channels, steps: steps, protocols: protocols, algorithms: algorithms,
+            scaleUpEfficiency: up,
             scaleOutEfficiency: out, inSwitchEfficiency: inSwitch, fixedLatency: fixed, path: node.path)
     }
 }

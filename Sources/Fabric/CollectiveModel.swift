@@ -81,6 +81,12 @@ public struct CollectiveModel: Sendable {
         var netSteps = 0
         /// Phases that cannot overlap (HCCL's hierarchical all-reduce) run one after another.
         var sequential = false
+        /// Store-and-forward stages every chunk passes in turn over each link class (a tree's chain
+        /// within the domain, up and down, and its levels across domains): the pipeline fills
+        /// through them before the links run at their rate. Zero for algorithms whose every step
+        /// splits the data over all ranks (rings, meshes).
+        var fillUp = 0
+        var fillNet = 0
     }
 
     public func cost(_ c: Op.Collective) throws -> CollectiveResult {
@@ -90,9 +96,8 @@ public struct CollectiveModel: Sendable {
             throw FabricError("\(c.ranks) ranks span \(placement.domains) scale-up domains of \(system.id), which has no scale-out network")
         }
         var best: CollectiveResult?
-        for plan in plans(c, placement) {
-            guard let figures = library.figures(plan.algorithm) else { continue }
-            for (index, kind) in figures.protocols.enumerated() {
+        for (plan, figures, protocols) in try candidates(c, placement) {
+            for (index, kind) in figures.protocols.enumerated() where protocols.contains(kind) {
                 guard let proto = library.protocolFigures(kind) else { continue }
                 let result = evaluate(c, placement, plan, figures, index, proto)
                 if best == nil || result.time < best!.time { best = result }
@@ -105,6 +110,79 @@ public struct CollectiveModel: Sendable {
             )
         }
         return best
+    }
+
+    /// The layouts this collective may run with and the protocols of each: what the topology
+    /// allows, narrowed by the system's library configuration (`collectives.algorithms`,
+    /// `collectives.protocols`) and by the kernel's own `algorithm:` and `protocol:`. Asking for
+    /// what the topology or the configuration rules out is an error that says which.
+    func candidates(_ c: Op.Collective, _ p: Placement) throws -> [(
+        Plan, CollectiveLibrary.AlgorithmFigures, [CollectiveLibrary.ProtocolKind]
+    )] {
+        let what = "\(c.kind.rawValue) across \(c.ranks) ranks of \(system.id)"
+        let configured = system.collectives
+        func figure(_ path: String) -> String {
+            let f = system.document.figures[path]
+            return "\(path) in \(f?.file ?? system.id)\(f?.line.map { " line \($0)" } ?? "")"
+        }
+        var layouts = plans(c, p).filter { library.figures($0.algorithm) != nil }
+        // The transport's own point-to-point (send/recv, all-to-all) is not one NCCL_ALGO chooses.
+        if let allowed = configured.algorithms {
+            if let wanted = c.algorithm, wanted != .direct, !allowed.contains(wanted) {
+                throw FabricError(
+                    "\(wanted.rawValue) is not configured on \(system.id): its library runs "
+                        + "\(allowed.map(\.rawValue).joined(separator: ", ")) only (\(figure("collectives.algorithms")))")
+            }
+            layouts = layouts.filter { $0.algorithm == .direct || allowed.contains($0.algorithm) }
+        }
+        // The system's tuner decides where the kernel does not: its rule's algorithm where the
+        // collective can run it here, else the library's own choice (as NCCL falls back).
+        var c = c
+        if c.algorithm == nil,
+            let rule = configured.rule(c.kind, nodes: p.nodes, ranksPerNode: p.perNode, bytes: Double(c.bytes)),
+            let plan = layouts.first(where: { $0.algorithm == rule.algorithm }),
+            rule.protocol.map({ wanted in library.figures(plan.algorithm)?.protocols.contains(wanted) ?? false }) ?? true
+        {
+            c.algorithm = rule.algorithm
+            if c.protocol == nil { c.protocol = rule.protocol }
+        }
+        if let wanted = c.algorithm {
+            guard let plan = layouts.first(where: { $0.algorithm == wanted }) else {
+                let runnable = layouts.map(\.algorithm.rawValue)
+                throw FabricError(
+                    "algorithm \(wanted.rawValue) cannot run \(what) with \(library.name)"
+                        + (library.figures(wanted) == nil ? " (the library has no \(wanted.rawValue))" : "")
+                        + "; \(runnable.isEmpty ? "nothing can" : "it can run: \(runnable.joined(separator: ", "))")")
+            }
+            layouts = [plan]
+        }
+        var result: [(Plan, CollectiveLibrary.AlgorithmFigures, [CollectiveLibrary.ProtocolKind])] = []
+        for plan in layouts {
+            guard let figures = library.figures(plan.algorithm) else { continue }
+            var protocols = figures.protocols
+            if let allowed = configured.protocols { protocols = protocols.filter(allowed.contains) }
+            if let wanted = c.protocol {
+                if let allowed = configured.protocols, !allowed.contains(wanted) {
+                    throw FabricError(
+                        "protocol \(wanted.rawValue) is not configured on \(system.id): its library runs "
+                            + "\(allowed.map(\.rawValue).joined(separator: ", ")) only (\(figure("collectives.protocols")))")
+                }
+                guard protocols.contains(wanted) else {
+                    if c.algorithm == nil { continue }
+                    throw FabricError(
+                        "\(plan.algorithm.rawValue) runs \(figures.protocols.map(\.rawValue).joined(separator: ", ")) in \(library.name), "
+                            + "not \(wanted.rawValue)")
+                }
+                protocols = [wanted]
+            }
+            if !protocols.isEmpty { result.append((plan, figures, protocols)) }
+        }
+        if result.isEmpty, !layouts.isEmpty {
+            throw FabricError(
+                "no algorithm for \(what) runs "
+                    + (c.protocol.map { "protocol \($0.rawValue)" } ?? "the configured protocols (\(figure("collectives.protocols")))"))
+        }
+        return result
     }
 
     /// The layouts of the algorithms that fit this collective on this system, in the library's order of preference.
@@ -202,6 +280,8 @@ public struct CollectiveModel: Sendable {
                 tree.netBytes = treeNetBytes
                 tree.upSteps = 2 * (p.perDomain - 1)
                 tree.netSteps = 2 * log2Domains
+                tree.fillUp = tree.upSteps
+                tree.fillNet = tree.netSteps
                 plans.append(tree)
             }
             if c.kind == .all_reduce, system.scaleUp.inSwitchReduction, p.perDomain > 1 {
@@ -307,7 +387,7 @@ public struct CollectiveModel: Sendable {
             }
         }
         transfer0 = links.network.now
-        let transfer = transfer0
+        let transfer = transfer0 + fill(c, placement, plan, proto, links)
         var uses: [CollectiveResult.LinkUse] = []
         if plan.upBytes > 0 {
             uses.append(
@@ -324,6 +404,31 @@ public struct CollectiveModel: Sendable {
         return CollectiveResult(
             kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,
             time: latency + transfer, latency: latency, channels: library.channels, links: uses, dataBytes: plan.upBytes + plan.netBytes)
+    }
+}
+
+extension CollectiveModel {
+    /// The time a pipelined algorithm takes to fill beyond its bulk transfer: every chunk passes the
+    /// plan's stages one after another, so the first reaches the last rank after the sum of the
+    /// stage times, and the slowest stage paces the rest (NCCL's tree forwards chunks of one buffer
+    /// slot: buffer / NCCL_STEPS, src/enqueue.cc; smaller messages are one chunk per channel).
+    /// Each channel has its share of a rank's scale-up links, and of the NICs its domain's ranks
+    /// share (one tree per channel crosses through one of them).
+    func fill(
+        _ c: Op.Collective, _ p: Placement, _ plan: Plan, _ proto: CollectiveLibrary.ProtocolFigures, _ links: RankLinks
+    ) -> Double {
+        guard plan.fillUp + plan.fillNet > 0, c.bytes > 0,
+            let step = proto.stepData(steps: library.steps, buffer: proto.kind == .simple ? system.collectives.bufferSize : nil)
+        else { return 0 }
+        let channels = Double(library.channels)
+        let wire = min(step, Double(c.bytes) / channels) / proto.payload
+        let upRate = links.network.resource(links.upOut).capacity / channels
+        var stages: [(count: Int, time: Double)] = [(plan.fillUp, wire / upRate)]
+        if let out = links.netOut {
+            stages.append((plan.fillNet, wire / (links.network.resource(out).capacity * Double(p.perDomain) / channels)))
+        }
+        let used = stages.filter { $0.count > 0 }
+        return used.reduce(0) { $0 + Double($1.count) * $1.time } - (used.map(\.time).max() ?? 0)
     }
 }
 

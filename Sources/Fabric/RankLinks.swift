@@ -14,6 +14,8 @@ public struct Placement: Sendable, Equatable {
     public var domains: Int
     /// Ranks in each node (they share the node's NICs).
     public var perNode: Int
+    /// Nodes the collective spans.
+    public var nodes: Int { (ranks + perNode - 1) / perNode }
 
     /// `perNode`: ranks per node when the job spreads them (one rank per node for a pipeline's
     /// send/recv across nodes); nil packs them.

@@ -70,7 +70,7 @@ public struct SweepSpec: Sendable {
         switch SystemParameterCatalog.declaration(for: path)?.type {
         case .quantity(let kind): return .quantity(kind)
         case .integer, .count: return .integer
-        case .text, .label: return .text
+        case .text, .label, .words, .rules: return .text
         case .choice(let words): return .choice(words)
         case .flag: return .choice(["yes", "no"])
         case nil: return nil

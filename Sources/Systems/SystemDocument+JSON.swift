@@ -13,11 +13,7 @@ extension SystemDocument {
     func json(file: String) -> String {
         var entries: [String: Any] = [:]
         for (path, figure) in figures {
-            let value: Any
-            switch figure.value {
-            case .number(let n): value = n
-            case .text(let t): value = t
-            }
+            let value = figure.value.plain
             entries[path] = CanonicalJSON.figure(value: value, kind: figure.kind.rawValue, source: figure.source?.url, how: figure.how)
         }
         return CanonicalJSON.document(schema: SystemParameterCatalog.schemaVersion, id: id, file: file, figures: entries)

@@ -238,6 +238,27 @@ struct SystemFileReader {
                     throw node.error("expected one of: \(words.joined(separator: ", ")), found \(node.found)\(didYouMean(word, in: words))")
                 }
                 return .text(word)
+            case .words(let words):
+                // One word or a list of them.
+                let items: [ConfigNode]
+                if case .sequence(let list) = node.content { items = list } else { items = [node] }
+                guard !items.isEmpty else { throw node.error("expected \(declaration.type.expected), found an empty list") }
+                var chosen: [String] = []
+                for item in items {
+                    let word = try item.string()
+                    guard words.contains(word) else {
+                        throw item.error(
+                            "expected one of: \(words.joined(separator: ", ")), found \(item.found)\(didYouMean(word, in: words))")
+                    }
+                    guard !chosen.contains(word) else { throw item.error("\"\(word)\" is listed twice") }
+                    chosen.append(word)
+                }
+                return .text(chosen.joined(separator: ", "))
+            case .rules:
+                guard case .sequence(let items) = node.content, !items.isEmpty else {
+                    throw node.error("expected \(declaration.type.expected), found \(node.found)")
+                }
+                return .rules(try items.map(TunerRule.init))
             }
         } catch let error as ConfigError {
             errors.append(error)

@@ -4,6 +4,8 @@ import Chips
 public enum SystemValue: Sendable, Equatable {
     case number(Double)
     case text(String)
+    /// A collective tuner's rules (`collectives.tuner`).
+    case rules([TunerRule])
 
     public var number: Double? {
         if case .number(let n) = self { return n }
@@ -13,6 +15,15 @@ public enum SystemValue: Sendable, Equatable {
     public var text: String? {
         if case .text(let t) = self { return t }
         return nil
+    }
+
+    /// The value as plain data for JSON: a number, a text, or the rules' texts.
+    public var plain: Any {
+        switch self {
+        case .number(let n): return n
+        case .text(let t): return t
+        case .rules(let rules): return rules.map(\.text)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Chips
 import SimCore
 
 /// What kind of value a system parameter holds.
@@ -16,6 +17,11 @@ public enum SystemParameterType: Sendable, Equatable {
     case choice([String])
     /// Yes or no, with a source (in-switch reduction, rail-optimised).
     case flag
+    /// A list of distinct words from a fixed set, with a source (the collective algorithms a
+    /// system's library is configured to run); held as the words joined by ", ".
+    case words([String])
+    /// A collective tuner's rules (``TunerRule``), with a source.
+    case rules
 
     var needsSource: Bool {
         switch self {
@@ -38,6 +44,8 @@ public enum SystemParameterType: Sendable, Equatable {
         case .text, .label: return "a text"
         case .choice(let words): return "one of: \(words.joined(separator: ", "))"
         case .flag: return "yes or no"
+        case .words(let words): return "a list of one or more of: \(words.joined(separator: ", "))"
+        case .rules: return "a list of rules {collective, nodes, ranks_per_node, from, below, algorithm, protocol}"
         }
     }
 
@@ -49,6 +57,7 @@ public enum SystemParameterType: Sendable, Equatable {
         case (.number(let n), .quantity(let kind)): return Quantity.format(n, kind)
         case (.number(let n), _): return formatNumber(n)
         case (.text(let t), _): return t
+        case (.rules(let rules), _): return rules.map(\.text).joined(separator: "; ")
         }
     }
 }
@@ -175,6 +184,23 @@ public enum SystemParameterCatalog {
         .init(
             "cost.domain_price", .quantity(.money), "price of what one scale-up domain shares (switch racks, optics), once per domain",
             .optional, plausible: 0...1_000_000_000, into: .optionalNumber(\.domainPrice)),
+
+        .init(
+            "collectives.algorithms", .words(CollectiveLibrary.Algorithm.allCases.map(\.rawValue)),
+            "the collective algorithms the system's library is configured to choose from (NCCL_ALGO), where it is restricted",
+            .optional, into: .words(\.collectives.algorithms)),
+        .init(
+            "collectives.protocols", .words(CollectiveLibrary.ProtocolKind.allCases.map(\.rawValue)),
+            "the protocols it is configured to choose from (NCCL_PROTO), where they are restricted", .optional,
+            into: .words(\.collectives.protocols)),
+        .init(
+            "collectives.buffer_size", .quantity(.bytes),
+            "the Simple protocol's buffer per channel connection (NCCL_BUFFSIZE), where the system sets it", .optional,
+            plausible: 4096...1_073_741_824, into: .optionalNumber(\.collectives.bufferSize)),
+        .init(
+            "collectives.tuner", .rules,
+            "the tuner's rules (a tuner plugin's configuration): per collective, node count, ranks per node and size, the algorithm it runs",
+            .optional, into: .rules(\.collectives.tuner)),
 
         .init(
             "reliability.mtbf.network", .quantity(.lifetime),

@@ -76,7 +76,28 @@ public struct SystemSpec: Sendable {
     public var domainPrice: Double?
     public var reliability = Reliability()
     public var storage = Storage()
+    public var collectives = Collectives()
     public var document: SystemDocument
+
+    /// How the system's collective library is configured (the environment its vendor ships, such
+    /// as NCCL_ALGO, NCCL_PROTO and NCCL_BUFFSIZE); every field nil where the library runs as it
+    /// ships.
+    public struct Collectives: Sendable {
+        /// The algorithms and protocols the library may choose from; nil: all it offers.
+        public var algorithms: [CollectiveLibrary.Algorithm]?
+        public var protocols: [CollectiveLibrary.ProtocolKind]?
+        /// The Simple protocol's buffer per connection (bytes); nil: the library's.
+        public var bufferSize: Double?
+        /// The tuner's rules, first match first; empty: the library's own choice.
+        public var tuner: [TunerRule] = []
+
+        /// The rule that decides a collective, if one matches.
+        public func rule(
+            _ kind: CollectiveLibrary.CollectiveKind, nodes: Int, ranksPerNode: Int, bytes: Double
+        ) -> TunerRule? {
+            tuner.first { $0.matches(kind, nodes: nodes, ranksPerNode: ranksPerNode, bytes: bytes) }
+        }
+    }
 
     /// How often the rest of a node interrupts a job, and how long a restart takes. Optional: a
     /// system without them cannot give a long run's goodput.
@@ -127,8 +148,8 @@ public struct SystemSpec: Sendable {
                     file: "--nodes",
                     message:
                         "\(id) has no scale_out section: it cannot grow beyond one scale-up domain of \(scaleUp.domainNodes) "
-                            + "node\(scaleUp.domainNodes == 1 ? "" : "s"); describe its scale-out network "
-                            + "(scale_out.nics_per_node, ...) to use \(count)"
+                        + "node\(scaleUp.domainNodes == 1 ? "" : "s"); describe its scale-out network "
+                        + "(scale_out.nics_per_node, ...) to use \(count)"
                 )
             }
             guard count % scaleUp.domainNodes == 0 else {
@@ -136,8 +157,8 @@ public struct SystemSpec: Sendable {
                     file: "--nodes",
                     message:
                         "\(count) nodes is not a whole number of \(id)'s scale-up domains of \(scaleUp.domainNodes) nodes (try "
-                            + "\(count / scaleUp.domainNodes * scaleUp.domainNodes) or "
-                            + "\((count / scaleUp.domainNodes + 1) * scaleUp.domainNodes))"
+                        + "\(count / scaleUp.domainNodes * scaleUp.domainNodes) or "
+                        + "\((count / scaleUp.domainNodes + 1) * scaleUp.domainNodes))"
                 )
             }
         }
@@ -174,6 +195,20 @@ public struct SystemSpec: Sendable {
         }
         static func flag(_ field: WritableKeyPath<SystemSpec, Bool> & Sendable) -> Fill {
             Fill { spec, document, path in if let v = document.figures[path]?.value.text { spec[keyPath: field] = v == "yes" } }
+        }
+        /// A list of words (`a, b`) as the raw values of `T`.
+        static func words<T: RawRepresentable & Sendable>(_ field: WritableKeyPath<SystemSpec, [T]?> & Sendable) -> Fill
+        where T.RawValue == String {
+            Fill { spec, document, path in
+                if let v = document.figures[path]?.value.text {
+                    spec[keyPath: field] = v.split(separator: ",").compactMap { T(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+                }
+            }
+        }
+        static func rules(_ field: WritableKeyPath<SystemSpec, [TunerRule]> & Sendable) -> Fill {
+            Fill { spec, document, path in
+                if case .rules(let rules)? = document.figures[path]?.value { spec[keyPath: field] = rules }
+            }
         }
         static func topology(_ field: WritableKeyPath<SystemSpec, Topology> & Sendable) -> Fill {
             Fill { spec, document, path in

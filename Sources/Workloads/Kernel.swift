@@ -176,19 +176,26 @@ public enum Op: Sendable, Hashable {
         }
     }
 
-    public enum CollectiveKind: String, Sendable, CaseIterable {
-        case all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, broadcast
-    }
+    public typealias CollectiveKind = CollectiveLibrary.CollectiveKind
 
     public struct Collective: Sendable, Hashable {
         public var kind: CollectiveKind, bytes: Int, ranks: Int
         /// Ranks per node when the job spreads them (a pipeline stage per node); nil: packed, filling each node first.
         public var ranksPerNode: Int?
-        public init(kind: CollectiveKind, bytes: Int, ranks: Int, ranksPerNode: Int? = nil) {
+        /// The algorithm and protocol the kernel asks for (NCCL_ALGO, NCCL_PROTO for this call);
+        /// nil: the library chooses, as its tuner would.
+        public var algorithm: CollectiveLibrary.Algorithm?
+        public var `protocol`: CollectiveLibrary.ProtocolKind?
+        public init(
+            kind: CollectiveKind, bytes: Int, ranks: Int, ranksPerNode: Int? = nil, algorithm: CollectiveLibrary.Algorithm? = nil,
+            protocol: CollectiveLibrary.ProtocolKind? = nil
+        ) {
             self.kind = kind
             self.bytes = bytes
             self.ranks = ranks
             self.ranksPerNode = ranksPerNode
+            self.algorithm = algorithm
+            self.protocol = `protocol`
         }
     }
 

@@ -192,7 +192,20 @@ enum TraceReader {
                     guard value <= ranks else { throw node.error("ranks_per_node \(value) is more than the collective's \(ranks) ranks") }
                     return value
                 }
-                return .collective(.init(kind: kind, bytes: bytes, ranks: ranks, ranksPerNode: perNode))
+                func word<T: RawRepresentable & CaseIterable>(_ field: String, _: T.Type) throws -> T? where T.RawValue == String {
+                    guard let node = k.optional(field) else { return nil }
+                    let text = try node.string()
+                    let known = T.allCases.map(\.rawValue)
+                    guard let value = T(rawValue: text) else {
+                        throw node.error(
+                            "unknown \(field) \"\(text)\"\(didYouMean(text, in: known)) (known: \(known.joined(separator: ", ")))")
+                    }
+                    return value
+                }
+                let algorithm = try word("algorithm", CollectiveLibrary.Algorithm.self)
+                let proto = try word("protocol", CollectiveLibrary.ProtocolKind.self)
+                return .collective(
+                    .init(kind: kind, bytes: bytes, ranks: ranks, ranksPerNode: perNode, algorithm: algorithm, protocol: proto))
             }
             let hint = didYouMean(name, in: opNames)
             throw opNode.error("unknown op \"\(name)\"\(hint) (known ops: \(opNames.joined(separator: ", ")))")

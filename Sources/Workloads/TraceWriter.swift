@@ -82,6 +82,8 @@ public enum TraceWriter {
         case .collective(let c):
             f += [("bytes", .int(c.bytes)), ("ranks", .int(c.ranks))]
             if let perNode = c.ranksPerNode { f.append(("ranks_per_node", .int(perNode))) }
+            if let algorithm = c.algorithm { f.append(("algorithm", .string(algorithm.rawValue))) }
+            if let proto = c.protocol { f.append(("protocol", .string(proto.rawValue))) }
         case .measured(let m):
             f.append(("duration", .string(String(format: "%.6g us", m.seconds * 1e6))))
             if !m.kernel.isEmpty { f.append(("kernel", .string(m.kernel))) }

@@ -103,10 +103,7 @@ struct SystemsCommand: ParsableCommand {
                         "path": path, "meaning": declaration.meaning, "kind": figure.kind.rawValue,
                         "text": declaration.type.text(figure.value),
                     ]
-                    switch figure.value {
-                    case .number(let n): item["value"] = n
-                    case .text(let t): item["value"] = t
-                    }
+                    item["value"] = figure.value.plain
                     if case .quantity(let kind) = declaration.type { item["si_unit"] = kind.units.first { $0.factor == 1 }?.symbol ?? "1" }
                     if let source = figure.source { item["source"] = source.url }
                     if let how = figure.how { item["how"] = how }

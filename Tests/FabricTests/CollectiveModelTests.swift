@@ -1,9 +1,10 @@
 import Chips
-@testable import Fabric
 import Foundation
 import Systems
 import Workloads
 import XCTest
+
+@testable import Fabric
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 let chipsDirectory = packageRoot + "/chips"
@@ -113,8 +114,9 @@ final class CollectiveModelTests: XCTestCase {
         let s = 1 << 30
         for (nodes, perNode) in [(2, 1.0), (4, 2.0)] {
             let m = try model("dgx-h100", nodes: nodes)
-            let plan = try XCTUnwrap(m.plans(.init(kind: .all_reduce, bytes: s, ranks: 8 * nodes), try Placement(ranks: 8 * nodes, on: m.system))
-                .first { $0.algorithm == .tree })
+            let plan = try XCTUnwrap(
+                m.plans(.init(kind: .all_reduce, bytes: s, ranks: 8 * nodes), try Placement(ranks: 8 * nodes, on: m.system))
+                    .first { $0.algorithm == .tree })
             XCTAssertEqual(plan.netBytes, perNode * Double(s) / 8, accuracy: 1, "\(nodes) nodes")
         }
     }
@@ -165,5 +167,83 @@ final class CollectiveModelTests: XCTestCase {
         XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1024, ranks: 4, ranksPerNode: 9))) { error in
             XCTAssertTrue("\(error)".contains("ranks_per_node"), "\(error)")
         }
+    }
+
+    /// A kernel's own algorithm and protocol are run as asked; what the topology cannot run, or
+    /// the algorithm does not offer, is an error that says what can.
+    func testKernelNamesItsAlgorithmAndProtocol() throws {
+        let m = try model("dgx-h100")
+        let ring = try m.cost(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 8, algorithm: .ring, protocol: .ll128))
+        XCTAssertEqual(ring.algorithm, .ring)
+        XCTAssertEqual(ring.protocol, .ll128)
+        XCTAssertGreaterThan(ring.time, try m.cost(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 8)).time)
+        // A tree needs several domains; one node has one.
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 8, algorithm: .tree))) { error in
+            XCTAssertTrue("\(error)".contains("algorithm tree cannot run all_reduce across 8 ranks of dgx-h100"), "\(error)")
+            XCTAssertTrue("\(error)".contains("it can run: ring, nvls"), "\(error)")
+        }
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 8, algorithm: .nvls, protocol: .ll))) { error in
+            XCTAssertTrue("\(error)".contains("nvls runs simple"), "\(error)")
+        }
+        // HCCL has no NVLS at all.
+        XCTAssertThrowsError(try model("atlas-800t-a2").cost(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 8, algorithm: .nvls))) {
+            error in XCTAssertTrue("\(error)".contains("the library has no nvls"), "\(error)")
+        }
+    }
+
+    /// GCP's A3 Mega runs NCCL as Google configures it for GPUDirect-TCPXO: ring and tree only,
+    /// Simple only, and its tuner's tree at every all-reduce size on two nodes; asking for NVLS or
+    /// LL there names the figure that rules it out.
+    func testA3MegaRunsAsGoogleConfiguresNCCL() throws {
+        let m = try model("gcp-a3-mega", nodes: 2)
+        for bytes in [8, 1 << 20, 1 << 24, 1 << 33] {
+            let r = try m.cost(.init(kind: .all_reduce, bytes: bytes, ranks: 16))
+            XCTAssertEqual(r.algorithm, .tree, "\(bytes) B")
+            XCTAssertEqual(r.protocol, .simple, "\(bytes) B")
+        }
+        // The tuner decides only where its rules match: an all-gather is the library's choice among ring (and Simple).
+        let gather = try m.cost(.init(kind: .all_gather, bytes: 1 << 24, ranks: 16))
+        XCTAssertEqual(gather.algorithm, .ring)
+        XCTAssertEqual(gather.protocol, .simple)
+        // The kernel's own choice wins over the tuner's, within what the system runs.
+        XCTAssertEqual(try m.cost(.init(kind: .all_reduce, bytes: 1 << 24, ranks: 16, algorithm: .ring)).algorithm, .ring)
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1 << 24, ranks: 16, algorithm: .nvlsTree))) { error in
+            XCTAssertTrue("\(error)".contains("nvls_tree is not configured on gcp-a3-mega"), "\(error)")
+            XCTAssertTrue("\(error)".contains("collectives.algorithms in"), "\(error)")
+        }
+        XCTAssertThrowsError(try m.cost(.init(kind: .all_reduce, bytes: 1 << 24, ranks: 16, protocol: .ll))) { error in
+            XCTAssertTrue("\(error)".contains("protocol ll is not configured on gcp-a3-mega"), "\(error)")
+        }
+        // From three nodes the tuner's tree holds below 2 MiB only.
+        let rule = try XCTUnwrap(m.system.collectives.rule(.all_reduce, nodes: 4, ranksPerNode: 8, bytes: 1_048_576))
+        XCTAssertEqual(rule.below, 2 * 1_048_576)
+        XCTAssertNil(m.system.collectives.rule(.all_reduce, nodes: 4, ranksPerNode: 8, bytes: 4_194_304))
+        XCTAssertNil(m.system.collectives.rule(.all_reduce, nodes: 8, ranksPerNode: 8, bytes: 1))
+    }
+
+    /// A tree's pipeline fills through its chain: a message of one chunk per channel or less pays
+    /// every stage in turn, so its time grows with the sum of the stage times; a long message pays
+    /// the fill once, with chunks of one buffer slot (NCCL_BUFFSIZE / NCCL_STEPS).
+    func testTreePipelineFillsThroughItsStages() throws {
+        let m = try model("gcp-a3-mega", nodes: 2)
+        let p = try Placement(ranks: 16, on: m.system)
+        let plan = try XCTUnwrap(m.plans(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 16), p).first { $0.algorithm == .tree })
+        XCTAssertEqual(plan.fillUp, 14)
+        XCTAssertEqual(plan.fillNet, 2)
+        let simple = try XCTUnwrap(m.library.protocolFigures(.simple))
+        XCTAssertEqual(try XCTUnwrap(simple.stepData(steps: m.library.steps, buffer: m.system.collectives.bufferSize)), 1_048_576)
+        let links = RankLinks(m.system, m.library, placement: p)
+        let channels = Double(m.library.channels)
+        let up = links.network.resource(links.upOut).capacity / channels
+        let net = links.network.resource(try XCTUnwrap(links.netOut)).capacity * 8 / channels
+        // One chunk per channel: all 16 stages; at 1 GiB and more, the fill is that of 1 MiB chunks.
+        for (bytes, chunk) in [(1 << 20, Double(1 << 20) / channels), (1 << 30, 1_048_576.0), (1 << 33, 1_048_576.0)] {
+            let expected = 14 * chunk / up + 2 * chunk / net - max(chunk / up, chunk / net)
+            XCTAssertEqual(
+                m.fill(.init(kind: .all_reduce, bytes: bytes, ranks: 16), p, plan, simple, links), expected, accuracy: 1e-12, "\(bytes)")
+        }
+        // Rings split every step over all ranks: nothing to fill.
+        let ring = try XCTUnwrap(m.plans(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 16), p).first { $0.algorithm == .ring })
+        XCTAssertEqual(m.fill(.init(kind: .all_reduce, bytes: 1 << 30, ranks: 16), p, ring, simple, links), 0)
     }
 }

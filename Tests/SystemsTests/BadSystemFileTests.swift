@@ -136,4 +136,56 @@ final class BadSystemFileTests: XCTestCase {
             mutated("  nics_per_node: {value: 8, source: basepod}\n", ""), path: "scale_out.nics_per_node",
             contains: "missing required field (scale-out NICs per node; a positive integer), needed once scale_out is given")
     }
+
+    /// A collectives section: word lists from the library's algorithms and protocols, a buffer
+    /// size, and tuner rules; each mistake is named with its line.
+    func testCollectivesSection() {
+        func with(_ section: String) -> String { mutated("power:\n", "collectives:\n" + section + "power:\n") }
+        let good = """
+              algorithms: {value: [ring, tree], source: basepod}
+              protocols: {value: simple, source: basepod}
+              buffer_size: {value: 8 MiB, source: basepod}
+              tuner:
+                value:
+                  - {collective: all_reduce, nodes: 2-4, ranks_per_node: 8+, below: 2 MiB, algorithm: tree, protocol: simple}
+                source: basepod
+
+            """
+        XCTAssertEqual(errors(with(good)).map(\.description), [])
+        func assertMessage(_ section: String, _ message: String, line: UInt = #line) {
+            let found = errors(with(section)).map(\.description)
+            XCTAssertTrue(found.contains { $0.contains(message) && $0.contains("bad.yaml") }, "\(found)", line: line)
+        }
+        assertMessage("  algorithms: {value: [ring, trees], source: basepod}\n", "found \"trees\"; did you mean \"tree\"?")
+        assertMessage("  algorithms: {value: [ring, ring], source: basepod}\n", "\"ring\" is listed twice")
+        assertMessage("  algorithms: {value: [], source: basepod}\n", "found an empty list")
+        assertMessage("  protocols: {value: [simple]}\n", "a figure needs a source")
+        assertMessage("  buffer_size: {value: 1 KiB, source: basepod}\n", "is not plausible here")
+        assertMessage(
+            "  tuner: {value: [{collective: all_reduce, nodes: 3-2, algorithm: tree}], source: basepod}\n",
+            "nodes: expected a count (2), a range (3-6) or a least count (8+)")
+        assertMessage(
+            "  tuner: {value: [{collective: all_reduse, algorithm: tree}], source: basepod}\n", "did you mean \"all_reduce\"?")
+        assertMessage(
+            "  tuner: {value: [{collective: all_reduce, algorithm: tree, from: 4 MiB, below: 2 MiB}], source: basepod}\n",
+            "the rule covers no message size")
+        assertMessage("  tuner: {value: [{collective: all_reduce, algo: tree}], source: basepod}\n", "algo")
+        assertMessage("  tuner: {value: tree, source: basepod}\n", "expected a list of rules")
+    }
+
+    /// `--set` takes word lists and rules as YAML, as the file does.
+    func testCollectivesOverride() throws {
+        var document = try SystemDocument.read(try ConfigNode.parse(text: dgxText, file: "dgx.yaml"))
+        try document.override("collectives.algorithms=[ring]")
+        XCTAssertEqual(document.figures["collectives.algorithms"]?.value, .text("ring"))
+        try document.override("collectives.tuner=[{collective: all_gather, algorithm: ring, protocol: ll}]")
+        guard case .rules(let rules)? = document.figures["collectives.tuner"]?.value else { return XCTFail("no rules") }
+        XCTAssertEqual(rules.map(\.text), ["all_gather on 1+ nodes, 1+ ranks per node: ring/ll"])
+        XCTAssertThrowsError(try document.override("collectives.protocols=[ll256]")) { error in
+            XCTAssertTrue("\(error)".contains("expected one of: ll, ll128, simple"), "\(error)")
+        }
+        let spec = try SystemCatalog.build(document, chips: try ChipCatalog.load(directory: chipsDirectory))
+        XCTAssertEqual(spec.collectives.algorithms, [.ring])
+        XCTAssertEqual(spec.collectives.rule(.all_gather, nodes: 1, ranksPerNode: 8, bytes: 1)?.protocol, .ll)
+    }
 }

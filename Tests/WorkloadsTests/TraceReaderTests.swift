@@ -131,6 +131,27 @@ final class TraceReaderTests: XCTestCase {
         assertError("schema: 1\nkernels: []\n", "no kernels")
     }
 
+    /// A collective may name its algorithm and protocol; they survive a write and a read, and an
+    /// unknown one is named with the nearest known.
+    func testCollectiveAlgorithmAndProtocol() throws {
+        let trace = try Trace.parse(
+            text: kernels(
+                "{id: a, op: all_reduce, bytes: 1048576, ranks: 16, algorithm: tree, protocol: simple}",
+                "{id: b, op: all_gather, bytes: 1024, ranks: 8}"), file: "t.yaml")
+        XCTAssertEqual(
+            trace.kernels[0].op, .collective(.init(kind: .all_reduce, bytes: 1 << 20, ranks: 16, algorithm: .tree, protocol: .simple)))
+        XCTAssertEqual(trace.kernels[1].op, .collective(.init(kind: .all_gather, bytes: 1024, ranks: 8)))
+        for format in [TraceWriter.Format.yaml, .json] {
+            let back = try Trace.parse(text: TraceWriter.text(trace, format: format))
+            XCTAssertEqual(back.kernels.map(\.op), trace.kernels.map(\.op))
+        }
+        assertError(
+            kernels("{id: a, op: all_reduce, bytes: 64, ranks: 8, algorithm: treee}"),
+            "unknown algorithm \"treee\"; did you mean \"tree\"?",
+            line: 3)
+        assertError(kernels("{id: a, op: all_reduce, bytes: 64, ranks: 8, protocol: LL}"), "known: ll, ll128, simple")
+    }
+
     func testOptionalFields() throws {
         let trace = try Trace.parse(
             text: kernels(
