@@ -28,6 +28,8 @@ public struct CollectiveResult: Sendable {
         public var bytes: Double
         public var busy: Double
         public var lineRate: Double
+        /// The rate the library reaches on it (line rate times the efficiency that applies).
+        public var capacity: Double
         /// Bytes counted against the link's capacity: more than `bytes` where the switch's
         /// reduction reaches less than a plain transfer (NVLS), so that concurrent collectives
         /// share the link as the model's own flows do.
@@ -332,7 +334,7 @@ public struct CollectiveModel: Sendable {
     ) -> CollectiveResult {
         let latency =
             library.fixedLatency + figures.baseLatency[index] + Double(plan.upSteps) * figures.hopLatencyScaleUp[index]
-            + Double(plan.netSteps) * figures.hopLatencyScaleOut[index]
+            + Double(plan.netSteps) * (figures.hopLatencyScaleOut[index] + (system.scaleOut?.stepLatency ?? 0))
         var links = RankLinks(system, library, placement: placement)
         // The protocol's bus-bandwidth cap as a cap on each flow: at the cap, the flow's bytes take
         // the time the cap gives the whole collective.
@@ -393,12 +395,14 @@ public struct CollectiveModel: Sendable {
             uses.append(
                 .init(
                     name: "scale-up", bytes: plan.upBytes * wire, busy: upTime, lineRate: links.upLineRate,
+                    capacity: links.network.resource(links.upOut).capacity,
                     loadBytes: plan.upBytes * wire * plan.upUsage))
         }
         if plan.netBytes > 0 {
             uses.append(
                 .init(
                     name: "scale-out", bytes: plan.netBytes * wire, busy: netTime, lineRate: links.netLineRate,
+                    capacity: links.netOut.map { links.network.resource($0).capacity } ?? 0,
                     loadBytes: plan.netBytes * wire))
         }
         return CollectiveResult(

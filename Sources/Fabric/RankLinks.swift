@@ -50,6 +50,12 @@ public struct Placement: Sendable, Equatable {
     }
 }
 
+extension SystemSpec {
+    /// Fraction of the scale-out line rate a collective reaches: the system's transport figure
+    /// where it has one, else the library's.
+    public func scaleOutEfficiency(_ library: CollectiveLibrary) -> Double { scaleOut?.efficiency ?? library.scaleOutEfficiency }
+}
+
 public struct FabricError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
@@ -83,7 +89,7 @@ struct RankLinks {
         upIn = network.addResource("scale-up in", capacity: up)
         if let out = system.scaleOut {
             netLineRate = Double(out.nicsPerNode) * out.bandwidthPerNIC.value / Double(system.devicesPerNode)
-            let share = max(netLineRate * library.scaleOutEfficiency, 1)
+            let share = max(netLineRate * system.scaleOutEfficiency(library), 1)
             netOut = network.addResource("scale-out out", capacity: share)
             netIn = network.addResource("scale-out in", capacity: share)
         } else {

@@ -122,11 +122,10 @@ struct Scheduler {
         // The rank's links, where the trace has collectives: each link class at the rate the
         // collective library reaches on it, so collectives running at once share it.
         var links: [String: (id: FlowNetwork.ResourceID, capacity: Double)] = [:]
-        if let library = machine.library.collectives {
+        if machine.library.collectives != nil {
             for cost in costs {
-                for use in cost.collective?.links ?? [] where links[use.name] == nil && use.lineRate > 0 {
-                    let capacity = use.lineRate * (use.name == "scale-out" ? library.scaleOutEfficiency : library.scaleUpEfficiency)
-                    links[use.name] = (network.addResource(use.name, capacity: capacity), capacity)
+                for use in cost.collective?.links ?? [] where links[use.name] == nil && use.capacity > 0 {
+                    links[use.name] = (network.addResource(use.name, capacity: use.capacity), use.capacity)
                 }
             }
         }

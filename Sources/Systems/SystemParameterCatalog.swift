@@ -161,6 +161,15 @@ public enum SystemParameterCatalog {
         .init(
             "scale_out.switch_latency", .quantity(.time), "latency through one scale-out switch", .withSection("scale_out"),
             plausible: 1e-8...1e-3, into: .measure(\.scaleOutFigures.switchLatency)),
+        .init(
+            "scale_out.efficiency", .quantity(.ratio),
+            "fraction of the NICs' line rate a collective's data reaches over this network's transport, where it differs from the "
+                + "library's (which is fitted on RDMA)", .optional, plausible: 0.05...1, into: .optionalNumber(\.scaleOutFigures.efficiency)
+        ),
+        .init(
+            "scale_out.step_latency", .quantity(.time),
+            "latency each sequential network step of a collective adds beyond the library's per-hop constant (the transport's own)",
+            .optional, plausible: 0...1e-3, into: .number(\.scaleOutFigures.stepLatency)),
 
         .init("power.cpus", .quantity(.power), "host CPUs of one node at their TDP", plausible: 0...100_000, into: .measure(\.power.cpus)),
         .init("power.nics", .quantity(.power), "NICs and DPUs of one node", plausible: 0...100_000, into: .measure(\.power.nics)),
@@ -199,7 +208,7 @@ public enum SystemParameterCatalog {
             plausible: 4096...1_073_741_824, into: .optionalNumber(\.collectives.bufferSize)),
         .init(
             "collectives.tuner", .rules,
-            "the tuner's rules (a tuner plugin's configuration): per collective, node count, ranks per node and size, the algorithm it runs",
+            "the tuner's rules (a tuner plugin's configuration): per collective, node count, ranks per node and size, its algorithm",
             .optional, into: .rules(\.collectives.tuner)),
 
         .init(

@@ -45,6 +45,18 @@ public struct SystemSpec: Sendable {
         public var bandwidthPerNIC = BytesPerSecond.zero
         public var railOptimized = false
         public var switchLatency = Seconds.zero
+        /// Fraction of the NICs' line rate a collective's data reaches over this network's
+        /// transport, where it is not the library's (fitted on RDMA); nil: the library's.
+        public var efficiency: Double?
+        /// Latency each sequential network step of a collective adds beyond the library's
+        /// per-hop constant (a transport slower to turn a step around than RDMA); 0 where not given.
+        public var stepLatency = 0.0
+    }
+
+    /// Sets the scale-out transport's figures (a calibration's trial values).
+    public mutating func setScaleOutTransport(efficiency: Double?, stepLatency: Double) {
+        scaleOutFigures.efficiency = efficiency
+        scaleOutFigures.stepLatency = stepLatency
     }
 
     /// What a node draws besides its chips (each at its TDP), and what a domain shares.
@@ -180,6 +192,9 @@ public struct SystemSpec: Sendable {
         /// A field inside an optional section (or an optional figure): written only where both exist.
         static func optionalMeasure<U: PhysicalUnit>(_ field: WritableKeyPath<SystemSpec, Measure<U>?> & Sendable) -> Fill {
             Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = Measure(v) } }
+        }
+        static func number(_ field: WritableKeyPath<SystemSpec, Double> & Sendable) -> Fill {
+            Fill { spec, document, path in if let v = document.number(path) { spec[keyPath: field] = v } }
         }
         static func optionalNumber(_ field: WritableKeyPath<SystemSpec, Double?> & Sendable) -> Fill {
             Fill { spec, document, path in spec[keyPath: field] = document.number(path) }

@@ -124,7 +124,9 @@ public struct CollectiveValidationSet: Sendable {
     static let a3MegaTwoNode = CollectiveValidationSet(
         id: "nccl-tests-a3mega", title: "nccl-tests all-reduce on 2 x 8 H100 (GCP A3 Mega, GPUDirect-TCPXO)", system: "gcp-a3-mega",
         provenance: "lessizzmore/create-a3mega-ztan-fork ztan-NCCL-test-result.markdown @ 346b825a (no licence: figures only)",
-        splitRule: "check only: a source of its own, on a scale-out network nothing else measures"
+        splitRule:
+            "by message size: up to 64 B (the floor: GPUDirect-TCPXO's step latency) and from 2 GiB (the plateau: its share of "
+            + "line rate) calibration, fitting the system's scale_out.step_latency and scale_out.efficiency; 128 B to 1 GiB check"
     ) { directory in
         let path = directory + "/nccl_tests_h100/gcp_a3mega_2node_16xH100_all_reduce_perf.csv"
         let (header, lines) = try CSV.read(path)
@@ -137,7 +139,7 @@ public struct CollectiveValidationSet: Sendable {
             return CollectiveRow(
                 label: "all_reduce 16 ranks over 2 nodes \(Quantity.format(Double(bytes), .bytes))",
                 collective: .init(kind: .all_reduce, bytes: bytes, ranks: 16), nodes: 2, measured: us * 1e-6, regime: regime(bytes),
-                split: .check)
+                split: bytes <= 64 || bytes >= 1 << 31 ? .calibration : .check)
         }
     }
 }
@@ -315,26 +317,65 @@ public enum CollectiveValidator {
 /// Fits a collective library's efficiencies and fixed latency on calibration rows: MAPE of the
 /// time, minimised one figure at a time by golden-section search over its range, in rounds until
 /// nothing moves (four figures, each with a clear effect: the scale-up plateau of rings, that
-/// of in-switch reduction, the scale-out plateau, the small-message floor).
+/// of in-switch reduction, the scale-out plateau, the small-message floor). A system's own
+/// scale-out transport figures (`scale_out.efficiency`, `scale_out.step_latency`) are fitted the
+/// same way where its network is not the RDMA the library's figures were fitted on.
 public enum CollectiveCalibrator {
+    /// What a fit moves: the library's figures, and the scale-out transport figures of the
+    /// system every source ran on.
+    public struct State: Sendable {
+        public var library: CollectiveLibrary
+        public var scaleOutEfficiency: Double?
+        public var stepLatency: Double
+        public init(library: CollectiveLibrary, system: SystemSpec? = nil) {
+            self.library = library
+            scaleOutEfficiency = system?.scaleOut?.efficiency
+            stepLatency = system?.scaleOut?.stepLatency ?? 0
+        }
+        public func applied(to system: SystemSpec) -> SystemSpec {
+            var copy = system
+            copy.setScaleOutTransport(efficiency: scaleOutEfficiency ?? system.scaleOut?.efficiency, stepLatency: stepLatency)
+            return copy
+        }
+    }
+
     public struct Figure: Sendable {
         public var path: String
         public var range: ClosedRange<Double>
-        let set: @Sendable (inout CollectiveLibrary, Double) -> Void
-        let get: @Sendable (CollectiveLibrary) -> Double
+        /// Whether it is a system file's figure (else the library's).
+        public var system = false
+        let set: @Sendable (inout State, Double) -> Void
+        let get: @Sendable (State) -> Double
     }
 
+    /// The library's figures, fitted by default.
     public static let figures: [Figure] = [
-        Figure(path: "collectives.scale_up_efficiency", range: 0.3...1, set: { $0.scaleUpEfficiency = $1 }, get: { $0.scaleUpEfficiency }),
         Figure(
-            path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.scaleOutEfficiency = $1 }, get: { $0.scaleOutEfficiency }),
+            path: "collectives.scale_up_efficiency", range: 0.3...1, set: { $0.library.scaleUpEfficiency = $1 },
+            get: { $0.library.scaleUpEfficiency }),
         Figure(
-            path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.inSwitchEfficiency = $1 }, get: { $0.inSwitchEfficiency }),
-        Figure(path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.fixedLatency = $1 }, get: { $0.fixedLatency }),
+            path: "collectives.scale_out_efficiency", range: 0.3...1, set: { $0.library.scaleOutEfficiency = $1 },
+            get: { $0.library.scaleOutEfficiency }),
+        Figure(
+            path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.library.inSwitchEfficiency = $1 },
+            get: { $0.library.inSwitchEfficiency }),
+        Figure(
+            path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.library.fixedLatency = $1 }, get: { $0.library.fixedLatency }),
+    ]
+
+    public static var allFigures: [Figure] { figures + systemFigures }
+
+    /// The system's scale-out transport figures, fitted when `--fit` names them.
+    public static let systemFigures: [Figure] = [
+        Figure(
+            path: "scale_out.efficiency", range: 0.3...1, system: true, set: { $0.scaleOutEfficiency = $1 },
+            get: { $0.scaleOutEfficiency ?? $0.library.scaleOutEfficiency }),
+        Figure(path: "scale_out.step_latency", range: 0...100e-6, system: true, set: { $0.stepLatency = $1 }, get: { $0.stepLatency }),
     ]
 
     public struct Fit: Sendable {
-        public var library: CollectiveLibrary
+        public var state: State
+        public var library: CollectiveLibrary { state.library }
         public var values: [(path: String, value: Double, atBound: Bool)]
         public var before: Double
         public var after: Double
@@ -353,7 +394,7 @@ public enum CollectiveCalibrator {
     /// The objective is the mean over sources of each source's calibration MAPE: every source
     /// counts once, however many rows it has (Vidur's thousands of sizes would otherwise drown the
     /// few rows that show nccl-tests' latency floor).
-    public static func fit(_ sources: [Source], library start: CollectiveLibrary) throws -> Fit {
+    public static func fit(_ sources: [Source], start: State, figures: [Figure] = figures) throws -> Fit {
         var parts: [(rows: [CollectiveRow], systems: [Int: SystemSpec])] = []
         for source in sources {
             let calibration = source.rows.filter { $0.split == .calibration }
@@ -363,12 +404,12 @@ public enum CollectiveCalibrator {
             parts.append((calibration, systems))
         }
         guard !parts.isEmpty else { throw FabricError("no calibration rows to fit on") }
-        func objective(_ library: CollectiveLibrary) -> Double {
+        func objective(_ state: State) -> Double {
             var sum = 0.0
             for part in parts {
                 var total = 0.0
                 for row in part.rows {
-                    let model = CollectiveModel(system: part.systems[row.nodes]!, library: library)
+                    let model = CollectiveModel(system: state.applied(to: part.systems[row.nodes]!), library: state.library)
                     guard let t = try? model.cost(row.collective).time else { return .infinity }
                     total += abs(t / row.measured - 1)
                 }
@@ -376,8 +417,8 @@ public enum CollectiveCalibrator {
             }
             return sum / Double(parts.count)
         }
-        var library = start
-        let before = objective(library)
+        var state = start
+        let before = objective(state)
         var current = before
         for _ in 0..<4 {
             let previous = current
@@ -386,7 +427,7 @@ public enum CollectiveCalibrator {
                 var hi = figure.range.upperBound
                 let ratio = (sqrt(5) - 1) / 2
                 func at(_ x: Double) -> Double {
-                    var trial = library
+                    var trial = state
                     figure.set(&trial, x)
                     return objective(trial)
                 }
@@ -412,17 +453,17 @@ public enum CollectiveCalibrator {
                 let x = (lo + hi) / 2
                 let fx = at(x)
                 if fx < current {
-                    figure.set(&library, x)
+                    figure.set(&state, x)
                     current = fx
                 }
             }
             if previous - current < 1e-5 { break }
         }
         let values = figures.map { f -> (path: String, value: Double, atBound: Bool) in
-            let v = f.get(library)
+            let v = f.get(state)
             let span = f.range.upperBound - f.range.lowerBound
             return (f.path, v, v - f.range.lowerBound < 0.01 * span || f.range.upperBound - v < 0.01 * span)
         }
-        return Fit(library: library, values: values, before: before, after: current)
+        return Fit(state: state, values: values, before: before, after: current)
     }
 }

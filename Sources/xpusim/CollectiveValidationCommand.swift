@@ -1,5 +1,6 @@
 import ArgumentParser
 import Chips
+import Config
 import Fabric
 import Foundation
 import SimCore
@@ -98,10 +99,34 @@ extension CalibrateCommand {
             sources.append(.init(rows: try set.load(directory), system: system))
         }
         for (index, rows) in CollectiveValidator.separatingTwins(sources.map(\.rows)).enumerated() { sources[index].rows = rows }
-        let fit = try CollectiveCalibrator.fit(sources, library: library!)
+        let figures =
+            try fit.map { list in
+                try list.split(separator: ",").map { name -> CollectiveCalibrator.Figure in
+                    let known = CollectiveCalibrator.allFigures.map(\.path)
+                    guard let figure = CollectiveCalibrator.allFigures.first(where: { $0.path == name }) else {
+                        let hint = didYouMean(String(name), in: known)
+                        throw OptionError(
+                            option: "--fit",
+                            message: "\"\(name)\" is not a collective figure"
+                                + (hint.isEmpty ? "; a collective set fits: \(known.joined(separator: ", "))" : hint))
+                    }
+                    return figure
+                }
+            } ?? CollectiveCalibrator.figures
+        // A system's figures are one system's: every set must have run on it.
+        let systemFile = try SystemCatalog.resolve(sets[0].system, nodes: 1, chips: chips)
+        if figures.contains { $0.system }, let other = sets.first(where: { $0.system != sets[0].system }) {
+            throw OptionError(
+                option: "--fit",
+                message: "system figures are fitted on one system's sets; \(other.id) ran on \(other.system), not \(sets[0].system)")
+        }
+        let start = CollectiveCalibrator.State(library: library!, system: systemFile)
+        let fit = try CollectiveCalibrator.fit(sources, start: start, figures: figures)
         var check: [Double] = []
         for source in sources {
-            check += try CollectiveValidator.predict(source.rows, system: source.system, library: fit.library).filter {
+            check += try CollectiveValidator.predict(
+                source.rows, system: { nodes in fit.state.applied(to: try source.system(nodes)) }, library: fit.library
+            ).filter {
                 $0.row.split == .check
             }.map(\.error)
         }
@@ -111,7 +136,8 @@ extension CalibrateCommand {
                 + (ErrorStats(check).map { "; check rows after: \(String(format: "%.2f%%", $0.mape * 100)) (not used to fit)" } ?? "")
                 + "\n")
         let hash = CollectiveValidator.dataHash(sources.flatMap { $0.rows.filter { $0.split == .calibration } })
-        print("fitted values (for \(libraryFile); write them as kind: fitted, data: \(hash)):")
+        let file = figures.contains { $0.system } ? systemFile.document.file : libraryFile
+        print("fitted values (for \(file); write them as kind: fitted, data: \(hash)):")
         for value in fit.values {
             let shown = value.path.hasSuffix("latency") ? Quantity.format(value.value, .time) : formatNumber(value.value)
             print("  \(value.path): \(shown)\(value.atBound ? "  (at a bound of its range)" : "")")

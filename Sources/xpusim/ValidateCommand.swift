@@ -193,8 +193,13 @@ struct CalibrateCommand: ParsableCommand {
     var chip: String?
     @Option(help: "Comma-separated data set ids.")
     var data: String
-    @Option(help: "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var fit: String =
+    @Option(
+        help: ArgumentHelp(
+            "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")); for collective "
+                + "sets: \(CollectiveCalibrator.allFigures.map(\.path).joined(separator: ", ")).",
+            discussion: "Default: \(Self.chipFit) (collective sets: the library's four collectives.* figures)."))
+    var fit: String?
+    static let chipFit =
         "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
     @Flag(help: "Do not fit: diagnose the values the chip file holds (sensitivity, bounds, ridges).")
     var diagnose = false
@@ -204,17 +209,6 @@ struct CalibrateCommand: ParsableCommand {
     var chipsDir: String?
 
     func run() throws {
-        let parameters = try fit.split(separator: ",").map { name -> Calibrator.Parameter in
-            guard let p = Calibrator.Parameter(rawValue: String(name)) else {
-                let known = Calibrator.Parameter.allCases.map(\.rawValue)
-                let hint = didYouMean(String(name), in: known)
-                throw OptionError(
-                    option: "--fit",
-                    message: "unknown parameter \"\(name)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint)
-                )
-            }
-            return p
-        }
         let ids = data.split(separator: ",").map(String.init)
         if ids.contains(where: { CollectiveValidationSet.named($0) != nil }) {
             return try fitCollectives(
@@ -224,6 +218,17 @@ struct CalibrateCommand: ParsableCommand {
                     }
                     return set
                 })
+        }
+        let parameters = try (fit ?? Self.chipFit).split(separator: ",").map { name -> Calibrator.Parameter in
+            guard let p = Calibrator.Parameter(rawValue: String(name)) else {
+                let known = Calibrator.Parameter.allCases.map(\.rawValue)
+                let hint = didYouMean(String(name), in: known)
+                throw OptionError(
+                    option: "--fit",
+                    message: "unknown parameter \"\(name)\"" + (hint.isEmpty ? "; expected one of: \(known.joined(separator: ", "))" : hint)
+                )
+            }
+            return p
         }
         guard let chip else { throw ValidationError("give --chip: the chip whose figures are fitted") }
         if let powerSet = PowerValidationSet.named(data) {

@@ -245,6 +245,25 @@ final class CalibrationTests: XCTestCase {
         XCTAssertNil(later.collective.ranksPerNode)
     }
 
+    /// The A3 Mega's transport figures come from its calibration rows (up to 64 B, from 2 GiB):
+    /// refitting them gives the file's values and its data hash, and no check row sits between.
+    func testA3MegaTransportFitReproducesTheSystemFile() throws {
+        let set = CollectiveValidationSet.a3MegaTwoNode
+        let rows = try set.load(try validationDirectory())
+        let resolve = { (nodes: Int) in try SystemCatalog.resolve(set.system, nodes: nodes, chips: packageRoot + "/chips") }
+        let file = try resolve(1)
+        let library = try XCTUnwrap(file.chip.library.collectives)
+        let fit = try CollectiveCalibrator.fit(
+            [.init(rows: rows, system: resolve)], start: .init(library: library), figures: CollectiveCalibrator.systemFigures)
+        XCTAssertEqual(try XCTUnwrap(fit.state.scaleOutEfficiency), try XCTUnwrap(file.scaleOut?.efficiency), accuracy: 0.002)
+        XCTAssertEqual(fit.state.stepLatency, try XCTUnwrap(file.scaleOut?.stepLatency), accuracy: 0.05e-6)
+        XCTAssertEqual(
+            CollectiveValidator.dataHash(rows.filter { $0.split == .calibration }),
+            file.document.figures["scale_out.efficiency"]?.data)
+        let calibration = rows.filter { $0.split == .calibration }.map(\.collective.bytes)
+        XCTAssertEqual(calibration, [8, 16, 32, 64, 1 << 31, 1 << 32, 1 << 33])
+    }
+
     func testLLMCompassFitReproducesTheA100FileAndHarness() throws {
         let set = try XCTUnwrap(ValidationSet.named("llmcompass-a100"))
         let rows = try set.load(try validationDirectory())
