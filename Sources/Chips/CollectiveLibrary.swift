@@ -124,7 +124,7 @@ extension CollectiveLibrary {
     static func read(_ node: ConfigNode, figures: inout FigureReader) throws -> CollectiveLibrary {
         var c = try MappingReader(node)
         let name = try c.required("name").string()
-        let family = try KernelLibrary.choice(try c.required("family", "nccl or hccl"), Family.self)
+        let family = try c.required("family", "nccl or hccl").word(Family.self, "family")
         let channels = try figures.integer(try c.required("channels"), plausible: 1...256)
         let steps = try c.optional("steps").map { try figures.integer($0, plausible: 1...64) } ?? 0
         var protocols: [ProtocolFigures] = []

@@ -237,13 +237,7 @@ extension KernelLibrary {
         let kSlice = try figures.value(try g.required("k_slice")).quantity(.bytes).value
         let stages = try figures.integer(try g.required("max_stages"), plausible: 2...16)
         let schedulerNode = try g.required("schedulers")
-        let schedulers = try figures.words(schedulerNode).map { word, node in
-            guard let s = GemmScheduler(rawValue: word) else {
-                throw node.error(
-                    "unknown GEMM scheduler \"\(word)\"; known: \(GemmScheduler.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return s
-        }
+        let schedulers = try figures.words(schedulerNode).map { _, node in try node.word(GemmScheduler.self, "GEMM scheduler") }
         let raster = try figures.integer(try g.required("raster_group"), plausible: 1...64)
         let setup = try g.optional("setup_time").map { try figures.value($0).quantity(.time).value } ?? 0
         guard (0...100e-6).contains(setup) else { throw root.error("gemm.setup_time: expected 0 to 100 us, found \(setup) s") }
@@ -275,8 +269,8 @@ extension KernelLibrary {
         for (kid, node) in try a.required("kernels").mapping() {
             var k = try MappingReader(node)
             let kname = try k.required("name").string()
-            let pipeline = try choice(try k.required("pipeline"), Pipeline.self)
-            let order = try choice(try k.required("order"), TileOrder.self)
+            let pipeline = try k.required("pipeline").word(Pipeline.self, "pipeline")
+            let order = try k.required("order").word(TileOrder.self, "order")
             let persistent = try k.required("persistent").bool()
             func triples(_ node: ConfigNode) throws -> [(headDim: Int, blockM: Int, blockN: Int)] {
                 let list = try figures.value(node).sequence().map { item -> (headDim: Int, blockM: Int, blockN: Int) in
@@ -342,14 +336,6 @@ extension KernelLibrary {
                 setupTime: setup, kernels: gemmKernels),
             attention: kernels, defaultAttention: defaultID, chunkElements: Double(chunk), collectives: collectives,
             servingEngines: engines)
-    }
-
-    static func choice<T: RawRepresentable & CaseIterable>(_ node: ConfigNode, _: T.Type) throws -> T where T.RawValue == String {
-        let word = try node.string()
-        guard let value = T(rawValue: word) else {
-            throw node.error("expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
-        }
-        return value
     }
 }
 

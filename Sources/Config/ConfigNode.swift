@@ -139,6 +139,18 @@ public struct ConfigNode: Sendable {
         return text
     }
 
+    /// A word from a closed set (an enum's raw values). Anything else is an error that names what
+    /// was read, the nearest word and the whole set:
+    /// `unknown algorithm "treee"; did you mean "tree"? (expected one of: ring, tree, ...)`.
+    public func word<T: RawRepresentable & CaseIterable>(_: T.Type, _ what: String) throws -> T where T.RawValue == String {
+        let text = try string()
+        guard let value = T(rawValue: text) else {
+            let known = T.allCases.map(\.rawValue)
+            throw error("unknown \(what) \"\(text)\"\(didYouMean(text, in: known)) (expected one of: \(known.joined(separator: ", ")))")
+        }
+        return value
+    }
+
     public func int() throws -> Int {
         if let stored, let value = stored.plainInteger(index) { return value }  // digits, read from the bytes
         let raw = try scalar()

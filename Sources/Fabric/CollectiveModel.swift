@@ -139,16 +139,15 @@ public struct CollectiveModel: Sendable {
         }
         // The system's tuner decides where the kernel does not: its rule's algorithm where the
         // collective can run it here, else the library's own choice (as NCCL falls back).
-        var c = c
-        if c.algorithm == nil,
+        var requested = (algorithm: c.algorithm, protocol: c.protocol)
+        if requested.algorithm == nil,
             let rule = configured.rule(c.kind, nodes: p.nodes, ranksPerNode: p.perNode, bytes: Double(c.bytes)),
             let plan = layouts.first(where: { $0.algorithm == rule.algorithm }),
             rule.protocol.map({ wanted in library.figures(plan.algorithm)?.protocols.contains(wanted) ?? false }) ?? true
         {
-            c.algorithm = rule.algorithm
-            if c.protocol == nil { c.protocol = rule.protocol }
+            requested = (rule.algorithm, requested.protocol ?? rule.protocol)
         }
-        if let wanted = c.algorithm {
+        if let wanted = requested.algorithm {
             guard let plan = layouts.first(where: { $0.algorithm == wanted }) else {
                 let runnable = layouts.map(\.algorithm.rawValue)
                 throw FabricError(
@@ -163,14 +162,14 @@ public struct CollectiveModel: Sendable {
             guard let figures = library.figures(plan.algorithm) else { continue }
             var protocols = figures.protocols
             if let allowed = configured.protocols { protocols = protocols.filter(allowed.contains) }
-            if let wanted = c.protocol {
+            if let wanted = requested.protocol {
                 if let allowed = configured.protocols, !allowed.contains(wanted) {
                     throw FabricError(
                         "protocol \(wanted.rawValue) is not configured on \(system.id): its library runs "
                             + "\(allowed.map(\.rawValue).joined(separator: ", ")) only (\(figure("collectives.protocols")))")
                 }
                 guard protocols.contains(wanted) else {
-                    if c.algorithm == nil { continue }
+                    if requested.algorithm == nil { continue }
                     throw FabricError(
                         "\(plan.algorithm.rawValue) runs \(figures.protocols.map(\.rawValue).joined(separator: ", ")) in \(library.name), "
                             + "not \(wanted.rawValue)")
@@ -182,7 +181,8 @@ public struct CollectiveModel: Sendable {
         if result.isEmpty, !layouts.isEmpty {
             throw FabricError(
                 "no algorithm for \(what) runs "
-                    + (c.protocol.map { "protocol \($0.rawValue)" } ?? "the configured protocols (\(figure("collectives.protocols")))"))
+                    + (requested.protocol.map { "protocol \($0.rawValue)" }
+                        ?? "the configured protocols (\(figure("collectives.protocols")))"))
         }
         return result
     }

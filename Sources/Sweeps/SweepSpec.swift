@@ -125,13 +125,7 @@ public struct SweepSpec: Sendable {
             guard tp >= 1 && tp <= 1024 else { throw tpNode!.error("expected 1 to 1024 tensor-parallel ranks") }
             if tp > 1 && !isSystem { throw tpNode!.error("tp: needs a system (the collectives run over its links)") }
             var precision = Precision.bf16
-            if let node = g.optional("precision") {
-                let word = try node.string()
-                guard let p = Precision(rawValue: word) else {
-                    throw node.error("expected one of: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
-                }
-                precision = p
-            }
+            if let node = g.optional("precision") { precision = try node.word(Precision.self, "precision") }
             try g.finish()
             generator = Generator(
                 model: model,
@@ -216,13 +210,7 @@ public struct SweepSpec: Sendable {
         }
         var objectives: [Objective] = []
         let objectivesNode = try top.required("objectives")
-        for item in try objectivesNode.sequence() {
-            let word = try item.string()
-            guard let o = Objective(rawValue: word) else {
-                throw item.error("expected one of: \(Objective.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(word)\"")
-            }
-            objectives.append(o)
-        }
+        for item in try objectivesNode.sequence() { objectives.append(try item.word(Objective.self, "objective")) }
         guard objectives.count >= 1 else { throw objectivesNode.error("expected at least one objective") }
         var constraints: [SweepConstraint] = []
         if let node = top.optional("constraints") {

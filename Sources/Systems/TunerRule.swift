@@ -50,14 +50,8 @@ public struct TunerRule: Sendable, Equatable {
     /// Reads one rule: a mapping of the fields above.
     init(_ node: ConfigNode) throws {
         var reader = try MappingReader(node)
-        func word<T: RawRepresentable & CaseIterable>(_ field: String, _: T.Type) throws -> T where T.RawValue == String {
-            let item = try reader.required(field)
-            let text = try item.string()
-            let known = T.allCases.map(\.rawValue)
-            guard let value = T(rawValue: text) else {
-                throw item.error("expected one of: \(known.joined(separator: ", ")), found \(item.found)\(didYouMean(text, in: known))")
-            }
-            return value
+        func word<T: RawRepresentable & CaseIterable>(_ field: String, _ type: T.Type) throws -> T where T.RawValue == String {
+            try reader.required(field).word(type, field)
         }
         func range(_ field: String) throws -> ClosedRange<Int> {
             guard let item = reader.optional(field) else { return 1...Int.max }

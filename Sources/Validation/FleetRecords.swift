@@ -111,10 +111,7 @@ public enum FleetRecords {
             var causes: [FleetRecord.Cause] = []
             for item in try r.optional("causes")?.sequence() ?? [] {
                 var c = try MappingReader(item)
-                let classNode = try c.required("class")
-                guard let failureClass = FailureClass(rawValue: try classNode.string()) else {
-                    throw classNode.error("expected one of \(FailureClass.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
+                let failureClass = try c.required("class").word(FailureClass.self, "failure class")
                 let countNode = try c.required("count")
                 let count = try countNode.int()
                 guard count >= 0 else { throw countNode.error("expected a count of at least 0") }

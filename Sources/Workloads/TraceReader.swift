@@ -192,18 +192,8 @@ enum TraceReader {
                     guard value <= ranks else { throw node.error("ranks_per_node \(value) is more than the collective's \(ranks) ranks") }
                     return value
                 }
-                func word<T: RawRepresentable & CaseIterable>(_ field: String, _: T.Type) throws -> T? where T.RawValue == String {
-                    guard let node = k.optional(field) else { return nil }
-                    let text = try node.string()
-                    let known = T.allCases.map(\.rawValue)
-                    guard let value = T(rawValue: text) else {
-                        throw node.error(
-                            "unknown \(field) \"\(text)\"\(didYouMean(text, in: known)) (known: \(known.joined(separator: ", ")))")
-                    }
-                    return value
-                }
-                let algorithm = try word("algorithm", CollectiveLibrary.Algorithm.self)
-                let proto = try word("protocol", CollectiveLibrary.ProtocolKind.self)
+                let algorithm = try k.optional("algorithm")?.word(CollectiveLibrary.Algorithm.self, "algorithm")
+                let proto = try k.optional("protocol")?.word(CollectiveLibrary.ProtocolKind.self, "protocol")
                 return .collective(
                     .init(kind: kind, bytes: bytes, ranks: ranks, ranksPerNode: perNode, algorithm: algorithm, protocol: proto))
             }
@@ -213,12 +203,7 @@ enum TraceReader {
     }
 
     static func dataType(_ node: ConfigNode) throws -> DataType {
-        let name = try node.string()
-        guard let dtype = DataType(rawValue: name) else {
-            let hint = didYouMean(name, in: DataType.allCases.map(\.rawValue))
-            throw node.error("unknown data type \"\(name)\"\(hint) (known: \(DataType.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        return dtype
+        try node.word(DataType.self, "data type")
     }
 
     static func positive(_ node: ConfigNode) throws -> Int {

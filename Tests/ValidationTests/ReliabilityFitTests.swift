@@ -66,7 +66,7 @@ final class ReliabilityFitTests: XCTestCase {
             toFile: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try FleetRecords.load(file)) { error in
             let message = "\(error)"
-            XCTAssertTrue(message.contains(file) && message.contains("expected one of accelerator, hbm"), message)
+            XCTAssertTrue(message.contains(file) && message.contains("expected one of: accelerator, hbm"), message)
         }
         try text.replacingOccurrences(of: "devices: 992", with: "devices: -4").write(toFile: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try FleetRecords.load(file)) { XCTAssertTrue("\($0)".contains("at least 1 device"), "\($0)") }

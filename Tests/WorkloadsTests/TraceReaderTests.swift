@@ -149,7 +149,7 @@ final class TraceReaderTests: XCTestCase {
             kernels("{id: a, op: all_reduce, bytes: 64, ranks: 8, algorithm: treee}"),
             "unknown algorithm \"treee\"; did you mean \"tree\"?",
             line: 3)
-        assertError(kernels("{id: a, op: all_reduce, bytes: 64, ranks: 8, protocol: LL}"), "known: ll, ll128, simple")
+        assertError(kernels("{id: a, op: all_reduce, bytes: 64, ranks: 8, protocol: LL}"), "expected one of: ll, ll128, simple")
     }
 
     func testOptionalFields() throws {
