@@ -21,7 +21,14 @@ public struct Engine: Sendable {
     }
 
     public func cost(of kernel: Kernel) throws -> KernelCost {
-        let m = machine
+        var m = machine
+        if let limit = kernel.units {
+            guard limit <= machine.units else {
+                throw SimulationError(
+                    kernel: kernel.id, message: "units: \(limit) compute units asked for; \(machine.spec.id) has \(machine.units)")
+            }
+            m.units = limit
+        }
         let warm = kernel.inputsInL2 ?? !kernel.deps.isEmpty
         switch kernel.op {
         case .gemm(let g):
@@ -79,13 +86,15 @@ public struct Engine: Sendable {
             var op: Op
             var dtype: DataType
             var warm: Bool
+            var units: Int?
         }
         var cache: [Key: KernelCost] = [:]
         var costs: [KernelCost] = []
         costs.reserveCapacity(kernels.count)
         for index in kernels.indices {
             let key = Key(
-                op: kernels[index].op, dtype: kernels[index].dtype, warm: kernels[index].inputsInL2 ?? !kernels[index].deps.isEmpty)
+                op: kernels[index].op, dtype: kernels[index].dtype, warm: kernels[index].inputsInL2 ?? !kernels[index].deps.isEmpty,
+                units: kernels[index].units)
             if let known = cache[key] {
                 costs.append(known)
                 continue

@@ -11,7 +11,8 @@ public struct Machine: Sendable {
     public var spec: ChipSpec
     /// Core clock the kernels run at (Hz).
     public var clock: Double
-    public let units: Int
+    /// Compute units a kernel may use: the chip's, or fewer for a kernel launched on fewer (`Kernel.units`).
+    public var units: Int
     public let vectorUnitsPerUnit: Int
     public let fragment: (m: Int, n: Int, k: Int)
     public let multicastUnits: Int

@@ -151,6 +151,10 @@ enum TrainingSets {
                     directory: directory, case: "llama3_70B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-70b"))
         })
 
+    /// The CTAs of every DeepGEMM kernel in DeepSeek's H800 training profile (grids 112x1x1,
+    /// 2x56x1 and 1x112x1 in train_h800_ep64_kernels.csv).
+    static let deepGEMMUnits = 112
+
     static let h800 = PowerValidationSet(
         id: "flagperf-h800-training", title: "FlagPerf FlagScale Llama-2-70B training on 4 HGX H800 nodes, tokens/s per GPU",
         chip: "h800-sxm", provenance: flagperfProvenance,
@@ -277,6 +281,10 @@ enum DeepSeekProfileSet {
         }
     }
 
+    /// The CTAs of every DeepGEMM kernel in DeepSeek's H800 training profile (grids 112x1x1,
+    /// 2x56x1 and 1x112x1 in train_h800_ep64_kernels.csv).
+    static let deepGEMMUnits = 112
+
     static let h800 = PowerValidationSet(
         id: "deepseek-h800-training", title: "DeepSeek-V3 training on H800 (EP64): kernel time per class of one 4-layer chunk",
         chip: "h800-sxm",
@@ -286,7 +294,7 @@ enum DeepSeekProfileSet {
         splitRule: "all rows check: nothing is fitted on this profile",
         assumptions:
             "DeepSeek-V3's config with 4 MoE layers (no embedding, LM head or MTP), one micro-batch of 4096 tokens forward and "
-            + "backward, fp8 GEMMs (DeepGEMM), balanced routing, ep64-dp64 over 8 hgx-h800 nodes; summed kernel durations per "
+            + "backward, fp8 GEMMs (DeepGEMM, on 112 of the 132 SMs as the profile's grids show), FlashAttention-3 (the profile's kernels), balanced routing, ep64-dp64 over 8 hgx-h800 nodes; summed kernel durations per "
             + "class; the profile's DeepEP times include spin-waits for peers and DualPipe's overlap, which the sum of "
             + "simulated collective times does not",
         evaluate: { directory, _ in
@@ -304,7 +312,21 @@ enum DeepSeekProfileSet {
             let request = GenerationRequest(
                 phase: .train, batch: 1, seq: 4096, parallelism: Parallelism(ep: 64, dp: 64), precision: .fp8,
                 devicesPerNode: system.devicesPerNode, optimizerStep: false)
-            let trace = try TraceGenerator(model: model, request: request).trace()
+            var trace = try TraceGenerator(model: model, request: request).trace()
+            // The profile's attention kernels are FlashAttention-3's (flash::compute_attn_ws and
+            // flash::FlashAttnBwd of hopper/), not the library's default; its DeepGEMM kernels are
+            // persistent grids of 112 CTAs on the H800's 132 SMs (DeepGEMM's num_sms, the SMs
+            // DeepEP's 20 communication SMs leave; the profile's grid column, "varsm" in its name).
+            for index in trace.kernels.indices {
+                switch trace.kernels[index].op {
+                case .attention(var a):
+                    a.impl = "fa3"
+                    trace.kernels[index].op = .attention(a)
+                case .gemm, .groupedGemm:
+                    trace.kernels[index].units = deepGEMMUnits
+                default: break
+                }
+            }
             let run = try Engine(machine: Machine(system.chip.device), system: system).run(trace)
             var simulated: [String: Double] = [:]
             for (kernel, result) in zip(trace.kernels, run.kernels) where kernel.id.hasPrefix("L") {

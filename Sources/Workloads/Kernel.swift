@@ -14,8 +14,15 @@ public struct Kernel: Sendable {
     /// because the kernel that produced them has just run. Nil: decided by the engine (yes when the
     /// kernel depends on another); a trace may force it either way with `inputs_in_l2`.
     public var inputsInL2: Bool?
+    /// The compute units (SMs, AI cores) the kernel is launched on, where fewer than the chip has:
+    /// a persistent kernel sized to leave units to a kernel beside it (DeepGEMM's num_sms, which
+    /// DeepSeek sets to the SMs DeepEP's communication kernels do not take). Nil: all of them.
+    public var units: Int?
 
-    public init(id: String, op: Op, dtype: DataType, stream: Int = 0, deps: [Int] = [], activity: Double = 1, inputsInL2: Bool? = nil) {
+    public init(
+        id: String, op: Op, dtype: DataType, stream: Int = 0, deps: [Int] = [], activity: Double = 1, inputsInL2: Bool? = nil,
+        units: Int? = nil
+    ) {
         self.id = id
         self.op = op
         self.dtype = dtype
@@ -23,6 +30,7 @@ public struct Kernel: Sendable {
         self.deps = deps
         self.activity = activity
         self.inputsInL2 = inputsInL2
+        self.units = units
     }
 }
 

@@ -52,6 +52,11 @@ enum TraceReader {
             let dtype = bytesOnly ? try k.optional("dtype").map(dataType) ?? .bf16 : try dataType(try k.required("dtype"))
             let stream = try k.optional("stream").map { try nonNegative($0) } ?? 0
             let inputsInL2 = try k.optional("inputs_in_l2")?.bool()
+            let units = try k.optional("units").map { node -> Int in
+                let value = try positive(node)
+                guard value <= 65536 else { throw node.error("units: expected 1 to 65536 compute units, found \(value)") }
+                return value
+            }
             let activityNode = k.optional("activity")
             let activity = try activityNode?.double() ?? 1
             if let activityNode, !(0...1).contains(activity) {
@@ -63,7 +68,8 @@ enum TraceReader {
             }
             let op = try readOp(opName, opNode, &k)
             try k.finish()
-            kernels.append(Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity, inputsInL2: inputsInL2))
+            kernels.append(
+                Kernel(id: id, op: op, dtype: dtype, stream: stream, deps: [], activity: activity, inputsInL2: inputsInL2, units: units))
             depNames.append(deps)
         }
         try resolveDependencies(&kernels, depNames, indexByID)

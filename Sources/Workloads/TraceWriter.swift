@@ -99,6 +99,7 @@ public enum TraceWriter {
         if k.stream != 0 { f.append(("stream", .int(k.stream))) }
         if k.activity != 1 { f.append(("activity", .double(k.activity))) }
         if let warm = k.inputsInL2 { f.append(("inputs_in_l2", .bool(warm))) }
+        if let units = k.units { f.append(("units", .int(units))) }
         if !k.deps.isEmpty { f.append(("deps", .strings(k.deps.map { trace.kernels[$0].id }))) }
         return f
     }

@@ -3,10 +3,9 @@ import Foundation
 import SimCore
 import Simulator
 import Systems
-import Workloads
 import TestSupport
+import Workloads
 import XCTest
-
 
 func machine(_ id: String, _ overrides: [String] = []) throws -> Machine {
     Machine(try ChipCatalog.resolve(id, overrides: overrides, directory: packageRoot + "/chips"))
@@ -44,15 +43,18 @@ final class EngineTests: XCTestCase {
         let h100 = try machine("h100-sxm")
         let engine = Engine(machine: h100)
         func add(_ tokens: Int, warm: Bool) throws -> KernelCost {
-            try engine.cost(of: Kernel(id: "add", op: .elementwise(.init(elements: tokens * 8192, reads: 2, writes: 1, flopsPerElement: 1)),
-                                       dtype: .fp16, inputsInL2: warm))
+            try engine.cost(
+                of: Kernel(
+                    id: "add", op: .elementwise(.init(elements: tokens * 8192, reads: 2, writes: 1, flopsPerElement: 1)),
+                    dtype: .fp16, inputsInL2: warm))
         }
         // 25 MB footprint: served by L2 entirely, nothing from HBM.
         let small = try add(512, warm: true)
         XCTAssertLessThan(small.hbmBytes, 1e6)
         XCTAssertLessThan(small.duration, try add(512, warm: false).duration * 0.8)
         // 200 MB footprint: half of L2 (25 MB) of the inputs still hits, the rest streams from HBM.
-        let large = try add(4096, warm: true), cold = try add(4096, warm: false)
+        let large = try add(4096, warm: true)
+        let cold = try add(4096, warm: false)
         XCTAssertEqual(cold.hbmBytes - large.hbmBytes, h100.l2SharedBytes, accuracy: 1)
         XCTAssertLessThan(large.duration, cold.duration)
         XCTAssertGreaterThan(large.duration, cold.duration * 0.8)
@@ -62,8 +64,11 @@ final class EngineTests: XCTestCase {
         let h100 = try machine("h100-sxm")
         let engine = Engine(machine: h100)
         func norm(_ rows: Int, warm: Bool) throws -> Double {
-            try engine.cost(of: Kernel(id: "n", op: .rowwise(.init(kind: .norm, rows: rows, columns: 4096, threads: 1024)),
-                                       dtype: .fp16, inputsInL2: warm)).duration
+            try engine.cost(
+                of: Kernel(
+                    id: "n", op: .rowwise(.init(kind: .norm, rows: rows, columns: 4096, threads: 1024)),
+                    dtype: .fp16, inputsInL2: warm)
+            ).duration
         }
         // A wave is 264 one-row blocks (2 per SM), each waiting on 4 + 4 dependent loads: with the
         // input in L2, one more wave costs at least 8 L2 latencies (more where the class's issue cap
@@ -81,7 +86,9 @@ final class EngineTests: XCTestCase {
         // Data-parallel waves on the A100 (108 SMs, power-of-two tiles): one tile more than a full
         // wave costs a whole extra (partial) wave.
         let engine = Engine(machine: try machine("a100-sxm"))
-        func dataParallel(_ m: Int) -> Kernel { Kernel(id: "g", op: .gemm(.init(m: m, n: 256, k: 8192, impl: "data_parallel")), dtype: .bf16) }
+        func dataParallel(_ m: Int) -> Kernel {
+            Kernel(id: "g", op: .gemm(.init(m: m, n: 256, k: 8192, impl: "data_parallel")), dtype: .bf16)
+        }
         let full = try engine.cost(of: dataParallel(128 * 108))
         let over = try engine.cost(of: dataParallel(128 * 109))
         XCTAssertGreaterThan(over.duration / full.duration, 1.25, "\(full.decomposition) vs \(over.decomposition)")
@@ -93,8 +100,8 @@ final class EngineTests: XCTestCase {
     /// scheduler comes close to 2.2 waves' worth.
     func testAShapeWithTwoPointTwoWavesDoesNotPayForThree() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
-        let twoWaves = try engine.cost(of: gemm("two", 128 * 33, 256 * 8, 8192))   // 264 tiles: 2 full waves
-        let shape = Op.Gemm(m: 128 * 29, n: 256 * 10, k: 8192)                       // 290 tiles: 2.2 waves
+        let twoWaves = try engine.cost(of: gemm("two", 128 * 33, 256 * 8, 8192))  // 264 tiles: 2 full waves
+        let shape = Op.Gemm(m: 128 * 29, n: 256 * 10, k: 8192)  // 290 tiles: 2.2 waves
         let best = try engine.cost(of: Kernel(id: "best", op: .gemm(shape), dtype: .bf16))
         let work = 290.0 / 264
         XCTAssertGreaterThan(best.duration / twoWaves.duration, 1.4, "\(best.decomposition) vs \(twoWaves.decomposition)")
@@ -103,7 +110,10 @@ final class EngineTests: XCTestCase {
         let sk = try engine.cost(of: Kernel(id: "sk", op: .gemm(streamK), dtype: .bf16))
         XCTAssertTrue(sk.decomposition.contains("stream-K"), sk.decomposition)
         XCTAssertLessThan(sk.duration / twoWaves.duration, 1.15 * work, sk.decomposition)
-        XCTAssertThrowsError(try Engine(machine: try machine("ascend-910b2")).cost(of: Kernel(id: "sk", op: .gemm(.init(m: 512, n: 512, k: 512, impl: "stream_k")), dtype: .fp16))) { error in
+        XCTAssertThrowsError(
+            try Engine(machine: try machine("ascend-910b2")).cost(
+                of: Kernel(id: "sk", op: .gemm(.init(m: 512, n: 512, k: 512, impl: "stream_k")), dtype: .fp16))
+        ) { error in
             XCTAssertTrue("\(error)".contains("unknown GEMM impl \"stream_k\"") && "\(error)".contains("offers: data_parallel"), "\(error)")
         }
     }
@@ -138,19 +148,23 @@ final class EngineTests: XCTestCase {
 
     func testChipsDifferOnlyThroughTheirFiles() throws {
         // The H20's capped tensor rate makes large GEMMs far slower; its 4 TB/s HBM makes decode-like ones faster.
-        let h100 = Engine(machine: try machine("h100-sxm")), h20 = Engine(machine: try machine("h20"))
-        let big = gemm("g", 8192, 8192, 8192), skinny = gemm("s", 1, 16384, 16384)
+        let h100 = Engine(machine: try machine("h100-sxm"))
+        let h20 = Engine(machine: try machine("h20"))
+        let big = gemm("g", 8192, 8192, 8192)
+        let skinny = gemm("s", 1, 16384, 16384)
         XCTAssertGreaterThan(try h20.cost(of: big).duration / h100.cost(of: big).duration, 4)
         XCTAssertLessThan(try h20.cost(of: skinny).duration, try h100.cost(of: skinny).duration)
         // Doubling HBM bandwidth in the file speeds a memory-bound kernel, not a compute-bound one.
         let fast = Engine(machine: try machine("h100-sxm", ["memory.hbm.bandwidth=6.7 TB/s"]))
-        let skinnyBase = try h100.cost(of: skinny).duration, bigBase = try h100.cost(of: big).duration
+        let skinnyBase = try h100.cost(of: skinny).duration
+        let bigBase = try h100.cost(of: big).duration
         XCTAssertLessThan(try fast.cost(of: skinny).duration, 0.7 * skinnyBase)
         XCTAssertEqual(try fast.cost(of: big).duration, bigBase, accuracy: 0.05 * bigBase)
     }
 
     func testAscendSplitAndMultiDie() throws {
-        let b2 = Engine(machine: try machine("ascend-910b2")), c = Engine(machine: try machine("ascend-910c"))
+        let b2 = Engine(machine: try machine("ascend-910b2"))
+        let c = Engine(machine: try machine("ascend-910c"))
         let big = gemm("g", 8192, 8192, 8192, .fp16)
         let ratio = try b2.cost(of: big).duration / c.cost(of: big).duration
         XCTAssertEqual(ratio, 2, accuracy: 0.3, "two dies, twice the AI Cores")
@@ -178,7 +192,8 @@ final class EngineTests: XCTestCase {
 
     func testIndependentStreamsOverlapAndDependenciesSerialise() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
-        let a = gemm("a", 4096, 4096, 4096), b = gemm("b", 4096, 4096, 4096, stream: 1)
+        let a = gemm("a", 4096, 4096, 4096)
+        let b = gemm("b", 4096, 4096, 4096, stream: 1)
         let alone = try engine.cost(of: a).duration
         let parallel = try engine.run(Trace(name: "p", kernels: [a, b]))
         let serial = try engine.run(Trace(name: "s", kernels: [a, gemm("b", 4096, 4096, 4096, stream: 1, deps: [0])]))
@@ -195,7 +210,8 @@ final class EngineTests: XCTestCase {
         let compute = gemm("c", 8192, 8192, 8192)
         let copy = Kernel(id: "m", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 1)
         let copy2 = Kernel(id: "m2", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 2)
-        let tc = try engine.cost(of: compute).duration, tm = try engine.cost(of: copy).duration
+        let tc = try engine.cost(of: compute).duration
+        let tm = try engine.cost(of: copy).duration
         let both = try engine.run(Trace(name: "o", kernels: [compute, copy]))
         XCTAssertLessThan(both.totalTime, tc + tm, "a compute-bound and a memory-bound kernel overlap")
         let copies = try engine.run(Trace(name: "mm", kernels: [copy, copy2]))
@@ -209,15 +225,17 @@ final class EngineTests: XCTestCase {
         let engine = Engine(machine: try machine("h100-sxm"))
         let big = Kernel(id: "big", op: .memcpy(.init(bytes: 1 << 30, kind: .d2d)), dtype: .bf16, stream: 0)
         let small = Kernel(id: "small", op: .memcpy(.init(bytes: 1 << 29, kind: .d2d)), dtype: .bf16, stream: 1)
-        let tBig = try engine.cost(of: big), tSmall = try engine.cost(of: small)
+        let tBig = try engine.cost(of: big)
+        let tSmall = try engine.cost(of: small)
         XCTAssertGreaterThan(tBig.hbmBytes / tBig.duration, 0.9 * engine.machine.streamBandwidth, "a large copy alone nearly fills HBM")
         let run = try engine.run(Trace(name: "two", kernels: [big, small]))
         // Each demands nearly all of HBM: sharing gives each the fraction of its own speed that
         // fills the first resource to fill (HBM, or L2, which both copies also stream through).
         let m = engine.machine
-        let demand = max((tBig.hbmBytes / tBig.duration + tSmall.hbmBytes / tSmall.duration) / m.streamBandwidth,
-                         (tBig.l2Bytes / tBig.duration + tSmall.l2Bytes / tSmall.duration) / m.achievableL2Bandwidth,
-                         (Double(tBig.unitsUsed) * tBig.occupancy + Double(tSmall.unitsUsed) * tSmall.occupancy) / Double(m.units))
+        let demand = max(
+            (tBig.hbmBytes / tBig.duration + tSmall.hbmBytes / tSmall.duration) / m.streamBandwidth,
+            (tBig.l2Bytes / tBig.duration + tSmall.l2Bytes / tSmall.duration) / m.achievableL2Bandwidth,
+            (Double(tBig.unitsUsed) * tBig.occupancy + Double(tSmall.unitsUsed) * tSmall.occupancy) / Double(m.units))
         XCTAssertEqual(run.kernels[1].end, tSmall.duration * demand, accuracy: 0.01 * tSmall.duration)
         XCTAssertEqual(run.totalTime, tBig.duration + tSmall.duration * (demand - 1), accuracy: 0.01 * tBig.duration)
         // A GEMM beside the copy: both slow by the same fraction of their own speed (each kernel's
@@ -233,7 +251,10 @@ final class EngineTests: XCTestCase {
 
     func testDecodeAttentionReadsTheKVCache() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
-        let decode = Kernel(id: "d", op: .attention(.init(phase: .decode, batch: 64, heads: 32, kvHeads: 8, qLen: 1, kvLen: 8192, headDim: 128, causal: false)), dtype: .bf16)
+        let decode = Kernel(
+            id: "d",
+            op: .attention(.init(phase: .decode, batch: 64, heads: 32, kvHeads: 8, qLen: 1, kvLen: 8192, headDim: 128, causal: false)),
+            dtype: .bf16)
         let cost = try engine.cost(of: decode)
         XCTAssertEqual(cost.bound, .memory)
         let kv = 64.0 * 8 * 8192 * 128 * 2 * 2
@@ -270,10 +291,41 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(b.decomposition.hasPrefix("fa2 backward: 2048 tiles of 128 KV rows"), b.decomposition)
         XCTAssertGreaterThan(b.duration, 2.5 * f.duration)
         XCTAssertLessThan(b.duration, 4 * f.duration)
-        // FlashAttention-3's backward is not described in the library: a clear error.
+        // FlashAttention-3's backward (hopper/: wgmma, 64 x 128 tiles at head dim 128) beats
+        // FlashAttention-2's mma.sync kernel by the matrix rate the library gives each.
         backward.impl = "fa3"
-        XCTAssertThrowsError(try engine.cost(of: Kernel(id: "b3", op: .attention(backward), dtype: .fp16))) { error in
-            XCTAssertTrue("\(error)".contains("fa3 of library cuda-sm90 has no backward kernel"), "\(error)")
+        let b3 = try engine.cost(of: Kernel(id: "b3", op: .attention(backward), dtype: .fp16))
+        XCTAssertEqual(b3.flops, b.flops, accuracy: 1)
+        XCTAssertTrue(b3.decomposition.hasPrefix("fa3 backward: 2048 tiles of 128 KV rows x 64-row query steps"), b3.decomposition)
+        XCTAssertLessThan(b3.duration, b.duration / 1.5)
+        XCTAssertGreaterThan(b3.duration, 2.5 * f.duration * 0.471)
+        // A kernel the library describes no backward for: a clear error.
+        backward.impl = "flashmla"
+        XCTAssertThrowsError(try engine.cost(of: Kernel(id: "bm", op: .attention(backward), dtype: .fp16))) { error in
+            XCTAssertTrue("\(error)".contains("flashmla of library cuda-sm90 has no backward kernel"), "\(error)")
+        }
+    }
+
+    /// A kernel launched on fewer units than the chip has (DeepGEMM's num_sms) runs on those: a large
+    /// GEMM slows by about the ratio, holds no more of them, and leaves the rest to a kernel beside it.
+    func testAKernelOnFewerUnitsLeavesTheRest() throws {
+        let h800 = try machine("h800-sxm")
+        let engine = Engine(machine: h800)
+        var g = gemm("g", 8192, 8192, 8192, .fp8)
+        let all = try engine.cost(of: g)
+        g.units = 112
+        let some = try engine.cost(of: g)
+        XCTAssertLessThanOrEqual(some.unitsUsed, 112)
+        XCTAssertGreaterThan(some.duration, all.duration * 1.03)
+        XCTAssertLessThan(some.duration, all.duration * 132 / 112 * 1.05)
+        // Beside a memory-bound kernel on another stream, fewer units leave it more of the chip.
+        let copy = Kernel(
+            id: "c", op: .elementwise(.init(elements: 1 << 28, reads: 1, writes: 1, flopsPerElement: 0)), dtype: .bf16, stream: 1)
+        let together = try engine.run(Trace(name: "g+c", kernels: [g, copy]))
+        XCTAssertEqual(together.kernels.count, 2)
+        g.units = 200
+        XCTAssertThrowsError(try engine.cost(of: g)) {
+            XCTAssertTrue("\($0)".contains("200 compute units asked for; h800-sxm has 132"), "\($0)")
         }
     }
 
@@ -284,18 +336,23 @@ final class EngineTests: XCTestCase {
     func testAttentionEdgesAndBadTraces() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
         func attention(_ a: Op.Attention) throws -> KernelCost { try engine.cost(of: Kernel(id: "a", op: .attention(a), dtype: .bf16)) }
-        let moreQueries = try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 4096, kvLen: 128, headDim: 128, causal: true))
+        let moreQueries = try attention(
+            .init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 4096, kvLen: 128, headDim: 128, causal: true))
         XCTAssertGreaterThan(moreQueries.macs, 0)
         XCTAssertGreaterThan(moreQueries.duration, engine.machine.launchOverhead)
         XCTAssertEqual(moreQueries.flops, 4 * 8 * 128 * 129 / 2 * 128, accuracy: 1)
         var backward = Op.Attention(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 4096, kvLen: 128, headDim: 128, causal: true)
         backward.backward = true
         XCTAssertGreaterThan(try attention(backward).duration, 0)
-        let fewerQueries = try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 512, kvLen: 8192, headDim: 128, causal: true))
+        let fewerQueries = try attention(
+            .init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 512, kvLen: 8192, headDim: 128, causal: true))
         XCTAssertEqual(fewerQueries.flops / (4 * 8 * 512 * 8192 * 128), 1 - 511.0 / (2 * 8192), accuracy: 1e-9)
-        let longDecode = try attention(.init(phase: .decode, batch: 1, heads: 32, kvHeads: 8, qLen: 256, kvLen: 4096, headDim: 128, causal: false))
+        let longDecode = try attention(
+            .init(phase: .decode, batch: 1, heads: 32, kvHeads: 8, qLen: 256, kvLen: 4096, headDim: 128, causal: false))
         XCTAssertGreaterThan(longDecode.duration, 0)
-        XCTAssertThrowsError(try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 256, kvLen: 256, headDim: 512, causal: false))) { error in
+        XCTAssertThrowsError(
+            try attention(.init(phase: .prefill, batch: 1, heads: 8, kvHeads: 8, qLen: 256, kvLen: 256, headDim: 512, causal: false))
+        ) { error in
             XCTAssertTrue("\(error)".contains("head_dim 512 is beyond every tile"), "\(error)")
         }
         let loop = Trace(name: "loop", kernels: [Kernel(id: "self", op: .memcpy(.init(bytes: 1024, kind: .d2d)), dtype: .bf16, deps: [0])])
@@ -308,20 +365,27 @@ final class EngineTests: XCTestCase {
     func testAShortKernelLateInALongRunFinishes() throws {
         let engine = Engine(machine: try machine("h100-sxm"))
         let long = Kernel(id: "long", op: .gemm(.init(m: 65536, n: 65536, k: 1 << 20)), dtype: .bf16)  // about 11 s
-        let short = Kernel(id: "short", op: .elementwise(.init(elements: 1024, reads: 1, writes: 1, flopsPerElement: 1)), dtype: .bf16, deps: [0])
+        let short = Kernel(
+            id: "short", op: .elementwise(.init(elements: 1024, reads: 1, writes: 1, flopsPerElement: 1)), dtype: .bf16, deps: [0])
         let run = try engine.run(Trace(name: "late", kernels: [long, short]), conditions: RunConditions(fixedClock: engine.machine.clock))
         XCTAssertGreaterThan(run.kernels[1].end, run.kernels[1].start)
     }
 
     func testAttentionImplIsTheLibrarysOrAClearError() throws {
-        let prefill = Op.Attention(phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true, impl: "fa3")
+        let prefill = Op.Attention(
+            phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true, impl: "fa3")
         // The A100's library has no FlashAttention-3 (it needs Hopper's wgmma).
         let a100 = Engine(machine: try machine("a100-sxm"))
         XCTAssertThrowsError(try a100.cost(of: Kernel(id: "attn", op: .attention(prefill), dtype: .bf16))) { error in
             XCTAssertTrue("\(error)".contains("unknown attention impl \"fa3\"") && "\(error)".contains("offers: fa2"), "\(error)")
         }
         // Each chip runs its library's default kernel.
-        let ascend = try Engine(machine: try machine("ascend-910b2")).cost(of: Kernel(id: "attn", op: .attention(.init(phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true)), dtype: .bf16))
+        let ascend = try Engine(machine: try machine("ascend-910b2")).cost(
+            of: Kernel(
+                id: "attn",
+                op: .attention(
+                    .init(phase: .prefill, batch: 1, heads: 32, kvHeads: 32, qLen: 2048, kvLen: 2048, headDim: 128, causal: true)),
+                dtype: .bf16))
         XCTAssertTrue(ascend.decomposition.hasPrefix("ascend_fa:"), ascend.decomposition)
     }
 
@@ -385,7 +449,8 @@ final class EngineTests: XCTestCase {
     func testRunsAreDeterministic() throws {
         let trace = try Trace.load(file: packageRoot + "/workloads/example.yaml")
         let engine = Engine(machine: try machine("h100-sxm"))
-        let a = try engine.run(trace), b = try engine.run(trace)
+        let a = try engine.run(trace)
+        let b = try engine.run(trace)
         XCTAssertEqual(a.kernels.map(\.end), b.kernels.map(\.end))
     }
 

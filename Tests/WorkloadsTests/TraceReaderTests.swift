@@ -162,6 +162,14 @@ final class TraceReaderTests: XCTestCase {
         XCTAssertEqual(trace.kernels[0].inputsInL2, false)
         XCTAssertEqual(trace.kernels[1].activity, 0.25)
         XCTAssertEqual(trace.kernels[2].op, .groupedGemm(.init(mPerGroup: [0, 16, 64], n: 128, k: 256)))
+        XCTAssertNil(trace.kernels[0].units)
+        let limited = try Trace.parse(text: kernels("{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: fp8, units: 112}"))
+        XCTAssertEqual(limited.kernels[0].units, 112)
+        for format in [TraceWriter.Format.yaml, .json] {
+            XCTAssertEqual(try Trace.parse(text: TraceWriter.text(limited, format: format)).kernels[0].units, 112)
+        }
+        assertError(kernels("{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: fp8, units: 0}"), "must be a positive")
+        assertError(kernels("{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: fp8, units: 100000}"), "expected 1 to 65536 compute units")
         assertError(
             kernels("{id: e, op: elementwise, elements: 4, reads: 1, writes: 1, dtype: bf16, activity: 1.5}"), "activity must be between")
         assertError(kernels("{id: s, op: softmax, rows: 4, columns: 4, dtype: bf16, residual: true}"), "applies to norm only")
