@@ -33,7 +33,8 @@ public struct Engine: Sendable {
         switch kernel.op {
         case .gemm(let g):
             return try GemmModel.cost(
-                .init(m: g.m, n: g.n, k: g.k, batch: g.batch, impl: g.impl), kernel.dtype, m, kernel: kernel.id, inputsInL2: warm)
+                .init(m: g.m, n: g.n, k: g.k, batch: g.batch, impl: g.impl, accumulate: g.accumulate), kernel.dtype, m, kernel: kernel.id,
+                inputsInL2: warm)
         case .groupedGemm(let g):
             return try GemmModel.groupedCost(g, kernel.dtype, m, kernel: kernel.id)
         case .attention(let a):

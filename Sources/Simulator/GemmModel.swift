@@ -19,6 +19,8 @@ enum GemmModel {
         var impl: String? = nil
         /// Grouped GEMM: the rows of each group (each group its own B); `m` is their sum.
         var groups: [Int]? = nil
+        /// C's format where the epilogue adds into it (reads C, then writes it) instead of writing it.
+        var accumulate: DataType? = nil
     }
 
     /// `inputsInL2`: the activation operand A was just written by its producer and is read from L2
@@ -30,7 +32,8 @@ enum GemmModel {
         }
         let eta = onMatrix ? machine.efficiency.matrix(dtype) : machine.efficiency.vector
         let b = dtype.bytes
-        let outBytes = outputBytes(dtype)
+        // Bytes per element of C the epilogue moves: written, or read and written back when it accumulates.
+        let outBytes = shape.accumulate.map { 2 * $0.bytes } ?? outputBytes(dtype)
         let frag = machine.fragment
         let library = machine.library.gemm
         let bk = max(frag.k, Int(library.kSliceBytes / b))

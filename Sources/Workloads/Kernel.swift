@@ -61,7 +61,13 @@ public enum Op: Sendable, Hashable {
         public var transA: Bool, transB: Bool
         /// The library's tile scheduler to use (`data_parallel`, `stream_k`); nil: the fastest the library offers.
         public var impl: String?
-        public init(m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false, impl: String? = nil) {
+        /// C += A x B into a C of this format, read and written by the epilogue (a weight gradient
+        /// accumulated into Megatron's fp32 main_grad: its gradient-accumulation fusion); nil: C = A x B.
+        public var accumulate: DataType?
+        public init(
+            m: Int, n: Int, k: Int, batch: Int = 1, transA: Bool = false, transB: Bool = false, impl: String? = nil,
+            accumulate: DataType? = nil
+        ) {
             self.m = m
             self.n = n
             self.k = k
@@ -69,6 +75,7 @@ public enum Op: Sendable, Hashable {
             self.transA = transA
             self.transB = transB
             self.impl = impl
+            self.accumulate = accumulate
         }
     }
 

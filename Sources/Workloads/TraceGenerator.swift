@@ -623,13 +623,15 @@ private struct Builder {
         case .gemm(let g):
             add("\(id).dgrad", .gemm(.init(m: g.m, n: g.k, k: g.n, batch: g.batch)), dtype)
             transposedCasts(id, rows: g.m * g.batch, input: g.k, output: g.n, dtype)
-            add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: g.m, batch: g.batch)), dtype)
+            // The weight gradient adds into the accumulated gradient (Megatron's fp32 main_grad, with
+            // its gradient-accumulation fusion on by default): the epilogue reads and writes it.
+            add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: g.m, batch: g.batch, accumulate: request.gradientType)), dtype)
         case .groupedGemm(let g):
             add("\(id).dgrad", .groupedGemm(.init(mPerGroup: g.mPerGroup, n: g.k, k: g.n)), dtype)
             transposedCasts(id, rows: g.mPerGroup.reduce(0, +), input: g.k, output: g.n, dtype)
             // Each expert's weight gradient: k x n over its own tokens (the mean load, batched).
             let mean = max(1, g.mPerGroup.reduce(0, +) / max(1, g.groups))
-            add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: mean, batch: g.groups)), dtype)
+            add("\(id).wgrad", .gemm(.init(m: g.k, n: g.n, k: mean, batch: g.groups, accumulate: request.gradientType)), dtype)
         case .attention(var a):
             a.backward = true
             add("\(id).backward", .attention(a), dtype)

@@ -88,7 +88,7 @@ enum TraceReader {
                 .init(
                     m: m, n: n, k: kk, batch: batch,
                     transA: try k.optional("trans_a")?.bool() ?? false, transB: try k.optional("trans_b")?.bool() ?? false,
-                    impl: try k.optional("impl")?.string()))
+                    impl: try k.optional("impl")?.string(), accumulate: try k.optional("accumulate").map(dataType)))
         case "grouped_gemm":
             let n = try positive(k.required("n"))
             let kk = try positive(k.required("k"))

@@ -47,6 +47,7 @@ public enum TraceWriter {
             if g.transA { f.append(("trans_a", .bool(true))) }
             if g.transB { f.append(("trans_b", .bool(true))) }
             if let impl = g.impl { f.append(("impl", .string(impl))) }
+            if let accumulate = g.accumulate { f.append(("accumulate", .string(accumulate.rawValue))) }
         case .groupedGemm(let g):
             let same = g.mPerGroup.allSatisfy { $0 == g.mPerGroup[0] }
             if same {

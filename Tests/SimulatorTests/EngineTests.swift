@@ -306,6 +306,23 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// A GEMM that adds into an fp32 C (a weight gradient into Megatron's main_grad) reads C and
+    /// writes 4 bytes back per element where a plain bf16 GEMM writes 2: a weight gradient's large C
+    /// and short k make that visible; a long-k GEMM hides it behind its main loop.
+    func testAnAccumulatingGEMMReadsAndWritesItsC() throws {
+        let engine = Engine(machine: try machine("h100-sxm"))
+        func cost(_ m: Int, _ n: Int, _ k: Int, _ accumulate: DataType?) throws -> KernelCost {
+            try engine.cost(of: Kernel(id: "w", op: .gemm(.init(m: m, n: n, k: k, accumulate: accumulate)), dtype: .bf16))
+        }
+        let plain = try cost(4096, 14336, 1024, nil)
+        let fused = try cost(4096, 14336, 1024, .fp32)
+        XCTAssertEqual(fused.hbmBytes - plain.hbmBytes, 4096 * 14336 * (8 - 2), accuracy: 1)
+        XCTAssertGreaterThan(fused.duration, plain.duration * 1.02)
+        XCTAssertEqual(fused.flops, plain.flops)
+        let longK = try cost(4096, 4096, 16384, .fp32).duration / cost(4096, 4096, 16384, nil).duration
+        XCTAssertLessThan(longK, 1.03)
+    }
+
     /// A kernel launched on fewer units than the chip has (DeepGEMM's num_sms) runs on those: a large
     /// GEMM slows by about the ratio, holds no more of them, and leaves the rest to a kernel beside it.
     func testAKernelOnFewerUnitsLeavesTheRest() throws {

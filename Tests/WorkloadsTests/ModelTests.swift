@@ -137,6 +137,17 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(trace.tokens, 8192)
         let ids = Set(trace.kernels.map(\.id))
         XCTAssertTrue(ids.contains("mb1.L0.qkv.dgrad") && ids.contains("mb1.L0.qkv.wgrad") && ids.contains("mb0.L31.attention.backward"))
+        // Weight gradients add into the fp32 main_grad (gradient-accumulation fusion); data gradients write theirs.
+        guard case .gemm(let wgrad) = trace.kernels.first(where: { $0.id == "mb1.L0.qkv.wgrad" })!.op,
+            case .gemm(let dgrad) = trace.kernels.first(where: { $0.id == "mb1.L0.qkv.dgrad" })!.op
+        else { return XCTFail("wrong ops") }
+        XCTAssertEqual(wgrad.accumulate, .fp32)
+        XCTAssertNil(dgrad.accumulate)
+        var bf16Request = request
+        bf16Request.gradientType = .bf16
+        let bf16Trace = try TraceGenerator(model: m, request: bf16Request).trace()
+        guard case .gemm(let bf16Wgrad) = bf16Trace.kernels.first(where: { $0.id == "mb1.L0.qkv.wgrad" })!.op else { return XCTFail() }
+        XCTAssertEqual(bf16Wgrad.accumulate, .bf16)
         // One per layer and one for the embedding and LM head tables, in fp32 (Megatron's main_grad).
         let reductions = trace.kernels.filter { $0.id.hasSuffix("grad_reduce_scatter") }
         XCTAssertEqual(reductions.count, 33)

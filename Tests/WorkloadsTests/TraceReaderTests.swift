@@ -163,6 +163,13 @@ final class TraceReaderTests: XCTestCase {
         XCTAssertEqual(trace.kernels[1].activity, 0.25)
         XCTAssertEqual(trace.kernels[2].op, .groupedGemm(.init(mPerGroup: [0, 16, 64], n: 128, k: 256)))
         XCTAssertNil(trace.kernels[0].units)
+        let accumulating = try Trace.parse(text: kernels("{id: w, op: gemm, m: 64, n: 64, k: 4096, dtype: bf16, accumulate: fp32}"))
+        for format in [TraceWriter.Format.yaml, .json] {
+            XCTAssertEqual(try Trace.parse(text: TraceWriter.text(accumulating, format: format)).kernels[0].op, accumulating.kernels[0].op)
+        }
+        guard case .gemm(let w) = accumulating.kernels[0].op else { return XCTFail("wrong op") }
+        XCTAssertEqual(w.accumulate, .fp32)
+        assertError(kernels("{id: w, op: gemm, m: 8, n: 8, k: 8, dtype: bf16, accumulate: fp33}"), "unknown data type \"fp33\"")
         let limited = try Trace.parse(text: kernels("{id: g, op: gemm, m: 8, n: 8, k: 8, dtype: fp8, units: 112}"))
         XCTAssertEqual(limited.kernels[0].units, 112)
         for format in [TraceWriter.Format.yaml, .json] {
