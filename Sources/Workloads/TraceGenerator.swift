@@ -563,7 +563,7 @@ private struct Builder {
             norm("\(tag)final_norm", rows: residualRows, columns: model.hidden, residual: true)
             gatherSequence("\(tag)lm_head_all_gather")
             gemm("\(tag)lm_head", m: tokens, n: (model.vocab + p.tp - 1) / p.tp, k: model.hidden, dtype: gemmType)
-            add("\(tag)cross_entropy", .rowwise(.init(kind: .softmax, rows: tokens, columns: (model.vocab + p.tp - 1) / p.tp)))
+            crossEntropy("\(tag)cross_entropy", rows: tokens, columns: (model.vocab + p.tp - 1) / p.tp)
             backward(id: "\(tag)lm_head", .gemm(.init(m: tokens, n: (model.vocab + p.tp - 1) / p.tp, k: model.hidden)), gemmType)
             if sequenceParallel {
                 collective("\(tag)lm_head_all_gather.regather", .all_gather, bytes: Double(tokens * model.hidden) * act.bytes, ranks: p.tp)
@@ -606,6 +606,29 @@ private struct Builder {
         where ranks > 1 && params > 0 {
             collective(id, .all_gather, bytes: params * act.bytes, ranks: ranks, perNode: perNode(stride: p.tp * p.cp * p.pp, ranks: ranks))
         }
+    }
+
+    /// Megatron's vocabulary-parallel cross entropy over the logits, forward and backward, as
+    /// PyTorch runs it (Megatron-LM core_v0.6.0: language_module.py passes `logits.float()`;
+    /// tensor_parallel/cross_entropy.py): the cast to fp32, the row max, the subtraction, exp in
+    /// place, the row sum and the division in place; backward the in-place multiply by the
+    /// loss's gradient and the cast back to the logits' format. The target gathers and scatters,
+    /// one element per row, are left out.
+    mutating func crossEntropy(_ id: String, rows: Int, columns: Int) {
+        let elements = rows * columns
+        func pass(_ name: String, reads: Int, writes: Int, flops: Double, _ dtype: DataType) {
+            add("\(id).\(name)", .elementwise(.init(elements: elements, reads: reads, writes: writes, flopsPerElement: flops)), dtype)
+        }
+        // bf16 units: 2 bytes read, 4 written.
+        pass("float", reads: 1, writes: 2, flops: 0, act)
+        add("\(id).max", .rowwise(.init(kind: .reduction, rows: rows, columns: columns)), .fp32)
+        pass("subtract", reads: 1, writes: 1, flops: 1, .fp32)
+        pass("exp", reads: 1, writes: 1, flops: 1, .fp32)
+        add("\(id).sum", .rowwise(.init(kind: .reduction, rows: rows, columns: columns)), .fp32)
+        pass("divide", reads: 1, writes: 1, flops: 1, .fp32)
+        pass("backward", reads: 1, writes: 1, flops: 1, .fp32)
+        // 4 bytes read, 2 written.
+        pass("float.backward", reads: 2, writes: 1, flops: 0, act)
     }
 
     /// FP8 training's weight gradient multiplies the transposed input and output gradient, each
