@@ -151,10 +151,6 @@ enum TrainingSets {
                     directory: directory, case: "llama3_70B-megatron", hardware: "H100", system: "dgx-h100", setup: llama3("llama-3-70b"))
         })
 
-    /// The CTAs of every DeepGEMM kernel in DeepSeek's H800 training profile (grids 112x1x1,
-    /// 2x56x1 and 1x112x1 in train_h800_ep64_kernels.csv).
-    static let deepGEMMUnits = 112
-
     static let h800 = PowerValidationSet(
         id: "flagperf-h800-training", title: "FlagPerf FlagScale Llama-2-70B training on 4 HGX H800 nodes, tokens/s per GPU",
         chip: "h800-sxm", provenance: flagperfProvenance,
@@ -294,7 +290,8 @@ enum DeepSeekProfileSet {
         splitRule: "all rows check: nothing is fitted on this profile",
         assumptions:
             "DeepSeek-V3's config with 4 MoE layers (no embedding, LM head or MTP), one micro-batch of 4096 tokens forward and "
-            + "backward, fp8 GEMMs (DeepGEMM, on 112 of the 132 SMs as the profile's grids show), FlashAttention-3 (the profile's kernels), balanced routing, ep64-dp64 over 8 hgx-h800 nodes; summed kernel durations per "
+            + "backward, fp8 GEMMs (DeepGEMM, on 112 of the 132 SMs as the profile's grids show), FlashAttention-3 (the "
+            + "profile's kernels), balanced routing, ep64-dp64 over 8 hgx-h800 nodes; summed kernel durations per "
             + "class; the profile's DeepEP times include spin-waits for peers and DualPipe's overlap, which the sum of "
             + "simulated collective times does not",
         evaluate: { directory, _ in
