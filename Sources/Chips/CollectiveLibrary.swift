@@ -110,6 +110,12 @@ public struct CollectiveLibrary: Sendable {
     /// Fraction of the link rate in-switch reduction reaches beside the plain transfers (NCCL's
     /// nvlsEfficiency), where the library has it.
     public var inSwitchEfficiency: Double
+    /// In-switch reduction's largest chunk per head and channel (NCCL_NVLS_CHUNKSIZE): a loop of
+    /// the NVLS kernel hands every channel one chunk per head. 0 where not given (no loops modelled).
+    public var inSwitchChunk: Double = 0
+    /// The time each NVLS loop adds beyond its bytes: every channel's scatter, multimem reduction
+    /// and gather synchronise with the peers once per loop. 0 where not given.
+    public var inSwitchLoopLatency: Double = 0
     /// Time every collective kernel spends beyond its algorithm's latency and transfers: the
     /// kernel's start, its proxy and peers' first handshake.
     public var fixedLatency: Double
@@ -196,6 +202,19 @@ extension CollectiveLibrary {
         let up = try figures.ratio(try c.required("scale_up_efficiency"))
         let out = try figures.ratio(try c.required("scale_out_efficiency"))
         let inSwitch = try c.optional("in_switch_efficiency").map { try figures.ratio($0) } ?? 1
+        let chunk = try c.optional("in_switch_chunk").map { node -> Double in
+            let size = try figures.value(node).quantity(.bytes).value
+            guard (1024.0...16_777_216).contains(size) else {
+                throw node.error("in_switch_chunk: expected 1 KiB to 16 MiB, found \(size) bytes")
+            }
+            return size
+        }
+        let loopNode = try c.optional("in_switch_loop_latency")
+        let loop = try loopNode.map { try figures.value($0).quantity(.time).value } ?? 0
+        if let loopNode, !(0...1e-4).contains(loop) {
+            throw loopNode.error("in_switch_loop_latency: expected 0 to 100 us, found \(loop) s")
+        }
+        if loopNode != nil, chunk == nil { throw node.error("in_switch_loop_latency needs in_switch_chunk (the loop's chunk per head)") }
         let fixedNode = try c.required("fixed_latency")
         let fixed = try figures.value(fixedNode).quantity(.time).value
         guard (0...1e-3).contains(fixed) else { throw fixedNode.error("fixed_latency: expected 0 to 1 ms, found \(fixed) s") }
@@ -203,6 +222,8 @@ extension CollectiveLibrary {
         return CollectiveLibrary(
             name: name, family: family, channels: channels, steps: steps, protocols: protocols, algorithms: algorithms,
             scaleUpEfficiency: up,
-            scaleOutEfficiency: out, inSwitchEfficiency: inSwitch, fixedLatency: fixed, path: node.path)
+            scaleOutEfficiency: out, inSwitchEfficiency: inSwitch, inSwitchChunk: chunk ?? 0, inSwitchLoopLatency: loop,
+            fixedLatency: fixed,
+            path: node.path)
     }
 }

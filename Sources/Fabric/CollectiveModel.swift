@@ -89,6 +89,11 @@ public struct CollectiveModel: Sendable {
         /// splits the data over all ranks (rings, meshes).
         var fillUp = 0
         var fillNet = 0
+        /// In-switch reduction (NVLS) runs in loops, and a last partial loop takes as long as a
+        /// whole one: its bytes go to the first channels, one block of a chunk per head each,
+        /// while the rest idle. The transfer takes the time of `upPad` bytes beyond `upBytes`.
+        var upPad = 0.0
+        var loops = 0
     }
 
     public func cost(_ c: Op.Collective) throws -> CollectiveResult {
@@ -293,6 +298,9 @@ public struct CollectiveModel: Sendable {
                     nvls.upBytes = s
                     nvls.upUsage = 1 / library.inSwitchEfficiency
                     nvls.upSteps = 1
+                    let (loops, loopBytes) = inSwitchLoops(bytes: c.bytes, heads: p.perDomain)
+                    nvls.upPad = max(0, Double(loops) * loopBytes - s)
+                    nvls.loops = loops
                     plans.append(nvls)
                 } else if domains > 1, offered.contains(.nvlsTree) {
                     var nvlsTree = Plan(algorithm: .nvlsTree)
@@ -335,6 +343,7 @@ public struct CollectiveModel: Sendable {
         let latency =
             library.fixedLatency + figures.baseLatency[index] + Double(plan.upSteps) * figures.hopLatencyScaleUp[index]
             + Double(plan.netSteps) * (figures.hopLatencyScaleOut[index] + (system.scaleOut?.stepLatency ?? 0))
+            + Double(plan.loops) * library.inSwitchLoopLatency
         var links = RankLinks(system, library, placement: placement)
         // The protocol's bus-bandwidth cap as a cap on each flow: at the cap, the flow's bytes take
         // the time the cap gives the whole collective.
@@ -352,7 +361,7 @@ public struct CollectiveModel: Sendable {
         var netTime = 0.0
         if plan.upBytes > 0 {
             upFlow = links.network.startFlow(
-                amount: plan.upBytes,
+                amount: plan.upBytes + plan.upPad,
                 path: [FlowNetwork.Hop(links.upOut, usage: wire * plan.upUsage), FlowNetwork.Hop(links.upIn, usage: wire * plan.upUsage)],
                 cap: cap(plan.upBytes))
         }
@@ -433,6 +442,24 @@ extension CollectiveModel {
         }
         let used = stages.filter { $0.count > 0 }
         return used.reduce(0) { $0 + Double($1.count) * $1.time } - (used.map(\.time).max() ?? 0)
+    }
+}
+
+extension CollectiveModel {
+    /// The loops an in-switch all-reduce within one domain runs (NCCL's NVLS kernel, all_reduce.h):
+    /// a loop gives each of the channels one chunk per head (every rank of the domain is a head),
+    /// and the chunk shrinks for smaller messages as NCCL's enqueue.cc sets it (the largest
+    /// chunk, NCCL_NVLS_CHUNKSIZE, from 64 loops of it; 64 KiB from 8 loops; 32 KiB from 2; else
+    /// 16 KiB). Returns the loops (a last partial one counts) and the bytes of one.
+    public func inSwitchLoops(bytes: Int, heads: Int) -> (loops: Int, bytes: Double) {
+        guard library.inSwitchChunk > 0, bytes > 0 else { return (0, 0) }
+        let concurrent = Double(library.channels * max(1, heads))
+        let s = Double(bytes)
+        var chunk = library.inSwitchChunk
+        if s < 64 * concurrent * chunk, chunk > 65536 { chunk = 65536 }
+        if s < 8 * concurrent * chunk, chunk > 32768 { chunk = 32768 }
+        if s < 2 * concurrent * chunk, chunk > 16384 { chunk = 16384 }
+        return (Int((s / (concurrent * chunk)).rounded(.up)), concurrent * chunk)
     }
 }
 

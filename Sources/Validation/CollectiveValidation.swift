@@ -55,8 +55,9 @@ public struct CollectiveValidationSet: Sendable {
         system: "dgx-h100",
         provenance: "microsoft/vidur data/profiling/network/h100_dgx @ 7d475133 (MIT)",
         splitRule:
-            "calibration: all-reduce on 2 and 4 GPUs, send/recv within a node and across nodes; check: all-reduce on 8 GPUs "
-            + "(its own rank count, and NVLS)"
+            "calibration: all-reduce on 2 and 4 GPUs, send/recv within a node and across nodes, and all-reduce on 8 GPUs from 1 "
+            + "to 16 MiB (NVLS with 16 and 32 KiB chunks); check: all-reduce on 8 GPUs below 1 MiB and from 16 MiB (32 and 64 KiB "
+            + "chunks)"
     ) { directory in
         var rows: [CollectiveRow] = []
         for (file, kind) in [
@@ -76,7 +77,7 @@ public struct CollectiveValidationSet: Sendable {
                     throw ValidationDataError(file: path, message: "line \(line.line): expected ranks, devices per node, bytes and a time")
                 }
                 let nodes = (n + p - 1) / p
-                let split: Split = kind == .all_reduce && n == 8 ? .check : .calibration
+                let split: Split = kind == .all_reduce && n == 8 && !(nvlsCalibration ~= bytes) ? .check : .calibration
                 rows.append(
                     CollectiveRow(
                         label:
@@ -90,16 +91,24 @@ public struct CollectiveValidationSet: Sendable {
         return rows
     }
 
+    /// Vidur's 8-GPU all-reduces that calibrate in-switch reduction with Azure's plateau: NVLS's
+    /// small chunks (16 and 32 KiB, loops of 2 and 4 MiB), where the loop latency shows. Vidur's
+    /// larger messages (32 and 64 KiB chunks up to 64 MiB) and Azure's 64 KiB to 512 MiB check it.
+    static let nvlsCalibration = (1 << 20)..<(16 << 20)
+
     /// Below this size a message's time is the call's latency floor (Azure's curve is flat to 32 KiB).
     static let floorSize = 64 << 10
+    /// From this size Azure's all-reduces are NVLS's plateau: 128 KiB chunks, loops of 16 MiB.
+    static let plateauSize = 1 << 30
 
     /// Azure's ND H100 v5 all-reduce curve (nccl-tests, 8 GPUs, NVLS, NCCL 2.18.5): busbw against size.
     static let azureNVLS = CollectiveValidationSet(
         id: "azure-h100-nccl", title: "Azure ND H100 v5 8-GPU all-reduce (nccl-tests busbw, NCCL 2.18.5)", system: "dgx-h100",
         provenance: "Azure/AI-benchmarking-guide Azure_Results/ND_H100_v5_results.md @ 8fd0c6e1 (MIT)",
         splitRule:
-            "by message size: below 64 KiB (the latency floor of an NCCL call as nccl-tests times it) calibration, 64 KiB and "
-            + "up check (ND H100 v5 is an HGX H100 8-GPU board, as the DGX H100 file describes)"
+            "by message size: below 64 KiB (the latency floor of an NCCL call as nccl-tests times it) and from 1 GiB (NVLS's "
+            + "plateau: 128 KiB chunks) calibration, 64 KiB to 512 MiB check (ND H100 v5 is an HGX H100 8-GPU board, as the DGX "
+            + "H100 file describes)"
     ) { directory in
         let path = directory + "/azure_ai_benchmarking_guide/ND_H100_v5__NCCL_Bandwidth.csv"
         let (header, lines) = try CSV.read(path)
@@ -116,7 +125,8 @@ public struct CollectiveValidationSet: Sendable {
             return CollectiveRow(
                 label: "all_reduce 8 ranks \(Quantity.format(Double(bytes), .bytes))",
                 collective: .init(kind: .all_reduce, bytes: bytes, ranks: 8),
-                nodes: 1, measured: seconds, regime: regime(bytes), split: bytes < floorSize ? .calibration : .check)
+                nodes: 1, measured: seconds, regime: regime(bytes), split: bytes < floorSize || bytes >= plateauSize ? .calibration : .check
+            )
         }
     }
 
@@ -360,6 +370,9 @@ public enum CollectiveCalibrator {
             path: "collectives.in_switch_efficiency", range: 0.3...1, set: { $0.library.inSwitchEfficiency = $1 },
             get: { $0.library.inSwitchEfficiency }),
         Figure(
+            path: "collectives.in_switch_loop_latency", range: 0...20e-6, set: { $0.library.inSwitchLoopLatency = $1 },
+            get: { $0.library.inSwitchLoopLatency }),
+        Figure(
             path: "collectives.fixed_latency", range: 0...100e-6, set: { $0.library.fixedLatency = $1 }, get: { $0.library.fixedLatency }),
     ]
 
@@ -459,11 +472,79 @@ public enum CollectiveCalibrator {
             }
             if previous - current < 1e-5 { break }
         }
+        // Figures that trade against each other (a bulk rate against a per-loop latency) leave a
+        // diagonal valley that one-figure-at-a-time search stops in: a simplex search over all of
+        // them together (Nelder-Mead, each figure scaled to its range) then follows it.
+        if figures.count > 1 {
+            let base = state
+            func placed(_ point: [Double]) -> State {
+                var s = base
+                for (f, x) in zip(figures, point) {
+                    f.set(&s, f.range.lowerBound + min(1, max(0, x)) * (f.range.upperBound - f.range.lowerBound))
+                }
+                return s
+            }
+            let start = figures.map { ($0.get(state) - $0.range.lowerBound) / ($0.range.upperBound - $0.range.lowerBound) }
+            let (best, value) = NelderMead.minimise(start: start, step: 0.05) { objective(placed($0)) }
+            if value < current {
+                state = placed(best)
+                current = value
+            }
+        }
         let values = figures.map { f -> (path: String, value: Double, atBound: Bool) in
             let v = f.get(state)
             let span = f.range.upperBound - f.range.lowerBound
             return (f.path, v, v - f.range.lowerBound < 0.01 * span || f.range.upperBound - v < 0.01 * span)
         }
         return Fit(state: state, values: values, before: before, after: current)
+    }
+}
+
+/// Nelder-Mead simplex minimisation (reflection 1, expansion 2, contraction 1/2, shrink 1/2) from
+/// a start point and an initial step along each axis, until the simplex's values agree to 1e-6 or
+/// after 400 evaluations.
+enum NelderMead {
+    static func minimise(start: [Double], step: Double, _ f: ([Double]) -> Double) -> ([Double], Double) {
+        let n = start.count
+        var simplex: [([Double], Double)] = [(start, f(start))]
+        for i in 0..<n {
+            var p = start
+            p[i] += p[i] + step <= 1 ? step : -step
+            simplex.append((p, f(p)))
+        }
+        var evaluations = n + 1
+        func towards(_ a: [Double], _ b: [Double], _ t: Double) -> [Double] { zip(a, b).map { $0 + t * ($1 - $0) } }
+        while evaluations < 400 {
+            simplex.sort { $0.1 < $1.1 }
+            if simplex[n].1 - simplex[0].1 < 1e-6 { break }
+            let centroid = (0..<n).map { i in simplex[0..<n].reduce(0) { $0 + $1.0[i] } / Double(n) }
+            let worst = simplex[n]
+            let reflected = towards(centroid, worst.0, -1)
+            let fr = f(reflected)
+            evaluations += 1
+            if fr < simplex[0].1 {
+                let expanded = towards(centroid, worst.0, -2)
+                let fe = f(expanded)
+                evaluations += 1
+                simplex[n] = fe < fr ? (expanded, fe) : (reflected, fr)
+            } else if fr < simplex[n - 1].1 {
+                simplex[n] = (reflected, fr)
+            } else {
+                let contracted = towards(centroid, worst.0, 0.5)
+                let fc = f(contracted)
+                evaluations += 1
+                if fc < worst.1 {
+                    simplex[n] = (contracted, fc)
+                } else {
+                    for i in 1...n {
+                        let p = towards(simplex[0].0, simplex[i].0, 0.5)
+                        simplex[i] = (p, f(p))
+                    }
+                    evaluations += n
+                }
+            }
+        }
+        simplex.sort { $0.1 < $1.1 }
+        return simplex[0]
     }
 }

@@ -60,7 +60,10 @@ final class KernelLibraryTests: XCTestCase {
             ("      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us, 8.4 us]",
              "      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us]", "expected 3 latencies"),
             ("    nvls:\n      protocols: [simple]", "    nvls:\n      protocols: [ll256]", "protocol \"ll256\" is not among the section's protocols"),
-            ("  in_switch_efficiency: {value: 0.665", "  in_switch_efficiency: {value: 1.665", "expected a fraction above 0 up to 1"),
+            ("  in_switch_efficiency: {value: 0.686", "  in_switch_efficiency: {value: 1.686", "expected a fraction above 0 up to 1"),
+            ("  in_switch_chunk: {value: 128 KiB", "  in_switch_chunk: {value: 128 MiB", "in_switch_chunk: expected 1 KiB to 16 MiB"),
+            ("  in_switch_loop_latency: {value: 3.4 us", "  in_switch_loop_latency: {value: 3.4 ms", "expected 0 to 100 us"),
+            ("  in_switch_chunk: {value: 128 KiB", "  in_switch_chunks: {value: 128 KiB", "in_switch_loop_latency needs in_switch_chunk"),
         ]
         for item in cases {
             let message = error(replacing: item.old, with: item.new)

@@ -53,6 +53,32 @@ final class CollectiveModelTests: XCTestCase {
         XCTAssertLessThan(small.time, r.time)
     }
 
+    /// NVLS runs in loops of 16 channels x 8 heads x the chunk, which NCCL shrinks to 16 KiB below
+    /// 8 MiB on eight ranks (loops of 2 MiB) and to 32 KiB below 64 MiB (loops of 4 MiB); a last
+    /// partial loop takes a whole loop's time, and every loop adds the library's loop latency, so
+    /// the time is a staircase in the size.
+    func testNVLSRunsInWholeLoopsOfNCCLsChunks() throws {
+        let m = try model("dgx-h100")
+        func time(_ bytes: Int) throws -> Double {
+            try m.cost(.init(kind: .all_reduce, bytes: bytes, ranks: 8, algorithm: .nvls)).time
+        }
+        let mib = 1 << 20
+        XCTAssertEqual(m.inSwitchLoops(bytes: 2 * mib + 1, heads: 8).loops, 2)
+        XCTAssertEqual(m.inSwitchLoops(bytes: 2 * mib + 1, heads: 8).bytes, Double(2 * mib))
+        XCTAssertEqual(m.inSwitchLoops(bytes: 8 * mib, heads: 8).bytes, Double(4 * mib), "32 KiB chunks from 8 MiB")
+        XCTAssertEqual(m.inSwitchLoops(bytes: 64 * mib, heads: 8).bytes, Double(8 * mib), "64 KiB chunks from 64 MiB")
+        XCTAssertEqual(m.inSwitchLoops(bytes: 1 << 30, heads: 8).bytes, Double(16 * mib), "128 KiB chunks from 1 GiB")
+        XCTAssertEqual(m.inSwitchLoops(bytes: 16 * mib, heads: 4).bytes, Double(2 * mib), "four heads: loops of half the bytes")
+        XCTAssertEqual(try time(2 * mib + 1), try time(4 * mib), accuracy: 1e-12, "a partial loop takes a whole loop's time")
+        XCTAssertEqual(
+            try time(6 * mib + 1) - time(8 * mib), 2 * m.library.inSwitchLoopLatency, accuracy: 1e-12,
+            "four 2 MiB loops against two of 4 MiB: the same bytes, two more loops")
+        XCTAssertGreaterThan(try time(4 * mib + 1), try time(4 * mib))
+        // The reported bytes are the data, not the idle channels' share of the last loop.
+        let r = try m.cost(.init(kind: .all_reduce, bytes: 2 * mib + 1, ranks: 8, algorithm: .nvls))
+        XCTAssertEqual(r.dataBytes, Double(2 * mib + 1))
+    }
+
     /// Without in-switch reduction (HGX H800 has NVSwitch but the file says no NVLS? use a full
     /// mesh instead): the Atlas 800T A2's HCCL mesh sends S/p to every peer in each of two phases.
     func testHCCLMeshOnAFullMesh() throws {

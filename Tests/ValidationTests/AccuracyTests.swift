@@ -101,19 +101,20 @@ final class AccuracyTests: XCTestCase {
     }
 
     /// Collectives (issue 11's targets on the check parts: plateau bus bandwidth within 10%, MAPE
-    /// across sizes at most 15%). Met on Azure's nccl-tests curve; Vidur's 8-GPU all-reduce misses
-    /// both narrowly (its NCCL runs NVLS slower than nccl-tests'); the two-node A3 Mega sweep misses
-    /// by far (GPUDirect-TCPXO's latency and its mid-size algorithm choice are not modelled).
+    /// across sizes at most 15%). Met on Vidur's 8-GPU all-reduce since NVLS runs in NCCL's loops
+    /// (about 7.7% and 8.6%) and on the two-node A3 Mega sweep; Azure's curve meets the plateau
+    /// target and misses the MAPE one on its four check rows from 64 to 512 KiB, where nccl-tests
+    /// reads 42 us against the model's 28-33 (NCCL's own choice of protocol is not modelled).
     func testCollectives() throws {
         let vidur = try checkErrors("vidur-dgx-h100-collectives")
-        assertMAPE(vidur, "all sizes", below: 0.17)  // target 15%: MISSED
-        assertMAPE(vidur, "plateau bus bandwidth", below: 0.16)  // target 10%: MISSED (one row)
+        assertMAPE(vidur, "all sizes", below: 0.09)
+        assertMAPE(vidur, "plateau bus bandwidth", below: 0.10)  // one row
         let azure = try checkErrors("azure-h100-nccl")
-        assertMAPE(azure, "all sizes", below: 0.15)
+        assertMAPE(azure, "all sizes", below: 0.18)  // target 15%: MISSED
         assertMAPE(azure, "plateau bus bandwidth", below: 0.10)
         let a3 = try checkErrors("nccl-tests-a3mega")
-        assertMAPE(a3, "plateau (>= 64 MiB)", below: 0.24)  // target 10% on bus bandwidth: MISSED
-        assertMAPE(a3, "all sizes", below: 0.62)  // target 15%: MISSED
+        assertMAPE(a3, "plateau bus bandwidth", below: 0.10)
+        assertMAPE(a3, "all sizes", below: 0.15)
         // DeepEP's own kernels through the model's all-to-all (no target of their own; the 15% above MISSED).
         // The 2026 README's low-latency rows reach peers in the node over NVLink (README news line of 2025-06-05).
         assertMAPE(try checkErrors("deepep-h800"), "all sizes", below: 0.21)
