@@ -197,7 +197,7 @@ struct CalibrateCommand: ParsableCommand {
         help: ArgumentHelp(
             "Comma-separated parameters to fit: \(Calibrator.Parameter.allCases.map(\.rawValue).joined(separator: ", ")); for collective "
                 + "sets: \(CollectiveCalibrator.allFigures.map(\.path).joined(separator: ", ")).",
-            discussion: "Default: \(Self.chipFit) (collective sets: the library's four collectives.* figures)."))
+            discussion: "Default: \(Self.chipFit) (collective sets: the library's five collectives.* figures)."))
     var fit: String?
     static let chipFit =
         "efficiency.matrix,efficiency.hbm,efficiency.rowwise,efficiency.blockwise,efficiency.gather,efficiency.l2,runtime.launch_overhead"
