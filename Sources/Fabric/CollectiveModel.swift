@@ -22,6 +22,9 @@ public struct CollectiveResult: Sendable {
     public var links: [LinkUse]
     /// Data bytes one rank sends over all its links (without the protocol's flag bytes).
     public var dataBytes: Double
+    /// In-switch reduction's loops and the bytes of each (NVLS within a domain); 0 otherwise.
+    public var loops = 0
+    public var loopBytes = 0.0
 
     public struct LinkUse: Sendable {
         public var name: String
@@ -94,6 +97,7 @@ public struct CollectiveModel: Sendable {
         /// while the rest idle. The transfer takes the time of `upPad` bytes beyond `upBytes`.
         var upPad = 0.0
         var loops = 0
+        var loopBytes = 0.0
     }
 
     public func cost(_ c: Op.Collective) throws -> CollectiveResult {
@@ -301,6 +305,7 @@ public struct CollectiveModel: Sendable {
                     let (loops, loopBytes) = inSwitchLoops(bytes: c.bytes, heads: p.perDomain)
                     nvls.upPad = max(0, Double(loops) * loopBytes - s)
                     nvls.loops = loops
+                    nvls.loopBytes = loopBytes
                     plans.append(nvls)
                 } else if domains > 1, offered.contains(.nvlsTree) {
                     var nvlsTree = Plan(algorithm: .nvlsTree)
@@ -416,7 +421,8 @@ public struct CollectiveModel: Sendable {
         }
         return CollectiveResult(
             kind: c.kind, bytes: c.bytes, placement: placement, algorithm: plan.algorithm, protocol: proto.kind,
-            time: latency + transfer, latency: latency, channels: library.channels, links: uses, dataBytes: plan.upBytes + plan.netBytes)
+            time: latency + transfer, latency: latency, channels: library.channels, links: uses, dataBytes: plan.upBytes + plan.netBytes,
+            loops: plan.loops, loopBytes: plan.loopBytes)
     }
 }
 

@@ -1,5 +1,6 @@
 import Chips
 import Fabric
+import SimCore
 import Systems
 import Workloads
 
@@ -13,7 +14,7 @@ enum CollectiveCosting {
                 kernel: kernel,
                 message:
                     "the kernel library \(machine.library.id) (\(machine.library.file)) has no collectives section to run "
-                        + "\(c.kind.rawValue) with"
+                    + "\(c.kind.rawValue) with"
             )
         }
         let result: CollectiveResult
@@ -40,6 +41,8 @@ enum CollectiveCosting {
         cost.decomposition =
             "\(result.algorithm.rawValue)/\(result.protocol.rawValue), \(result.placement.ranks) ranks"
             + (result.placement.domains > 1 ? " (\(result.placement.domains) x \(result.placement.perDomain))" : "")
+            + (result.loops > 0
+                ? ", \(result.loops) loop\(result.loops == 1 ? "" : "s") of \(Quantity.format(result.loopBytes, .bytes))" : "")
         return cost
     }
 }

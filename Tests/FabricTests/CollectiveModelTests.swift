@@ -77,6 +77,8 @@ final class CollectiveModelTests: XCTestCase {
         // The reported bytes are the data, not the idle channels' share of the last loop.
         let r = try m.cost(.init(kind: .all_reduce, bytes: 2 * mib + 1, ranks: 8, algorithm: .nvls))
         XCTAssertEqual(r.dataBytes, Double(2 * mib + 1))
+        XCTAssertEqual(r.loops, 2)
+        XCTAssertEqual(r.loopBytes, Double(2 * mib))
     }
 
     /// Without in-switch reduction (HGX H800 has NVSwitch but the file says no NVLS? use a full
