@@ -180,6 +180,17 @@ final class AccuracyTests: XCTestCase {
 
 /// The fitted values in the chip files are what the documented procedure produces.
 final class CalibrationTests: XCTestCase {
+    /// The collective fit's simplex polish follows a narrow diagonal valley (two figures that trade
+    /// against each other, as the NVLS bulk rate and loop latency do) to its floor, from a start
+    /// where neither figure alone can improve much.
+    func testNelderMeadFollowsADiagonalValley() {
+        let f = { (p: [Double]) in pow(p[0] - 0.7, 2) + 200 * pow(p[1] - (0.6 * p[0] + 0.05), 2) }
+        let (best, value) = NelderMead.minimise(start: [0.2, 0.17], step: 0.05, f)
+        XCTAssertEqual(best[0], 0.7, accuracy: 2e-3)
+        XCTAssertEqual(best[1], 0.47, accuracy: 2e-3)
+        XCTAssertLessThan(value, 1e-5)
+    }
+
     func testFlagPerfFitReproducesThe910BFile() throws {
         // The file holds the fitted MAC energies, so refitting their common scale from it gives 1
         // (to the three digits the file keeps).
