@@ -92,10 +92,9 @@ public struct CollectiveModel: Sendable {
         /// splits the data over all ranks (rings, meshes).
         var fillUp = 0
         var fillNet = 0
-        /// In-switch reduction (NVLS) runs in loops, and a last partial loop takes as long as a
-        /// whole one: its bytes go to the first channels, one block of a chunk per head each,
-        /// while the rest idle. The transfer takes the time of `upPad` bytes beyond `upBytes`.
-        var upPad = 0.0
+        /// In-switch reduction (NVLS) runs in loops of `loopBytes`, and a last partial loop takes
+        /// as long as a whole one: its bytes go to the first channels, one block of a chunk per
+        /// head each, while the rest idle. Each loop also adds the library's loop latency.
         var loops = 0
         var loopBytes = 0.0
     }
@@ -303,7 +302,6 @@ public struct CollectiveModel: Sendable {
                     nvls.upUsage = 1 / library.inSwitchEfficiency
                     nvls.upSteps = 1
                     let (loops, loopBytes) = inSwitchLoops(bytes: c.bytes, heads: p.perDomain)
-                    nvls.upPad = max(0, Double(loops) * loopBytes - s)
                     nvls.loops = loops
                     nvls.loopBytes = loopBytes
                     plans.append(nvls)
@@ -366,7 +364,7 @@ public struct CollectiveModel: Sendable {
         var netTime = 0.0
         if plan.upBytes > 0 {
             upFlow = links.network.startFlow(
-                amount: plan.upBytes + plan.upPad,
+                amount: max(plan.upBytes, Double(plan.loops) * plan.loopBytes),
                 path: [FlowNetwork.Hop(links.upOut, usage: wire * plan.upUsage), FlowNetwork.Hop(links.upIn, usage: wire * plan.upUsage)],
                 cap: cap(plan.upBytes))
         }

@@ -324,10 +324,11 @@ public enum CollectiveValidator {
     }
 }
 
-/// Fits a collective library's efficiencies and fixed latency on calibration rows: MAPE of the
-/// time, minimised one figure at a time by golden-section search over its range, in rounds until
-/// nothing moves (four figures, each with a clear effect: the scale-up plateau of rings, that
-/// of in-switch reduction, the scale-out plateau, the small-message floor). A system's own
+/// Fits a collective library's efficiencies and latencies on calibration rows: MAPE of the time,
+/// minimised one figure at a time by golden-section search over its range, in rounds until
+/// nothing moves, then by a simplex search over all of them together (five figures: the scale-up
+/// plateau of rings, that of in-switch reduction and its cost per loop, the scale-out plateau,
+/// the small-message floor). A system's own
 /// scale-out transport figures (`scale_out.efficiency`, `scale_out.step_latency`) are fitted the
 /// same way where its network is not the RDMA the library's figures were fitted on.
 public enum CollectiveCalibrator {
