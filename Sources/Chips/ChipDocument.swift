@@ -244,7 +244,7 @@ struct ChipFileReader {
                         "a figure needs a source (source: KEY), kind: derived/estimated with how:, or kind: fitted with fit: and data:"))
             }
             if kind == .derived || kind == .estimated, how == nil {
-                errors.append(node.error("a \(kind!.rawValue) figure must say how it was obtained (how: ...)"))
+                errors.append(node.error("\(kind!.withArticle) figure must say how it was obtained (how: ...)"))
             }
             if kind == .fitted, fit == nil || dataHash == nil {
                 errors.append(

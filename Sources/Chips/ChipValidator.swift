@@ -110,7 +110,7 @@ public enum ChipValidator {
             }
         }
         for (path, figure) in document.figures where figure.kind == .derived || figure.kind == .estimated {
-            if figure.how == nil { fail(path, "a \(figure.kind.rawValue) figure must say how it was obtained (how: ...)") }
+            if figure.how == nil { fail(path, "\(figure.kind.withArticle) figure must say how it was obtained (how: ...)") }
         }
         return errors.sorted { ($0.line ?? 0, $0.path) < ($1.line ?? 0, $1.path) }
     }

@@ -15,6 +15,9 @@ public enum FigureKind: String, Sendable, CaseIterable {
     case fitted
     /// Set on the command line with `--set`.
     case override
+
+    /// "a fitted", "an estimated": the kind as a message names it.
+    public var withArticle: String { (self == .estimated || self == .override ? "an " : "a ") + rawValue }
 }
 
 /// A cited source for chip figures, declared once per file under `sources:`.

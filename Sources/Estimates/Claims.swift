@@ -1,4 +1,5 @@
 import Chips
+import SimCore
 import Systems
 import Workloads
 
@@ -97,13 +98,15 @@ public enum Claims {
     /// Decode tokens per second per package (a 910C package is two devices) and the estimate.
     static func serve(
         _ model: ModelDescription, system id: String? = nil, chip: String? = nil, nodes: Int? = nil, _ p: Parallelism = Parallelism(),
-        precision: Precision, kvCache: DataType = .bf16, batch: Int? = nil, input: Int, output: Int, chips: String
+        precision: Precision, kvCache: DataType = .bf16, batch: Int? = nil, tpotSLO: Double? = nil, input: Int, output: Int,
+        chips: String
     ) throws -> (perPackage: Double, estimate: ServingEstimate) {
         let system = try id.map { try SystemCatalog.resolve($0, nodes: nodes, chips: chips) }
         let device = try system?.chip.device ?? ChipCatalog.resolve(chip ?? "", directory: chips)
         let e = try ServingEstimator.estimate(
             ServingRequest(
-                model: model, input: input, output: output, batch: batch, parallelism: p, precision: precision, kvCache: kvCache),
+                model: model, input: input, output: output, batch: batch, tpotSLO: tpotSLO, parallelism: p, precision: precision,
+                kvCache: kvCache),
             device: device, system: system)
         let perPackage = Double(system?.chip.devicesPerPackage ?? 1)
         return (e.outputTokensPerSecondPerChip * perPackage, e)
@@ -149,27 +152,44 @@ public enum Claims {
     static let ascend910CInference = Claim(id: "910c-60pct-h100") { chips, models in
         let r1 = try model("deepseek-r1", models)
         // H100: fp8 weights and KV cache, ep16-dp16 on two DGX H100 nodes. 910C (no fp8): w8a8, ep32-dp32 over 16 packages
-        // of a CloudMatrix 384 (its attention weights, replicated on every rank, leave no room for KV cache at ep16).
-        let h100 = try serve(
-            r1, system: "dgx-h100", nodes: 2, Parallelism(ep: 16, dp: 16), precision: .fp8, kvCache: .fp8, batch: 32, input: 2048,
-            output: 1024, chips: chips)
-        let ascend = try serve(
-            r1, system: "cloudmatrix-384", Parallelism(ep: 32, dp: 32), precision: .w8a8, batch: 32, input: 2048, output: 1024,
-            chips: chips)
-        let ascendBF16Share = ascend.perPackage / h100.perPackage
+        // of a CloudMatrix 384 (its attention weights, replicated on every rank, leave no room for KV cache at ep16). A 910C
+        // rank is one die: at equal load a package carries the sequences of two ranks, 16 each to the H100's 32.
+        let slo = 0.05
+        func h100(batch: Int? = nil, tpotSLO: Double? = nil) throws -> (perPackage: Double, estimate: ServingEstimate) {
+            try serve(
+                r1, system: "dgx-h100", nodes: 2, Parallelism(ep: 16, dp: 16), precision: .fp8, kvCache: .fp8, batch: batch,
+                tpotSLO: tpotSLO, input: 2048, output: 1024, chips: chips)
+        }
+        func ascend(batch: Int? = nil, tpotSLO: Double? = nil) throws -> (perPackage: Double, estimate: ServingEstimate) {
+            try serve(
+                r1, system: "cloudmatrix-384", Parallelism(ep: 32, dp: 32), precision: .w8a8, batch: batch, tpotSLO: tpotSLO,
+                input: 2048, output: 1024, chips: chips)
+        }
+        let (h100SLO, ascendSLO) = (try h100(tpotSLO: slo), try ascend(tpotSLO: slo))
+        let (h100Load, ascendLoad) = (try h100(batch: 32), try ascend(batch: 16))
+        func tpot(_ e: ServingEstimate) -> String { Quantity.format(e.tpot, .time) }
         return ClaimResult(
             id: "910c-60pct-h100", claim: "Ascend 910C delivers 60% of the H100's inference performance (DeepSeek R1 serving)",
             source:
                 "Tom's Hardware, February 2025, quoting a social-media post (no DeepSeek report with the figure was found; chips.md "
                 + "8b, low confidence)",
             test:
-                "DeepSeek-R1 serving (2048 tokens in, 1024 out, 32 sequences per data-parallel rank): 16 H100s on two DGX H100 "
-                + "nodes in fp8 (ep16-dp16) against 16 910C packages (32 devices, ep32-dp32) of a CloudMatrix 384 in w8a8, the 910C "
-                + "having no fp8 unit; output tokens/s per package with prefill interleaved",
+                "DeepSeek-R1 serving (2048 tokens in, 1024 out): 16 H100s on two DGX H100 nodes in fp8 (ep16-dp16) against 16 "
+                + "910C packages (32 devices, ep32-dp32) of a CloudMatrix 384 in w8a8, the 910C having no fp8 unit; output tokens/s "
+                + "per package with prefill interleaved, each at the largest batch that meets a 50 ms TPOT, and at equal load (32 "
+                + "sequences per package: 32 per H100 rank, 16 per 910C die)",
             metrics: [
                 ClaimMetric(
-                    "DeepSeek-R1 serving, 910C / H100 output tokens/s per package", claimed: 0.6, simulated: ascendBF16Share,
-                    note: "\(Int(ascend.perPackage)) per 910C package against \(Int(h100.perPackage)) per H100")
+                    "DeepSeek-R1 serving at a 50 ms TPOT, 910C / H100 output tokens/s per package", claimed: 0.6,
+                    simulated: ascendSLO.perPackage / h100SLO.perPackage,
+                    note: "\(Int(ascendSLO.perPackage)) per 910C package (batch \(ascendSLO.estimate.batch) per die, TPOT "
+                        + "\(tpot(ascendSLO.estimate))) against \(Int(h100SLO.perPackage)) per H100 (batch \(h100SLO.estimate.batch), "
+                        + "\(tpot(h100SLO.estimate)))"),
+                ClaimMetric(
+                    "the same at equal load, 32 sequences per package", claimed: 0.6,
+                    simulated: ascendLoad.perPackage / h100Load.perPackage,
+                    note: "\(Int(ascendLoad.perPackage)) against \(Int(h100Load.perPackage)); TPOT \(tpot(ascendLoad.estimate)) against "
+                        + "\(tpot(h100Load.estimate))"),
             ])
     }
 
@@ -181,9 +201,11 @@ public enum Claims {
         func bandwidth(_ s: SystemSpec) -> Double { Double(s.totalDevices) * s.chip.device.memory.hbmBandwidth.value }
         let r1 = try model("deepseek-r1", models)
         let split = Parallelism(ep: 32, dp: 32)
-        let a = try serve(r1, system: "cloudmatrix-384", split, precision: .w8a8, batch: 32, input: 2048, output: 1024, chips: chips)
+        // Each at the largest batch that meets a 50 ms TPOT (a 910C rank is one die, a B200 rank a whole package).
+        let a = try serve(
+            r1, system: "cloudmatrix-384", split, precision: .w8a8, tpotSLO: 0.05, input: 2048, output: 1024, chips: chips)
         let b = try serve(
-            r1, system: "gb200-nvl72", split, precision: .fp8, kvCache: .fp8, batch: 32, input: 2048, output: 1024, chips: chips)
+            r1, system: "gb200-nvl72", split, precision: .fp8, kvCache: .fp8, tpotSLO: 0.05, input: 2048, output: 1024, chips: chips)
         let throughput = a.perPackage * Double(cm.totalChips) / (b.perPackage * Double(nvl.totalChips))
         let watts = a.estimate.averagePower / Double(a.estimate.ranks) * Double(cm.totalDevices)
         let nvlWatts = b.estimate.averagePower / Double(b.estimate.ranks) * Double(nvl.totalDevices)
@@ -197,8 +219,8 @@ public enum Claims {
                 + "1.7x dense BF16, 3.6x HBM capacity, 2.1x HBM bandwidth, 3.9x power",
             test:
                 "the system files' figures (every device's peak, HBM, and the system's power with every chip at TDP), and DeepSeek-R1 "
-                + "serving (ep32-dp32, 32 sequences per rank, 2048 in, 1024 out; w8a8 on the 910C, fp8 on the B200) scaled to each "
-                + "whole system",
+                + "serving (ep32-dp32, each at the largest batch that meets a 50 ms TPOT, 2048 in, 1024 out; w8a8 on the 910C, fp8 "
+                + "on the B200) scaled to each whole system",
             metrics: [
                 ClaimMetric("dense BF16 compute, CM384 / NVL72", claimed: 1.7, simulated: compute(cm) / compute(nvl), note: fromFiles),
                 ClaimMetric("HBM capacity", claimed: 3.6, simulated: capacity(cm) / capacity(nvl), note: fromFiles),
@@ -208,7 +230,8 @@ public enum Claims {
                     note: "\(Int(cm.systemPower.value / 1000)) kW against \(Int(nvl.systemPower.value / 1000)) kW"),
                 ClaimMetric(
                     "DeepSeek-R1 serving throughput of the whole system", claimed: nil, simulated: throughput,
-                    note: "\(Int(a.perPackage)) output tokens/s per 910C package against \(Int(b.perPackage)) per B200"),
+                    note: "\(Int(a.perPackage)) output tokens/s per 910C package (batch \(a.estimate.batch) per die) against "
+                        + "\(Int(b.perPackage)) per B200 (batch \(b.estimate.batch))"),
                 ClaimMetric(
                     "power while serving", claimed: nil, simulated: watts / nvlWatts,
                     note: "the simulated serving power of every device and its share of the nodes"),

@@ -38,7 +38,8 @@ public struct Capital: Sendable, Equatable {
     public static func of(ranks: Int, system: SystemSpec?, device: ChipSpec) -> Capital? {
         guard let system else { return device.price.map { Capital(price: $0 * Double(ranks), basis: "chip price") } }
         let nodes = Double(ranks) / Double(system.devicesPerNode)
-        let domain = (system.domainPrice ?? 0) * nodes / Double(system.nodesPerDomain)
+        // A share of the whole domain the file describes, however few of its nodes the system has.
+        let domain = (system.domainPrice ?? 0) * nodes / Double(system.scaleUp.domainNodes)
         if let node = system.nodePrice { return Capital(price: node * nodes + domain, basis: "node price") }
         guard let chip = system.chip.price else { return nil }
         return Capital(price: chip * Double(system.chipsPerNode) * nodes + domain, basis: "chip prices only")

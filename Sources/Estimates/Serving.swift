@@ -101,8 +101,10 @@ public struct ServingEstimate: Sendable {
     public var hostEngine: KernelLibrary.ServingEngine?
 
     /// Sequences a replica decodes (the request's batch, times dp when the replica spans the dp ranks).
-    var sequences: Int { batch * replicasInGroup }
-    var replicasInGroup: Int { request.parallelism.ep > 1 ? request.parallelism.dp : 1 }
+    /// With experts parallel over the data-parallel ranks (ep > 1) each of those ranks decodes
+    /// `batch` sequences of its own: the replica they make decodes `batch` x dp.
+    public var sequences: Int { batch * replicasInGroup }
+    public var replicasInGroup: Int { request.parallelism.ep > 1 ? request.parallelism.dp : 1 }
     /// One request's share of a prefill step: what its prompt adds to the step it is prefilled in.
     public var prefillPerRequest: Double { prefill.time / Double(prefillRequests) }
     /// Requests that finish, and are replaced, per decode step: each sequence ends after `output`.
@@ -186,7 +188,8 @@ public struct EstimateError: Error, CustomStringConvertible, Sendable {
 ///   sequence at its full length.
 /// - Steady state: each of `batch` sequences emits one token per decode step, at the mean KV length
 ///   input + output / 2; every finished request is replaced, and its prefill (batched up to
-///   `prefillTokens` tokens) is run between decode steps. Power is at thermal steady state.
+///   `prefillTokens` tokens, and interleaved never more prompts than the batch holds: they are
+///   its sequences) is run between decode steps. Power is at thermal steady state.
 public enum ServingEstimator {
     public static func memory(_ r: ServingRequest, device: ChipSpec) -> ServingMemory {
         let m = r.model
@@ -313,12 +316,25 @@ public enum ServingEstimator {
                 kernels: t.kernels.count)
         }
         let kvMean = r.input + r.output / 2
-        let prefillRequests = max(1, r.prefillTokens / r.input)
-        let prefill = try step(
-            try trace(.prefill, batch: prefillRequests, seq: r.input, kvLen: nil), sequences: prefillRequests, sustained: true,
-            on: prefillOn == nil ? nil : prefillEngine)
+        // A prefill step takes as many prompts as its token budget holds; interleaved, the prompts
+        // are sequences of the batch (their KV cache is in the same memory), so never more than it.
+        let promptsPerStep = max(1, r.prefillTokens / r.input)
+        var prefillSteps: [Int: ServingStep] = [:]
+        func prefillStep(_ requests: Int) throws -> ServingStep {
+            if let known = prefillSteps[requests] { return known }
+            let s = try step(
+                try trace(.prefill, batch: requests, seq: r.input, kvLen: nil), sequences: requests, sustained: true,
+                on: prefillOn == nil ? nil : prefillEngine)
+            prefillSteps[requests] = s
+            return s
+        }
+        func prompts(batch: Int) -> Int { prefillOn == nil ? min(promptsPerStep, max(1, batch)) : promptsPerStep }
         // Interleaved, each decode step also carries the prefills of the requests that replace finished ones.
-        let perRequest = prefillOn == nil ? prefill.time / Double(prefillRequests) : 0
+        func perRequest(batch: Int) throws -> Double {
+            guard prefillOn == nil else { return 0 }
+            let n = prompts(batch: batch)
+            return try prefillStep(n).time / Double(n)
+        }
         let fits = min(mem.maxBatch, r.maxBatch)
         var batch: Int
         var reason: String
@@ -333,7 +349,7 @@ public enum ServingEstimator {
         } else if let slo = r.tpotSLO {
             func tpot(_ b: Int) throws -> Double {
                 try step(try trace(.decode, batch: b, seq: kvMean, kvLen: nil), sequences: b, sustained: false).time + Double(b)
-                    * perRequest
+                    * (try perRequest(batch: b))
                     / Double(r.output)
             }
             guard try tpot(1) <= slo else {
@@ -360,6 +376,8 @@ public enum ServingEstimator {
             reason = fits == r.maxBatch ? "the batch cap (--max-batch)" : "memory: the largest batch whose KV cache fits"
         }
         let decode = try step(try trace(.decode, batch: batch, seq: kvMean, kvLen: nil), sequences: batch, sustained: true)
+        let prefillRequests = prompts(batch: batch)
+        let prefill = try prefillStep(prefillRequests)
         func systemPower(_ devicePower: Double, _ on: SystemSpec?) -> Double {
             on?.powerShare(devicePower: devicePower, ranks: ranks) ?? devicePower
         }

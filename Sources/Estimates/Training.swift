@@ -270,9 +270,10 @@ public enum TrainingEstimator {
 
 extension SystemSpec {
     /// Power of `ranks` devices at `devicePower` each, with their nodes' hosts, NICs, switches and
-    /// fans, and their scale-up domain's shared switches, in proportion to the devices they use (W).
+    /// fans, and their scale-up domain's shared switches, in proportion to the devices they use (W):
+    /// a share of the whole domain the file describes, however few of its nodes the system has.
     func powerShare(devicePower: Double, ranks: Int) -> Double {
         let share = Double(ranks) / Double(devicesPerNode)
-        return devicePower * Double(ranks) + power.nodeExtras.value * share + power.domain.value * share / Double(nodesPerDomain)
+        return devicePower * Double(ranks) + power.nodeExtras.value * share + power.domain.value * share / Double(scaleUp.domainNodes)
     }
 }

@@ -22,7 +22,7 @@ public struct SystemRun: Sendable {
     /// of a package that software sees as several).
     public var chipsPower: Double { result.power.averagePower * Double(system.totalDevices) }
     public var extrasPower: Double {
-        Double(system.nodes) * system.power.nodeExtras.value + Double(system.domains) * system.power.domain.value
+        Double(system.nodes) * system.power.nodeExtras.value + system.domainShare * system.power.domain.value
     }
     public var averagePower: Double { chipsPower + extrasPower }
     public var energy: Double { averagePower * result.totalTime }

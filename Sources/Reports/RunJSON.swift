@@ -50,6 +50,9 @@ public enum RunJSON {
         object["device_avg_power_w"] = run.result.power.averagePower
         object["avg_power_w"] = run.averagePower
         object["energy_j"] = run.energy
+        object["device_peak_power_w"] = run.result.power.peakPower
+        object["peak_power_w"] = run.extrasPower + run.result.power.peakPower * Double(run.system.totalDevices)
+        if let tokens = run.result.tokens { object["tokens_per_j"] = Double(tokens) / run.energy }
         object["power_parts_w"] = ["chips": run.chipsPower, "node_and_domain": run.extrasPower]
         var byID: [String: CollectiveResult] = [:]
         for c in run.collectives { byID[c.id] = c.result }

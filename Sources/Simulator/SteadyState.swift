@@ -63,11 +63,20 @@ extension Engine {
         let once = try run(trace, conditions: conditions)
         let repeats = max(2, min(2000, Int((duration / max(once.totalTime, 1e-9)).rounded(.up))))
         let repeated = trace.repeated(repeats)
+        // A chip whose power would settle its junction above the maximum operating temperature
+        // slows down until it does not: in steady state it draws at most what the cooling removes
+        // at that temperature (the software thermal slowdown of PowerControl), so it starts there.
+        let spec = machine.spec
+        let ambient = conditions.ambient ?? spec.thermal.ambient.value
+        let cooling = conditions.cooling ?? spec.thermal.cooling
+        let resistance = spec.thermal.junctionResistance.value + spec.thermal.heatsinkResistance(cooling).value
+        let thermalCap = (spec.thermal.maxOperating.value - ambient) / resistance
+        func settled(_ power: Double) -> Double { min(power, max(thermalCap, 0)) }
         var warm = conditions
-        warm.initialPower = once.power.averagePower
+        warm.initialPower = settled(once.power.averagePower)
         var result = try run(repeated, conditions: warm)
-        for _ in 0..<8 where abs(result.power.averagePower - (warm.initialPower ?? 0)) >= 0.5 {
-            warm.initialPower = result.power.averagePower
+        for _ in 0..<8 where abs(settled(result.power.averagePower) - (warm.initialPower ?? 0)) >= 0.5 {
+            warm.initialPower = settled(result.power.averagePower)
             result = try run(repeated, conditions: warm)
         }
         return SustainedRun(

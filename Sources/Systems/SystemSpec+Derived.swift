@@ -23,6 +23,10 @@ extension SystemSpec {
     public var nodesPerDomain: Int { min(nodes, scaleUp.domainNodes) }
     public var domains: Int { (nodes + nodesPerDomain - 1) / nodesPerDomain }
     public var chipsPerDomain: Int { nodesPerDomain * chipsPerNode }
+    /// Scale-up domains the system's nodes make, a fraction where they are fewer than one domain
+    /// holds (2 nodes of CloudMatrix 384's 48 are 1/24 of it): what the system bears of what each
+    /// domain shares (its switches and optics, `power.domain`; `cost.domain_price`).
+    public var domainShare: Double { Double(nodes) / Double(scaleUp.domainNodes) }
 
     /// How many of `scope` one package is (a device is a fraction of one).
     func packages(in scope: SystemScope) -> Double {
@@ -57,8 +61,9 @@ extension SystemSpec {
     /// A node's power with every chip at its TDP: chips + CPUs, NICs, switches, fans and the rest.
     public var nodePower: Watts { Double(chipsPerNode) * chip.power.tdp + power.nodeExtras }
 
-    /// The system's power with every chip at its TDP: its nodes, plus what each scale-up domain shares.
-    public var systemPower: Watts { Double(nodes) * nodePower + Double(domains) * power.domain }
+    /// The system's power with every chip at its TDP: its nodes, plus their share of what each
+    /// scale-up domain shares.
+    public var systemPower: Watts { Double(nodes) * nodePower + domainShare * power.domain }
 
     /// Power at TDP of one device, package, node or the system. A package's and a device's share
     /// are the chip's own TDP (and its half, for a two-device package), without the node's extras.

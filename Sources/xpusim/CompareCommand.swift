@@ -31,16 +31,17 @@ struct CompareCommand: ParsableCommand {
     var systems: String?
     @Option(help: "A trace file (YAML or JSON).")
     var workload: String
-    @Option(help: "The chip (or system) the others are compared with (default: the first).")
+    @Option(help: "The chip (or system) the others are compared with (default: the first that can run the workload).")
     var baseline: String?
     @OptionGroup var operating: ConditionOptions
+    @OptionGroup var repetition: RepeatOption
     @OptionGroup var money: CostOptions
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
 
-    var `repeat`: Int { operating.repeat }
+    var `repeat`: Int { repetition.repeat }
 
     struct Row {
         var chip: String
@@ -62,7 +63,7 @@ struct CompareCommand: ParsableCommand {
             : list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         guard !ids.isEmpty else { throw ValidationError(systems != nil ? "--systems names no system" : "--chips names no chip") }
         let trace = try Trace.load(file: workload)
-        try operating.checkSize(of: trace)
+        try repetition.checkSize(of: trace)
         let conditions = try operating.conditions()
         var rows: [Row] = []
         for id in ids {
@@ -81,11 +82,13 @@ struct CompareCommand: ParsableCommand {
                 rows.append(Row(chip: name, error: operating.optionError(error).description))
             }
         }
-        let baseID = baseline ?? rows[0].chip
+        // Without --baseline: the first chip that ran.
+        let baseID = baseline ?? (rows.first { $0.result != nil } ?? rows[0]).chip
         guard let base = rows.first(where: { $0.chip == baseID }) else {
             throw ValidationError("--baseline \(baseID) is not among the compared chips (\(rows.map(\.chip).joined(separator: ", ")))")
         }
         guard let baseResult = base.result else {
+            guard baseline != nil else { throw ValidationError("no compared chip can run \(workload): \(base.error ?? "")") }
             throw OptionError(option: "--baseline", message: "\(baseID) cannot run \(workload): \(base.error ?? "")")
         }
         // On a system a run's tokens are every replica's (Experiment.run); the header follows the trace.

@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
 
             Examples:
               xpusim run --chip h100-sxm --workload workloads/llama2-7b-layer-prefill2048.yaml
-              xpusim run --chip ascend-910b2 --workload workloads/gemm-sweep.yaml --top 10 --format json
+              xpusim run --chip ascend-910b2 --workload workloads/llama2-7b-layer-prefill2048.yaml --top 10 --format json
               xpusim run --system dgx-h100 --workload workloads/llama2-70b-layer-tp8-prefill2048.yaml
             """)
 
@@ -44,6 +44,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Folder of chip files (default: $XPUSIM_CHIPS or ./chips).")
     var chipsDir: String?
     @OptionGroup var operating: ConditionOptions
+    @OptionGroup var repetition: RepeatOption
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Write a Chrome trace / Perfetto JSON timeline of the run to this file (open it in ui.perfetto.dev).")
     var timeline: String?
@@ -56,7 +57,7 @@ struct RunCommand: ParsableCommand {
         if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
     }
 
-    var `repeat`: Int { operating.repeat }
+    var `repeat`: Int { repetition.repeat }
     var clock: String? { operating.clock }
     func conditions() throws -> RunConditions { try operating.conditions() }
 
@@ -64,7 +65,7 @@ struct RunCommand: ParsableCommand {
         let target = RunTarget(
             chip: chip, system: system, nodes: nodes, overrides: overrides, chips: chipsDir ?? ChipCatalog.defaultDirectory())
         let trace = try Trace.load(file: workload)
-        try operating.checkSize(of: trace)
+        try repetition.checkSize(of: trace)
         let outcome: RunOutcome
         do {
             outcome = try Experiment.run(target, trace: trace, repeat: `repeat`, conditions: try conditions())
@@ -163,7 +164,7 @@ struct RunCommand: ParsableCommand {
             \(Quantity.format(result.power.thermalThrottled, .time)) thermal
             perf per watt   \(formatNumber(result.totalFLOPs / result.totalTime / 1e12 / max(result.power.averagePower, 1e-9))) TFLOPS/W
             """)
-        if let tokens = result.tokens {
+        if let tokens = result.tokens, systemRun == nil {
             print(
                 "tokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s, "
                     + "\(formatNumber(Double(tokens) / result.power.energy)) tokens/J"
@@ -176,7 +177,33 @@ struct RunCommand: ParsableCommand {
 
 func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
 
-/// Operating conditions shared by `run` and `compare`.
+/// `--repeat`, for the commands that run a trace as given (`run`, `compare`); `serve` and `train`
+/// run their steps at steady state and have no such option.
+struct RepeatOption: ParsableArguments {
+    @Option(help: "Run the trace this many times back to back (sustained load).")
+    var `repeat`: Int = 1
+
+    /// The most kernels one run may hold once repeated (about 2 GB of results).
+    static let maxKernels = 10_000_000
+
+    func validate() throws {
+        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
+    }
+
+    func checkSize(of trace: Trace) throws {
+        if trace.kernels.count * `repeat` > RepeatOption.maxKernels {
+            throw ValidationError(
+                "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(RepeatOption.maxKernels) kernels in one "
+                    + "run; repeat fewer times"
+            )
+        }
+        if let tokens = trace.tokens, tokens.multipliedReportingOverflow(by: `repeat`).overflow {
+            throw ValidationError("--repeat \(`repeat`) x \(tokens) tokens is more tokens than can be counted; repeat fewer times")
+        }
+    }
+}
+
+/// Operating conditions shared by `run`, `compare`, `serve` and `train`.
 struct ConditionOptions: ParsableArguments {
     // Values are taken as given even where they start with "-" ("--ambient -10C"), so a negative
     // power limit is reported as such, not as a missing value.
@@ -188,27 +215,9 @@ struct ConditionOptions: ParsableArguments {
     var ambient: String?
     @Option(help: "Cooling: air or liquid (default: the chip file's).")
     var cooling: String?
-    @Option(help: "Run the trace this many times back to back (sustained load).")
-    var `repeat`: Int = 1
-
-    /// The most kernels one run may hold once repeated (about 2 GB of results).
-    static let maxKernels = 10_000_000
 
     func validate() throws {
-        if `repeat` <= 0 || `repeat` > 1_000_000 { throw ValidationError("--repeat must be between 1 and 1000000") }
         _ = try conditions()
-    }
-
-    func checkSize(of trace: Trace) throws {
-        if trace.kernels.count * `repeat` > ConditionOptions.maxKernels {
-            throw ValidationError(
-                "--repeat \(`repeat`) x \(trace.kernels.count) kernels is more than \(ConditionOptions.maxKernels) kernels in one "
-                    + "run; repeat fewer times"
-            )
-        }
-        if let tokens = trace.tokens, tokens.multipliedReportingOverflow(by: `repeat`).overflow {
-            throw ValidationError("--repeat \(`repeat`) x \(tokens) tokens is more tokens than can be counted; repeat fewer times")
-        }
     }
 
     /// Runs an estimate (serve, train), its errors as the command line's: what the estimate

@@ -27,7 +27,7 @@ struct ServeCommand: ParsableCommand {
               xpusim serve --model llama-3.3-70b --system dgx-h100 --tp 2 --input 2048 --output 128 \\
                 --tpot-slo 50ms
               xpusim serve --model deepseek-r1 --system cloudmatrix-384 --ep 32 --dp 32 \\
-                --input 2048 --output 1024 --batch 64
+                --precision w8a8 --input 2048 --output 1024 --batch 64
             """)
 
     @OptionGroup var target: ModelTarget
@@ -61,7 +61,6 @@ struct ServeCommand: ParsableCommand {
         if disaggregated != (prefillSystem != nil) { throw ValidationError("--disaggregated and --prefill-system go together") }
         if disaggregated && target.system == nil { throw ValidationError("--disaggregated decodes on a --system, not one chip") }
         if prefillNodes != nil && prefillSystem == nil { throw ValidationError("--prefill-nodes goes with --prefill-system") }
-        if operating.repeat != 1 { throw ValidationError("--repeat does not apply to serve (steps run at steady state)") }
         _ = try slo()
     }
 
@@ -109,11 +108,17 @@ struct ServeCommand: ParsableCommand {
         } else if prefillSpec != nil {
             cost = nil
         }
+        // A rank is one device: a whole package, or one die of a package software sees as several (910C).
+        let perPackage = systemSpec?.devicesPerPackage ?? 1
         if format == .json {
             var object: [String: Any] = [
                 "model": file.id, "model_name": file.model.name, "input": input, "output": output, "precision": precision.rawValue,
                 "parallelism": split.parallelism.description.isEmpty ? "none" : split.parallelism.description, "ranks": e.ranks,
-                "batch": e.batch, "batch_reason": e.batchReason,
+                "batch": e.batch, "batch_reason": e.batchReason, "sequences_per_replica": e.sequences,
+                "devices_per_package": perPackage,
+                "prefill_tokens_per_s_per_package": e.prefillTokensPerSecondPerChip * Double(perPackage),
+                "decode_tokens_per_s_per_package": e.decodeTokensPerSecondPerChip * Double(perPackage),
+                "output_tokens_per_s_per_package": e.outputTokensPerSecondPerChip * Double(perPackage),
                 "prefill_tokens_per_s_per_chip": e.prefillTokensPerSecondPerChip,
                 "decode_tokens_per_s_per_chip": e.decodeTokensPerSecondPerChip,
                 "output_tokens_per_s_per_chip": e.outputTokensPerSecondPerChip, "ttft_s": e.ttft, "tpot_s": e.tpot,
@@ -147,23 +152,31 @@ struct ServeCommand: ParsableCommand {
         let splitText = p.description.isEmpty ? "" : ", " + p.description
         let slo = request.tpotSLO.map { ", target \(Quantity.format($0, .time))" } ?? ""
         let prompts = "\(e.prefillRequests) prompt\(e.prefillRequests == 1 ? "" : "s")"
+        let sequences = { (n: Int) in "\(n) sequence\(n == 1 ? "" : "s")" }
+        // Per device, with the package's figure beside it where a package is several devices.
+        let unit = perPackage > 1 ? "device" : "chip"
+        let perChip = { (x: Double) in
+            perPackage > 1 ? "\(formatNumber(x)) (\(formatNumber(x * Double(perPackage))) per package)" : formatNumber(x)
+        }
         var lines = [
             "\(file.model.name) on \(on), \(precision.rawValue)\(splitText) (\(e.ranks) rank\(e.ranks == 1 ? "" : "s") per replica): "
                 + "\(input) tokens in, \(output) out",
             "",
-            "batch           \(e.batch) sequences per replica (\(e.batchReason))",
+            e.replicasInGroup > 1
+                ? "batch           \(sequences(e.batch)) per data-parallel rank, \(e.sequences) per replica (\(e.batchReason))"
+                : "batch           \(sequences(e.batch)) per replica (\(e.batchReason))",
             "memory / rank   \(gb(e.memory.weights)) weights, \(gb(e.memory.workspace)) prefill workspace, "
                 + "\(gb(e.memory.kvPerSequence)) KV per sequence; \(gb(e.memory.usable)) usable of \(gb(e.memory.capacity)): "
-                + "room for \(e.memory.maxBatch) sequences",
+                + "room for \(sequences(e.memory.maxBatch))",
             "prefill step    \(Quantity.format(e.prefill.time, .time)) for \(prompts) (\(e.prefill.kernels) kernels)",
             "decode step     \(Quantity.format(e.decode.time, .time)) at \(input + output / 2) tokens of KV (\(e.decode.kernels) kernels)",
             "TTFT            \(Quantity.format(e.ttft, .time)) (one prefill step\(e.disaggregated ? " and the KV cache's move" : ""), "
                 + "no queueing)",
             "TPOT            \(Quantity.format(e.tpot, .time)) "
                 + (e.disaggregated ? "(decode steps alone)" : "(decode step plus the replacing requests' prefills)") + slo,
-            "prefill         \(formatNumber(e.prefillTokensPerSecondPerChip)) tokens/s per chip",
-            "decode          \(formatNumber(e.decodeTokensPerSecondPerChip)) tokens/s per chip (decode steps alone)",
-            "output          \(formatNumber(e.outputTokensPerSecondPerChip)) tokens/s per chip "
+            "prefill         \(perChip(e.prefillTokensPerSecondPerChip)) tokens/s per \(unit)",
+            "decode          \(perChip(e.decodeTokensPerSecondPerChip)) tokens/s per \(unit) (decode steps alone)",
+            "output          \(perChip(e.outputTokensPerSecondPerChip)) tokens/s per \(unit) "
                 + (e.disaggregated ? "of both pools, " : "with prefill interleaved, ")
                 + "\(formatNumber(e.outputTokensPerSecond)) per replica",
             "power           \(formatNumber(e.averagePower)) W average for the replica's share of the "

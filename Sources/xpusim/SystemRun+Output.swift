@@ -37,6 +37,12 @@ extension SystemRun {
             and fans \(formatNumber(extrasPower)) W)
             system energy   \(formatNumber(energy)) J
             """
+        if let tokens = result.tokens {
+            // The trace's tokens are every replica's (Experiment.run), so they are over the whole system's energy.
+            out +=
+                "\ntokens          \(tokens), \(formatNumber(Double(tokens) / result.totalTime)) tokens/s, "
+                + "\(formatNumber(Double(tokens) / energy)) tokens/J (every replica's tokens, the whole system's energy)"
+        }
         return out
     }
 }

@@ -143,7 +143,7 @@ struct SystemsCommand: ParsableCommand {
                 derived.add([name] + SystemScope.allCases.map { value($0) ?? "-" })
             }
             for dtype in DataType.allCases where spec.peakFLOPS(dtype, .package) != nil {
-                row("peak \(dtype.rawValue)") { spec.peakFLOPS(dtype, $0).map(flops) }
+                row("peak \(dtype.rawValue)") { spec.peakFLOPS(dtype, $0).map { flops($0, dtype) } }
             }
             row("HBM capacity") { spec.hbmCapacity($0).description }
             row("HBM bandwidth") { "\(formatNumber(spec.hbmBandwidth($0).value / 1e12)) TB/s" }
@@ -153,8 +153,11 @@ struct SystemsCommand: ParsableCommand {
             print(derived.rendered)
             if spec.power.domain.value > 0 {
                 print(
-                    "\nThe system's power includes \(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each "
-                        + "scale-up domain (power.domain)."
+                    "\nThe system's power includes "
+                        + (spec.domainShare < 1
+                            ? "\(formatNumber(spec.domainShare)) of the \(watts(spec.power.domain)) that the \(spec.scaleUp.domainNodes) "
+                                + "nodes of its scale-up domain share (power.domain): its \(spec.nodes) node\(spec.nodes == 1 ? "'s" : "s'") part."
+                            : "\(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain).")
                 )
             }
         }
@@ -185,8 +188,10 @@ private func watts(_ power: Watts) -> String {
     power.value >= 1e4 ? "\(formatNumber(power.value / 1e3)) kW" : power.description
 }
 
-private func flops(_ value: Double) -> String {
-    value >= 1e15 ? "\(formatNumber(value / 1e15)) PFLOPS" : "\(formatNumber(value / 1e12)) TFLOPS"
+/// A peak rate: operations per second of an integer type are OPS, not FLOPS.
+private func flops(_ value: Double, _ dtype: DataType = .bf16) -> String {
+    let unit = dtype.isInteger ? "OPS" : "FLOPS"
+    return value >= 1e15 ? "\(formatNumber(value / 1e15)) P\(unit)" : "\(formatNumber(value / 1e12)) T\(unit)"
 }
 
 /// A system's entry in `systems list --format json` (docs/json.md).

@@ -50,7 +50,6 @@ struct TrainCommand: ParsableCommand {
         if seq < 1 { throw ValidationError("--seq must be at least 1 token") }
         if microBatch < 1 { throw ValidationError("--micro-batch must be at least 1 sequence") }
         if let dp = split.dp, dp < 1 { throw ValidationError("--dp must be at least 1") }
-        if operating.repeat != 1 { throw ValidationError("--repeat does not apply to train (micro-batches run at steady state)") }
     }
 
     /// The system with enough nodes for the ranks, and the split with dp filled in.

@@ -19,7 +19,7 @@ struct WorkloadCommand: ParsableCommand {
         @Option(help: "Pipeline-parallel stages.") var pp = 1
         @Option(help: "Expert-parallel ranks (MoE models; a divisor of tp x dp).") var ep = 1
         @Option(help: "Data-parallel replicas (default 1; train: as many as the system's devices hold).") var dp: Int?
-        @Option(help: "Context-parallel ranks (prefill and train: each sequence split over them).") var cp = 1
+        @Option(help: "Context-parallel ranks (prefill and train: each sequence split over them; not decode, so not serve).") var cp = 1
         @Option(help: "Precision of the linear layers: bf16, fp8, int8 or w8a8.") var precision: Precision = .bf16
         @Flag(help: "Run bf16 where the chip has no unit for --precision, instead of refusing.") var precisionFallback = false
         @Option(help: "The most loaded expert's tokens over the mean (1: balanced routing).") var expertSkew = 1.0
@@ -256,7 +256,7 @@ struct WorkloadCommand: ParsableCommand {
                 let m = f.model
                 table.add([
                     f.id, m.name, String(m.layers), String(m.hidden), "\(m.heads)/\(m.mla == nil ? String(m.kvHeads) : "latent")",
-                    m.mla == nil ? "GQA" : "MLA",
+                    m.mla != nil ? "MLA" : m.kvHeads == m.heads ? "MHA" : m.kvHeads == 1 ? "MQA" : "GQA",
                     m.moe.map { "\($0.experts) top-\($0.topK)" + ($0.sharedExperts > 0 ? " +\($0.sharedExperts)" : "") } ?? "-",
                     "\(formatNumber(Double(m.parameters) / 1e9)) B", "\(formatNumber(Double(m.activeParameters) / 1e9)) B",
                 ])

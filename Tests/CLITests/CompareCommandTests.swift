@@ -4,8 +4,10 @@ import XCTest
 
 final class CompareCommandTests: XCTestCase {
     func testCompareChipsAsJSONWithBaseline() throws {
-        let result = try xpusim(["compare", "--chips", "h100-sxm,h20,ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b64.yaml",
-                                 "--baseline", "h20", "--format", "json"])
+        let result = try xpusim([
+            "compare", "--chips", "h100-sxm,h20,ascend-910b2", "--workload", "workloads/llama2-7b-layer-decode-b64.yaml",
+            "--baseline", "h20", "--format", "json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["baseline"] as? String, "h20")
@@ -20,6 +22,25 @@ final class CompareCommandTests: XCTestCase {
         XCTAssertEqual((h20["relative_to_baseline"] as? [String: Double])?["time_s"], 1)
     }
 
+    /// A run on a system counts every replica's tokens, so its tokens per joule are over the whole
+    /// system's energy, as `compare --systems` gives them; its peak power is the system's too.
+    func testSystemRunTokensPerJouleAreTheWholeSystems() throws {
+        let trace = "workloads/llama2-70b-layer-tp8-prefill2048.yaml"
+        let run = try xpusim(["run", "--system", "dgx-h100", "--workload", trace, "--no-store", "--format", "json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let tokens = try XCTUnwrap(object["tokens"] as? Double)
+        let energy = try XCTUnwrap(object["energy_j"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(object["tokens_per_j"] as? Double), tokens / energy, accuracy: 1e-9 * tokens / energy)
+        XCTAssertGreaterThan(try XCTUnwrap(object["peak_power_w"] as? Double), try XCTUnwrap(object["avg_power_w"] as? Double))
+        let compare = try xpusim(["compare", "--systems", "dgx-h100,atlas-800t-a2", "--workload", trace, "--format", "json"])
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        let rows = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(compare.stdout.utf8)) as? [String: Any])?["systems"] as? [[String: Any]])
+        let dgx = try XCTUnwrap(rows.first { ($0["system"] as? String) == "dgx-h100" })
+        XCTAssertEqual(try XCTUnwrap(dgx["tokens_per_j"] as? Double), tokens / energy, accuracy: 1e-6 * tokens / energy)
+    }
+
     func testCompareAllReportsChipsThatCannotRun() throws {
         let result = try xpusim(["compare", "--chips", "all", "--workload", "workloads/example.yaml", "--baseline", "h100-sxm"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -28,13 +49,17 @@ final class CompareCommandTests: XCTestCase {
     }
 
     func testPowerOptionsAreCheckedAndReported() throws {
-        let run = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--no-store",
-                              "--power-limit", "400W", "--ambient", "35C", "--cooling", "liquid", "--format", "json"])
+        let run = try xpusim([
+            "run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--no-store",
+            "--power-limit", "400W", "--ambient", "35C", "--cooling", "liquid", "--format", "json",
+        ])
         XCTAssertEqual(run.status, 0, run.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         for key in ["energy_j", "avg_power_w", "peak_power_w", "peak_temp_c"] { XCTAssertNotNil(object[key] as? Double, key) }
         XCTAssertEqual(object["power_limit_w"] as? Double, 400)
-        let tooHigh = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--power-limit", "900W"])
+        let tooHigh = try xpusim([
+            "run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--power-limit", "900W",
+        ])
         XCTAssertEqual(tooHigh.status, 1)
         XCTAssertTrue(tooHigh.stderr.contains("outside h100-sxm's range 200-700 W"), tooHigh.stderr)
         let badClock = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--clock", "fast"])
@@ -52,7 +77,9 @@ final class CompareCommandTests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("p.sqlite").path
-        let run = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--db", db, "--repeat", "3"])
+        let run = try xpusim([
+            "run", "--chip", "h100-sxm", "--workload", "workloads/llama2-7b-layer-prefill2048.yaml", "--db", db, "--repeat", "3",
+        ])
         XCTAssertEqual(run.status, 0, run.stderr)
         let show = try xpusim(["runs", "show", "1", "--db", db, "--format", "json"])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])

@@ -19,7 +19,8 @@ final class ShippedSystemsTests: XCTestCase {
         XCTAssertEqual(
             Set(catalog.ids),
             [
-                "dgx-h100", "dgx-a100", "dgx-a800", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384", "gb200-nvl72", "mlu590-8card",
+                "dgx-h100", "dgx-a100", "dgx-a800", "hgx-h800", "hgx-h20", "atlas-800t-a2", "atlas-800t-a3", "cloudmatrix-384",
+                "gb200-nvl72", "mlu590-8card",
                 "metax-c500-8card", "gcp-a3-mega",
             ])
         for system in catalog.systems {
@@ -126,6 +127,10 @@ final class ShippedSystemsTests: XCTestCase {
         XCTAssertEqual(two.systemPower.value, 2 * 559_000, accuracy: 1e-6)
         let half = try system("cloudmatrix-384", nodes: 24)
         XCTAssertEqual(half.chipsPerDomain, 192, "fewer nodes than a domain make one smaller domain")
+        // What the 48 nodes share (optics, L2 switches) is borne in proportion: half of it for 24 nodes.
+        XCTAssertEqual(half.domainShare, 0.5)
+        XCTAssertEqual(half.systemPower.value, 24 * half.nodePower.value + 0.5 * half.power.domain.value, accuracy: 1e-6)
+        XCTAssertEqual(two.domainShare, 2)
         XCTAssertThrowsError(try system("cloudmatrix-384", nodes: 50)) { error in
             XCTAssertTrue(
                 "\(error)".contains("--nodes: 50 nodes is not a whole number of cloudmatrix-384's scale-up domains of 48"), "\(error)")
