@@ -152,13 +152,13 @@ struct SystemsCommand: ParsableCommand {
             row("power at TDP") { watts(spec.powerAtTDP($0)) }
             print(derived.rendered)
             if spec.power.domain.value > 0 {
-                print(
-                    "\nThe system's power includes "
-                        + (spec.domainShare < 1
-                            ? "\(formatNumber(spec.domainShare)) of the \(watts(spec.power.domain)) that the \(spec.scaleUp.domainNodes) "
-                                + "nodes of its scale-up domain share (power.domain): its \(spec.nodes) node\(spec.nodes == 1 ? "'s" : "s'") part."
-                            : "\(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain).")
-                )
+                let nodes = "its \(spec.nodes) node\(spec.nodes == 1 ? "'s" : "s'") part"
+                let share =
+                    spec.domainShare < 1
+                    ? "\(formatNumber(spec.domainShare)) of the \(watts(spec.power.domain)) that the \(spec.scaleUp.domainNodes) nodes "
+                        + "of its scale-up domain share (power.domain): \(nodes)."
+                    : "\(spec.domains) x \(watts(spec.power.domain)) shared by the nodes of each scale-up domain (power.domain)."
+                print("\nThe system's power includes " + share)
             }
         }
     }
