@@ -46,6 +46,19 @@ public struct ChipCatalog: Sendable {
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         if documents.isEmpty { throw ConfigError(file: directory, message: "no chip files (*.yaml) found") }
+        // An id names one chip: a second file (or variant) with it would silently stand in for the first.
+        var firstFile: [String: String] = [:]
+        for document in documents {
+            if let other = firstFile[document.id] {
+                errors.append(
+                    ConfigError(
+                        file: document.file, path: "identity.id",
+                        message: "chip id \"\(document.id)\" is also declared by \(other); ids must be unique in \(directory)"))
+            } else {
+                firstFile[document.id] = document.file
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
         let byID = Dictionary(documents.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         documents = try documents.map { try $0.resolvingCopies { byID[$0] } }
         return ChipCatalog(directory: directory, documents: documents)
@@ -91,10 +104,15 @@ public struct ChipCatalog: Sendable {
     /// the nearest id).
     static func find(_ reference: String, in directory: String) throws -> ChipDocument? {
         let wanted = Array(reference.utf8)
+        // How a file declares the id: `id: ref` (YAML), `"id": "ref"` (JSON), or a variant's key.
+        let declarations = ["id: \(reference)", "\"\(reference)\"", "\(reference):"].map { Array($0.utf8) }
+        var found: (document: ChipDocument, file: String)?
         for name in chipFiles(in: directory) {
             let path = (directory as NSString).appendingPathComponent(name)
-            // A file whose text does not hold the id cannot declare it: not even parsed.
+            // A file whose text does not hold the id cannot declare it: not even parsed. Once the
+            // id is found, the rest are only read for a second declaration of it.
             guard let bytes = FileManager.default.contents(atPath: path), contains(bytes, wanted) else { continue }
+            if found != nil && !declarations.contains(where: { contains(bytes, $0) }) { continue }
             guard let root = try? ConfigNode.parse(data: bytes, file: path),
                 let entries = try? root.mapping()
             else { continue }
@@ -102,11 +120,15 @@ public struct ChipCatalog: Sendable {
             let id = (try? identity?.mapping())?.first { $0.key == "id" }.flatMap { try? $0.value.string() }
             let variants = (try? entries.first { $0.key == "variants" }?.value.mapping())?.map(\.key) ?? []
             guard id == reference || variants.contains(reference) else { continue }
+            if let found {
+                throw ConfigError(
+                    file: path, path: "identity.id",
+                    message: "chip id \"\(reference)\" is also declared by \(found.file); ids must be unique in \(directory)")
+            }
             let document = try ChipDocument.read(root)
-            if id == reference { return document }
-            return document.variant(reference)
+            if let chosen = id == reference ? document : document.variant(reference) { found = (chosen, path) }
         }
-        return nil
+        return found?.document
     }
 
     /// The chip named by `reference`: a catalogue id, or the path of a YAML file (optionally

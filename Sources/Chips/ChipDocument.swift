@@ -129,6 +129,12 @@ struct ChipFileReader {
         }
         if let variantsNode = entries.first(where: { $0.key == "variants" })?.value {
             document.variants = readVariants(variantsNode)
+            // A variant is another chip: with the base's id it would stand in for it.
+            if let base = document.figures["identity.id"]?.value.text,
+                let clash = (try? variantsNode.mapping())?.first(where: { $0.key == base })
+            {
+                errors.append(clash.value.error("variant \"\(base)\" has the base chip's id; give it an id of its own"))
+            }
         }
         resolveSources(&document.figures, document.sources)
         for variant in document.variants.indices {

@@ -14,7 +14,11 @@ extension ConfigNode {
             throw ConfigError(file: file, message: "cannot parse: \(error)")
         }
         guard let root else { throw ConfigError(file: file, message: "the file holds no document; expected a YAML or JSON document") }
-        return try convert(root, file: file, path: "")
+        // Aliases repeat what their anchor holds: nested ones multiply (ten aliases of ten aliases
+        // of ...), so a few hundred bytes could stand for billions of nodes. Without aliases a node
+        // takes at least one byte of text; expanded, the document may hold at most as many again.
+        var budget = text.utf8.count + 10_000
+        return try convert(root, file: file, path: "", budget: &budget)
     }
 
     static func convert(_ error: YamlError, file: String, yamlText: String) -> ConfigError {
@@ -38,9 +42,16 @@ extension ConfigNode {
         }
     }
 
-    static func convert(_ node: Node, file: String, path: String) throws -> ConfigNode {
+    static func convert(_ node: Node, file: String, path: String, budget: inout Int) throws -> ConfigNode {
         let line = node.mark?.line
         let column = node.mark?.column
+        budget -= 1
+        guard budget >= 0 else {
+            throw ConfigError(
+                file: file, line: line, column: column, path: path,
+                message: "the document's aliases expand to more nodes than its text holds; expected anchors and aliases that do not "
+                    + "multiply (write the values out)")
+        }
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
@@ -52,7 +63,7 @@ extension ConfigNode {
             var items: [ConfigNode] = []
             items.reserveCapacity(sequence.count)
             for (index, item) in sequence.enumerated() {
-                items.append(try convert(item, file: file, path: "\(path)[\(index)]"))
+                items.append(try convert(item, file: file, path: "\(path)[\(index)]", budget: &budget))
             }
             return ConfigNode(content: .sequence(items), file: file, line: line, column: column, path: path)
         case .mapping(let mapping):
@@ -71,7 +82,7 @@ extension ConfigNode {
                         file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: childPath,
                         message: "the key \"\(key)\" appears twice")
                 }
-                entries.append((key, try convert(valueNode, file: file, path: childPath)))
+                entries.append((key, try convert(valueNode, file: file, path: childPath, budget: &budget)))
             }
             return ConfigNode(content: .mapping(entries), file: file, line: line, column: column, path: path)
         case .alias:

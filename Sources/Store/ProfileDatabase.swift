@@ -58,40 +58,43 @@ public enum ProfileDatabase {
         try require(have, ["start", "end", "deviceId", "streamId"], "CUPTI_ACTIVITY_KIND_KERNEL", path)
         let nameColumn = ["demangledName", "shortName", "mangledName"].first(where: have.contains)
         let strings = try db.tableExists("StringIds") ? try strings(db, "StringIds") : [:]
-        let devices = try Int.fetchAll(db, sql: "SELECT DISTINCT deviceId FROM CUPTI_ACTIVITY_KIND_KERNEL ORDER BY deviceId")
+        let devices = try deviceIDs(db, "CUPTI_ACTIVITY_KIND_KERNEL", path)
         let device = devices.first ?? 0
         var kernels: [ProfiledKernel] = []
-        for row in try Row.fetchAll(
-            db, sql: "SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL WHERE deviceId = ? ORDER BY start", arguments: [device])
-        {
-            let start: Int64 = row["start"]
-            let end: Int64 = row["end"]
+        let table = "CUPTI_ACTIVITY_KIND_KERNEL"
+        for (index, row) in try Row.fetchAll(
+            db, sql: "SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL WHERE deviceId = ? ORDER BY start", arguments: [device]
+        ).enumerated() {
+            let (start, duration) = try span(row, "start", "end", table, index, path)
             let name = nameColumn.map { text(row[$0], strings) } ?? "kernel"
             kernels.append(
                 ProfiledKernel(
-                    name: name, start: Double(start) * 1e-9, duration: Double(max(end - start, 0)) * 1e-9, stream: row["streamId"]))
+                    name: name, start: start, duration: duration, stream: Int(try integer(row, "streamId", table, index, path))))
         }
         if try db.tableExists("CUPTI_ACTIVITY_KIND_MEMCPY") {
             let copies = try columns(db, "CUPTI_ACTIVITY_KIND_MEMCPY")
             try require(copies, ["start", "end", "deviceId", "streamId", "copyKind", "bytes"], "CUPTI_ACTIVITY_KIND_MEMCPY", path)
-            for row in try Row.fetchAll(
-                db, sql: "SELECT * FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE deviceId = ? ORDER BY start", arguments: [device])
-            {
-                let start: Int64 = row["start"]
-                let end: Int64 = row["end"]
+            let table = "CUPTI_ACTIVITY_KIND_MEMCPY"
+            for (index, row) in try Row.fetchAll(
+                db, sql: "SELECT * FROM CUPTI_ACTIVITY_KIND_MEMCPY WHERE deviceId = ? ORDER BY start", arguments: [device]
+            ).enumerated() {
+                let (start, duration) = try span(row, "start", "end", table, index, path)
                 // CUPTI_ACTIVITY_MEMCPY_KIND: 1 HtoD, 2 DtoH; device to device (8) and peer (10) as d2d.
                 let kind: Op.CopyKind = {
-                    switch row["copyKind"] as Int {
+                    switch (try? integer(row, "copyKind", table, index, path)) ?? 0 {
                     case 1: return .h2d
                     case 2: return .d2h
                     default: return .d2d
                     }
                 }()
-                let bytes: Int = row["bytes"]
+                let bytes = try integer(row, "bytes", table, index, path)
+                guard (0...Int64(1) << 48).contains(bytes) else {
+                    throw StoreError(path: path, message: "\(table) row \(index + 1): bytes: expected 0 to 2^48, found \(bytes)")
+                }
                 kernels.append(
                     ProfiledKernel(
-                        name: "memcpy \(kind.rawValue)", start: Double(start) * 1e-9, duration: Double(max(end - start, 0)) * 1e-9,
-                        stream: row["streamId"], copy: (bytes, kind)))
+                        name: "memcpy \(kind.rawValue)", start: start, duration: duration,
+                        stream: Int(try integer(row, "streamId", table, index, path)), copy: (Int(bytes), kind)))
             }
         }
         return Profile(format: "Nsight Systems", device: device, devices: devices.count, kernels: kernels)
@@ -102,7 +105,7 @@ public enum ProfileDatabase {
         try require(have, ["startNs", "endNs", "deviceId", "streamId", "globalTaskId"], "TASK", path)
         let strings = try strings(db, "STRING_IDS")
         let info = try db.tableExists("COMPUTE_TASK_INFO")
-        let devices = try Int.fetchAll(db, sql: "SELECT DISTINCT deviceId FROM TASK ORDER BY deviceId")
+        let devices = try deviceIDs(db, "TASK", path)
         let device = devices.first ?? 0
         let sql =
             info
@@ -111,14 +114,13 @@ public enum ProfileDatabase {
                 + "WHERE t.deviceId = ? ORDER BY t.startNs"
             : "SELECT * FROM TASK WHERE deviceId = ? ORDER BY startNs"
         var kernels: [ProfiledKernel] = []
-        for row in try Row.fetchAll(db, sql: sql, arguments: [device]) {
-            let start: Int64 = row["startNs"]
-            let end: Int64 = row["endNs"]
+        for (index, row) in try Row.fetchAll(db, sql: sql, arguments: [device]).enumerated() {
+            let (start, duration) = try span(row, "startNs", "endNs", "TASK", index, path)
             let opName = info ? text(row["opName"], strings) : ""
             let taskType = have.contains("taskType") ? text(row["taskType"], strings) : ""
             var kernel = ProfiledKernel(
-                name: opName.isEmpty ? (taskType.isEmpty ? "task" : taskType) : opName, start: Double(start) * 1e-9,
-                duration: Double(max(end - start, 0)) * 1e-9, stream: row["streamId"])
+                name: opName.isEmpty ? (taskType.isEmpty ? "task" : taskType) : opName, start: start,
+                duration: duration, stream: Int(try integer(row, "streamId", "TASK", index, path)))
             if info {
                 kernel.gemm = matmul(
                     text(row["opType"], strings), inputs: text(row["inputShapes"], strings), types: text(row["inputDataTypes"], strings),
@@ -131,8 +133,47 @@ public enum ProfileDatabase {
 
     static func strings(_ db: Database, _ table: String) throws -> [Int64: String] {
         var out: [Int64: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, value FROM \(table)") { out[row["id"]] = row["value"] }
+        for row in try Row.fetchAll(db, sql: "SELECT id, value FROM \(table)") {
+            guard case .int64(let id) = (row["id"] as DatabaseValue).storage else { continue }
+            out[id] = String.fromDatabaseValue(row["value"]) ?? ""
+        }
         return out
+    }
+
+    /// The devices a table's rows ran on, lowest first.
+    static func deviceIDs(_ db: Database, _ table: String, _ path: String) throws -> [Int] {
+        try DatabaseValue.fetchAll(db, sql: "SELECT DISTINCT deviceId FROM \(table) ORDER BY deviceId").map { value in
+            guard case .int64(let id) = value.storage, let device = Int(exactly: id) else {
+                throw StoreError(path: path, message: "\(table): deviceId: expected an integer on every row, found \(value)")
+            }
+            return device
+        }
+    }
+
+    /// An integer column of row `index` of `table`, or an error that names them.
+    static func integer(_ row: Row, _ column: String, _ table: String, _ index: Int, _ path: String) throws -> Int64 {
+        let value: DatabaseValue = row[column]
+        guard case .int64(let n) = value.storage else {
+            throw StoreError(path: path, message: "\(table) row \(index + 1): \(column): expected an integer, found \(value)")
+        }
+        return n
+    }
+
+    /// A row's start and duration in seconds from its nanosecond timestamps: the end not before
+    /// the start, and at most an hour after it.
+    static func span(
+        _ row: Row, _ startColumn: String, _ endColumn: String, _ table: String, _ index: Int, _ path: String
+    ) throws -> (start: Double, duration: Double) {
+        let start = try integer(row, startColumn, table, index, path)
+        let end = try integer(row, endColumn, table, index, path)
+        let (length, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, (0...3_600_000_000_000).contains(length) else {
+            throw StoreError(
+                path: path,
+                message: "\(table) row \(index + 1): \(startColumn) \(start) to \(endColumn) \(end) ns: expected an end at or after "
+                    + "the start, at most an hour later")
+        }
+        return (Double(start) * 1e-9, Double(length) * 1e-9)
     }
 
     /// A string column: text as is, or an id into the string table.
@@ -158,8 +199,14 @@ public enum ProfileDatabase {
         let n = out[out.count - 1]
         let (a0, a1) = (a[a.count - 2], a[a.count - 1])
         let k = a0 == m ? a1 : a0
-        let batch = out.dropLast(2).reduce(1, *)
-        guard m > 0, n > 0, k > 0, batch > 0 else { return nil }
+        let limit = 1 << 31
+        guard (1...limit).contains(m), (1...limit).contains(n), (1...limit).contains(k) else { return nil }
+        var batch = 1
+        for d in out.dropLast(2) {
+            let (product, overflow) = batch.multipliedReportingOverflow(by: d)
+            guard !overflow, (1...limit).contains(product) else { return nil }
+            batch = product
+        }
         let t = types.split(separator: ";").first.map { $0.uppercased() } ?? ""
         let dtype: DataType =
             t.contains("BF16")

@@ -81,6 +81,16 @@ public final class RunStore: @unchecked Sendable {
                     path: path,
                     message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
             }
+            // Another program's database is not ours to add tables to: xpusim's own start with its
+            // migrations' table, and a new one holds no tables at all.
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            if !tables.isEmpty, !tables.contains("grdb_migrations") {
+                throw StoreError(
+                    path: path,
+                    message: "an SQLite database of another program (tables \(tables.prefix(5).joined(separator: ", "))"
+                        + "\(tables.count > 5 ? ", ..." : "")), not an xpusim run database; give another --db")
+            }
         }
         // The migrator decides what to apply before it takes the write lock, so processes creating
         // one new database can both try the same migration; the later one fails ("table runs

@@ -148,6 +148,9 @@ public struct SweepSpec: Sendable {
             var p = try MappingReader(item)
             let pathNode = try p.required("path")
             let path = try pathNode.string()
+            if parameters.contains(where: { $0.path == path }) {
+                throw pathNode.error("\(path) is swept twice; give all its values in one parameter")
+            }
             guard let type = declaredType(path, system: isSystem) else {
                 throw pathNode.error(
                     isSystem

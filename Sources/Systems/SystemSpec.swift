@@ -153,7 +153,9 @@ public struct SystemSpec: Sendable {
     /// $ xpusim systems show gb200-nvl72 --nodes 36
     /// ```
     public func with(nodes count: Int) throws -> SystemSpec {
-        guard count >= 1 else { throw ConfigError(file: "--nodes", message: "expected a positive number of nodes, found \(count)") }
+        guard (1...1_000_000).contains(count) else {
+            throw ConfigError(file: "--nodes", message: "expected 1 to 1000000 nodes, found \(count)")
+        }
         if count > scaleUp.domainNodes {
             guard scaleOut != nil else {
                 throw ConfigError(

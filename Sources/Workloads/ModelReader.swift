@@ -104,7 +104,13 @@ public enum ModelReader {
         let heads = try int("num_attention_heads", "n_head", what: "the attention heads")!
         let kvHeads = try int("num_key_value_heads", "num_kv_heads", "n_kv_heads", required: false) ?? heads
         let vocab = try int("vocab_size", what: "the vocabulary")!
-        let headDim = try int("head_dim", "kv_channels", required: false) ?? hidden / heads
+        let givenHeadDim = try int("head_dim", "kv_channels", required: false)
+        // Without head_dim, the heads split the width: it must divide evenly.
+        if givenHeadDim == nil, hidden % heads != 0 {
+            throw node.error(
+                "hidden_size \(hidden) is not a multiple of num_attention_heads \(heads); give head_dim, or heads that divide the width")
+        }
+        let headDim = givenHeadDim ?? hidden / heads
         let experts = try int("num_experts", "n_routed_experts", "num_local_experts", required: false)
         let denseFFN = try int("intermediate_size", "ffn_hidden_size", required: experts == nil, what: "the MLP's intermediate size")
         guard heads % kvHeads == 0 else {
@@ -113,11 +119,21 @@ public enum ModelReader {
         let tie = try r.optional("tie_word_embeddings")?.bool() ?? false
         let attentionBias = try r.optional("attention_bias")?.bool()
         let family = (modelType + " " + architectures.joined(separator: " ")).lowercased()
+        // The decoder families the reader knows; another reads as a Llama-style decoder, which is said.
+        let known = ["llama", "mistral", "mixtral", "qwen2", "qwen3", "deepseek", "telechat", "internlm", "yi", "baichuan", "gemma"]
+        if !family.trimmingCharacters(in: .whitespaces).isEmpty, !known.contains(where: family.contains) {
+            warnings.append(
+                "\(node.file): model_type \"\(modelType)\" / architectures \(architectures): not a family xpusim knows; read as a "
+                    + "Llama-style decoder (RMSNorm, rotary, gated SiLU MLP) from the fields above")
+        }
         let qwen3 = family.contains("qwen3")
         let qwen2 = family.contains("qwen2") && !qwen3
         var dtype = DataType.bf16
         if let d = try (r.optional("torch_dtype") ?? r.optional("dtype"))?.string() {
             dtype = d == "float16" ? .fp16 : d == "float32" ? .fp32 : .bf16
+            if !["float16", "float32", "bfloat16"].contains(d) {
+                warnings.append("\(node.file): torch_dtype \"\(d)\": not float16, float32 or bfloat16; the weights are taken as bf16")
+            }
         }
         if let q = r.optional("quantization_config") {
             var quantization = try MappingReader(q)

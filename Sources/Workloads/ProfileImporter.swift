@@ -66,7 +66,9 @@ public enum ProfileImporter {
         do {
             root = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw ImportError(file: file, message: "not JSON: \(error.localizedDescription)")
+            // Foundation's description says only that the data is malformed; its debug text says where.
+            let detail = (error as NSError).userInfo["NSDebugDescription"].map { "\($0)" } ?? error.localizedDescription
+            throw ImportError(file: file, message: "not JSON (expected a Chrome trace from torch.profiler): \(detail)")
         }
         guard let object = root as? [String: Any], let raw = object["traceEvents"] as? [[String: Any]] else {
             throw ImportError(
@@ -77,11 +79,23 @@ public enum ProfileImporter {
         var shaped: [Event] = []
         var shapedGEMMs: [Event] = []
         var launches: [Int: Event] = [:]
-        for e in raw where (e["ph"] as? String) == "X" {
-            guard let n = e["name"] as? String, let ts = (e["ts"] as? NSNumber)?.doubleValue,
-                let dur = (e["dur"] as? NSNumber)?.doubleValue, dur >= 0
-            else { continue }
+        let deviceCategories: Set<String> = ["kernel", "gpu_memcpy", "gpu_memset", "memcpy", "memset"]
+        for (position, e) in raw.enumerated() where (e["ph"] as? String) == "X" {
             let category = (e["cat"] as? String ?? "").lowercased()
+            let name = e["name"] as? String
+            let ts = (e["ts"] as? NSNumber)?.doubleValue
+            let dur = (e["dur"] as? NSNumber)?.doubleValue
+            // A device event the trace would keep must be whole: dropping it would leave its time out.
+            if deviceCategories.contains(category) {
+                let place = "traceEvents[\(position)] (\(category)\(name.map { " \"\($0.prefix(60))\"" } ?? ""))"
+                guard name != nil else { throw ImportError(file: file, message: "\(place): name: expected a string") }
+                guard let ts, ts.isFinite else { throw ImportError(file: file, message: "\(place): ts: expected a number of microseconds") }
+                guard let dur, dur.isFinite, (0...3.6e9).contains(dur) else {
+                    throw ImportError(
+                        file: file, message: "\(place): dur: expected a duration from 0 to 3.6e9 us (an hour), found \(e["dur"] ?? "none")")
+                }
+            }
+            guard let n = name, let ts, let dur, ts.isFinite, dur.isFinite, dur >= 0 else { continue }
             let tid = (e["tid"] as? NSNumber)?.intValue ?? 0
             let event = Event(name: n, ts: ts, dur: dur, category: category, args: e["args"] as? [String: Any] ?? [:], tid: tid)
             switch category {
@@ -154,7 +168,9 @@ public enum ProfileImporter {
                 dtype = t
                 report.mapped += 1
                 report.mappedSeconds += seconds
-            } else if event.category.hasSuffix("memcpy"), let bytes = (event.args["bytes"] as? NSNumber)?.intValue, bytes > 0 {
+            } else if event.category.hasSuffix("memcpy"), let size = (event.args["bytes"] as? NSNumber)?.doubleValue, size >= 1,
+                size <= 0x1p48, let bytes = Int(exactly: size.rounded(.down))
+            {
                 let kind: Op.CopyKind = event.name.contains("HtoD") ? .h2d : event.name.contains("DtoH") ? .d2h : .d2d
                 op = .memcpy(.init(bytes: bytes, kind: kind))
                 report.copies += 1

@@ -101,7 +101,7 @@ extension CalibrateCommand {
         for (index, rows) in CollectiveValidator.separatingTwins(sources.map(\.rows)).enumerated() { sources[index].rows = rows }
         let figures =
             try fit.map { list in
-                try list.split(separator: ",").map { name -> CollectiveCalibrator.Figure in
+                try commaList(list, option: "--fit").map { name -> CollectiveCalibrator.Figure in
                     let known = CollectiveCalibrator.allFigures.map(\.path)
                     guard let figure = CollectiveCalibrator.allFigures.first(where: { $0.path == name }) else {
                         let hint = didYouMean(String(name), in: known)

@@ -60,7 +60,7 @@ struct CompareCommand: ParsableCommand {
         let ids =
             list == "all"
             ? (systems != nil ? try SystemCatalog.load(chips: directory).ids : try ChipCatalog.load(directory: directory).ids)
-            : list.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            : try commaList(list, option: systems != nil ? "--systems" : "--chips")
         guard !ids.isEmpty else { throw ValidationError(systems != nil ? "--systems names no system" : "--chips names no chip") }
         let trace = try Trace.load(file: workload)
         try repetition.checkSize(of: trace)

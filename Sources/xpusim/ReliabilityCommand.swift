@@ -137,14 +137,14 @@ extension ReliabilityCommand {
             guard tp >= 1, pp >= 1, seq >= 1, globalBatch >= 1 else {
                 throw ValidationError("--tp, --pp, --seq and --global-batch must be at least 1")
             }
-            let coolings = try cooling.split(separator: ",").map { word -> Cooling in
+            let coolings = try commaList(cooling, option: "--cooling").map { word -> Cooling in
                 guard let c = Cooling(rawValue: String(word)) else {
                     throw ValidationError("--cooling: expected air or liquid, found \"\(word)\"")
                 }
                 return c
             }
             let chips = chipsDir ?? ChipCatalog.defaultDirectory()
-            let specs = try systems.split(separator: ",").map { try SystemCatalog.resolve(String($0), chips: chips) }
+            let specs = try commaList(systems, option: "--systems").map { try SystemCatalog.resolve($0, chips: chips) }
             let m = try ModelCatalog.resolve(model).model
             let conditions = RunConditions(ambient: try optionQuantity(ambient, .temperature, "ambient", positive: false))
             let request = TrainingRequest(

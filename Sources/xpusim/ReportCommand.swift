@@ -1,5 +1,6 @@
 import ArgumentParser
 import Chips
+import Config
 import Foundation
 import Reports
 import Sweeps
@@ -59,13 +60,13 @@ struct ReportCommand: ParsableCommand {
         } catch let error as ReportError {
             throw ValidationError(error.description)
         }
+        let folder = (output as NSString).deletingLastPathComponent
         do {
-            let folder = (output as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            try Data(page.html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
-            throw ValidationError("-o: cannot write \(output): \(error.localizedDescription)")
+            throw ConfigError(file: folder, message: "cannot create the folder: \(error.localizedDescription)")
         }
+        try writeAtomically(Data(page.html.utf8), to: output)
         let charts = page.html.components(separatedBy: "<svg ").count - 1
         print("wrote \(output): \(page.title), \(page.sections.count) section(s), \(charts) chart(s)")
     }

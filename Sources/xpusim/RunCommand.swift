@@ -75,14 +75,6 @@ struct RunCommand: ParsableCommand {
             throw operating.optionError(error)
         }
         let (spec, systemSpec, result) = (outcome.spec, outcome.system, outcome.result)
-        if let timeline {
-            let process = systemSpec.map { "\(spec.name), one rank of \($0.name)" } ?? spec.name
-            do {
-                try Data(result.chromeTrace(process: process).utf8).write(to: URL(fileURLWithPath: timeline), options: .atomic)
-            } catch {
-                throw ValidationError("--timeline: cannot write \(timeline): \(error.localizedDescription)")
-            }
-        }
         var runID: Int64?
         if !noStore {
             var options = [
@@ -97,6 +89,11 @@ struct RunCommand: ParsableCommand {
             }
             runID = try Experiment.store(
                 outcome, workload: workload, options: options, in: try openStore(database), toolVersion: XPUSim.configuration.version)
+        }
+        // Written once the run is stored: a run that fails leaves no timeline behind.
+        if let timeline {
+            let process = systemSpec.map { "\(spec.name), one rank of \($0.name)" } ?? spec.name
+            try writeAtomically(Data(result.chromeTrace(process: process).utf8), to: timeline)
         }
         let systemRun = outcome.systemRun
         if format == .json {

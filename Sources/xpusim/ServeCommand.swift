@@ -55,6 +55,12 @@ struct ServeCommand: ParsableCommand {
         if batch != nil && tpotSlo != nil { throw ValidationError("give --batch or --tpot-slo, not both") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 sequence") }
         if input < 1 || output < 1 { throw ValidationError("--input and --output must be at least 1 token") }
+        try TokenLimits.check(sequences: 1, "--batch", tokens: input, "--input")
+        try TokenLimits.check(sequences: 1, "--batch", tokens: output, "--output")
+        try TokenLimits.check(sequences: 1, "--batch", tokens: input + output, "--input + --output")
+        if let batch { try TokenLimits.check(sequences: batch, "--batch", tokens: input + output, "--input + --output") }
+        if maxBatch > TokenLimits.total { throw ValidationError("--max-batch must be at most \(TokenLimits.total)") }
+        if prefillTokens > TokenLimits.total { throw ValidationError("--prefill-tokens must be at most \(TokenLimits.total)") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if prefillTokens < 1 { throw ValidationError("--prefill-tokens must be at least 1") }
         if !(memoryUtilization > 0 && memoryUtilization <= 1) { throw ValidationError("--memory-utilization is a share of HBM in (0, 1]") }

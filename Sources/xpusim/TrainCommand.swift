@@ -49,6 +49,8 @@ struct TrainCommand: ParsableCommand {
         if globalBatch < 1 { throw ValidationError("--global-batch must be at least 1 sequence") }
         if seq < 1 { throw ValidationError("--seq must be at least 1 token") }
         if microBatch < 1 { throw ValidationError("--micro-batch must be at least 1 sequence") }
+        try TokenLimits.check(sequences: globalBatch, "--global-batch", tokens: seq, "--seq")
+        if microBatch > globalBatch { throw ValidationError("--micro-batch \(microBatch) is more than --global-batch \(globalBatch)") }
         if let dp = split.dp, dp < 1 { throw ValidationError("--dp must be at least 1") }
     }
 

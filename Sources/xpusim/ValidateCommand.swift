@@ -209,7 +209,7 @@ struct CalibrateCommand: ParsableCommand {
     var chipsDir: String?
 
     func run() throws {
-        let ids = data.split(separator: ",").map(String.init)
+        let ids = try commaList(data, option: "--data")
         if ids.contains(where: { CollectiveValidationSet.named($0) != nil }) {
             return try fitCollectives(
                 try ids.map { id in
@@ -219,7 +219,7 @@ struct CalibrateCommand: ParsableCommand {
                     return set
                 })
         }
-        let parameters = try (fit ?? Self.chipFit).split(separator: ",").map { name -> Calibrator.Parameter in
+        let parameters = try commaList(fit ?? Self.chipFit, option: "--fit").map { name -> Calibrator.Parameter in
             guard let p = Calibrator.Parameter(rawValue: String(name)) else {
                 let known = Calibrator.Parameter.allCases.map(\.rawValue)
                 let hint = didYouMean(String(name), in: known)
@@ -268,7 +268,7 @@ struct CalibrateCommand: ParsableCommand {
             printDiagnostics(result.diagnostics)
             return
         }
-        let sets = try data.split(separator: ",").map { try dataSet(String($0)) }
+        let sets = try commaList(data, option: "--data").map { try dataSet($0) }
         let spec = try ChipCatalog.resolve(chip, directory: chipsDir ?? ChipCatalog.defaultDirectory())
         let harnessParameters: Set<Calibrator.Parameter> = [.harness, .harnessCompiled, .harnessLibrary]
         if !harnessParameters.isDisjoint(with: parameters) && sets.count != 1 {
@@ -354,9 +354,10 @@ func printDiagnostics(_ diagnostics: FitDiagnostics?) {
 
 func dataSet(_ id: String) throws -> ValidationSet {
     guard let set = ValidationSet.named(id) else {
-        let hint = didYouMean(id, in: ValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id))
-        throw OptionError(
-            option: "--data", message: "unknown data set \"\(id)\"\(hint) (known: \(ValidationSet.all.map(\.id).joined(separator: ", ")))")
+        // Every kind of set `validate --data` takes: kernel, collective, and whole-run (power, training, serving) sets.
+        let known = ValidationSet.all.map(\.id) + CollectiveValidationSet.all.map(\.id) + PowerValidationSet.all.map(\.id)
+        let hint = didYouMean(id, in: known)
+        throw OptionError(option: "--data", message: "unknown data set \"\(id)\"\(hint) (known: \(known.joined(separator: ", ")))")
     }
     return set
 }

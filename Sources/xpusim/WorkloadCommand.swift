@@ -7,6 +7,24 @@ import Store
 import Systems
 import Workloads
 
+/// Bounds on sequences and tokens the commands take, so that what they multiply stays countable:
+/// at most 2^24 tokens per sequence (16M, past any context window) and 2^40 tokens in all.
+enum TokenLimits {
+    static let perSequence = 1 << 24
+    static let total = 1 << 40
+
+    static func check(sequences: Int, _ sequencesName: String, tokens: Int, _ tokensName: String, allowZero: Bool = false) throws {
+        guard (1...total).contains(sequences) else { throw ValidationError("\(sequencesName) must be 1 to \(total), found \(sequences)") }
+        guard ((allowZero ? 0 : 1)...perSequence).contains(tokens) else {
+            throw ValidationError("\(tokensName) must be \(allowZero ? 0 : 1) to \(perSequence) tokens, found \(tokens)")
+        }
+        let (product, overflow) = sequences.multipliedReportingOverflow(by: max(tokens, 1))
+        guard !overflow, product <= total else {
+            throw ValidationError("\(sequencesName) x \(tokensName) must be at most \(total) tokens")
+        }
+    }
+}
+
 struct WorkloadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workload",
@@ -26,6 +44,27 @@ struct WorkloadCommand: ParsableCommand {
         @Option(help: "The KV cache's format: bf16 or fp8.") var kvCache: KVCacheFormat = .bf16
 
         var parallelism: Parallelism { Parallelism(tp: tp, pp: pp, ep: ep, dp: dp ?? 1, cp: cp) }
+
+        /// The most ranks a split may have (a million devices, past any cluster built).
+        static let maxRanks = 1_000_000
+
+        func validate() throws {
+            for (name, value) in [("--tp", tp), ("--pp", pp), ("--ep", ep), ("--dp", dp ?? 1), ("--cp", cp)]
+            where !(1...Split.maxRanks).contains(value) {
+                throw ValidationError("\(name) must be 1 to \(Split.maxRanks) ranks, found \(value)")
+            }
+            var ranks = 1
+            for value in [tp, pp, dp ?? 1, cp] {
+                let (product, overflow) = ranks.multipliedReportingOverflow(by: value)
+                guard !overflow, product <= Split.maxRanks else {
+                    throw ValidationError("--tp x --pp x --dp x --cp must be at most \(Split.maxRanks) ranks")
+                }
+                ranks = product
+            }
+            if !(expertSkew >= 1 && expertSkew <= 1000) {
+                throw ValidationError("--expert-skew is the most loaded expert's tokens over the mean: 1 to 1000, found \(expertSkew)")
+            }
+        }
 
         /// The precision the chip can run: the one asked for, or bf16 when the user allows the fallback.
         func precision(on chip: ChipSpec) throws -> (Precision, note: String?) {
@@ -83,6 +122,9 @@ struct WorkloadCommand: ParsableCommand {
         func validate() throws {
             if system != nil && chip != nil { throw ValidationError("give --system or --chip, not both") }
             if nodes != nil && system == nil { throw ValidationError("--nodes goes with --system") }
+            try TokenLimits.check(sequences: batch, "--batch", tokens: seq, "--seq")
+            if let kvLen { try TokenLimits.check(sequences: batch, "--batch", tokens: kvLen, "--kv-len", allowZero: true) }
+            if !(1...1_000_000).contains(microbatches) { throw ValidationError("--microbatches must be 1 to 1000000") }
         }
 
         func run() throws {
@@ -276,11 +318,30 @@ extension GenerationRequest.Phase: ExpressibleByArgument {}
 
 /// Writes `text` to `path` through a temporary file in the same folder, so that a failed write
 /// never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
+func writeAtomically(_ text: String, to path: String) throws { try writeAtomically(Data(text.utf8), to: path) }
+
+/// Writes an output file whole or not at all: into a temporary file beside it, then renamed over
+/// it. A path that is not a plain file is written in place, never replaced (`/dev/stdout`; renaming
+/// over `/dev/null` would put a file where the device was); a folder is refused.
+func writeAtomically(_ data: Data, to path: String) throws {
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    if exists && isDirectory.boolValue { throw ConfigError(file: path, message: "is a folder; expected the path of a file to write") }
+    let type = exists ? (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) : nil
     do {
-        try Data(text.utf8).write(to: url, options: .atomic)
+        if exists, let type, type != .typeRegular, type != .typeSymbolicLink {
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw ConfigError(file: path, message: "cannot open it for writing")
+            }
+            defer { try? handle.close() }
+            try handle.write(contentsOf: data)
+        } else {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+    } catch let error as ConfigError {
+        throw error
     } catch {
-        throw ConfigError(file: path, message: "cannot write the file: \(error.localizedDescription)")
+        let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+        throw ConfigError(file: path, message: "cannot write the file: \(reason)")
     }
 }

@@ -39,6 +39,11 @@ struct XPUSim: ParsableCommand {
         }
         do {
             try command.run()
+            // What was printed must have reached its destination: a full disk or /dev/full is an error.
+            if fflush(nil) != 0 {
+                FileHandle.standardError.write(Data("error: cannot write the output: \(String(cString: strerror(errno)))\n".utf8))
+                Foundation.exit(1)
+            }
         } catch let error as ValidationError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
@@ -62,6 +67,16 @@ struct XPUSim: ParsableCommand {
         }
         Foundation.exit(code.rawValue)
     }
+}
+
+/// The names of a comma-separated option ("a,b"), trimmed; an empty list or an empty name is
+/// an error that names the option, so a command never runs on nothing.
+func commaList(_ text: String, option: String) throws -> [String] {
+    let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    if names.contains(where: \.isEmpty) {
+        throw ValidationError("\(option): expected comma-separated names, found \"\(text)\" (an empty name)")
+    }
+    return names
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -41,6 +41,52 @@ final class CompareCommandTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(dgx["tokens_per_j"] as? Double), tokens / energy, accuracy: 1e-6 * tokens / energy)
     }
 
+    /// Counts whose products would overflow are refused as options, before anything multiplies them.
+    func testHugeCountsAreRefusedAsOptions() throws {
+        let cases: [([String], String)] = [
+            (
+                ["run", "--system", "dgx-h100", "--nodes", "1152921504606846976", "--workload", "workloads/example.yaml", "--no-store"],
+                "expected 1 to 1000000 nodes"
+            ),
+            (["systems", "show", "dgx-h100", "--nodes", "9223372036854775807"], "expected 1 to 1000000 nodes"),
+            (
+                [
+                    "train", "--model", "llama-3-8b", "--system", "dgx-h100", "--tp", "2", "--global-batch", "4611686018427387904", "--seq",
+                    "2",
+                ],
+                "--global-batch must be 1 to"
+            ),
+            (
+                [
+                    "train", "--model", "llama-3-8b", "--system", "dgx-h100", "--global-batch", "8", "--seq", "8", "--tp",
+                    "4611686018427387904",
+                ],
+                "--tp must be 1 to 1000000 ranks"
+            ),
+            (
+                ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "4611686018427387904", "--output", "8"],
+                "--input must be 1 to 16777216 tokens"
+            ),
+            (
+                [
+                    "workload", "generate", "--model", "llama-3.1-8b", "--phase", "decode", "--batch", "64", "--seq", "99999999999999",
+                    "-o",
+                    "-",
+                ], "--seq must be 1 to 16777216 tokens"
+            ),
+            (
+                ["serve", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--input", "8", "--output", "8", "--expert-skew", "1e308"],
+                "--expert-skew"
+            ),
+        ]
+        for (arguments, message) in cases {
+            let r = try xpusim(arguments)
+            XCTAssertNotEqual(r.status, 0, arguments.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(message), "\(arguments.joined(separator: " ")): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+        }
+    }
+
     func testCompareAllReportsChipsThatCannotRun() throws {
         let result = try xpusim(["compare", "--chips", "all", "--workload", "workloads/example.yaml", "--baseline", "h100-sxm"])
         XCTAssertEqual(result.status, 0, result.stderr)

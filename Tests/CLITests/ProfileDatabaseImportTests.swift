@@ -41,20 +41,45 @@ final class ProfileDatabaseImportTests: XCTestCase {
         let (r, trace) = try importTrace(path)
         XCTAssertEqual(r.status, 0, r.stderr)
         // Device 0 only: 3 kernels and 2 copies, on 2 streams, in time order, each after the one before it on its stream.
-        XCTAssertTrue(r.stderr.contains("(Nsight Systems, device 0 of 2): 5 kernels on 2 streams: 0 mapped to GEMMs and 2 to copies"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("(Nsight Systems, device 0 of 2): 5 kernels on 2 streams: 0 mapped to GEMMs and 2 to copies"), r.stderr)
         XCTAssertTrue(trace.contains("{id: k0, op: memcpy, bytes: 1048576, kind: h2d, dtype: bf16}"), trace)
-        XCTAssertTrue(trace.contains("{id: k1, op: measured, duration: \"50 us\", kernel: sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n, deps: [k0]}"), trace)
+        XCTAssertTrue(
+            trace.contains("{id: k1, op: measured, duration: \"50 us\", kernel: sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n, deps: [k0]}"),
+            trace)
         XCTAssertTrue(trace.contains("{id: k2, op: measured, duration: \"30 us\", kernel: flash_fwd_kernel, deps: [k1]}"), trace)
-        XCTAssertTrue(trace.contains("{id: k3, op: measured, duration: \"10 us\", kernel: sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n, stream: 1}"), trace)
+        XCTAssertTrue(
+            trace.contains("{id: k3, op: measured, duration: \"10 us\", kernel: sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n, stream: 1}"),
+            trace)
         XCTAssertTrue(trace.contains("{id: k4, op: memcpy, bytes: 4096, kind: d2h, dtype: bf16, deps: [k2]}"), trace)
         // The trace replays on another chip: the copies simulated there, the measured kernels at their recorded time.
         let replay = dir.appendingPathComponent("replay.yaml").path
         try trace.write(toFile: replay, atomically: true, encoding: .utf8)
         let run = try xpusim(["run", "--chip", "ascend-910b2", "--workload", replay, "--no-store", "--format", "json"])
         XCTAssertEqual(run.status, 0, run.stderr)
-        let kernels = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["kernels"] as? [[String: Any]])
+        let kernels = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["kernels"] as? [[String: Any]])
         XCTAssertEqual(kernels.count, 5)
         XCTAssertEqual(try XCTUnwrap(kernels[1]["duration_s"] as? Double), 50e-6, accuracy: 1e-12)
+    }
+
+    /// Rows a profiler would not write end in one message naming the table, the row and the column.
+    func testMalformedNsightRowsAreRefused() throws {
+        let table = "CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL (start, end, streamId, deviceId, shortName, demangledName);"
+        let text = try database("text.sqlite", table + "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES ('a', 'b', NULL, 0, 'x', 'y');")
+        let (r1, _) = try importTrace(text)
+        XCTAssertEqual(r1.status, 1)
+        XCTAssertTrue(r1.stderr.contains("CUPTI_ACTIVITY_KIND_KERNEL row 1: start: expected an integer"), r1.stderr)
+        let extreme = try database(
+            "extreme.sqlite",
+            "CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT NOT NULL); INSERT INTO StringIds VALUES (1, 'k');" + table
+                + "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (-9223372036854775808, 9223372036854775807, 7, 0, 1, 1);")
+        let (r2, _) = try importTrace(extreme)
+        XCTAssertEqual(r2.status, 1)
+        XCTAssertTrue(r2.stderr.contains("expected an end at or after the start, at most an hour later"), r2.stderr)
+        let backwards = try database(
+            "backwards.sqlite", table + "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (5000, 4000, 7, 0, 'x', 'y');")
+        XCTAssertEqual(try importTrace(backwards).0.status, 1)
     }
 
     func testMsprofDatabase() throws {

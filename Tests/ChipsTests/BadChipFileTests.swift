@@ -27,7 +27,9 @@ final class BadChipFileTests: XCTestCase {
         return h100Text.replacingOccurrences(of: old, with: new)
     }
 
-    func assertError(_ text: String, path: String, contains message: String, line: Int? = nil, file: StaticString = #filePath, lineNo: UInt = #line) {
+    func assertError(
+        _ text: String, path: String, contains message: String, line: Int? = nil, file: StaticString = #filePath, lineNo: UInt = #line
+    ) {
         let found = errors(text)
         XCTAssertFalse(found.isEmpty, "expected an error at \(path)", file: file, line: lineNo)
         guard let error = found.first(where: { $0.path == path }) else {
@@ -60,8 +62,9 @@ final class BadChipFileTests: XCTestCase {
     }
 
     func testNegativeValue() {
-        assertError(mutated("units_per_die: {value: 132,", "units_per_die: {value: -132,"), path: "compute.units_per_die",
-                    contains: "negative", line: lineOf("units_per_die"))
+        assertError(
+            mutated("units_per_die: {value: 132,", "units_per_die: {value: -132,"), path: "compute.units_per_die",
+            contains: "negative", line: lineOf("units_per_die"))
     }
 
     func testImplausibleValue() {
@@ -69,8 +72,9 @@ final class BadChipFileTests: XCTestCase {
     }
 
     func testWrongUnit() {
-        assertError(mutated("bandwidth: {value: 3.35 TB/s, source: exxact}", "bandwidth: {value: 3.35 GHz, source: exxact}"),
-                    path: "memory.hbm.bandwidth", contains: "expected a bandwidth", line: lineOf("3.35 TB/s"))
+        assertError(
+            mutated("bandwidth: {value: 3.35 TB/s, source: exxact}", "bandwidth: {value: 3.35 GHz, source: exxact}"),
+            path: "memory.hbm.bandwidth", contains: "expected a bandwidth", line: lineOf("3.35 TB/s"))
     }
 
     func testMissingUnit() {
@@ -78,18 +82,22 @@ final class BadChipFileTests: XCTestCase {
     }
 
     func testUnknownDataType() {
-        assertError(mutated("      fp8: {value: 4096, source: scaling-book}", "      fp7: {value: 4096, source: scaling-book}"),
-                    path: "compute.matrix.macs_per_cycle.fp7", contains: "unknown field \"fp7\"; did you mean")
+        assertError(
+            mutated("      fp8: {value: 4096, source: scaling-book}", "      fp7: {value: 4096, source: scaling-book}"),
+            path: "compute.matrix.macs_per_cycle.fp7", contains: "unknown field \"fp7\"; did you mean")
     }
 
     func testMisspeltKeySuggestsTheNearest() {
-        assertError(mutated("    bandwidth: {value: 3.35 TB/s", "    bandwith: {value: 3.35 TB/s"), path: "memory.hbm.bandwith",
-                    contains: "did you mean \"bandwidth\"", line: lineOf("3.35 TB/s"))
+        assertError(
+            mutated("    bandwidth: {value: 3.35 TB/s", "    bandwith: {value: 3.35 TB/s"), path: "memory.hbm.bandwith",
+            contains: "did you mean \"bandwidth\"", line: lineOf("3.35 TB/s"))
         assertError(mutated("power:\n", "powr:\n"), path: "powr", contains: "did you mean \"power\"")
     }
 
     func testWrongType() {
-        assertError(mutated("units_per_die: {value: 132,", "units_per_die: {value: many,"), path: "compute.units_per_die", contains: "expected an integer")
+        assertError(
+            mutated("units_per_die: {value: 132,", "units_per_die: {value: many,"), path: "compute.units_per_die",
+            contains: "expected an integer")
         assertError(mutated("  l2:\n    size:", "  l2: [1, 2]\n  l2x:\n    size:"), path: "memory.l2", contains: "expected a mapping")
     }
 
@@ -98,23 +106,27 @@ final class BadChipFileTests: XCTestCase {
     }
 
     func testEstimateWithoutHow() {
-        assertError(mutated("static: {value: 105 W, kind: estimated, how:", "static: {value: 105 W, kind: estimated, note:"),
-                    path: "power.static.note", contains: "unknown field")
+        assertError(
+            mutated("static: {value: 105 W, kind: estimated, how:", "static: {value: 105 W, kind: estimated, note:"),
+            path: "power.static.note", contains: "unknown field")
     }
 
     func testUnknownSource() {
-        assertError(mutated("tdp: {value: 700 W, source: nvidia-smi}", "tdp: {value: 700 W, source: nvidia-sm}"), path: "power.tdp",
-                    contains: "did you mean \"nvidia-smi\"")
+        assertError(
+            mutated("tdp: {value: 700 W, source: nvidia-smi}", "tdp: {value: 700 W, source: nvidia-sm}"), path: "power.tdp",
+            contains: "did you mean \"nvidia-smi\"")
     }
 
     func testPeakCheckCatchesInconsistentCounts() {
-        assertError(mutated("units_per_die: {value: 132,", "units_per_die: {value: 120,"), path: "compute.matrix.vendor_peak.bf16",
-                    contains: "disagrees with the vendor peak")
+        assertError(
+            mutated("units_per_die: {value: 132,", "units_per_die: {value: 120,"), path: "compute.matrix.vendor_peak.bf16",
+            contains: "disagrees with the vendor peak")
     }
 
     func testCrossFieldOrdering() {
         assertError(mutated("shutdown: {value: 92 C,", "shutdown: {value: 85 C,"), path: "thermal.shutdown", contains: "must be above")
-        assertError(mutated("staging_buffer: shared", "staging_buffer: ub"), path: "compute.matrix.staging_buffer", contains: "does not declare")
+        assertError(
+            mutated("staging_buffer: shared", "staging_buffer: ub"), path: "compute.matrix.staging_buffer", contains: "does not declare")
     }
 
     func testUnsupportedSchemaVersion() {
@@ -137,5 +149,22 @@ final class BadChipFileTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("garbage.yaml"), "\(error)")
         }
         XCTAssertEqual(errors("- just\n- a list\n").first?.message.contains("expected a chip description"), true)
+    }
+
+    /// An id names one chip: a second file or a variant with it would silently stand in for it.
+    func testDuplicateIdsAreRefused() throws {
+        assertError(mutated("  h200-sxm:", "  h100-sxm:"), path: "variants.h100-sxm", contains: "has the base chip's id")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xpusim-dup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try h100Text.write(to: dir.appendingPathComponent("nvidia-h100.yaml"), atomically: true, encoding: .utf8)
+        try h100Text.write(to: dir.appendingPathComponent("aa-copy.yaml"), atomically: true, encoding: .utf8)
+        for attempt in [
+            { _ = try ChipCatalog.load(directory: dir.path) }, { _ = try ChipCatalog.resolve("h100-sxm", directory: dir.path) },
+        ] {
+            XCTAssertThrowsError(try attempt()) { error in
+                XCTAssertTrue("\(error)".contains("chip id \"h100-sxm\" is also declared by"), "\(error)")
+            }
+        }
     }
 }

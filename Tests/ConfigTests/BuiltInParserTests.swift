@@ -45,7 +45,9 @@ final class BuiltInParserTests: XCTestCase {
         assertSameTree("a:\n  b: 3\n  c: [1, 2]\n")
         assertSameTree("a:\n- 1\n- 2\nb:\n  - x: 1\n    y: [2, 3]\n  -\n  - - 4\n    - 5\nc: ~\nd:\ne: null\n")
         assertSameTree("# comment\n\nx: 1 # trailing\ny: \"q # not a comment\"  # but this is\nz: a#b\nurl: http://x.y/z#w\n")
-        assertSameTree("{\"schema\": 1, \"kernels\": [{\"id\": \"a\", \"m\": -5, \"x\": 1.5e+3, \"t\": true, \"n\": null},\n {\"id\": \"\\u00e9\\n\\\"\"}]}")
+        assertSameTree(
+            "{\"schema\": 1, \"kernels\": [{\"id\": \"a\", \"m\": -5, \"x\": 1.5e+3, \"t\": true, \"n\": null},\n {\"id\": \"\\u00e9\\n\\\"\"}]}"
+        )
         assertSameTree("[1, [2, [3, {}]], [], {a: [b]}, ]")
         assertSameTree("value: {value: 3.35 TB/s, source: exxact}\nlist: [[345 MHz, 0.67 V], [1.0 GHz, 0.72 V]]\n")
         assertSameTree("k: -5\nj: -x\ni: 'it''s'\nh: \"tab\\there\"\nü: ñ\n")
@@ -139,8 +141,24 @@ final class BuiltInParserTests: XCTestCase {
         XCTAssertNoThrow(try ConfigNode.parse(text: fine, file: "t.yaml", parser: .builtIn))
     }
 
+    /// Nested aliases multiply ("a billion laughs"): a few hundred bytes would stand for 10^9 nodes.
+    /// They are refused once they expand past what the text holds; aliases that do not multiply read.
+    func testAliasesThatMultiplyAreRefused() throws {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in 1...8 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]") }
+        let start = Date()
+        XCTAssertThrowsError(try ConfigNode.parse(text: lines.joined(separator: "\n") + "\n", file: "laughs.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("aliases expand to more nodes than its text holds"), "\(error)")
+            XCTAssertNotNil((error as? ConfigError)?.line)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        let reused = try ConfigNode.parse(text: "base: &b {m: 8, n: 8}\none: *b\ntwo: *b\n", file: "ok.yaml")
+        XCTAssertEqual(try reused.mapping().count, 3)
+    }
+
     func testHugeNumbersAreRefusedCleanly() throws {
-        let root = try ConfigNode.parse(text: "{a: 99999999999999999999, b: 1e400, c: -9223372036854775809, d: 9223372036854775807}", file: "n.json")
+        let root = try ConfigNode.parse(
+            text: "{a: 99999999999999999999, b: 1e400, c: -9223372036854775809, d: 9223372036854775807}", file: "n.json")
         let entries = try root.mapping()
         XCTAssertThrowsError(try entries[0].value.int()) { XCTAssertTrue("\($0)".contains("too large"), "\($0)") }
         XCTAssertThrowsError(try entries[1].value.double()) { XCTAssertTrue("\($0)".contains("expected a number"), "\($0)") }
