@@ -100,6 +100,17 @@ struct ChipFileReader {
             return document
         }
         let topKeys = ["schema", "sources", "variants"] + ParameterCatalog.childKeys(of: [])
+        // Another kind of xpusim file given as a chip file: say which, not every chip field it lacks.
+        let keys = Set(entries.map(\.key))
+        let kinds: [(String, Set<String>, String)] = [
+            ("a system file", ["scale_up", "scale_out", "nodes", "node"], "xpusim systems validate"),
+            ("a kernel library file", ["gemm", "collectives", "serving_engines", "streaming"], "a chip's runtime.library"),
+            ("a trace", ["kernels"], "xpusim run --workload"), ("a sweep spec", ["parameters", "objectives"], "xpusim sweep plan"),
+        ]
+        if let (kind, _, use) = kinds.first(where: { !$0.1.isDisjoint(with: keys) }) {
+            errors.append(root.error("this is \(kind), not a chip file; it goes to \(use)"))
+            return document
+        }
         var schemaSeen = false
         for (key, node) in entries {
             switch key {

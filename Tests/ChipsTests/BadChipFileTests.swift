@@ -167,4 +167,17 @@ final class BadChipFileTests: XCTestCase {
             }
         }
     }
+
+    /// Another kind of xpusim file given as a chip file is named as such, not as 80 missing fields.
+    func testOtherKindsOfFileAreNamed() throws {
+        for (file, kind) in [
+            ("/libraries/cuda-sm90.yaml", "a kernel library file"), ("/systems/nvidia-dgx-h100.yaml", "a system file"),
+        ] {
+            XCTAssertThrowsError(try ChipDocument.load(file: chipsDirectory + file)) { error in
+                let all = (error as? ConfigErrors)?.errors ?? []
+                XCTAssertEqual(all.count, 1, "\(error)")
+                XCTAssertTrue("\(error)".contains("this is \(kind), not a chip file"), "\(error)")
+            }
+        }
+    }
 }
