@@ -48,6 +48,18 @@ public enum SystemValidator {
                 "scale_up.domain_nodes", "a full mesh joins the chips of one node; a domain of \(formatNumber(domain)) nodes needs switches"
             )
         }
+        // Every chip's links land on switch ports: the domain's switches need at least as many.
+        if let count = n("scale_up.switches.count"), let ports = n("scale_up.switches.ports"), let links = n("scale_up.links_per_chip"),
+            let chips = n("node.chips")
+        {
+            let domainChips = chips * (n("scale_up.domain_nodes") ?? 1)
+            if count * ports < domainChips * links {
+                fail(
+                    "scale_up.switches.ports",
+                    "\(formatNumber(count)) switches of \(formatNumber(ports)) ports cannot take the \(formatNumber(domainChips)) chips' "
+                        + "\(formatNumber(links)) links each (\(formatNumber(domainChips * links)) ports needed)")
+            }
+        }
         if document.figures["scale_up.in_switch_reduction"]?.value.text == "yes", !hasSwitches {
             fail("scale_up.in_switch_reduction", "in-network reduction needs switches (scale_up.switches)")
         }

@@ -188,4 +188,10 @@ final class BadSystemFileTests: XCTestCase {
         XCTAssertEqual(spec.collectives.algorithms, [.ring])
         XCTAssertEqual(spec.collectives.rule(.all_gather, nodes: 1, ranksPerNode: 8, bytes: 1)?.protocol, .ll)
     }
+
+    func testSwitchesMustHavePortsForEveryLink() {
+        assertError(
+            mutated("ports: {value: 64,", "ports: {value: 2,"), path: "scale_up.switches.ports",
+            contains: "4 switches of 2 ports cannot take the 8 chips' 18 links each", line: lineOf("ports: {value: 64,"))
+    }
 }
