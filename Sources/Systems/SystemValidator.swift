@@ -48,8 +48,12 @@ public enum SystemValidator {
                 "scale_up.domain_nodes", "a full mesh joins the chips of one node; a domain of \(formatNumber(domain)) nodes needs switches"
             )
         }
-        // Every chip's links land on switch ports: the domain's switches need at least as many.
-        if let count = n("scale_up.switches.count"), let ports = n("scale_up.switches.ports"), let links = n("scale_up.links_per_chip"),
+        // Every chip's links land on switch ports: the domain's switches need at least as many. A
+        // design explored with --set or a sweep may change one of them alone (a sweep's constraint
+        // then keeps the points that fit), so the rule holds the file's own figures.
+        let portFigures = ["scale_up.switches.count", "scale_up.switches.ports", "scale_up.links_per_chip", "node.chips"]
+        if !portFigures.contains(where: { document.figures[$0]?.kind == .override }),
+            let count = n("scale_up.switches.count"), let ports = n("scale_up.switches.ports"), let links = n("scale_up.links_per_chip"),
             let chips = n("node.chips")
         {
             let domainChips = chips * (n("scale_up.domain_nodes") ?? 1)

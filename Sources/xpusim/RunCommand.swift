@@ -70,7 +70,7 @@ struct RunCommand: ParsableCommand {
         do {
             outcome = try Experiment.run(target, trace: trace, repeat: `repeat`, conditions: try conditions())
         } catch let error as SimulationError {
-            throw ConfigError(file: workload, message: error.description)
+            throw ConfigError(file: workload, line: kernelLine(error.kernel, in: workload), message: error.description)
         } catch let error as ConditionError {
             throw operating.optionError(error)
         }
@@ -170,6 +170,19 @@ struct RunCommand: ParsableCommand {
         if let systemRun { print(systemRun.rendered) }
         if let runID { print("stored as run \(runID) in \(database.path)") }
     }
+}
+
+/// The line of a trace file that declares kernel `id` (a repetition's "#i" dropped), for messages
+/// about a kernel the simulation cannot run; nil where the file does not show it as written.
+func kernelLine(_ id: String, in file: String) -> Int? {
+    let base = id.split(separator: "#").first.map(String.init) ?? id
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+    let needles = ["id: \(base),", "id: \(base)}", "id: \(base)\n", "\"id\": \"\(base)\"", "id: \"\(base)\""]
+    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let padded = line + "\n"
+        if needles.contains(where: { padded.contains($0) }) { return index + 1 }
+    }
+    return nil
 }
 
 func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
