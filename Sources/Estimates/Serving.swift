@@ -231,7 +231,23 @@ public enum ServingEstimator {
         if system == nil && p.ranks > 1 {
             throw EstimateError("\(p) is \(p.ranks) ranks: serve it on a system (--system ID), not one chip")
         }
-        let mem = memory(r, device: device)
+        var mem = memory(r, device: device)
+        // Interleaved, a prefill step holds no more prompts than the batch, so where memory leaves
+        // room for fewer sequences than a step's token budget holds prompts, the step (and its
+        // workspace) is that much smaller: the largest batch whose KV cache fits beside the
+        // workspace of a step of as many prompts.
+        let promptsPerBudget = max(1, r.prefillTokens / r.input)
+        if prefillOn == nil, mem.maxBatch < promptsPerBudget {
+            for prompts in stride(from: promptsPerBudget - 1, through: 1, by: -1) {
+                var smaller = r
+                smaller.prefillTokens = prompts * r.input
+                let candidate = memory(smaller, device: device)
+                if candidate.maxBatch >= prompts || prompts == 1 {
+                    mem = candidate
+                    break
+                }
+            }
+        }
         let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
         guard mem.kvBudget > mem.kvPerSequence else {
             throw EstimateError(
