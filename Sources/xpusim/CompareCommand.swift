@@ -170,5 +170,16 @@ struct CompareCommand: ParsableCommand {
             table.add(cells)
         }
         print(table.rendered)
+        // A cost per token rests on a price: those not a vendor's or market list price are named, with how they were had.
+        guard tokens != nil, systems == nil else { return }
+        var notes: [String] = []
+        for row in rows where row.result != nil {
+            guard let spec = try? ChipCatalog.resolve(row.chip, directory: directory), let price = spec.document.figures["cost.price"],
+                price.kind == .estimated || price.kind == .derived
+            else { continue }
+            let value = spec.price.map { "\(formatNumber($0 / 1000)) kUSD" } ?? "-"
+            notes.append("  \(row.chip): \(value), \(price.kind.rawValue): \(price.how ?? "")")
+        }
+        if !notes.isEmpty { print("\nprices that are not list prices (cost.price):\n" + notes.joined(separator: "\n")) }
     }
 }
