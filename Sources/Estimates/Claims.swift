@@ -200,12 +200,17 @@ public enum Claims {
         func capacity(_ s: SystemSpec) -> Double { Double(s.totalDevices) * s.chip.device.memory.hbmCapacity.value }
         func bandwidth(_ s: SystemSpec) -> Double { Double(s.totalDevices) * s.chip.device.memory.hbmBandwidth.value }
         let r1 = try model("deepseek-r1", models)
-        let split = Parallelism(ep: 32, dp: 32)
-        // Each at the largest batch that meets a 50 ms TPOT (a 910C rank is one die, a B200 rank a whole package).
+        // Each at the scale it is served at: 64 of the NVL72's 72 GPUs as one expert-parallel group (ep64: R1's
+        // 256 experts split evenly, 4 per GPU; 72 do not divide them), and on CloudMatrix 384 groups of 256 dies,
+        // one routed expert each (the supernode's point: experts spread over hundreds of dies in one scale-up
+        // domain), three of them filling its 768 dies; each at the largest batch that meets a 50 ms TPOT (a 910C
+        // rank is one die, a B200 rank a whole package).
         let a = try serve(
-            r1, system: "cloudmatrix-384", split, precision: .w8a8, tpotSLO: 0.05, input: 2048, output: 1024, chips: chips)
+            r1, system: "cloudmatrix-384", Parallelism(ep: 256, dp: 256), precision: .w8a8, tpotSLO: 0.05, input: 2048, output: 1024,
+            chips: chips)
         let b = try serve(
-            r1, system: "gb200-nvl72", split, precision: .fp8, kvCache: .fp8, tpotSLO: 0.05, input: 2048, output: 1024, chips: chips)
+            r1, system: "gb200-nvl72", Parallelism(ep: 64, dp: 64), precision: .fp8, kvCache: .fp8, tpotSLO: 0.05, input: 2048,
+            output: 1024, chips: chips)
         let throughput = a.perPackage * Double(cm.totalChips) / (b.perPackage * Double(nvl.totalChips))
         let watts = a.estimate.averagePower / Double(a.estimate.ranks) * Double(cm.totalDevices)
         let nvlWatts = b.estimate.averagePower / Double(b.estimate.ranks) * Double(nvl.totalDevices)
@@ -219,8 +224,9 @@ public enum Claims {
                 + "1.7x dense BF16, 3.6x HBM capacity, 2.1x HBM bandwidth, 3.9x power",
             test:
                 "the system files' figures (every device's peak, HBM, and the system's power with every chip at TDP), and DeepSeek-R1 "
-                + "serving (ep32-dp32, each at the largest batch that meets a 50 ms TPOT, 2048 in, 1024 out; w8a8 on the 910C, fp8 "
-                + "on the B200) scaled to each whole system",
+                + "serving (2048 in, 1024 out; w8a8 on the 910C, fp8 on the B200) at the scale each is served at, ep256-dp256 "
+                + "groups of 910C dies (one routed expert each) against 64 of the NVL72's GPUs as one ep64 group, each at the "
+                + "largest batch that meets a 50 ms TPOT, scaled to each whole system",
             metrics: [
                 ClaimMetric("dense BF16 compute, CM384 / NVL72", claimed: 1.7, simulated: compute(cm) / compute(nvl), note: fromFiles),
                 ClaimMetric("HBM capacity", claimed: 3.6, simulated: capacity(cm) / capacity(nvl), note: fromFiles),

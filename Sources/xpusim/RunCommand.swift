@@ -93,7 +93,11 @@ struct RunCommand: ParsableCommand {
         // Written once the run is stored: a run that fails leaves no timeline behind.
         if let timeline {
             let process = systemSpec.map { "\(spec.name), one rank of \($0.name)" } ?? spec.name
-            try writeAtomically(Data(result.chromeTrace(process: process).utf8), to: timeline)
+            do {
+                try writeAtomically(Data(result.chromeTrace(process: process).utf8), to: timeline)
+            } catch let error as ConfigError {
+                throw ValidationError("--timeline: \(error.description)")
+            }
         }
         let systemRun = outcome.systemRun
         if format == .json {

@@ -320,6 +320,17 @@ extension GenerationRequest.Phase: ExpressibleByArgument {}
 /// never leaves half a file.
 func writeAtomically(_ text: String, to path: String) throws { try writeAtomically(Data(text.utf8), to: path) }
 
+/// The operating system's words for why a file operation failed ("No such file or directory"),
+/// where Foundation's own would only say that it could not be completed.
+func systemReason(_ error: Error) -> String {
+    let ns = error as NSError
+    let posix = ns.domain == NSPOSIXErrorDomain ? ns : ns.userInfo[NSUnderlyingErrorKey] as? NSError
+    if let posix, posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+    let text = ns.localizedDescription
+    let prefix = "The operation could not be completed. "
+    return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+}
+
 /// Writes an output file whole or not at all: into a temporary file beside it, then renamed over
 /// it. A path that is not a plain file is written in place, never replaced (`/dev/stdout`; renaming
 /// over `/dev/null` would put a file where the device was); a folder is refused.
@@ -341,7 +352,6 @@ func writeAtomically(_ data: Data, to path: String) throws {
     } catch let error as ConfigError {
         throw error
     } catch {
-        let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
-        throw ConfigError(file: path, message: "cannot write the file: \(reason)")
+        throw ConfigError(file: path, message: "cannot write the file: \(systemReason(error))")
     }
 }

@@ -12,7 +12,10 @@ final class TimelineTests: XCTestCase {
         let file = NSTemporaryDirectory() + "timeline-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let result = try xpusim(
-            ["run", "--system", "dgx-h100", "--workload", "workloads/llama2-70b-layer-tp8-prefill2048.yaml", "--no-store", "--timeline", file],
+            [
+                "run", "--system", "dgx-h100", "--workload", "workloads/llama2-70b-layer-tp8-prefill2048.yaml", "--no-store", "--timeline",
+                file,
+            ],
             environment: ["XPUSIM_CHIPS": "chips"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let trace = try XCTUnwrap(
@@ -30,7 +33,8 @@ final class TimelineTests: XCTestCase {
             XCTAssertEqual(use["ts"] as? Double, kernel["ts"] as? Double)
             XCTAssertLessThanOrEqual(try XCTUnwrap(use["dur"] as? Double), try XCTUnwrap(kernel["dur"] as? Double))
             let args = try XCTUnwrap(use["args"] as? [String: Any])
-            XCTAssertLessThanOrEqual(try XCTUnwrap(args["achieved_gb_per_s"] as? Double), try XCTUnwrap(args["line_rate_gb_per_s"] as? Double) * 1.0001)
+            XCTAssertLessThanOrEqual(
+                try XCTUnwrap(args["achieved_gb_per_s"] as? Double), try XCTUnwrap(args["line_rate_gb_per_s"] as? Double) * 1.0001)
         }
     }
 
@@ -73,6 +77,6 @@ final class TimelineTests: XCTestCase {
             ["run", "--chip", "h100-sxm", "--workload", workload, "--no-store", "--timeline", "/no/such/dir/t.json"],
             environment: ["XPUSIM_CHIPS": "chips"])
         XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--timeline: cannot write /no/such/dir/t.json"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--timeline: /no/such/dir/t.json: cannot write the file"), bad.stderr)
     }
 }
