@@ -63,12 +63,15 @@ public struct KernelLibrary: Sendable {
         /// Least time between the issue of one kernel and the next (host dispatch or device task launch); zero where
         /// the step's kernels go out as one graph launch at the device's pace.
         public var perKernel: Double = 0
-        public init(id: String, name: String, perStep: Double, perSequence: Double, perKernel: Double = 0) {
+        /// The attention kernel (one of the library's) the engine runs where a trace names none; nil: the library's default.
+        public var attention: String?
+        public init(id: String, name: String, perStep: Double, perSequence: Double, perKernel: Double = 0, attention: String? = nil) {
             self.id = id
             self.name = name
             self.perStep = perStep
             self.perSequence = perSequence
             self.perKernel = perKernel
+            self.attention = attention
         }
         public func overhead(sequences: Int) -> Double { perStep + perSequence * Double(sequences) }
 
@@ -321,8 +324,19 @@ extension KernelLibrary {
                 guard (0...1e-3).contains(v) else { throw n.error("per_kernel: expected 0 to 1 ms, found \(v * 1e3) ms") }
                 return v
             }
+            var attention: String?
+            if let n = e.optional("attention") {
+                let kernel = try figures.value(n).string()
+                guard kernels.contains(where: { $0.id == kernel }) else {
+                    throw n.error(
+                        "attention: \"\(kernel)\" is not among the library's kernels: \(kernels.map(\.id).joined(separator: ", "))")
+                }
+                attention = kernel
+            }
             try e.finish()
-            engines.append(ServingEngine(id: eid, name: ename, perStep: perStep, perSequence: perSequence, perKernel: perKernel ?? 0))
+            engines.append(
+                ServingEngine(
+                    id: eid, name: ename, perStep: perStep, perSequence: perSequence, perKernel: perKernel ?? 0, attention: attention))
         }
         try top.finish()
         guard kernels.contains(where: { $0.id == defaultID }) else {

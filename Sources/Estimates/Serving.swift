@@ -301,9 +301,20 @@ public enum ServingEstimator {
             return found
         }
         let decodeHost = try host(engine)
-        func step(_ t: Trace, sequences: Int, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
+        func step(_ trace: Trace, sequences: Int, sustained: Bool, on stepEngine: Engine? = nil) throws -> ServingStep {
             let engine = stepEngine ?? engine
             let hostEngine = stepEngine == nil ? decodeHost : try host(engine)
+            // The engine's own attention kernel where it names one (vLLM runs FlashAttention-3 on Hopper);
+            // latent attention keeps the kernel its library gives it.
+            var t = trace
+            if let kernel = hostEngine?.attention {
+                for index in t.kernels.indices {
+                    if case .attention(var a) = t.kernels[index].op, a.impl == nil, !a.sharedKV {
+                        a.impl = kernel
+                        t.kernels[index].op = .attention(a)
+                    }
+                }
+            }
             let hostTime = hostEngine?.overhead(sequences: sequences) ?? 0
             if sustained {
                 let s = try engine.sustained(t, duration: 0.05, conditions: r.conditions)

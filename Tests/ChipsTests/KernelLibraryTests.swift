@@ -52,18 +52,34 @@ final class KernelLibraryTests: XCTestCase {
             ("default: fa2", "default: fa9", "\"fa9\" is not among the kernels: fa2, fa3"),
             ("[[64, 128, 128], [128, 128, 64], [256, 64, 64]]", "[[64, 128], [128, 128, 64]]", "expected [head_dim_max, block_m, block_n]"),
             // GEMM kernels of their own.
-            ("      epilogue_overlap: {value: no, source: deepgemm-store}", "      epilogue_overlap: {value: maybe, source: deepgemm-store}", "expected true or false"),
+            (
+                "      epilogue_overlap: {value: no, source: deepgemm-store}",
+                "      epilogue_overlap: {value: maybe, source: deepgemm-store}", "expected true or false"
+            ),
             ("    deepgemm:\n      name:", "    stream_k:\n      name:", "may not be named like a scheduler"),
             // The collectives section.
             ("  family: nccl", "  family: mpi", "expected one of: nccl, hccl"),
-            ("    ring:\n      protocols: [ll, ll128, simple]", "    rings:\n      protocols: [ll, ll128, simple]", "unknown algorithm \"rings\""),
-            ("      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us, 8.4 us]",
-             "      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us]", "expected 3 latencies"),
-            ("    nvls:\n      protocols: [simple]", "    nvls:\n      protocols: [ll256]", "protocol \"ll256\" is not among the section's protocols"),
+            (
+                "    ring:\n      protocols: [ll, ll128, simple]", "    rings:\n      protocols: [ll, ll128, simple]",
+                "unknown algorithm \"rings\""
+            ),
+            (
+                "      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us, 8.4 us]",
+                "      protocols: [ll, ll128, simple]\n      base_latency: {value: [6.6 us, 14 us]", "expected 3 latencies"
+            ),
+            (
+                "    nvls:\n      protocols: [simple]", "    nvls:\n      protocols: [ll256]",
+                "protocol \"ll256\" is not among the section's protocols"
+            ),
             ("  in_switch_efficiency: {value: 0.686", "  in_switch_efficiency: {value: 1.686", "expected a fraction above 0 up to 1"),
             ("  in_switch_chunk: {value: 128 KiB", "  in_switch_chunk: {value: 128 MiB", "in_switch_chunk: expected 1 KiB to 16 MiB"),
             ("  in_switch_loop_latency: {value: 3.4 us", "  in_switch_loop_latency: {value: 3.4 ms", "expected 0 to 100 us"),
             ("  in_switch_chunk: {value: 128 KiB", "  in_switch_chunks: {value: 128 KiB", "in_switch_loop_latency needs in_switch_chunk"),
+            // A serving engine's own attention kernel is one of the library's.
+            (
+                "    attention: {value: fa3, source: vllm-fa", "    attention: {value: fa4, source: vllm-fa",
+                "\"fa4\" is not among the library's kernels"
+            ),
         ]
         for item in cases {
             let message = error(replacing: item.old, with: item.new)

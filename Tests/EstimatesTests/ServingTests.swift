@@ -39,6 +39,7 @@ final class ServingTests: XCTestCase {
         machine.library.setServingEngine("vllm") {
             $0.perStep = 1e-3
             $0.perSequence = 20e-6
+            $0.attention = nil  // the host time alone (the engine's own attention kernel is tested below)
         }
         let plain = ServingRequest(model: m, input: 512, output: 256, batch: 32)
         var withEngine = plain
@@ -55,6 +56,23 @@ final class ServingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("unknown serving engine \"sglang\""), "\(error)")
             XCTAssertTrue("\(error)".contains("vllm"), "\(error)")
         }
+    }
+
+    /// vLLM runs FlashAttention-3 on Hopper: on the H20, whose tensor rate is about a seventh of the
+    /// H100's, decode attention over 4 packed query rows is compute-bound, and FA3's steps save more
+    /// than the engine's host time adds; the library's default without an engine stays FA2.
+    func testVLLMsOwnAttentionKernelRunsInItsSteps() throws {
+        let h20 = try ChipCatalog.resolve("h20", directory: chips)
+        XCTAssertEqual(Machine(h20).library.servingEngine("vllm")?.attention, "fa3")
+        XCTAssertEqual(Machine(h20).library.defaultAttention, "fa2")
+        let plain = ServingRequest(model: try model("llama-3.1-8b"), input: 1024, output: 1024, batch: 64)
+        var withEngine = plain
+        withEngine.engine = "vllm"
+        let a = try ServingEstimator.estimate(plain, device: h20, system: nil)
+        let b = try ServingEstimator.estimate(withEngine, device: h20, system: nil)
+        let host = try XCTUnwrap(b.hostEngine).overhead(sequences: 64)
+        XCTAssertLessThan(b.decode.time, a.decode.time - 3e-3, "FA3 saves milliseconds a step on the H20")
+        XCTAssertGreaterThan(a.decode.time - (b.decode.time - host), 5e-3)
     }
 
     /// An eager engine's floor per kernel: kernel i starts no earlier than i x perKernel, and after the one before.
