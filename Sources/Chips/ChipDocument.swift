@@ -66,6 +66,7 @@ public struct ChipDocument: Sendable {
         }
         let path = String(assignment[..<equals]).trimmingCharacters(in: .whitespaces)
         let text = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        guard !path.isEmpty else { throw ConfigError(file: "--set", message: "expected path=value, found \"\(assignment)\" (no path)") }
         guard let declaration = ParameterCatalog.declaration(for: path) else {
             let known = ParameterCatalog.orderedPaths
             let hint = didYouMean(path, in: known)

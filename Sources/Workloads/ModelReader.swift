@@ -212,6 +212,11 @@ public enum ModelCatalog {
         }
         let models = try all(in: directory)
         if let found = models.first(where: { $0.id == reference }) { return found }
+        guard !models.isEmpty else {
+            throw ConfigError(
+                file: directory, path: reference,
+                message: "no model \"\(reference)\": the folder holds no model files (*.yaml; give --models-dir or $XPUSIM_MODELS)")
+        }
         throw ConfigError(
             file: directory, path: reference,
             message: "no model \"\(reference)\"\(didYouMean(reference, in: models.map(\.id))); shipped models: "

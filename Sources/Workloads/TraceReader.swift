@@ -256,7 +256,11 @@ enum TraceReader {
         if let cycle = findCycle(graph) {
             let names = cycle.map { kernels[$0].id }
             let node = depNames[cycle[0]].first!.1
-            throw node.error("dependency cycle: \(names.joined(separator: " -> "))")
+            // A long cycle is named by its ends, not kernel by kernel.
+            // (The path ends where it started: its kernels are one fewer than its names.)
+            guard names.count > 12 else { throw node.error("dependency cycle: \(names.joined(separator: " -> "))") }
+            let shown = Array(names.prefix(6)) + ["... \(names.count - 12) more ..."] + names.suffix(6)
+            throw node.error("dependency cycle of \(names.count - 1) kernels: \(shown.joined(separator: " -> "))")
         }
         for (index, deps) in depNames.enumerated() {
             for (offset, (name, node)) in deps.enumerated() {

@@ -67,6 +67,9 @@ struct ServeCommand: ParsableCommand {
         if disaggregated != (prefillSystem != nil) { throw ValidationError("--disaggregated and --prefill-system go together") }
         if disaggregated && target.system == nil { throw ValidationError("--disaggregated decodes on a --system, not one chip") }
         if prefillNodes != nil && prefillSystem == nil { throw ValidationError("--prefill-nodes goes with --prefill-system") }
+        if let prefillNodes, !(1...1_000_000).contains(prefillNodes) {
+            throw ValidationError("--prefill-nodes must be 1 to 1000000 nodes, found \(prefillNodes)")
+        }
         _ = try slo()
     }
 

@@ -33,6 +33,14 @@ extension SweepCommand {
             if let chunk, chunk < 1 || chunk > SweepSpec.maxPoints { throw ValidationError("--chunk must be 1 to \(SweepSpec.maxPoints)") }
             if maxRunning < 1 || maxRunning > 100_000 { throw ValidationError("--max-running must be 1 to 100000") }
             if cpusPerTask < 1 || cpusPerTask > 4096 { throw ValidationError("--cpus-per-task must be 1 to 4096") }
+            // What goes into the #SBATCH lines is checked: Slurm's time formats, and a partition name without spaces.
+            if let timeLimit, timeLimit.range(of: #"^((\d+-)?\d+(:\d+){0,2}|UNLIMITED|infinite)$"#, options: .regularExpression) == nil {
+                throw ValidationError(
+                    "--time-limit: expected a Slurm time (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS), found \"\(timeLimit)\"")
+            }
+            if let partition, partition.isEmpty || partition.contains(where: { $0.isWhitespace || $0 == "#" }) {
+                throw ValidationError("--partition: expected a partition name without spaces, found \"\(partition)\"")
+            }
         }
 
         static func absolute(_ path: String) -> String {

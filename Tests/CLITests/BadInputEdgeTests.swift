@@ -97,4 +97,23 @@ final class BadInputEdgeTests: XCTestCase {
         let tables = try runProgram("/usr/bin/env", ["sqlite3", path, "SELECT name FROM sqlite_master WHERE type = 'table';"])
         XCTAssertEqual(tables.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "foo")
     }
+
+    func testOptionsThatWouldBeWrittenOrReadAsGivenAreChecked() throws {
+        let set = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--no-store", "--set", "=3"])
+        XCTAssertEqual(set.status, 1)
+        XCTAssertTrue(set.stderr.contains("expected path=value, found \"=3\" (no path)"), set.stderr)
+        let slurm = try xpusim([
+            "sweep", "submit", "workloads/sweeps/h100-small.yaml", "--engine", "slurm", "--out", dir.path + "/s", "--time-limit", "banana",
+        ])
+        XCTAssertEqual(slurm.status, 64)
+        XCTAssertTrue(slurm.stderr.contains("--time-limit: expected a Slurm time"), slurm.stderr)
+        // A long dependency cycle is named by its ends, not kernel by kernel.
+        var lines = ["schema: 1", "name: ring", "kernels:"]
+        for i in 0..<100 { lines.append("  - {id: k\(i), op: gemm, m: 8, n: 8, k: 8, dtype: bf16, deps: [k\((i + 1) % 100)]}") }
+        let ring = try write("ring.yaml", lines.joined(separator: "\n") + "\n")
+        let cycle = try xpusim(["run", "--chip", "h100-sxm", "--workload", ring, "--no-store"])
+        XCTAssertEqual(cycle.status, 1)
+        XCTAssertTrue(cycle.stderr.contains("dependency cycle of 100 kernels") && cycle.stderr.contains("89 more"), cycle.stderr)
+        XCTAssertLessThan(cycle.stderr.count, 400)
+    }
 }
