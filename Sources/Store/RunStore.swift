@@ -81,6 +81,17 @@ public final class RunStore: @unchecked Sendable {
                     path: path,
                     message: "the database was written by a newer xpusim (unknown migrations); use a newer xpusim or another --db")
             }
+            // A database whose header reads but whose pages do not (a torn or overwritten page) would
+            // answer some queries wrongly ("no run 1") and take new runs beside the damage: checked
+            // once per open (quick_check reads every page, but not the indexes' contents).
+            let check = try String.fetchAll(db, sql: "PRAGMA quick_check(3)")
+            if check != ["ok"] {
+                throw StoreError(
+                    path: path,
+                    message: "is corrupt (SQLite's quick_check: "
+                        + "\(check.joined(separator: "\n").split(separator: "\n").prefix(3).joined(separator: "; "))); it was left untouched: restore it "
+                        + "or give another --db")
+            }
             // Another program's database is not ours to add tables to: xpusim's own start with its
             // migrations' table, and a new one holds no tables at all.
             let tables = try String.fetchAll(

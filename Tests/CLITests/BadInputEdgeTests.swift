@@ -116,4 +116,31 @@ final class BadInputEdgeTests: XCTestCase {
         XCTAssertTrue(cycle.stderr.contains("dependency cycle of 100 kernels") && cycle.stderr.contains("89 more"), cycle.stderr)
         XCTAssertLessThan(cycle.stderr.count, 400)
     }
+
+    /// A database whose header reads but one of whose pages is overwritten is refused as corrupt,
+    /// by reads and by a run that would store beside the damage.
+    func testADatabaseWithADamagedPageIsRefused() throws {
+        let db = dir.appendingPathComponent("damaged.sqlite").path
+        for _ in 0..<2 {
+            let r = try xpusim(["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--db", db])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let root = try runProgram("/usr/bin/env", ["sqlite3", db, "SELECT rootpage FROM sqlite_master WHERE name = 'runs';"])
+        let page = try XCTUnwrap(Int(root.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pageSize = try XCTUnwrap(
+            Int(
+                try runProgram("/usr/bin/env", ["sqlite3", db, "PRAGMA page_size;"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: db))
+        try handle.seek(toOffset: UInt64((page - 1) * pageSize + 8))
+        try handle.write(contentsOf: Data((0..<(pageSize - 16)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }))
+        try handle.close()
+        for arguments in [
+            ["runs", "show", "1", "--db", db], ["run", "--chip", "h100-sxm", "--workload", "workloads/example.yaml", "--db", db],
+        ] {
+            let r = try xpusim(arguments)
+            XCTAssertEqual(r.status, 1, arguments.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains("is corrupt (SQLite's quick_check"), r.stderr)
+        }
+    }
 }
