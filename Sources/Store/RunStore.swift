@@ -86,11 +86,10 @@ public final class RunStore: @unchecked Sendable {
             // once per open (quick_check reads every page, but not the indexes' contents).
             let check = try String.fetchAll(db, sql: "PRAGMA quick_check(3)")
             if check != ["ok"] {
+                let found = check.joined(separator: "\n").split(separator: "\n").prefix(3).joined(separator: "; ")
                 throw StoreError(
                     path: path,
-                    message: "is corrupt (SQLite's quick_check: "
-                        + "\(check.joined(separator: "\n").split(separator: "\n").prefix(3).joined(separator: "; "))); it was left untouched: restore it "
-                        + "or give another --db")
+                    message: "is corrupt (SQLite's quick_check: \(found)); it was left untouched: restore it or give another --db")
             }
             // Another program's database is not ours to add tables to: xpusim's own start with its
             // migrations' table, and a new one holds no tables at all.
