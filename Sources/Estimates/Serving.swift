@@ -236,9 +236,11 @@ public enum ServingEstimator {
         // room for fewer sequences than a step's token budget holds prompts, the step (and its
         // workspace) is that much smaller: the largest batch whose KV cache fits beside the
         // workspace of a step of as many prompts.
-        let promptsPerBudget = max(1, r.prefillTokens / r.input)
-        if prefillOn == nil, mem.maxBatch < promptsPerBudget {
-            for prompts in stride(from: promptsPerBudget - 1, through: 1, by: -1) {
+        // A prefill step takes as many prompts as its token budget holds; interleaved, the prompts
+        // are sequences of the batch (their KV cache is in the same memory), so never more than it.
+        let promptsPerStep = max(1, r.prefillTokens / r.input)
+        if prefillOn == nil, mem.maxBatch < promptsPerStep {
+            for prompts in stride(from: promptsPerStep - 1, through: 1, by: -1) {
                 var smaller = r
                 smaller.prefillTokens = prompts * r.input
                 let candidate = memory(smaller, device: device)
@@ -343,9 +345,6 @@ public enum ServingEstimator {
                 kernels: t.kernels.count)
         }
         let kvMean = r.input + r.output / 2
-        // A prefill step takes as many prompts as its token budget holds; interleaved, the prompts
-        // are sequences of the batch (their KV cache is in the same memory), so never more than it.
-        let promptsPerStep = max(1, r.prefillTokens / r.input)
         var prefillSteps: [Int: ServingStep] = [:]
         func prefillStep(_ requests: Int) throws -> ServingStep {
             if let known = prefillSteps[requests] { return known }

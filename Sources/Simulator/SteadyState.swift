@@ -12,9 +12,7 @@ extension Engine {
         let model = PowerModel(spec)
         let energy = model.dynamicEnergy(cost, dtype: kernel.dtype, activity: kernel.activity)
         let limit = conditions.powerLimit ?? spec.power.limitMax.value
-        let ambient = conditions.ambient ?? spec.thermal.ambient.value
-        let cooling = conditions.cooling ?? spec.thermal.cooling
-        let resistance = spec.thermal.junctionResistance.value + spec.thermal.heatsinkResistance(cooling).value
+        let (ambient, resistance) = thermalPath(conditions)
         let boost = spec.clocks.boost.value
         func duration(_ f: Double) -> Double { cost.duration * (cost.computeFraction * boost / f + 1 - cost.computeFraction) }
         func power(_ f: Double) -> Double {
@@ -66,11 +64,8 @@ extension Engine {
         // A chip whose power would settle its junction above the maximum operating temperature
         // slows down until it does not: in steady state it draws at most what the cooling removes
         // at that temperature (the software thermal slowdown of PowerControl), so it starts there.
-        let spec = machine.spec
-        let ambient = conditions.ambient ?? spec.thermal.ambient.value
-        let cooling = conditions.cooling ?? spec.thermal.cooling
-        let resistance = spec.thermal.junctionResistance.value + spec.thermal.heatsinkResistance(cooling).value
-        let thermalCap = (spec.thermal.maxOperating.value - ambient) / resistance
+        let (ambient, resistance) = thermalPath(conditions)
+        let thermalCap = (machine.spec.thermal.maxOperating.value - ambient) / resistance
         func settled(_ power: Double) -> Double { min(power, max(thermalCap, 0)) }
         var warm = conditions
         warm.initialPower = settled(once.power.averagePower)
@@ -82,5 +77,18 @@ extension Engine {
         return SustainedRun(
             stepTime: result.totalTime / Double(repeats), power: result.power.averagePower, clock: result.power.averageClock,
             peakTemperature: result.power.peakTemperature, result: result, repeats: repeats)
+    }
+}
+
+extension Engine {
+    /// The ambient (or coolant) temperature and the junction-to-ambient thermal resistance under
+    /// `conditions`: the junction settles at ambient + power x resistance.
+    func thermalPath(_ conditions: RunConditions) -> (ambient: Double, resistance: Double) {
+        let spec = machine.spec
+        let cooling = conditions.cooling ?? spec.thermal.cooling
+        return (
+            conditions.ambient ?? spec.thermal.ambient.value,
+            spec.thermal.junctionResistance.value + spec.thermal.heatsinkResistance(cooling).value
+        )
     }
 }

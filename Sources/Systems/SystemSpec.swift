@@ -151,10 +151,13 @@ public struct SystemSpec: Sendable {
     ///
     /// ```
     /// $ xpusim systems show gb200-nvl72 --nodes 36
+    /// The most nodes a system may have (as a system file's `nodes`).
+    public static let maxNodes = 1_000_000
+
     /// ```
     public func with(nodes count: Int) throws -> SystemSpec {
-        guard (1...1_000_000).contains(count) else {
-            throw ConfigError(file: "--nodes", message: "expected 1 to 1000000 nodes, found \(count)")
+        guard (1...SystemSpec.maxNodes).contains(count) else {
+            throw ConfigError(file: "--nodes", message: "expected 1 to \(SystemSpec.maxNodes) nodes, found \(count)")
         }
         if count > scaleUp.domainNodes {
             guard scaleOut != nil else {

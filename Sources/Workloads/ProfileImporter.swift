@@ -90,9 +90,9 @@ public enum ProfileImporter {
                 let place = "traceEvents[\(position)] (\(category)\(name.map { " \"\($0.prefix(60))\"" } ?? ""))"
                 guard name != nil else { throw ImportError(file: file, message: "\(place): name: expected a string") }
                 guard let ts, ts.isFinite else { throw ImportError(file: file, message: "\(place): ts: expected a number of microseconds") }
-                guard let dur, dur.isFinite, (0...3.6e9).contains(dur) else {
+                guard let dur, dur.isFinite, (0...Trace.longestKernel * 1e6).contains(dur) else {
                     throw ImportError(
-                        file: file, message: "\(place): dur: expected a duration from 0 to 3.6e9 us (an hour), found \(e["dur"] ?? "none")")
+                        file: file, message: "\(place): dur: expected a duration in us from 0 to an hour, found \(e["dur"] ?? "none")")
                 }
             }
             guard let n = name, let ts, let dur, ts.isFinite, dur.isFinite, dur >= 0 else { continue }
@@ -169,7 +169,7 @@ public enum ProfileImporter {
                 report.mapped += 1
                 report.mappedSeconds += seconds
             } else if event.category.hasSuffix("memcpy"), let size = (event.args["bytes"] as? NSNumber)?.doubleValue, size >= 1,
-                size <= 0x1p48, let bytes = Int(exactly: size.rounded(.down))
+                size <= Double(TraceReader.maxElements), let bytes = Int(exactly: size.rounded(.down))
             {
                 let kind: Op.CopyKind = event.name.contains("HtoD") ? .h2d : event.name.contains("DtoH") ? .d2h : .d2d
                 op = .memcpy(.init(bytes: bytes, kind: kind))

@@ -40,12 +40,12 @@ extension ProfileImporter {
         var kernels: [Kernel] = []
         kernels.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
-            guard row.duration.isFinite, (0...3600).contains(row.duration), row.start.isFinite else {
+            guard row.duration.isFinite, (0...Trace.longestKernel).contains(row.duration), row.start.isFinite else {
                 throw ImportError(
                     file: file,
                     message: "kernel \(index + 1) (\(row.name.prefix(60))): expected a duration from 0 to 1 h, found \(row.duration) s")
             }
-            if let copy = row.copy, !(0...(1 << 48)).contains(copy.bytes) {
+            if let copy = row.copy, !(0...TraceReader.maxElements).contains(copy.bytes) {
                 throw ImportError(
                     file: file, message: "kernel \(index + 1) (\(row.name.prefix(60))): expected 0 to 2^48 bytes, found \(copy.bytes)")
             }

@@ -23,6 +23,9 @@ public struct Trace: Sendable {
     /// parallel ranks). On a system of D devices, D / replicaRanks replicas run side by side and the
     /// system's output is that many times `tokens`; nil: the tokens are the whole system's.
     public var replicaRanks: Int?
+
+    /// The longest a measured kernel may take (s): a trace's `duration`, and what an import keeps.
+    public static let longestKernel = 3600.0
     public var kernels: [Kernel]
 
     public init(name: String, file: String = "<memory>", tokens: Int? = nil, replicaRanks: Int? = nil, kernels: [Kernel]) {

@@ -55,10 +55,9 @@ struct ServeCommand: ParsableCommand {
         if batch != nil && tpotSlo != nil { throw ValidationError("give --batch or --tpot-slo, not both") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1 sequence") }
         if input < 1 || output < 1 { throw ValidationError("--input and --output must be at least 1 token") }
-        try TokenLimits.check(sequences: 1, "--batch", tokens: input, "--input")
-        try TokenLimits.check(sequences: 1, "--batch", tokens: output, "--output")
-        try TokenLimits.check(sequences: 1, "--batch", tokens: input + output, "--input + --output")
-        if let batch { try TokenLimits.check(sequences: batch, "--batch", tokens: input + output, "--input + --output") }
+        try TokenLimits.check(tokens: input, "--input")
+        try TokenLimits.check(tokens: output, "--output")
+        try TokenLimits.check(sequences: batch ?? 1, "--batch", tokens: input + output, "--input + --output")
         if maxBatch > TokenLimits.total { throw ValidationError("--max-batch must be at most \(TokenLimits.total)") }
         if prefillTokens > TokenLimits.total { throw ValidationError("--prefill-tokens must be at most \(TokenLimits.total)") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
@@ -67,8 +66,9 @@ struct ServeCommand: ParsableCommand {
         if disaggregated != (prefillSystem != nil) { throw ValidationError("--disaggregated and --prefill-system go together") }
         if disaggregated && target.system == nil { throw ValidationError("--disaggregated decodes on a --system, not one chip") }
         if prefillNodes != nil && prefillSystem == nil { throw ValidationError("--prefill-nodes goes with --prefill-system") }
-        if let prefillNodes, !(1...1_000_000).contains(prefillNodes) {
-            throw ValidationError("--prefill-nodes must be 1 to 1000000 nodes, found \(prefillNodes)")
+        // Checked here too so that the message names this option, not --nodes.
+        if let prefillNodes, !(1...SystemSpec.maxNodes).contains(prefillNodes) {
+            throw ValidationError("--prefill-nodes must be 1 to \(SystemSpec.maxNodes) nodes, found \(prefillNodes)")
         }
         _ = try slo()
     }

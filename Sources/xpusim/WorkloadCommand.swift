@@ -13,6 +13,13 @@ enum TokenLimits {
     static let perSequence = 1 << 24
     static let total = 1 << 40
 
+    /// One sequence's tokens.
+    static func check(tokens: Int, _ name: String) throws {
+        guard (1...perSequence).contains(tokens) else {
+            throw ValidationError("\(name) must be 1 to \(perSequence) tokens, found \(tokens)")
+        }
+    }
+
     static func check(sequences: Int, _ sequencesName: String, tokens: Int, _ tokensName: String, allowZero: Bool = false) throws {
         guard (1...total).contains(sequences) else { throw ValidationError("\(sequencesName) must be 1 to \(total), found \(sequences)") }
         guard ((allowZero ? 0 : 1)...perSequence).contains(tokens) else {

@@ -76,7 +76,7 @@ final class ProfileDatabaseImportTests: XCTestCase {
                 + "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (-9223372036854775808, 9223372036854775807, 7, 0, 1, 1);")
         let (r2, _) = try importTrace(extreme)
         XCTAssertEqual(r2.status, 1)
-        XCTAssertTrue(r2.stderr.contains("expected an end at or after the start, at most an hour later"), r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("expected an end at or after the start"), r2.stderr)
         let backwards = try database(
             "backwards.sqlite", table + "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (5000, 4000, 7, 0, 'x', 'y');")
         XCTAssertEqual(try importTrace(backwards).0.status, 1)
